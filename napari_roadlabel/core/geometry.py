@@ -1,0 +1,165 @@
+"""Immutable geometries in image pixel coordinates (x right, y down, float).
+
+A geometry is a kind plus an (N, 2) array of (x, y) points.  Boxes are two
+corners (min, max).  Masks carry a boolean image and an (x, y) offset of its
+top-left pixel, so a small object on a large frame stays small.
+"""
+
+from __future__ import annotations
+
+import enum
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import GeometryError
+
+
+class GeometryKind(str, enum.Enum):
+    POLYLINE = "polyline"
+    POLYGON = "polygon"
+    BOX = "box"
+    POINT = "point"
+    KEYPOINTS = "keypoints"
+    MASK = "mask"
+    TAG = "frame-range"  # no per-frame geometry: a span of frames (see FrameRangeTag)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_MIN_POINTS = {
+    GeometryKind.POLYLINE: 2,
+    GeometryKind.POLYGON: 3,
+    GeometryKind.BOX: 2,
+    GeometryKind.POINT: 1,
+    GeometryKind.KEYPOINTS: 1,
+    GeometryKind.MASK: 1,
+}
+_EXACT_POINTS = {GeometryKind.BOX: 2, GeometryKind.POINT: 1, GeometryKind.MASK: 1}
+
+
+@dataclass(frozen=True, eq=False)
+class Geometry:
+    """One object's shape on one frame.  Build it with :func:`make_geometry` or :func:`make_mask`."""
+
+    kind: GeometryKind
+    points: np.ndarray  # (N, 2) float64 (x, y), read-only
+    mask: np.ndarray | None = field(default=None)  # (H, W) bool for MASK; points[0] is its offset
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Geometry):
+            return NotImplemented
+        same_mask = (self.mask is None and other.mask is None) or (
+            self.mask is not None and other.mask is not None and np.array_equal(self.mask, other.mask)
+        )
+        return self.kind == other.kind and np.array_equal(self.points, other.points) and same_mask
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(xmin, ymin, xmax, ymax) of the geometry."""
+        if self.kind is GeometryKind.MASK:
+            x0, y0 = self.points[0]
+            h, w = self.mask.shape
+            return float(x0), float(y0), float(x0 + w), float(y0 + h)
+        (xmin, ymin), (xmax, ymax) = self.points.min(axis=0), self.points.max(axis=0)
+        return float(xmin), float(ymin), float(xmax), float(ymax)
+
+    def to_bytes(self) -> bytes:
+        """Compact encoding for the store: float64 points, then a packed mask if any."""
+        data = self.points.astype("<f8").tobytes()
+        if self.mask is None:
+            return data
+        h, w = self.mask.shape
+        header = np.array([h, w], dtype="<u4").tobytes()
+        return data + header + zlib.compress(np.packbits(self.mask).tobytes())
+
+    @classmethod
+    def from_bytes(cls, kind: GeometryKind | str, data: bytes) -> Geometry:
+        kind = GeometryKind(kind)
+        if kind is not GeometryKind.MASK:
+            return _frozen(kind, np.frombuffer(data, dtype="<f8").reshape(-1, 2))
+        offset = np.frombuffer(data[:16], dtype="<f8").reshape(1, 2)
+        h, w = np.frombuffer(data[16:24], dtype="<u4")
+        bits = np.unpackbits(np.frombuffer(zlib.decompress(data[24:]), dtype=np.uint8))
+        return _frozen(kind, offset, bits[: h * w].reshape(h, w).astype(bool))
+
+
+def _frozen(kind: GeometryKind, points: np.ndarray, mask: np.ndarray | None = None) -> Geometry:
+    points = np.array(points, dtype=np.float64)
+    points.flags.writeable = False
+    if mask is not None:
+        mask = np.array(mask, dtype=bool)
+        mask.flags.writeable = False
+    return Geometry(kind, points, mask)
+
+
+def make_geometry(kind: GeometryKind | str, points, *, where: str | None = None) -> Geometry:
+    """Validate ``points`` ((N, 2) x, y) for ``kind`` and return an immutable Geometry.
+
+    Raises GeometryError naming ``where`` (e.g. "track 7, frame 12") for NaN or
+    infinite coordinates, a wrong shape, or too few points.  A box's two corners
+    are reordered to (min, max); a zero-area box is refused.
+    """
+    try:
+        kind = GeometryKind(kind)
+    except ValueError:
+        raise GeometryError(where, f"unknown geometry kind {kind!r}") from None
+    if kind in (GeometryKind.MASK, GeometryKind.TAG):
+        raise GeometryError(where, f"{kind} geometries are not built from points")
+    try:
+        array = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise GeometryError(where, f"{kind} coordinates are not numbers") from None
+    if array.ndim == 1 and array.size == 2:
+        array = array.reshape(1, 2)
+    if array.ndim != 2 or array.shape[1] != 2:
+        raise GeometryError(where, f"{kind} needs (x, y) pairs, got an array of shape {array.shape}")
+    if not np.isfinite(array).all():
+        bad = int(np.flatnonzero(~np.isfinite(array).all(axis=1))[0])
+        raise GeometryError(where, f"{kind} point {bad} is not a finite number: {array[bad].tolist()}")
+    _check_point_count(kind, len(array), where)
+    if kind is GeometryKind.BOX:
+        array = np.array([array.min(axis=0), array.max(axis=0)])
+        if (array[1] - array[0] <= 0).any():
+            raise GeometryError(where, f"box has zero width or height: {array.tolist()}")
+    return _frozen(kind, array)
+
+
+def _check_point_count(kind: GeometryKind, count: int, where: str | None) -> None:
+    exact = _EXACT_POINTS.get(kind)
+    if exact is not None and count != exact:
+        raise GeometryError(where, f"{kind} needs exactly {exact} point(s), got {count}")
+    if count < _MIN_POINTS[kind]:
+        raise GeometryError(where, f"{kind} needs at least {_MIN_POINTS[kind]} points, got {count}")
+
+
+def make_mask(mask, offset=(0.0, 0.0), *, where: str | None = None) -> Geometry:
+    """A mask geometry from a 2-D boolean array whose top-left pixel sits at ``offset`` (x, y)."""
+    array = np.asarray(mask)
+    if array.ndim != 2 or array.size == 0:
+        raise GeometryError(where, f"mask must be a non-empty 2-D array, got shape {array.shape}")
+    if not array.any():
+        raise GeometryError(where, "mask is empty (no pixel set)")
+    offset = np.asarray(offset, dtype=np.float64).reshape(1, 2)
+    if not np.isfinite(offset).all():
+        raise GeometryError(where, f"mask offset is not finite: {offset.tolist()}")
+    return _frozen(GeometryKind.MASK, offset, array.astype(bool))
+
+
+def box(x0: float, y0: float, x1: float, y1: float, *, where: str | None = None) -> Geometry:
+    """A box from its two corners."""
+    return make_geometry(GeometryKind.BOX, [[x0, y0], [x1, y1]], where=where)
+
+
+def check_inside_image(geometry: Geometry, width: int, height: int, *, where: str | None = None) -> None:
+    """Raise GeometryError when any point lies outside the image (0..width, 0..height)."""
+    xmin, ymin, xmax, ymax = geometry.bounds()
+    if xmin < 0 or ymin < 0 or xmax > width or ymax > height:
+        raise GeometryError(
+            where,
+            f"{geometry.kind} reaches outside the {width}x{height} image "
+            f"(x {xmin:.1f}..{xmax:.1f}, y {ymin:.1f}..{ymax:.1f})",
+        )

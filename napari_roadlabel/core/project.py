@@ -1,0 +1,308 @@
+"""A project: one folder holding a labeling job for one frame sequence.
+
+    PROJECT/
+      project.json          metadata: frame source, frame count and size, annotator, schema version
+      taxonomy.yaml         the taxonomy in force for this project
+      annotations.sqlite    the annotations (see store.py), WAL mode
+
+``Project`` is the public face of the annotation model: it checks every edit
+against the taxonomy and the frame range, then hands it to the store, which
+commits it at once and makes it undoable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import yaml
+
+from .. import __version__
+from .annotations import FrameObject, FrameRangeTag, FrameState, Source, Track
+from .errors import AnnotationError, ProjectError
+from .geometry import Geometry
+from .store import SCHEMA_VERSION, AnnotationStore
+from .taxonomy import ClassSpec, Scope, Taxonomy, default_taxonomy, load_taxonomy
+
+METADATA_FILE = "project.json"
+TAXONOMY_FILE = "taxonomy.yaml"
+DATABASE_FILE = "annotations.sqlite"
+PROJECT_MARK = "napari-roadlabel project"
+
+
+@dataclass(frozen=True)
+class SequenceInfo:
+    """What a project knows of its frames without opening them."""
+
+    source: str  # path of the video or image folder, relative to the project folder when possible
+    frame_count: int
+    width: int
+    height: int
+    fps: float | None = None
+
+
+class Project:
+    """Annotations of one sequence, durable on disk.  Use ``Project.create`` or ``Project.open``."""
+
+    def __init__(self, folder: Path, metadata: dict, taxonomy: Taxonomy, store: AnnotationStore):
+        self.folder = folder
+        self.metadata = metadata
+        self.taxonomy = taxonomy
+        self.store = store
+        self.sequence = SequenceInfo(**{key: metadata[key] for key in SequenceInfo.__dataclass_fields__})
+
+    # ---------------------------------------------------------- create / open
+
+    @classmethod
+    def create(cls, folder: str | Path, sequence: SequenceInfo, *, taxonomy: Taxonomy | None = None,
+               annotator: str = "") -> Project:
+        """Make a new project folder; refuses to touch an existing non-empty folder."""
+        folder = Path(folder)
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise ProjectError(folder, "already exists and is not empty; choose a new folder")
+        _check_sequence(sequence, folder)
+        metadata = {
+            "format": PROJECT_MARK,
+            "schema_version": SCHEMA_VERSION,
+            **sequence.__dict__,
+            "taxonomy": TAXONOMY_FILE,
+            "annotator": annotator,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "created_by": f"napari-roadlabel {__version__}",
+        }
+        taxonomy = taxonomy or default_taxonomy()
+        # Build in a sibling temporary folder, then rename: a crash leaves no half-made project.
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+            (staging / TAXONOMY_FILE).write_text(yaml.safe_dump(taxonomy.to_dict(), sort_keys=False),
+                                                 encoding="utf-8")
+            AnnotationStore.create(staging / DATABASE_FILE).close()
+            if folder.exists():
+                folder.rmdir()  # empty, checked above
+            os.replace(staging, folder)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return cls.open(folder)
+
+    @classmethod
+    def open(cls, folder: str | Path) -> Project:
+        """Open a project folder; anything missing, corrupt or of another schema raises ProjectError."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise ProjectError(folder, "no such project folder")
+        metadata = _read_metadata(folder / METADATA_FILE)
+        taxonomy_path = folder / metadata.get("taxonomy", TAXONOMY_FILE)
+        if not taxonomy_path.is_file():
+            raise ProjectError(taxonomy_path, "the project's taxonomy file is missing")
+        taxonomy = load_taxonomy(taxonomy_path)
+        store = AnnotationStore.open(folder / DATABASE_FILE)
+        return cls(folder, metadata, taxonomy, store)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def source_path(self) -> Path:
+        """The frame source, resolved against the project folder."""
+        return (self.folder / self.sequence.source).resolve()
+
+    # ---------------------------------------------------------- reading
+
+    def track(self, track_id: int) -> Track:
+        return self.store.track(track_id)
+
+    def tracks(self, class_name: str | None = None) -> list[Track]:
+        return [t for t in self.store.tracks() if class_name is None or t.class_name == class_name]
+
+    def tags(self) -> list[FrameRangeTag]:
+        return self.store.tags()
+
+    def tags_on(self, frame: int) -> list[FrameRangeTag]:
+        return [tag for tag in self.store.tags() if tag.covers(frame)]
+
+    def objects_on(self, frame: int) -> list[FrameObject]:
+        """Everything on one frame; costs time in proportion to the objects on that frame."""
+        return self.store.objects_on(frame)
+
+    def states_of(self, track_id: int) -> list[FrameState]:
+        return self.store.states_of(track_id)
+
+    def keyframes_of(self, track_id: int) -> list[FrameState]:
+        return self.store.states_of(track_id, source=Source.MANUAL)
+
+    def state(self, track_id: int, frame: int) -> FrameState | None:
+        return self.store.state(track_id, frame)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for `roadlabel info`: tracks per class and states per class and source."""
+        tracks: dict[str, int] = {}
+        for track in self.store.tracks():
+            tracks[track.class_name] = tracks.get(track.class_name, 0) + 1
+        states: dict[str, dict[str, int]] = {}
+        for (class_name, source), count in self.store.count_states().items():
+            states.setdefault(class_name, {})[source] = count
+        return {"tracks": tracks, "states": states, "tags": len(self.store.tags())}
+
+    # ---------------------------------------------------------- editing
+
+    def add_track(self, class_name: str, attributes: Mapping[str, Any] | None = None, *,
+                  track_id: int | None = None) -> Track:
+        """A new track of ``class_name``; track-level attributes not given take the taxonomy's defaults."""
+        spec = self._object_class(class_name)
+        values = {**spec.defaults(Scope.TRACK), **spec.check_attributes(attributes or {}, Scope.TRACK,
+                                                                         f"new {class_name} track")}
+        with self.store.group(f"add {class_name}"):
+            track = Track(self.store.allocate_id(track_id), class_name, values)
+            self.store.put_track(track, f"add {class_name}")
+        return track
+
+    def set_track_attributes(self, track_id: int, attributes: Mapping[str, Any]) -> Track:
+        """Change some track-level attributes (the others keep their values)."""
+        track = self.store.track(track_id)
+        spec = self.taxonomy[track.class_name]
+        checked = spec.check_attributes(attributes, Scope.TRACK, f"track {track_id}")
+        updated = Track(track.id, track.class_name, {**track.attributes, **checked})
+        self.store.put_track(updated, f"edit track {track_id}")
+        return updated
+
+    def set_state(self, track_id: int, frame: int, geometry: Geometry,
+                  attributes: Mapping[str, Any] | None = None, *, source: Source = Source.MANUAL,
+                  confidence: float | None = None) -> FrameState:
+        """Put the track on ``frame`` with this geometry (a keyframe when source is manual).
+
+        Per-frame attributes not given keep the value of the track's state on
+        this frame, else the taxonomy's defaults.
+        """
+        track = self.store.track(track_id)
+        spec = self.taxonomy[track.class_name]
+        where = f"track {track_id}, frame {frame}"
+        self._check_frame(frame, where)
+        if geometry.kind not in spec.geometry:
+            allowed = ", ".join(kind.value for kind in spec.geometry)
+            raise AnnotationError(None, f"class {spec.name!r} takes {allowed}, not {geometry.kind.value}", where)
+        if confidence is not None and not 0.0 <= confidence <= 1.0:
+            raise AnnotationError(None, f"confidence must be between 0 and 1, got {confidence}", where)
+        previous = self.store.state(track_id, frame)
+        base = dict(previous.attributes) if previous else spec.defaults(Scope.FRAME)
+        checked = spec.check_attributes(attributes or {}, Scope.FRAME, where)
+        state = FrameState(track_id, frame, geometry, {**base, **checked}, Source(source), confidence)
+        self.store.put_state(state, f"edit {spec.name} on frame {frame}")
+        return state
+
+    def delete_state(self, track_id: int, frame: int) -> None:
+        """Remove the track from one frame; the track and its other frames stay."""
+        self.store.delete_state(track_id, frame, f"delete track {track_id} on frame {frame}")
+
+    def delete_track(self, track_id: int) -> None:
+        """Remove the track from every frame."""
+        self.store.delete_track(track_id, f"delete track {track_id}")
+
+    def add_tag(self, class_name: str, start: int, end: int, attributes: Mapping[str, Any] | None = None, *,
+                source: Source = Source.MANUAL, tag_id: int | None = None) -> FrameRangeTag:
+        """Tag frames ``start``..``end`` (inclusive) with a frame-range class (school zone active, scene)."""
+        spec = self.taxonomy[class_name]
+        if not spec.is_tag:
+            raise AnnotationError(None, f"class {class_name!r} is not a frame-range class")
+        values = self._check_tag(spec, start, end, attributes or {})
+        with self.store.group(f"tag {class_name}"):
+            tag = FrameRangeTag(self.store.allocate_id(tag_id), class_name, start, end, values, Source(source))
+            self.store.put_tag(tag, f"tag {class_name}")
+        return tag
+
+    def update_tag(self, tag_id: int, *, start: int | None = None, end: int | None = None,
+                   attributes: Mapping[str, Any] | None = None) -> FrameRangeTag:
+        old = self.store.tag(tag_id)
+        spec = self.taxonomy[old.class_name]
+        start = old.start if start is None else start
+        end = old.end if end is None else end
+        values = self._check_tag(spec, start, end, {**old.attributes, **(attributes or {})})
+        tag = FrameRangeTag(tag_id, old.class_name, start, end, values, old.source)
+        self.store.put_tag(tag, f"edit tag {tag_id}")
+        return tag
+
+    def delete_tag(self, tag_id: int) -> None:
+        self.store.delete_tag(tag_id, f"delete tag {tag_id}")
+
+    # ---------------------------------------------------------- undo
+
+    def group(self, label: str) -> contextlib.AbstractContextManager:
+        """Edits inside become one transaction and one undo step."""
+        return self.store.group(label)
+
+    def undo(self) -> str | None:
+        return self.store.undo()
+
+    def redo(self) -> str | None:
+        return self.store.redo()
+
+    # ---------------------------------------------------------- checks
+
+    def _object_class(self, class_name: str) -> ClassSpec:
+        spec = self.taxonomy[class_name]
+        if spec.is_tag:
+            raise AnnotationError(None, f"class {class_name!r} is a frame-range class: use add_tag")
+        return spec
+
+    def _check_frame(self, frame: int, where: str) -> None:
+        if not isinstance(frame, int) or isinstance(frame, bool) or not 0 <= frame < self.sequence.frame_count:
+            raise AnnotationError(None, f"frame {frame!r} is outside the sequence (0..{self.sequence.frame_count - 1})",
+                                  where)
+
+    def _check_tag(self, spec: ClassSpec, start: int, end: int, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        """The tag's attributes with defaults filled in, after checking its frame span."""
+        where = f"{spec.name} tag"
+        self._check_frame(start, where)
+        self._check_frame(end, where)
+        if end < start:
+            raise AnnotationError(None, f"ends (frame {end}) before it starts (frame {start})", where)
+        return {**spec.defaults(Scope.TRACK), **spec.check_attributes(attributes, Scope.TRACK, where)}
+
+
+def _check_sequence(sequence: SequenceInfo, folder: Path) -> None:
+    if sequence.frame_count < 1 or sequence.width < 1 or sequence.height < 1:
+        raise ProjectError(folder, f"the frame source has no frames or no size: {sequence}")
+
+
+def _read_metadata(path: Path) -> dict:
+    if not path.is_file():
+        raise ProjectError(path, "missing: this folder is not a napari-roadlabel project")
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ProjectError(path, f"corrupt JSON: {error.msg}", f"line {error.lineno}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ProjectError(path, f"cannot read: {error}") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != PROJECT_MARK:
+        raise ProjectError(path, f"not a napari-roadlabel project file (no \"format\": \"{PROJECT_MARK}\")")
+    version = metadata.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ProjectError(path, _schema_message(version), "schema_version")
+    missing = [key for key in SequenceInfo.__dataclass_fields__ if key not in metadata and key != "fps"]
+    if missing:
+        raise ProjectError(path, f"missing key {missing[0]!r}")
+    metadata.setdefault("fps", None)
+    return metadata
+
+
+def _schema_message(version: Any) -> str:
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        return (f"the project has schema version {version}, made by a newer napari-roadlabel; "
+                f"this one ({__version__}) reads version {SCHEMA_VERSION}: upgrade napari-roadlabel")
+    # No older schema has ever been released; migrations will be registered here when one is.
+    return f"unsupported schema version {version!r} (this napari-roadlabel reads version {SCHEMA_VERSION})"
+

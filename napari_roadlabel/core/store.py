@@ -1,0 +1,400 @@
+"""The durable annotation store: SQLite in WAL mode, with undo and redo.
+
+Every edit is a list of row changes (table, key, row before, row after).  It
+is written in one transaction, so a killed process loses at most the edit in
+flight, and kept on the undo stack, so undo writes the "before" rows back and
+redo the "after" rows.  ``group()`` makes many edits one transaction and one
+undo step (a propagation run, an import).
+
+Reading one frame's objects is an indexed lookup on ``states(frame)``: its
+cost follows the objects on that frame, not the length of the sequence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from .annotations import FrameObject, FrameRangeTag, FrameState, Source, Track
+from .errors import AnnotationError, ProjectError
+from .geometry import Geometry
+
+SCHEMA_VERSION = 1
+MAX_UNDO_STEPS = 500
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE tracks (
+    id INTEGER PRIMARY KEY,
+    class TEXT NOT NULL,
+    attributes TEXT NOT NULL
+);
+CREATE TABLE states (
+    track_id INTEGER NOT NULL REFERENCES tracks(id),
+    frame INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    geometry BLOB NOT NULL,
+    attributes TEXT NOT NULL,
+    source TEXT NOT NULL,
+    confidence REAL,
+    PRIMARY KEY (track_id, frame)
+) WITHOUT ROWID;
+CREATE INDEX states_by_frame ON states (frame, track_id);
+CREATE TABLE tags (
+    id INTEGER PRIMARY KEY,
+    class TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    attributes TEXT NOT NULL,
+    source TEXT NOT NULL
+);
+"""
+_TABLES = {"meta", "tracks", "states", "tags"}
+_STATE_COLUMNS = "track_id, frame, kind, geometry, attributes, source, confidence"
+
+
+@dataclass(frozen=True)
+class RowChange:
+    table: str  # "tracks", "states" or "tags"
+    key: tuple  # primary key values
+    before: tuple | None  # full row, None when the row did not exist
+    after: tuple | None  # full row, None when the row is deleted
+
+
+@dataclass
+class UndoStep:
+    label: str
+    changes: list[RowChange] = field(default_factory=list)
+
+
+def _dumps(attributes) -> str:
+    return json.dumps(dict(attributes), sort_keys=True, separators=(",", ":"))
+
+
+def _track_row(track: Track) -> tuple:
+    return (track.id, track.class_name, _dumps(track.attributes))
+
+
+def _state_row(state: FrameState) -> tuple:
+    return (state.track_id, state.frame, state.geometry.kind.value, state.geometry.to_bytes(),
+            _dumps(state.attributes), state.source.value, state.confidence)
+
+
+def _tag_row(tag: FrameRangeTag) -> tuple:
+    return (tag.id, tag.class_name, tag.start, tag.end, _dumps(tag.attributes), tag.source.value)
+
+
+def _track_from_row(row) -> Track:
+    return Track(id=row[0], class_name=row[1], attributes=json.loads(row[2]))
+
+
+def _state_from_row(row) -> FrameState:
+    return FrameState(track_id=row[0], frame=row[1], geometry=Geometry.from_bytes(row[2], row[3]),
+                      attributes=json.loads(row[4]), source=Source(row[5]), confidence=row[6])
+
+
+def _tag_from_row(row) -> FrameRangeTag:
+    return FrameRangeTag(id=row[0], class_name=row[1], start=row[2], end=row[3],
+                         attributes=json.loads(row[4]), source=Source(row[5]))
+
+
+class AnnotationStore:
+    """Tracks, states and tags in one SQLite file; all writes go through undoable row changes."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path):
+        self._db = connection
+        self.path = path
+        self._lock = threading.RLock()  # one connection, shared by the UI and worker threads
+        self._group: UndoStep | None = None
+        self._undo: list[UndoStep] = []
+        self._redo: list[UndoStep] = []
+        self._tracks = {row[0]: _track_from_row(row) for row in self._db.execute("SELECT * FROM tracks")}
+        self._tags = {row[0]: _tag_from_row(row) for row in self._db.execute("SELECT * FROM tags")}
+
+    # ---------------------------------------------------------- open / create
+
+    @classmethod
+    def create(cls, path: Path) -> AnnotationStore:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(_SCHEMA)
+        db.execute("INSERT INTO meta VALUES ('next_id', '1')")
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        _configure(db)
+        return cls(db, path)
+
+    @classmethod
+    def open(cls, path: Path) -> AnnotationStore:
+        """Open an existing store; a missing, foreign or corrupt file raises ProjectError (nothing is created)."""
+        if not path.is_file():
+            raise ProjectError(path, "the annotation database is missing")
+        try:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None,
+                                 check_same_thread=False)
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as error:
+            raise ProjectError(path, f"not a readable annotation database ({error})") from None
+        if not _TABLES <= tables:
+            db.close()
+            raise ProjectError(path, f"not an annotation database: tables {sorted(_TABLES - tables)} are missing")
+        if version != SCHEMA_VERSION:
+            db.close()
+            raise ProjectError(path, f"database schema version {version}, expected {SCHEMA_VERSION}")
+        _configure(db)
+        try:
+            return cls(db, path)
+        except (sqlite3.DatabaseError, ValueError) as error:
+            db.close()
+            raise ProjectError(path, f"corrupt annotation database ({error})") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # ---------------------------------------------------------- reading
+
+    def track(self, track_id: int) -> Track:
+        try:
+            return self._tracks[track_id]
+        except KeyError:
+            raise AnnotationError(None, f"no track with id {track_id}") from None
+
+    def tracks(self) -> list[Track]:
+        return sorted(self._tracks.values(), key=lambda track: track.id)
+
+    def tags(self) -> list[FrameRangeTag]:
+        return sorted(self._tags.values(), key=lambda tag: (tag.start, tag.id))
+
+    def tag(self, tag_id: int) -> FrameRangeTag:
+        try:
+            return self._tags[tag_id]
+        except KeyError:
+            raise AnnotationError(None, f"no frame-range tag with id {tag_id}") from None
+
+    def state(self, track_id: int, frame: int) -> FrameState | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_STATE_COLUMNS} FROM states WHERE track_id=? AND frame=?",
+                                   (track_id, frame)).fetchone()
+        return _state_from_row(row) if row else None
+
+    def objects_on(self, frame: int) -> list[FrameObject]:
+        """Every track's state on ``frame``, ordered by track id."""
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_STATE_COLUMNS} FROM states WHERE frame=? ORDER BY track_id",
+                                    (frame,)).fetchall()
+        return [FrameObject(self._tracks[row[0]], _state_from_row(row)) for row in rows]
+
+    def iter_objects(self, frames: range | None = None, chunk: int = 1000) -> Iterator[FrameObject]:
+        """Every state in (frame, track id) order, read ``chunk`` frames at a time to bound memory."""
+        if frames is None:
+            with self._lock:
+                last = self._db.execute("SELECT MAX(frame) FROM states").fetchone()[0]
+            frames = range(0 if last is None else last + 1)
+        for first in range(frames.start, frames.stop, chunk):
+            stop = min(first + chunk, frames.stop)
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT {_STATE_COLUMNS} FROM states WHERE frame >= ? AND frame < ? ORDER BY frame, track_id",
+                    (first, stop)).fetchall()
+            for row in rows:
+                yield FrameObject(self._tracks[row[0]], _state_from_row(row))
+
+    def states_of(self, track_id: int, *, source: Source | None = None) -> list[FrameState]:
+        """A track's states in frame order, optionally only those of one source."""
+        query = f"SELECT {_STATE_COLUMNS} FROM states WHERE track_id=?"
+        args: tuple = (track_id,)
+        if source is not None:
+            query, args = query + " AND source=?", (track_id, source.value)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY frame", args).fetchall()
+        return [_state_from_row(row) for row in rows]
+
+    def count_states(self) -> dict[tuple[str, str], int]:
+        """Number of states per (class, source)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT tracks.class, states.source, COUNT(*) FROM states JOIN tracks ON tracks.id = states.track_id "
+                "GROUP BY tracks.class, states.source").fetchall()
+        return {(class_name, source): count for class_name, source, count in rows}
+
+    def next_id(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT value FROM meta WHERE key='next_id'").fetchone()[0])
+
+    # ---------------------------------------------------------- writing
+
+    def allocate_id(self, wanted: int | None = None) -> int:
+        """A fresh object id, never handed out before.  ``wanted`` must not be below the next free id."""
+        with self._lock, self._transaction():
+            next_id = self.next_id()
+            if wanted is not None and wanted < next_id:
+                raise AnnotationError(None, f"id {wanted} was already used in this project (next free id is {next_id})")
+            chosen = next_id if wanted is None else wanted
+            self._db.execute("UPDATE meta SET value=? WHERE key='next_id'", (str(chosen + 1),))
+            return chosen
+
+    def put_track(self, track: Track, label: str = "edit track") -> None:
+        self._record(label, [RowChange("tracks", (track.id,), self._row_of_track(track.id), _track_row(track))])
+
+    def put_state(self, state: FrameState, label: str = "edit state") -> None:
+        key = (state.track_id, state.frame)
+        self._record(label, [RowChange("states", key, self._row_of_state(key), _state_row(state))])
+
+    def put_tag(self, tag: FrameRangeTag, label: str = "edit tag") -> None:
+        self._record(label, [RowChange("tags", (tag.id,), self._row_of_tag(tag.id), _tag_row(tag))])
+
+    def delete_state(self, track_id: int, frame: int, label: str = "delete state") -> None:
+        key = (track_id, frame)
+        before = self._row_of_state(key)
+        if before is None:
+            raise AnnotationError(None, f"track {track_id} has no state on frame {frame}")
+        self._record(label, [RowChange("states", key, before, None)])
+
+    def delete_track(self, track_id: int, label: str = "delete track") -> None:
+        """Delete a track and all its states (one undo step)."""
+        before = self._row_of_track(track_id)
+        if before is None:
+            raise AnnotationError(None, f"no track with id {track_id}")
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_STATE_COLUMNS} FROM states WHERE track_id=?", (track_id,)).fetchall()
+        changes = [RowChange("states", (row[0], row[1]), tuple(row), None) for row in rows]
+        self._record(label, changes + [RowChange("tracks", (track_id,), before, None)])
+
+    def delete_tag(self, tag_id: int, label: str = "delete tag") -> None:
+        before = self._row_of_tag(tag_id)
+        if before is None:
+            raise AnnotationError(None, f"no frame-range tag with id {tag_id}")
+        self._record(label, [RowChange("tags", (tag_id,), before, None)])
+
+    # ---------------------------------------------------------- undo
+
+    @contextlib.contextmanager
+    def group(self, label: str) -> Iterator[None]:
+        """Make every edit inside one transaction and one undo step; on error, nothing is kept."""
+        with self._lock:
+            if self._group is not None:  # nested: the outer group owns the step
+                yield
+                return
+            self._group = UndoStep(label)
+            try:
+                with self._transaction():
+                    yield
+            except BaseException:
+                self._discard_group()
+                raise
+            step, self._group = self._group, None
+            if step.changes:
+                self._push_undo(step)
+
+    def _discard_group(self) -> None:
+        """The transaction was rolled back: bring the caches back to what the database holds."""
+        step, self._group = self._group, None
+        for change in reversed(step.changes):
+            self._update_cache(change.table, change.key, change.before)
+
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def undo_label(self) -> str | None:
+        return self._undo[-1].label if self._undo else None
+
+    def undo(self) -> str | None:
+        """Undo the last step; returns its label, or None when there is nothing to undo."""
+        with self._lock:
+            if not self._undo:
+                return None
+            step = self._undo.pop()
+            with self._transaction():
+                for change in reversed(step.changes):
+                    self._write(change.table, change.key, change.before)
+            self._redo.append(step)
+            return step.label
+
+    def redo(self) -> str | None:
+        with self._lock:
+            if not self._redo:
+                return None
+            step = self._redo.pop()
+            with self._transaction():
+                for change in step.changes:
+                    self._write(change.table, change.key, change.after)
+            self._undo.append(step)
+            return step.label
+
+    # ---------------------------------------------------------- internals
+
+    def _record(self, label: str, changes: list[RowChange]) -> None:
+        with self._lock, self._transaction():
+            for change in changes:
+                self._write(change.table, change.key, change.after)
+            if self._group is not None:
+                self._group.changes.extend(changes)
+            else:
+                self._push_undo(UndoStep(label, changes))
+
+    def _push_undo(self, step: UndoStep) -> None:
+        self._undo.append(step)
+        del self._undo[:-MAX_UNDO_STEPS]
+        self._redo.clear()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        if self._db.in_transaction:  # inside a group: the group commits
+            yield
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _write(self, table: str, key: tuple, row: tuple | None) -> None:
+        if table == "states":
+            where = "track_id=? AND frame=?"
+        else:
+            where = "id=?"
+        if row is None:
+            self._db.execute(f"DELETE FROM {table} WHERE {where}", key)
+        else:
+            self._db.execute(f"INSERT OR REPLACE INTO {table} VALUES ({','.join('?' * len(row))})", row)
+        self._update_cache(table, key, row)
+
+    def _update_cache(self, table: str, key: tuple, row: tuple | None) -> None:
+        cache, decode = {"tracks": (self._tracks, _track_from_row), "tags": (self._tags, _tag_from_row)}.get(
+            table, (None, None))
+        if cache is None:
+            return
+        if row is None:
+            cache.pop(key[0], None)
+        else:
+            cache[key[0]] = decode(row)
+
+    def _row_of_track(self, track_id: int) -> tuple | None:
+        track = self._tracks.get(track_id)
+        return _track_row(track) if track else None
+
+    def _row_of_tag(self, tag_id: int) -> tuple | None:
+        tag = self._tags.get(tag_id)
+        return _tag_row(tag) if tag else None
+
+    def _row_of_state(self, key: tuple) -> tuple | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_STATE_COLUMNS} FROM states WHERE track_id=? AND frame=?", key).fetchone()
+        return tuple(row) if row else None
+
+
+def _configure(db: sqlite3.Connection) -> None:
+    # FULL: every committed edit survives a power cut too, not only a killed process.
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA foreign_keys=ON")

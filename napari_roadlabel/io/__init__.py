@@ -1,0 +1,1 @@
+"""Reading frames, and importing and exporting annotation formats."""

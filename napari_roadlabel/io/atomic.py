@@ -1,0 +1,36 @@
+"""Write files so that a crash or an error never leaves half a file, and never clobbers the user's."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+from ..core.errors import RoadlabelError
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, *, overwrite: bool = True, binary: bool = False) -> Iterator[IO]:
+    """Open a temporary file beside ``path``; rename it onto ``path`` only when the block succeeds.
+
+    With ``overwrite=False`` an existing ``path`` is an error (checked before and after writing).
+    """
+    path = Path(path)
+    if not overwrite and path.exists():
+        raise RoadlabelError(path, "already exists; choose another name or allow overwriting")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        if not overwrite and path.exists():
+            raise RoadlabelError(path, "appeared while writing; not overwritten")
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
