@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import geojson
 import numpy as np
@@ -33,11 +33,13 @@ from ...core import (
     FormatError,
     FrameObject,
     FrameRangeTag,
+    FrameState,
     Geometry,
     GeometryKind,
     Project,
     RoadlabelError,
     Source,
+    Track,
     check_inside_image,
     make_geometry,
     make_mask,
@@ -50,13 +52,23 @@ PRECISION = 17  # keep every float exactly: export then import gives back the sa
 # ---------------------------------------------------------------- export
 
 
-def export_geojson(project: Project, path: str | Path, *, frames: range | None = None) -> int:
-    """Write the project's annotations (optionally only ``frames``) as one FeatureCollection; returns the count."""
+def export_geojson(project: Project, path: str | Path, *, frames: range | None = None,
+                   overwrite: bool = False) -> int:
+    """Write the project's annotations (optionally only ``frames``) as one FeatureCollection; returns the count.
+
+    An existing file is kept unless ``overwrite``; the file appears whole or not at all.
+    """
+    return write_feature_collection(path, _features(project, frames), _collection_info(project), overwrite=overwrite)
+
+
+def write_feature_collection(path: str | Path, features: Iterable[geojson.Feature], info: dict | None = None, *,
+                             overwrite: bool = False) -> int:
+    """Stream ``features`` into a FeatureCollection file (``info`` as its "roadlabel" member); returns the count."""
     count = 0
-    header = {"type": "FeatureCollection", "roadlabel": _collection_info(project)}
-    with atomic_write(path) as out:
+    header = {"type": "FeatureCollection", "roadlabel": info or {}}
+    with atomic_write(path, overwrite=overwrite) as out:
         out.write(json.dumps(header)[:-1] + ', "features": [\n')
-        for feature in _features(project, frames):
+        for feature in features:
             out.write((",\n" if count else "") + json.dumps(feature))
             count += 1
         out.write("\n]}\n")
@@ -247,6 +259,15 @@ def _mask(ring: list, mask: Any, place: str, path: Path) -> Geometry:
     if sum(counts) != height * width or min(counts, default=0) < 0:
         raise FormatError(path, f"mask run lengths add up to {sum(counts)}, not {height}x{width}", place)
     return make_mask(_mask_from_run_lengths(counts, [height, width]), ring[0], where=place)
+
+
+def feature_objects(features: list[ParsedFeature]) -> list[FrameObject]:
+    """The features that have a geometry, as objects (all attributes on the state: no taxonomy needed)."""
+    return [
+        FrameObject(Track(f.track_id, f.class_name),
+                    FrameState(f.track_id, f.frame, f.geometry, f.attributes, f.source, f.confidence))
+        for f in features if f.geometry is not None
+    ]
 
 
 # ---------------------------------------------------------------- into a project

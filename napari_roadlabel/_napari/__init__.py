@@ -1,0 +1,1 @@
+"""Everything that touches napari or Qt: reader, writer, sample data, adapter, widgets."""

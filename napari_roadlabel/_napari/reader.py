@@ -1,0 +1,74 @@
+"""napari reader: videos, image folders, project folders and GeoJSON files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core import RoadlabelError, default_taxonomy
+from ..core.project import METADATA_FILE
+from ..io.formats.geojson import feature_objects, read_geojson
+from ..io.frames import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, open_frames
+from .adapter import objects_to_layers
+from .workspace import PROJECT_KEY
+
+
+def get_reader(path: str | list[str]):
+    """Return a reader for ``path`` when it is something this plugin opens, else None."""
+    if isinstance(path, list):
+        if len(path) != 1:
+            return None
+        path = path[0]
+    path = Path(path)
+    if path.is_dir():
+        if (path / METADATA_FILE).is_file():
+            return read_project
+        return read_frames if _has_images(path) else None
+    if path.suffix.lower() in VIDEO_EXTENSIONS:
+        return read_frames
+    if path.suffix.lower() == ".geojson":
+        return read_annotations
+    return None
+
+
+def _has_images(folder: Path) -> bool:
+    return any(child.suffix.lower() in IMAGE_EXTENSIONS for child in folder.iterdir())
+
+
+def _single(path) -> Path:
+    return Path(path[0] if isinstance(path, list) else path)
+
+
+def read_frames(path) -> list[tuple]:
+    """A video or image folder as one lazy RGB image layer (frames are decoded when shown)."""
+    path = _single(path)
+    frames = open_frames(path)
+    return [(frames.as_array(), {"name": path.stem, "rgb": True}, "image")]
+
+
+def read_project(path) -> list[tuple]:
+    """A project's frames; the Road labeling panel picks the layer up and shows its annotations."""
+    from ..core import Project
+    from ..io.projects import open_project_frames
+
+    folder = _single(path)
+    with Project.open(folder) as project:
+        frames = open_project_frames(project)
+    return [(frames.as_array(), {"name": folder.name, "rgb": True, "metadata": {PROJECT_KEY: str(folder)}}, "image")]
+
+
+def read_annotations(path) -> list[tuple]:
+    """A GeoJSON file as shapes and points layers with a frame axis: (frame, y, x)."""
+    path = _single(path)
+    _, features = read_geojson(path)
+    if not features:
+        raise RoadlabelError(path, "holds no features")
+    shapes, points = objects_to_layers(feature_objects(features), default_taxonomy(), with_frame_axis=True)
+    layers = []
+    if shapes.data:
+        layers.append((shapes.data, {"name": f"{path.stem} shapes", "shape_type": shapes.shape_types,
+                                     "edge_color": shapes.colors, "face_color": "transparent", "edge_width": 3,
+                                     "features": shapes.features}, "shapes"))
+    if points.data:
+        layers.append((points.data, {"name": f"{path.stem} points", "face_color": points.colors,
+                                     "features": points.features}, "points"))
+    return layers

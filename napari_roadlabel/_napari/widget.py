@@ -1,0 +1,141 @@
+"""The dock widget: open a sequence or project, see the current frame's annotations, export."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtWidgets import QFileDialog, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from ..core import Project, RoadlabelError
+from ..io.formats.geojson import export_geojson
+from ..io.projects import create_project, open_project_frames
+from .workspace import PROJECT_KEY, Workspace
+
+PROJECT_SUFFIX = ".roadlabel"
+
+
+def project_folder_for(source: Path) -> Path:
+    """Where a new project for ``source`` goes: beside it, named after it."""
+    source = Path(source)
+    return source.parent / f"{source.stem if source.is_file() else source.name}{PROJECT_SUFFIX}"
+
+
+class RoadLabelWidget(QWidget):
+    def __init__(self, viewer: "napari.viewer.Viewer"):  # noqa: F821 (napari resolves the annotation)
+        super().__init__()
+        self.viewer = viewer
+        self.workspace: Workspace | None = None
+        self._title = QLabel("<b>No project open</b>")
+        self._details = QLabel("Open a video, an image folder or a project.")
+        self._frame_summary = QLabel("")
+        for label in (self._details, self._frame_summary):
+            label.setWordWrap(True)
+        self._export_button = QPushButton("Export GeoJSON…")
+        self._export_button.setEnabled(False)
+        layout = QVBoxLayout(self)
+        for widget in (self._title, self._details, self._button("Open video…", self._choose_video),
+                       self._button("Open image folder or project…", self._choose_folder),
+                       self._export_button, self._frame_summary):
+            layout.addWidget(widget)
+        layout.addStretch()
+        self._export_button.clicked.connect(self._choose_export)
+        viewer.dims.events.current_step.connect(self._update_frame_summary)
+        viewer.layers.events.inserted.connect(self._adopt_project_layer)
+
+    def _button(self, text: str, slot) -> QPushButton:
+        button = QPushButton(text)
+        button.clicked.connect(slot)
+        return button
+
+    # ---------------------------------------------------------- opening
+
+    def open_project(self, folder: str | Path) -> None:
+        """Show a project folder in the viewer (replacing any open one)."""
+        project = Project.open(folder)
+        try:
+            frames = open_project_frames(project)
+        except RoadlabelError:
+            project.close()
+            raise
+        self.close_workspace()
+        self.workspace = Workspace(self.viewer, project, frames)
+        self._show_project()
+
+    def open_source(self, source: str | Path) -> Path:
+        """Open the project beside a video or image folder, creating it the first time; returns its folder."""
+        folder = project_folder_for(Path(source))
+        if not folder.exists():
+            create_project(folder, source).close()
+            show_info(f"Created project {folder}")
+        self.open_project(folder)
+        return folder
+
+    def close_workspace(self) -> None:
+        if self.workspace is not None:
+            self.workspace.close()
+            self.workspace = None
+            self._export_button.setEnabled(False)
+
+    def _show_project(self) -> None:
+        project = self.workspace.project
+        sequence = project.sequence
+        fps = f", {sequence.fps:g} fps" if sequence.fps else ""
+        summary = project.summary()
+        self._title.setText(f"<b>{project.folder.name}</b>")
+        self._details.setText(f"{sequence.frame_count} frames, {sequence.width}x{sequence.height}{fps}<br>"
+                              f"{sum(summary['tracks'].values())} tracks, {summary['tags']} tags<br>"
+                              f"taxonomy: {project.taxonomy.name}")
+        self._export_button.setEnabled(True)
+        self._update_frame_summary()
+
+    def _update_frame_summary(self, event=None) -> None:
+        if self.workspace is None:
+            self._frame_summary.setText("")
+            return
+        frame = self.workspace.current_frame
+        objects = self.workspace.project.objects_on(frame)
+        counts = Counter(obj.track.class_name for obj in objects)
+        listing = ", ".join(f"{count} {name}" for name, count in sorted(counts.items())) or "nothing labeled"
+        tags = ", ".join(tag.class_name for tag in self.workspace.project.tags_on(frame))
+        self._frame_summary.setText(f"Frame {frame}: {listing}" + (f"<br>tags: {tags}" if tags else ""))
+
+    def _adopt_project_layer(self, event) -> None:
+        """A project opened through File > Open (the reader) gets its annotation layers here."""
+        layer = event.value
+        folder = layer.metadata.get(PROJECT_KEY) if hasattr(layer, "metadata") else None
+        if not folder or (self.workspace and layer is self.workspace.image_layer):
+            return
+        self.viewer.layers.remove(layer)
+        self._report_errors(self.open_project, folder)
+
+    # ---------------------------------------------------------- dialogs
+
+    def _choose_video(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a video", "", "Videos (*.mp4 *.avi *.mov *.mkv *.m4v)")
+        if path:
+            self._report_errors(self.open_source, path)
+
+    def _choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open an image folder or a project")
+        if not path:
+            return
+        opener = self.open_project if (Path(path) / "project.json").exists() else self.open_source
+        self._report_errors(opener, path)
+
+    def _choose_export(self) -> None:
+        default = str(self.workspace.project.folder.with_suffix(".geojson"))
+        path, _ = QFileDialog.getSaveFileName(self, "Export GeoJSON", default, "GeoJSON (*.geojson)")
+        if path:
+            # The dialog already asked before replacing an existing file.
+            count = self._report_errors(export_geojson, self.workspace.project, path, overwrite=True)
+            if count is not None:
+                show_info(f"Exported {count} features to {path}")
+
+    def _report_errors(self, action, *args, **kwargs):
+        try:
+            return action(*args, **kwargs)
+        except RoadlabelError as error:
+            show_error(str(error))
+            return None

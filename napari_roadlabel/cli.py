@@ -1,0 +1,155 @@
+"""The `roadlabel` command: a thin shell over the package.
+
+Errors exit non-zero with one clear line; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .core import Project, RoadlabelError, Source, Taxonomy, default_taxonomy, load_taxonomy
+from .io.formats.geojson import export_geojson, import_geojson
+from .io.projects import create_project
+
+EXIT_ERROR = 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except RoadlabelError as error:
+        if args.debug:
+            raise
+        print(f"roadlabel: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("roadlabel: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="roadlabel", description="Label road scenes for autonomous driving.")
+    parser.add_argument("--version", action="version", version=f"napari-roadlabel {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    new = commands.add_parser("new", help="create a project for a video or image folder")
+    new.add_argument("project", type=Path, help="the new project folder (must not exist or be empty)")
+    new.add_argument("--source", type=Path, required=True, help="video file, image folder or image")
+    new.add_argument("--taxonomy", type=Path, help="taxonomy YAML/JSON file (default: the road taxonomy)")
+    new.add_argument("--annotator", default=os.environ.get("USER", ""), help="who labels this project")
+    new.set_defaults(run=_new)
+
+    info = commands.add_parser("info", help="frames, size, fps, tracks and keyframes by class")
+    info.add_argument("project", type=Path)
+    info.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    info.set_defaults(run=_info)
+
+    taxonomy = commands.add_parser("taxonomy", help="list the classes of a project, a taxonomy file or the default")
+    taxonomy.add_argument("project", type=Path, nargs="?", help="a project folder or a taxonomy YAML/JSON file")
+    taxonomy.set_defaults(run=_taxonomy)
+
+    importer = commands.add_parser("import", help="add annotations from a file to a project")
+    importer.add_argument("project", type=Path)
+    importer.add_argument("file", type=Path)
+    importer.add_argument("--format", choices=["geojson"], required=True)
+    importer.add_argument("--as", dest="source", choices=[s.value for s in Source],
+                          help="mark every imported state with this source (e.g. suggested for predictions)")
+    importer.set_defaults(run=_import)
+
+    exporter = commands.add_parser("export", help="write a project's annotations to a file")
+    exporter.add_argument("project", type=Path)
+    exporter.add_argument("out", type=Path)
+    exporter.add_argument("--format", choices=["geojson"], required=True)
+    exporter.add_argument("--frames", type=_frame_range, help="only frames A:B (B excluded)")
+    exporter.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    exporter.set_defaults(run=_export)
+
+    demo = commands.add_parser("demo", help="open napari on the bundled sample clip with the plugin docked")
+    demo.add_argument("--out", type=Path, default=Path("demo_output"), help="where the demo project and files go")
+    demo.add_argument("--headless", action="store_true",
+                      help="no window: save a screenshot and the exported annotations, print where they are")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _frame_range(text: str) -> range:
+    try:
+        start, stop = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not A:B (two frame numbers)") from None
+    if not 0 <= start < stop:
+        raise argparse.ArgumentTypeError(f"{text!r}: need 0 <= A < B")
+    return range(start, stop)
+
+
+def _new(args) -> None:
+    taxonomy: Taxonomy = load_taxonomy(args.taxonomy) if args.taxonomy else default_taxonomy()
+    project = create_project(args.project, args.source, taxonomy=taxonomy, annotator=args.annotator)
+    sequence = project.sequence
+    print(f"created {args.project}: {sequence.frame_count} frames of {sequence.width}x{sequence.height} "
+          f"from {project.source_path()}")
+    project.close()
+
+
+def _info(args) -> None:
+    with Project.open(args.project) as project:
+        sequence = project.sequence
+        summary = project.summary()
+        if args.json:
+            print(json.dumps({"frames": sequence.frame_count, "width": sequence.width, "height": sequence.height,
+                              "fps": sequence.fps, "source": str(project.source_path()), **summary}))
+            return
+        print(f"project    {project.folder}")
+        print(f"source     {project.source_path()}")
+        print(f"frames     {sequence.frame_count}  ({sequence.width}x{sequence.height}"
+              f"{f', {sequence.fps:g} fps' if sequence.fps else ''})")
+        print(f"annotator  {project.metadata.get('annotator') or '-'}")
+        print(f"tags       {summary['tags']}")
+        print(f"\n{'class':<20} {'tracks':>7} {'keyframes':>10} {'other states':>13}")
+        for class_name in sorted(set(summary["tracks"]) | set(summary["states"])):
+            states = summary["states"].get(class_name, {})
+            keyframes = states.get(Source.MANUAL.value, 0)
+            print(f"{class_name:<20} {summary['tracks'].get(class_name, 0):>7} {keyframes:>10} "
+                  f"{sum(states.values()) - keyframes:>13}")
+
+
+def _taxonomy(args) -> None:
+    if args.project is None:
+        taxonomy = default_taxonomy()
+    elif args.project.is_file():
+        taxonomy = load_taxonomy(args.project)
+    else:
+        with Project.open(args.project) as project:
+            taxonomy = project.taxonomy
+    print("\n".join(taxonomy.describe()))
+
+
+def _import(args) -> None:
+    with Project.open(args.project) as project:
+        source = Source(args.source) if args.source else None
+        count = import_geojson(project, args.file, source=source)
+    print(f"imported {count} features from {args.file} into {args.project}")
+
+
+def _export(args) -> None:
+    with Project.open(args.project) as project:
+        count = export_geojson(project, args.out, frames=args.frames, overwrite=args.overwrite)
+    print(f"exported {count} features to {args.out}")
+
+
+def _demo(args) -> int:
+    from ._napari.demo import run_demo  # napari only loads for the command that needs it
+
+    return run_demo(args.out, headless=args.headless)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+
+from napari_roadlabel.core import (
+    AnnotationError,
+    Project,
+    ProjectError,
+    SequenceInfo,
+    Source,
+    box,
+    default_taxonomy,
+    make_geometry,
+    make_mask,
+)
+
+LANE = make_geometry("polyline", [[100, 350], [200, 250], [300, 180]])
+
+
+def test_create_writes_metadata_taxonomy_and_database(tmp_path):
+    with Project.create(tmp_path / "p", SequenceInfo("../clip.mp4", 120, 1920, 1080, 30.0), annotator="ana"):
+        pass
+    metadata = json.loads((tmp_path / "p" / "project.json").read_text())
+    assert metadata["schema_version"] == 1 and metadata["annotator"] == "ana"
+    assert metadata["frame_count"] == 120 and metadata["source"] == "../clip.mp4" and metadata["created"]
+    with Project.open(tmp_path / "p") as project:
+        assert project.taxonomy == default_taxonomy()
+        assert project.sequence.width == 1920 and project.sequence.fps == 30.0
+    mode = sqlite3.connect(tmp_path / "p" / "annotations.sqlite").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_create_refuses_a_non_empty_folder(tmp_path, fingerprint):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "mine.txt").write_text("keep me")
+    with pytest.raises(ProjectError, match="not empty"):
+        Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 64, 36))
+    assert fingerprint(tmp_path / "p") == {"mine.txt": fingerprint(tmp_path / "p")["mine.txt"]}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]  # no staging folder left behind
+
+
+def test_tracks_states_and_frame_queries(project):
+    lane = project.add_track("lane-line", {"color": "yellow"})
+    light = project.add_track("traffic-light")
+    project.set_state(lane.id, 5, LANE, {"style": "dashed"})
+    project.set_state(light.id, 5, box(10, 20, 30, 60), {"state": "red"})
+    project.set_state(light.id, 6, box(11, 20, 31, 60), source=Source.PROPAGATED, confidence=0.8)
+    on_five = project.objects_on(5)
+    assert [obj.track.id for obj in on_five] == [lane.id, light.id]
+    assert on_five[0].attributes == {"color": "yellow", "kind": "lane-marking", "style": "dashed"}
+    assert on_five[1].state.attributes == {"state": "red", "flashing": False}
+    assert project.track(lane.id).attributes["color"] == "yellow"
+    assert [s.frame for s in project.states_of(light.id)] == [5, 6]
+    assert [s.frame for s in project.keyframes_of(light.id)] == [5]
+    assert project.objects_on(6)[0].state.confidence == 0.8
+    assert project.objects_on(7) == []
+
+
+def test_edits_are_checked_against_taxonomy_and_frames(project):
+    lane = project.add_track("lane-line")
+    with pytest.raises(AnnotationError, match="unknown class 'spaceship'"):
+        project.add_track("spaceship")
+    with pytest.raises(AnnotationError, match="takes polyline, not box"):
+        project.set_state(lane.id, 1, box(1, 1, 5, 5))
+    with pytest.raises(AnnotationError, match="outside the sequence"):
+        project.set_state(lane.id, 100, LANE)
+    with pytest.raises(AnnotationError, match="not one of"):
+        project.set_state(lane.id, 1, LANE, {"style": "wavy"})
+    with pytest.raises(AnnotationError, match="confidence"):
+        project.set_state(lane.id, 1, LANE, confidence=1.5)
+    with pytest.raises(AnnotationError, match="no track with id 999"):
+        project.set_state(999, 1, LANE)
+    with pytest.raises(AnnotationError, match="frame-range class"):
+        project.add_track("school-zone-active")
+    assert project.states_of(lane.id) == []
+
+
+def test_every_edit_undoes_and_redoes(project):
+    lane = project.add_track("lane-line")
+    project.set_state(lane.id, 1, LANE)
+    project.set_track_attributes(lane.id, {"color": "yellow"})
+    project.set_state(lane.id, 1, LANE, {"style": "dashed"})
+    tag = project.add_tag("school-zone-active", 10, 20)
+    project.update_tag(tag.id, end=30)
+    project.delete_state(lane.id, 1)
+    snapshots = []
+    while True:
+        snapshots.append(_snapshot(project))
+        if project.undo() is None:
+            break
+    assert snapshots[-1] == ([], [], [])  # undone back to an empty project
+    for expected in reversed(snapshots[:-1]):
+        project.redo()
+        assert _snapshot(project) == expected
+
+
+def _snapshot(project):
+    states = [(s.track_id, s.frame, s.geometry.points.tolist(), dict(s.attributes))
+              for t in project.tracks() for s in project.states_of(t.id)]
+    return project.tracks(), states, project.tags()
+
+
+def test_delete_track_removes_all_frames_and_undo_brings_them_back(project):
+    lane = project.add_track("lane-line")
+    for frame in range(10):
+        project.set_state(lane.id, frame, LANE)
+    project.delete_track(lane.id)
+    assert project.tracks() == [] and project.objects_on(3) == []
+    assert project.undo() == f"delete track {lane.id}"
+    assert len(project.states_of(lane.id)) == 10
+
+
+def test_deleting_one_frame_keeps_the_track(project):
+    lane = project.add_track("lane-line")
+    project.set_state(lane.id, 1, LANE)
+    project.set_state(lane.id, 2, LANE)
+    project.delete_state(lane.id, 1)
+    assert [s.frame for s in project.states_of(lane.id)] == [2]
+    assert project.track(lane.id)
+
+
+def test_group_is_one_undo_step_and_all_or_nothing(project):
+    lane = project.add_track("lane-line")
+    with project.group("propagate"):
+        for frame in range(20):
+            project.set_state(lane.id, frame, LANE, source=Source.PROPAGATED, confidence=0.9)
+    assert project.undo() == "propagate"
+    assert project.states_of(lane.id) == []
+    with pytest.raises(AnnotationError):
+        with project.group("broken run"):
+            project.set_state(lane.id, 0, LANE)
+            project.add_track("lane-line")
+            project.set_state(lane.id, 200, LANE)  # out of range: the whole group goes
+    assert project.states_of(lane.id) == [] and [t.id for t in project.tracks()] == [lane.id]
+    assert project.undo() == "add lane-line"  # the failed group left no undo step
+
+
+def test_ids_are_never_reused(project):
+    first = project.add_track("lane-line")
+    project.delete_track(first.id)
+    second = project.add_track("lane-line")
+    project.undo()
+    project.undo()  # the first track is back, under its own id
+    third = project.add_track("vehicle")
+    assert len({first.id, second.id, third.id}) == 3
+    with pytest.raises(AnnotationError, match="already used"):
+        project.add_track("lane-line", track_id=first.id)
+
+
+def test_ids_survive_reopening(tmp_path):
+    with Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 64, 36)) as project:
+        used = project.add_track("lane-line").id
+        project.delete_track(used)
+    with Project.open(tmp_path / "p") as project:
+        assert project.add_track("lane-line").id > used
+
+
+def test_masks_and_points_are_stored(project):
+    vehicle = project.add_track("vehicle")
+    sign = project.add_track("traffic-sign", {"type": "speed-limit", "value": 65})
+    pixels = np.zeros((4, 6), bool)
+    pixels[1:3, 1:5] = True
+    project.set_state(vehicle.id, 3, make_mask(pixels, (20, 30)))
+    project.set_state(sign.id, 3, make_geometry("point", [100, 50]))
+    vehicle_state, sign_state = (obj.state for obj in project.objects_on(3))
+    assert np.array_equal(vehicle_state.geometry.mask, pixels)
+    assert sign_state.geometry.points.tolist() == [[100, 50]]
+
+
+def test_tags_span_frames(project):
+    zone = project.add_tag("school-zone-active", 10, 20)
+    scene = project.add_tag("scene", 0, 99, {"weather": "rain"})
+    assert project.tags_on(15) == [scene, zone]
+    assert project.tags_on(50) == [scene]
+    with pytest.raises(AnnotationError, match="before it starts"):
+        project.add_tag("scene", 20, 10)
+    with pytest.raises(AnnotationError, match="not a frame-range class"):
+        project.add_tag("lane-line", 1, 2)
+
+
+def test_summary_counts_tracks_and_keyframes(project):
+    lane = project.add_track("lane-line")
+    project.set_state(lane.id, 0, LANE)
+    project.set_state(lane.id, 1, LANE, source=Source.INTERPOLATED)
+    summary = project.summary()
+    assert summary["tracks"] == {"lane-line": 1}
+    assert summary["states"] == {"lane-line": {"manual": 1, "interpolated": 1}}
+
+
+def test_open_refuses_missing_and_corrupt_projects(tmp_path, fingerprint):
+    with pytest.raises(ProjectError, match="no such project folder"):
+        Project.open(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ProjectError, match="project.json: missing"):
+        Project.open(tmp_path / "empty")
+    Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 64, 36)).close()
+    (tmp_path / "p" / "annotations.sqlite").write_bytes(b"this is not sqlite" * 100)
+    before = fingerprint(tmp_path / "p")
+    with pytest.raises(ProjectError, match="annotations.sqlite: not a readable annotation database"):
+        Project.open(tmp_path / "p")
+    assert fingerprint(tmp_path / "p") == before
+
+
+def test_missing_database_is_not_silently_recreated(tmp_path):
+    Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 64, 36)).close()
+    (tmp_path / "p" / "annotations.sqlite").unlink()
+    with pytest.raises(ProjectError, match="database is missing"):
+        Project.open(tmp_path / "p")
+    assert not (tmp_path / "p" / "annotations.sqlite").exists()
+
+
+def test_corrupt_metadata_names_the_line(tmp_path):
+    Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 64, 36)).close()
+    (tmp_path / "p" / "project.json").write_text('{\n"format": "napari-roadlabel project",\n')
+    with pytest.raises(ProjectError, match=r"project.json: line \d+: corrupt JSON"):
+        Project.open(tmp_path / "p")
+
+
+@pytest.mark.parametrize(("version", "reason"), [(2, "newer napari-roadlabel"), (0, "unsupported schema version 0")])
+def test_other_schema_versions_are_refused_and_nothing_changes(tmp_path, fingerprint, version, reason):
+    with Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 64, 36)) as project:
+        project.set_state(project.add_track("lane-line").id, 1, LANE)
+    metadata_path = tmp_path / "p" / "project.json"
+    metadata = json.loads(metadata_path.read_text())
+    metadata_path.write_text(json.dumps({**metadata, "schema_version": version}))
+    before = fingerprint(tmp_path / "p")
+    with pytest.raises(ProjectError, match=reason) as raised:
+        Project.open(tmp_path / "p")
+    assert "schema_version" in str(raised.value)
+    assert fingerprint(tmp_path / "p") == before
+
+
+def test_database_of_another_schema_version_is_refused(tmp_path):
+    Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 64, 36)).close()
+    db = sqlite3.connect(tmp_path / "p" / "annotations.sqlite")
+    db.execute("PRAGMA user_version=7")
+    db.close()
+    with pytest.raises(ProjectError, match="database schema version 7, expected 1"):
+        Project.open(tmp_path / "p")
