@@ -28,3 +28,19 @@ def fingerprint():
 def _fingerprint(folder: Path) -> dict[str, str]:
     return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
             for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.fixture
+def small_video(tmp_path) -> Path:
+    """A 12-frame 160x90 mp4 whose frames differ (a bright square moving right)."""
+    import cv2
+    import numpy as np
+
+    path = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (160, 90))
+    for index in range(12):
+        frame = np.full((90, 160, 3), 40, np.uint8)
+        frame[30:60, 10 + index * 10:40 + index * 10] = 230
+        writer.write(frame)
+    writer.release()
+    return path

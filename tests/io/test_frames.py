@@ -1,0 +1,433 @@
+"""Tests for napari_roadlabel.io.frames: lazy video, image-folder and single-image frame sources."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from napari_roadlabel.core.errors import FrameSourceError
+from napari_roadlabel.io.frames import (
+    FrameArray,
+    ImageFolderSource,
+    SingleImageSource,
+    VideoSource,
+    open_frames,
+)
+
+WIDTH, HEIGHT = 128, 72
+FPS = 25.0
+FRAME_COUNT = 120  # ten mp4v keyframe intervals, so seeks land between keyframes
+BITS = 8
+CELL = WIDTH // BITS
+FRAME_BYTES = WIDTH * HEIGHT * 3
+
+
+def make_frame(index: int, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
+    """A BGR frame whose top row of cells spells ``index`` in binary (white = 1), readable after lossy coding.
+
+    Below it a block moves with the index, and a pure red patch (BGR order) lets tests check the RGB conversion.
+    """
+    frame = np.full((height, width, 3), 90, np.uint8)
+    cell = width // BITS
+    for bit in range(BITS):
+        frame[: cell, bit * cell : (bit + 1) * cell] = 255 if index >> bit & 1 else 0
+    x = (index * 3) % (width - 16)
+    frame[height - 24 : height - 8, x : x + 16] = (40, 200, 120)
+    frame[cell + 4 : cell + 16, 4:20] = (0, 0, 255)
+    return frame
+
+
+def encoded_index(rgb: np.ndarray) -> int:
+    cell = rgb.shape[1] // BITS
+    return sum(1 << bit for bit in range(BITS) if rgb[2 : cell - 2, bit * cell + 2 : (bit + 1) * cell - 2].mean() > 127)
+
+
+def write_video(path: Path, fourcc: str, count: int = FRAME_COUNT) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), FPS, (WIDTH, HEIGHT))
+    assert writer.isOpened(), f"this OpenCV cannot write {fourcc}"
+    for index in range(count):
+        writer.write(make_frame(index))
+    writer.release()
+    return path
+
+
+def decode_sequentially(path: Path) -> list[np.ndarray]:
+    """Every frame in RGB, by plain sequential cap.read(): the reference for seek tests."""
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, bgr = capture.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    capture.release()
+    return frames
+
+
+def wait_until(condition, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.005)
+    return condition()
+
+
+def read_ahead_threads(path: Path) -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == f"read-ahead {path.name}"]
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("videos")
+    return {
+        "mp4v": write_video(folder / "clip.mp4", "mp4v"),
+        "MJPG": write_video(folder / "clip.avi", "MJPG"),
+    }
+
+
+@pytest.fixture(scope="module")
+def reference_frames(videos) -> dict[str, list[np.ndarray]]:
+    return {codec: decode_sequentially(path) for codec, path in videos.items()}
+
+
+@pytest.fixture
+def mp4(videos) -> Path:
+    return videos["mp4v"]
+
+
+# --- video metadata and access ---------------------------------------------------------------
+
+
+def test_video_metadata_comes_from_the_container(mp4):
+    with open_frames(mp4) as source:
+        assert isinstance(source, VideoSource)
+        assert len(source) == FRAME_COUNT
+        assert source.size == (WIDTH, HEIGHT)
+        assert source.fps == pytest.approx(FPS)
+        assert source.shape == (FRAME_COUNT, HEIGHT, WIDTH, 3)
+        assert source.path == mp4
+        assert source.missing == set()
+
+
+def test_frames_are_read_only_rgb_uint8(mp4):
+    with open_frames(mp4) as source:
+        frame = source.read(5)
+    assert frame.dtype == np.uint8 and frame.shape == (HEIGHT, WIDTH, 3)
+    assert not frame.flags.writeable
+    red, green, blue = frame[CELL + 6 : CELL + 14, 6:18].reshape(-1, 3).mean(axis=0)
+    assert red > 200 and green < 60 and blue < 60
+
+
+@pytest.mark.parametrize("codec", ["mp4v", "MJPG"])
+def test_sequential_reads_match_plain_opencv(videos, reference_frames, codec):
+    reference = reference_frames[codec]
+    assert len(reference) == FRAME_COUNT
+    with open_frames(videos[codec]) as source:
+        for index in range(FRAME_COUNT):
+            frame = source.read(index)
+            assert encoded_index(frame) == index
+            assert np.array_equal(frame, reference[index])
+
+
+@pytest.mark.parametrize("codec", ["mp4v", "MJPG"])
+def test_seek_read_equals_sequential_decode(videos, reference_frames, codec):
+    """Without cache or read-ahead every out-of-order read seeks; each must return exactly frame k."""
+    order = np.random.default_rng(7).permutation(FRAME_COUNT)
+    with open_frames(videos[codec], cache_bytes=0, read_ahead=0) as source:
+        for index in order:
+            frame = source.read(int(index))
+            assert encoded_index(frame) == index
+            assert np.abs(frame.astype(int) - reference_frames[codec][index]).mean() < 1.0
+
+
+def test_backward_seek(mp4, reference_frames):
+    with open_frames(mp4, cache_bytes=0, read_ahead=0) as source:
+        for index in (100, 101, 40, 39, 38, 0, 119, 1):
+            assert np.array_equal(source.read(index), reference_frames["mp4v"][index])
+
+
+def test_negative_index_and_range_errors(mp4):
+    with open_frames(mp4) as source:
+        assert encoded_index(source[-1]) == FRAME_COUNT - 1
+        assert encoded_index(source[3]) == 3
+        with pytest.raises(IndexError):
+            source.read(FRAME_COUNT)
+        with pytest.raises(IndexError):
+            source.read(-1)
+        with pytest.raises(IndexError):
+            source[-FRAME_COUNT - 1]
+
+
+def test_video_frame_names(mp4):
+    with open_frames(mp4) as source:
+        assert source.frame_name(17) == "clip_000017"
+        assert source.frame_name(-1) == f"clip_{FRAME_COUNT - 1:06d}"
+
+
+# --- cache and read-ahead --------------------------------------------------------------------
+
+
+def test_lru_cache_stays_within_its_byte_budget(mp4):
+    budget = 5 * FRAME_BYTES + FRAME_BYTES // 2
+    with open_frames(mp4, cache_bytes=budget) as source:
+        for index in [*range(60), *range(59, 30, -1), 90, 3, 110]:
+            source.read(index)
+            assert source.cache.nbytes <= budget
+            assert len(source.cache) <= 5
+        assert source.cache.budget_bytes == budget
+
+
+def test_lru_evicts_the_least_recently_used_frame(mp4):
+    with open_frames(mp4, cache_bytes=3 * FRAME_BYTES, read_ahead=0) as source:
+        for index in (10, 20, 30):
+            source.read(index)
+        source.read(10)  # now 20 is the least recently used
+        source.read(40)
+        assert 20 not in source.cache
+        assert all(index in source.cache for index in (10, 30, 40))
+
+
+def test_read_ahead_fills_the_cache_after_a_read(mp4):
+    with open_frames(mp4, read_ahead=4) as source:
+        source.read(50)
+        assert wait_until(lambda: all(index in source.cache for index in range(51, 55)))
+        for index in range(51, 55):
+            assert encoded_index(source.read(index)) == index
+
+
+def test_read_ahead_is_limited_to_what_the_cache_holds(mp4):
+    with open_frames(mp4, cache_bytes=3 * FRAME_BYTES, read_ahead=8) as source:
+        source.read(20)
+        assert wait_until(lambda: 22 in source.cache)
+        assert 20 in source.cache  # the frame on screen was not evicted by frames read ahead
+        assert 23 not in source.cache
+
+
+def test_read_ahead_zero_starts_no_thread(mp4):
+    with open_frames(mp4, read_ahead=0) as source:
+        source.read(10)
+        assert 11 not in source.cache
+        assert read_ahead_threads(mp4) == []
+
+
+def test_close_stops_the_read_ahead_thread(mp4):
+    source = open_frames(mp4)
+    source.read(0)
+    assert len(read_ahead_threads(mp4)) == 1
+    assert read_ahead_threads(mp4)[0].daemon
+    source.close()
+    assert read_ahead_threads(mp4) == []
+    with pytest.raises(FrameSourceError, match="closed"):
+        source.read(1)
+    source.close()  # a second close is harmless
+
+
+def test_a_source_dropped_without_close_stops_its_thread(mp4):
+    source = open_frames(mp4)
+    source.read(0)
+    assert len(read_ahead_threads(mp4)) == 1
+    del source
+    gc.collect()
+    assert wait_until(lambda: read_ahead_threads(mp4) == [])
+
+
+# --- image folders and single images ---------------------------------------------------------
+
+
+def write_image(path: Path, index: int, size: tuple[int, int] = (WIDTH, HEIGHT)) -> Path:
+    assert cv2.imwrite(str(path), make_frame(index, *size))
+    return path
+
+
+def test_image_folder_uses_natural_sort(tmp_path):
+    for index in (10, 2, 1):
+        write_image(tmp_path / f"frame_{index}.png", index)
+    (tmp_path / "notes.txt").write_text("not an image")
+    with open_frames(tmp_path) as source:
+        assert isinstance(source, ImageFolderSource)
+        assert len(source) == 3 and source.fps is None
+        assert [source.frame_name(index) for index in range(3)] == ["frame_1.png", "frame_2.png", "frame_10.png"]
+        assert [encoded_index(source.read(index)) for index in range(3)] == [1, 2, 10]
+
+
+def test_image_of_another_size_fails_at_its_frame_naming_the_file(tmp_path):
+    write_image(tmp_path / "0001.png", 1)
+    odd_one = write_image(tmp_path / "0002.png", 2, size=(WIDTH * 2, HEIGHT))
+    write_image(tmp_path / "0003.png", 3)
+    with open_frames(tmp_path, read_ahead=0) as source:
+        assert encoded_index(source.read(2)) == 3
+        with pytest.raises(FrameSourceError) as raised:
+            source.read(1)
+        message = str(raised.value)
+        assert str(odd_one) in message and "frame 1" in message and f"{WIDTH * 2}x{HEIGHT}" in message
+        assert source.missing == {1}
+
+
+def test_corrupt_image_in_a_folder_fails_at_its_frame(tmp_path):
+    write_image(tmp_path / "a_1.jpg", 1)
+    corrupt = tmp_path / "a_2.jpg"
+    corrupt.write_bytes(b"\xff\xd8 not really a jpeg")
+    with open_frames(tmp_path, read_ahead=0) as source:
+        with pytest.raises(FrameSourceError, match="frame 1") as raised:
+            source.read(1)
+        assert str(corrupt) in str(raised.value)
+
+
+def test_single_image(tmp_path):
+    image = write_image(tmp_path / "still.jpg", 42)
+    with open_frames(image) as source:
+        assert isinstance(source, SingleImageSource)
+        assert len(source) == 1 and source.fps is None and source.size == (WIDTH, HEIGHT)
+        assert encoded_index(source.read(0)) == 42
+        assert encoded_index(source[-1]) == 42
+        assert source.frame_name(0) == "still.jpg"
+        with pytest.raises(IndexError):
+            source.read(1)
+
+
+# --- errors at open --------------------------------------------------------------------------
+
+
+def test_missing_path(tmp_path):
+    missing = tmp_path / "nowhere.mp4"
+    with pytest.raises(FrameSourceError, match="no such file") as raised:
+        open_frames(missing)
+    assert str(missing) in str(raised.value)
+
+
+def test_empty_folder(tmp_path):
+    (tmp_path / "readme.txt").write_text("no images here")
+    with pytest.raises(FrameSourceError, match="no images") as raised:
+        open_frames(tmp_path)
+    assert str(tmp_path) in str(raised.value)
+
+
+def test_unsupported_extension(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    with pytest.raises(FrameSourceError, match="unsupported") as raised:
+        open_frames(notes)
+    assert str(notes) in str(raised.value)
+
+
+def test_text_file_renamed_to_mp4(tmp_path):
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("this is not a video\n" * 100)
+    with pytest.raises(FrameSourceError) as raised:
+        open_frames(fake)
+    assert str(fake) in str(raised.value)
+
+
+def test_corrupt_single_image(tmp_path):
+    fake = tmp_path / "fake.png"
+    fake.write_text("not a png")
+    with pytest.raises(FrameSourceError, match="cannot decode") as raised:
+        open_frames(fake)
+    assert str(fake) in str(raised.value)
+
+
+# --- truncated videos ------------------------------------------------------------------------
+
+
+def truncate_to_half(source: Path, target: Path) -> Path:
+    data = source.read_bytes()
+    target.write_bytes(data[: len(data) // 2])
+    return target
+
+
+def test_truncated_avi_reads_early_frames_and_reports_late_ones(videos, tmp_path):
+    cut = truncate_to_half(videos["MJPG"], tmp_path / "cut.avi")
+    with open_frames(cut) as source:
+        assert len(source) == FRAME_COUNT  # the AVI header still claims every frame
+        for index in range(10):
+            assert encoded_index(source.read(index)) == index
+        with pytest.raises(FrameSourceError) as raised:
+            source.read(FRAME_COUNT - 1)
+        message = str(raised.value)
+        assert str(cut) in message and f"frame {FRAME_COUNT - 1}" in message and "truncated" in message
+        assert FRAME_COUNT - 1 in source.missing
+        assert encoded_index(source.read(3)) == 3  # a failure does not break earlier frames
+        readable = [index for index in range(FRAME_COUNT) if index not in source.missing and _readable(source, index)]
+        assert 10 <= len(readable) < FRAME_COUNT
+
+
+def _readable(source, index: int) -> bool:
+    try:
+        source.read(index)
+    except FrameSourceError:
+        return False
+    return True
+
+
+def test_truncated_mp4_fails_at_open(videos, tmp_path):
+    """An mp4 keeps its index (moov atom) at the end: cut in half, OpenCV cannot open it at all."""
+    cut = truncate_to_half(videos["mp4v"], tmp_path / "cut.mp4")
+    with pytest.raises(FrameSourceError) as raised:
+        open_frames(cut)
+    assert str(cut) in str(raised.value)
+
+
+# --- FrameArray ------------------------------------------------------------------------------
+
+
+def test_frame_array_shapes(mp4):
+    with open_frames(mp4) as source:
+        array = source.as_array()
+        assert isinstance(array, FrameArray)
+        assert array.shape == (FRAME_COUNT, HEIGHT, WIDTH, 3)
+        assert array.dtype == np.uint8 and array.ndim == 4 and len(array) == FRAME_COUNT
+        assert array[3].shape == (HEIGHT, WIDTH, 3)
+        assert encoded_index(array[3]) == 3 and encoded_index(array[-2]) == FRAME_COUNT - 2
+        assert array[2:5].shape == (3, HEIGHT, WIDTH, 3)
+        assert [encoded_index(frame) for frame in array[10:16:2]] == [10, 12, 14]
+        assert array[1, :10, :20].shape == (10, 20, 3)
+        assert array[1:3, 5, :, 0].shape == (2, WIDTH)
+        assert array[4, ..., 1].shape == (HEIGHT, WIDTH)
+        assert array[..., 0].shape == (FRAME_COUNT, HEIGHT, WIDTH)
+        assert array[5:5].shape == (0, HEIGHT, WIDTH, 3)
+        assert np.array_equal(array[7, 3:9, 4:8], source.read(7)[3:9, 4:8])
+        with pytest.raises(IndexError):
+            array[FRAME_COUNT]
+
+
+def test_frame_array_materialises_with_asarray(mp4):
+    with open_frames(mp4) as source:
+        whole = np.asarray(source.as_array())
+        assert whole.shape == (FRAME_COUNT, HEIGHT, WIDTH, 3) and whole.dtype == np.uint8
+        assert encoded_index(whole[77]) == 77
+        assert np.asarray(source.as_array(), dtype=np.float32).dtype == np.float32
+
+
+def test_frame_array_substitutes_a_placeholder_for_an_unreadable_frame(tmp_path):
+    write_image(tmp_path / "f1.png", 1)
+    (tmp_path / "f2.png").write_bytes(b"broken")
+    write_image(tmp_path / "f3.png", 3)
+    with open_frames(tmp_path, read_ahead=0) as source:
+        array = source.as_array()
+        frames = array[0:3]
+        assert frames.shape == (3, HEIGHT, WIDTH, 3)
+        assert np.array_equal(frames[1], array.placeholder())
+        assert encoded_index(frames[0]) == 1 and encoded_index(frames[2]) == 3
+        assert source.missing == {1}
+        placeholder = array[1]
+        red, green, blue = placeholder[0, 0]
+        assert red > 150 and green < 80 and blue < 80  # the cross starts in the corner
+        assert tuple(placeholder[HEIGHT // 2, 2]) == (48, 48, 48)  # dark grey elsewhere
+
+
+def test_frame_array_over_truncated_video_never_raises(videos, tmp_path):
+    cut = truncate_to_half(videos["MJPG"], tmp_path / "cut.avi")
+    with open_frames(cut) as source:
+        array = source.as_array()
+        assert encoded_index(array[2]) == 2
+        last = array[FRAME_COUNT - 1]
+        assert last.shape == (HEIGHT, WIDTH, 3)
+        assert np.array_equal(last, array.placeholder())
+        assert FRAME_COUNT - 1 in source.missing

@@ -1,0 +1,31 @@
+"""The core and the packages above it never import napari, Qt or magicgui (DESIGN.md: arrows point down)."""
+
+import subprocess
+import sys
+
+import pytest
+
+GUI_MODULES = ("napari", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "magicgui", "vispy")
+CHECK = """
+import importlib, sys
+importlib.import_module({module!r})
+gui = sorted(m for m in sys.modules if m.split('.')[0] in {gui!r})
+print(','.join(gui))
+"""
+
+
+@pytest.mark.parametrize("module", ["napari_roadlabel.core", "napari_roadlabel.io.frames",
+                                    "napari_roadlabel.io.formats.geojson", "napari_roadlabel.io.projects",
+                                    "napari_roadlabel.sample", "napari_roadlabel.cli"])
+def test_module_does_not_import_gui_toolkits(module):
+    result = subprocess.run([sys.executable, "-c", CHECK.format(module=module, gui=GUI_MODULES)],
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "", f"{module} imported {result.stdout.strip()}"
+
+
+def test_core_imports_nothing_else_of_ours():
+    code = ("import sys, napari_roadlabel.core; "
+            "print(','.join(m for m in sys.modules if m.startswith('napari_roadlabel.') "
+            "and not m.startswith('napari_roadlabel.core')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
