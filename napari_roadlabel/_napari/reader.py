@@ -9,7 +9,8 @@ from ..core.project import METADATA_FILE
 from ..io.formats.geojson import feature_objects, read_geojson
 from ..io.frames import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, open_frames
 from .adapter import objects_to_layers
-from .workspace import PROJECT_KEY
+
+OPEN_REQUEST_KEY = "roadlabel_open_project"  # the Road labeling panel opens this project
 
 
 def get_reader(path: str | list[str]):
@@ -53,7 +54,7 @@ def read_project(path) -> list[tuple]:
     folder = _single(path)
     with Project.open(folder) as project:
         frames = open_project_frames(project)
-    return [(frames.as_array(), {"name": folder.name, "rgb": True, "metadata": {PROJECT_KEY: str(folder)}}, "image")]
+    return [(frames.as_array(), {"name": folder.name, "rgb": True, "metadata": {OPEN_REQUEST_KEY: str(folder)}}, "image")]
 
 
 def read_annotations(path) -> list[tuple]:

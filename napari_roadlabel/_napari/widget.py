@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import napari
 from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QFileDialog, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..core import Project, RoadlabelError
 from ..io.formats.geojson import export_geojson
 from ..io.projects import create_project, open_project_frames
-from .workspace import PROJECT_KEY, Workspace
+from .reader import OPEN_REQUEST_KEY
+from .workspace import Workspace
 
 PROJECT_SUFFIX = ".roadlabel"
 
@@ -23,7 +26,7 @@ def project_folder_for(source: Path) -> Path:
 
 
 class RoadLabelWidget(QWidget):
-    def __init__(self, viewer: "napari.viewer.Viewer"):  # noqa: F821 (napari resolves the annotation)
+    def __init__(self, viewer: napari.viewer.Viewer):
         super().__init__()
         self.viewer = viewer
         self.workspace: Workspace | None = None
@@ -104,10 +107,14 @@ class RoadLabelWidget(QWidget):
     def _adopt_project_layer(self, event) -> None:
         """A project opened through File > Open (the reader) gets its annotation layers here."""
         layer = event.value
-        folder = layer.metadata.get(PROJECT_KEY) if hasattr(layer, "metadata") else None
-        if not folder or (self.workspace and layer is self.workspace.image_layer):
-            return
-        self.viewer.layers.remove(layer)
+        folder = layer.metadata.get(OPEN_REQUEST_KEY)
+        if folder:  # napari is still inserting the layer: replace it once that is done
+            QTimer.singleShot(0, lambda: self._replace_reader_layer(layer, folder))
+
+    def _replace_reader_layer(self, layer, folder: str) -> None:
+        if layer in self.viewer.layers:
+            self.viewer.layers.remove(layer)
+        layer.data.source.close()
         self._report_errors(self.open_project, folder)
 
     # ---------------------------------------------------------- dialogs

@@ -13,7 +13,7 @@ from ..core import Project
 from ..io.frames import FrameSource
 from .adapter import LayerData, objects_to_layers
 
-PROJECT_KEY = "roadlabel_project"  # image layer metadata: the project folder it belongs to
+PROJECT_KEY = "roadlabel_project"  # image layer metadata: the project folder it shows
 FILL_ALPHA = 0.2
 
 
@@ -41,8 +41,9 @@ class Workspace:
         self.points_layer = viewer.add_points(ndim=2, name="Points", size=10, border_width=0.2,
                                               text={"string": "{label}", "size": 9, "color": "white",
                                                     "anchor": "upper_left"})
-        viewer.dims.events.current_step.connect(self._on_step)
         self.shown_frame = -1
+        viewer.dims.events.current_step.connect(self._on_step)
+        viewer.dims.set_current_step(0, 0)  # napari would start in the middle of the clip
         self.show_frame(self.current_frame)
 
     @property
