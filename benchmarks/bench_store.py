@@ -132,7 +132,8 @@ def main() -> None:
         "write_ratio_vs_bare": round(big["write_seconds"] / bare_write, 2),
         "single_edit_ms": round(big["single_edit_ms"], 3), "read_frame_ms": round(big["read_ms"], 4),
         "read_frame_ms_p95": round(big["read_ms_p95"], 4), "bare_sqlite_read_ms": round(bare_read, 4),
-        "read_ratio_vs_bare": round(big["read_ms"] / bare_read, 2), "read_frame_ms_200_frames": round(small["read_ms"], 4),
+        "read_ratio_vs_bare": round(big["read_ms"] / bare_read, 2),
+        "read_frame_ms_200_frames": round(small["read_ms"], 4),
         "read_ratio_large_vs_small": round(big["read_ms"] / small["read_ms"], 2),
     }))
 

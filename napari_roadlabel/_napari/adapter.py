@@ -64,7 +64,7 @@ class LayerData:
         self.colors.append(color)
         values = (obj.track.id, obj.track.class_name, obj.state.frame, obj.state.source.value, object_label(obj),
                   obj.attributes)
-        for column, value in zip(FEATURE_COLUMNS, values):
+        for column, value in zip(FEATURE_COLUMNS, values, strict=True):
             self.features[column].append(value)
 
 
@@ -108,7 +108,7 @@ def shapes_to_objects(data: list[np.ndarray], shape_types: list[str], features: 
     track_id, class, source and attributes columns (missing ones get defaults).
     """
     objects = []
-    for index, (coordinates, shape_type) in enumerate(zip(data, shape_types)):
+    for index, (coordinates, shape_type) in enumerate(zip(data, shape_types, strict=True)):
         row = {column: values[index] for column, values in features.items() if index < len(values)}
         frame = int(round(coordinates[0, 0])) if coordinates.shape[1] > 2 else int(row.get("frame", 0))
         track_id = int(row.get("track_id", index + 1))

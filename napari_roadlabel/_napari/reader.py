@@ -54,7 +54,8 @@ def read_project(path) -> list[tuple]:
     folder = _single(path)
     with Project.open(folder) as project:
         frames = open_project_frames(project)
-    return [(frames.as_array(), {"name": folder.name, "rgb": True, "metadata": {OPEN_REQUEST_KEY: str(folder)}}, "image")]
+    meta = {"name": folder.name, "rgb": True, "metadata": {OPEN_REQUEST_KEY: str(folder)}}
+    return [(frames.as_array(), meta, "image")]
 
 
 def read_annotations(path) -> list[tuple]:

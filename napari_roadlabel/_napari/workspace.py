@@ -59,7 +59,7 @@ class Workspace:
 
     def _fill_shapes(self, shapes: LayerData) -> None:
         layer = self.shapes_layer
-        layer.data = list(zip(shapes.data, shapes.shape_types))
+        layer.data = list(zip(shapes.data, shapes.shape_types, strict=True))
         layer.features = shapes.features
         if shapes.data:
             layer.edge_color = _rgba(shapes.colors)

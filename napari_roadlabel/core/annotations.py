@@ -9,8 +9,9 @@ from.  A frame-range tag marks a span of frames (school zone active, scene).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .geometry import Geometry
 

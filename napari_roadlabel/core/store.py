@@ -16,9 +16,9 @@ import contextlib
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
 
 from .annotations import FrameObject, FrameRangeTag, FrameState, Source, Track
 from .errors import AnnotationError, ProjectError

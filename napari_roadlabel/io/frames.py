@@ -17,9 +17,10 @@ import threading
 import weakref
 from abc import ABC, abstractmethod
 from collections import OrderedDict
+from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -221,7 +222,7 @@ class FrameSource(ABC):
             self._release()
         self.cache.clear()
 
-    def _release(self) -> None:
+    def _release(self) -> None:  # noqa: B027 (only video sources hold a handle)
         """Release file handles; called with the decode lock held."""
 
     def __enter__(self) -> FrameSource:

@@ -22,9 +22,10 @@ written to a temporary name and renamed, so a failed export leaves nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import geojson
 import numpy as np
