@@ -309,25 +309,22 @@ class AnnotationStore:
 
     def undo(self) -> str | None:
         """Undo the last step; returns its label, or None when there is nothing to undo."""
-        with self._lock:
-            if not self._undo:
-                return None
-            step = self._undo.pop()
-            with self._transaction():
-                for change in reversed(step.changes):
-                    self._write(change.table, change.key, change.before)
-            self._redo.append(step)
-            return step.label
+        return self._replay(self._undo, self._redo, backwards=True)
 
     def redo(self) -> str | None:
+        """Redo the last undone step; returns its label, or None when there is nothing to redo."""
+        return self._replay(self._redo, self._undo, backwards=False)
+
+    def _replay(self, source: list[UndoStep], target: list[UndoStep], *, backwards: bool) -> str | None:
         with self._lock:
-            if not self._redo:
+            if not source:
                 return None
-            step = self._redo.pop()
+            step = source.pop()
+            changes = reversed(step.changes) if backwards else step.changes
             with self._transaction():
-                for change in step.changes:
-                    self._write(change.table, change.key, change.after)
-            self._undo.append(step)
+                for change in changes:
+                    self._write(change.table, change.key, change.before if backwards else change.after)
+            target.append(step)
             return step.label
 
     # ---------------------------------------------------------- internals

@@ -309,28 +309,20 @@ def test_empty_folder(tmp_path):
     assert str(tmp_path) in str(raised.value)
 
 
-def test_unsupported_extension(tmp_path):
-    notes = tmp_path / "notes.txt"
-    notes.write_text("hello")
-    with pytest.raises(FrameSourceError, match="unsupported") as raised:
-        open_frames(notes)
-    assert str(notes) in str(raised.value)
-
-
-def test_text_file_renamed_to_mp4(tmp_path):
-    fake = tmp_path / "fake.mp4"
-    fake.write_text("this is not a video\n" * 100)
-    with pytest.raises(FrameSourceError) as raised:
-        open_frames(fake)
-    assert str(fake) in str(raised.value)
-
-
-def test_corrupt_single_image(tmp_path):
-    fake = tmp_path / "fake.png"
-    fake.write_text("not a png")
-    with pytest.raises(FrameSourceError, match="cannot decode") as raised:
-        open_frames(fake)
-    assert str(fake) in str(raised.value)
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("notes.txt", "hello", "unsupported"),
+        ("fake.mp4", "this is not a video\n" * 100, ""),
+        ("fake.png", "not a png", "cannot decode"),
+    ],
+)
+def test_unreadable_file_is_named_in_the_error(tmp_path, name, content, reason):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(FrameSourceError, match=reason) as raised:
+        open_frames(path)
+    assert str(path) in str(raised.value)
 
 
 # --- truncated videos ------------------------------------------------------------------------
