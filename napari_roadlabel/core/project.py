@@ -186,8 +186,10 @@ class Project:
                   confidence: float | None = None) -> FrameState:
         """Put the track on ``frame`` with this geometry (a keyframe when source is manual).
 
-        Per-frame attributes not given keep the value of the track's state on
-        this frame, else the taxonomy's defaults.
+        Per-frame attributes not given keep the value the track has on this
+        frame: a value holds until a later state changes it, so it comes from
+        this frame's state, else the nearest earlier one, else the taxonomy's
+        defaults.
         """
         track = self.store.track(track_id)
         spec = self.taxonomy[track.class_name]
@@ -198,12 +200,39 @@ class Project:
             raise AnnotationError(None, f"class {spec.name!r} takes {allowed}, not {geometry.kind.value}", where)
         if confidence is not None and not 0.0 <= confidence <= 1.0:
             raise AnnotationError(None, f"confidence must be between 0 and 1, got {confidence}", where)
-        previous = self.store.state(track_id, frame)
+        previous = self.store.state(track_id, frame) or self.store.nearest_state(track_id, frame, before=True)
         base = dict(previous.attributes) if previous else spec.defaults(Scope.FRAME)
         checked = spec.check_attributes(attributes or {}, Scope.FRAME, where)
         state = FrameState(track_id, frame, geometry, {**base, **checked}, Source(source), confidence)
         self.store.put_state(state, f"edit {spec.name} on frame {frame}")
         return state
+
+    def copy_state(self, track_id: int, source_frame: int, target_frame: int) -> FrameState:
+        """Put the track's state of ``source_frame`` on ``target_frame`` too, as a keyframe."""
+        state = self.store.state(track_id, source_frame)
+        if state is None:
+            raise AnnotationError(None, f"track {track_id} has no state on frame {source_frame} to copy")
+        return self.set_state(track_id, target_frame, state.geometry, state.attributes)
+
+    def continue_track(self, track_id: int, frame: int) -> FrameState:
+        """Carry the track onto ``frame`` from its closest earlier state (or later, when there is none)."""
+        nearest = (self.store.nearest_state(track_id, frame, before=True)
+                   or self.store.nearest_state(track_id, frame, before=False))
+        if nearest is None:
+            raise AnnotationError(None, f"track {track_id} has no state to continue from")
+        return self.copy_state(track_id, nearest.frame, frame)
+
+    def end_track_after(self, track_id: int, frame: int) -> int:
+        """End the track on ``frame``: remove its states on every later frame (one undo step); returns how many."""
+        later = [state.frame for state in self.store.states_of(track_id) if state.frame > frame]
+        with self.group(f"end track {track_id} at frame {frame}"):
+            for later_frame in later:
+                self.store.delete_state(track_id, later_frame)
+        return len(later)
+
+    def nearest_keyframe(self, frame: int, *, before: bool) -> int | None:
+        """The closest frame before (or after) ``frame`` with a keyframe of any object, or None."""
+        return self.store.nearest_keyframe(frame, before=before)
 
     def delete_state(self, track_id: int, frame: int) -> None:
         """Remove the track from one frame; the track and its other frames stay."""

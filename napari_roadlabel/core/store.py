@@ -45,6 +45,7 @@ CREATE TABLE states (
     PRIMARY KEY (track_id, frame)
 ) WITHOUT ROWID;
 CREATE INDEX states_by_frame ON states (frame, track_id);
+CREATE INDEX states_by_source ON states (source, frame);
 CREATE TABLE tags (
     id INTEGER PRIMARY KEY,
     class TEXT NOT NULL,
@@ -182,6 +183,21 @@ class AnnotationStore:
             row = self._db.execute(f"SELECT {_STATE_COLUMNS} FROM states WHERE track_id=? AND frame=?",
                                    (track_id, frame)).fetchone()
         return _state_from_row(row) if row else None
+
+    def nearest_state(self, track_id: int, frame: int, *, before: bool) -> FrameState | None:
+        """The track's closest state strictly before (or after) ``frame``."""
+        comparison, order = ("<", "DESC") if before else (">", "ASC")
+        with self._lock:
+            row = self._db.execute(f"SELECT {_STATE_COLUMNS} FROM states WHERE track_id=? AND frame {comparison} ? "
+                                   f"ORDER BY frame {order} LIMIT 1", (track_id, frame)).fetchone()
+        return _state_from_row(row) if row else None
+
+    def nearest_keyframe(self, frame: int, *, before: bool) -> int | None:
+        """The closest frame strictly before (or after) ``frame`` that holds any manual state."""
+        aggregate, comparison = ("MAX", "<") if before else ("MIN", ">")
+        with self._lock:
+            return self._db.execute(f"SELECT {aggregate}(frame) FROM states WHERE source=? AND frame {comparison} ?",
+                                    (Source.MANUAL.value, frame)).fetchone()[0]
 
     def objects_on(self, frame: int) -> list[FrameObject]:
         """Every track's state on ``frame``, ordered by track id."""

@@ -239,3 +239,37 @@ def test_database_of_another_schema_version_is_refused(tmp_path):
     db.close()
     with pytest.raises(ProjectError, match="database schema version 7, expected 1"):
         Project.open(tmp_path / "p")
+
+
+def test_per_frame_attributes_hold_until_changed(project):
+    light = project.add_track("traffic-light")
+    project.set_state(light.id, 0, box(10, 20, 30, 60), {"state": "red"})
+    assert project.set_state(light.id, 5, box(11, 20, 31, 60)).attributes["state"] == "red"
+    project.set_state(light.id, 10, box(12, 20, 32, 60), {"state": "green"})
+    assert project.set_state(light.id, 12, box(12, 20, 32, 60)).attributes["state"] == "green"
+    assert project.set_state(light.id, 7, box(12, 20, 32, 60)).attributes["state"] == "red"
+
+
+def test_copy_continue_and_end_track(project):
+    lane = project.add_track("lane-line")
+    project.set_state(lane.id, 3, LANE, {"style": "dashed"})
+    copied = project.copy_state(lane.id, 3, 4)
+    assert copied.geometry == LANE and copied.attributes == {"style": "dashed"} and copied.is_keyframe
+    assert project.continue_track(lane.id, 9).geometry == LANE  # from frame 4, the closest earlier state
+    assert project.continue_track(lane.id, 1).frame == 1  # nothing earlier: from the closest later one
+    assert project.end_track_after(lane.id, 4) == 1
+    assert [s.frame for s in project.states_of(lane.id)] == [1, 3, 4]
+    assert project.undo() == f"end track {lane.id} at frame 4"
+    assert [s.frame for s in project.states_of(lane.id)] == [1, 3, 4, 9]
+    with pytest.raises(AnnotationError, match="no state on frame 50"):
+        project.copy_state(lane.id, 50, 51)
+
+
+def test_nearest_keyframe_of_any_object(project):
+    lane = project.add_track("lane-line")
+    project.set_state(lane.id, 10, LANE)
+    project.set_state(lane.id, 20, LANE, source=Source.INTERPOLATED)
+    project.set_state(lane.id, 30, LANE)
+    assert project.nearest_keyframe(10, before=False) == 30
+    assert project.nearest_keyframe(30, before=True) == 10
+    assert project.nearest_keyframe(10, before=True) is None
