@@ -9,17 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
-from ..core import FrameObject, FrameState, Geometry, GeometryKind, Source, Taxonomy, Track, make_geometry
+from ..core import FrameObject, FrameState, Geometry, GeometryKind, Source, Taxonomy, Track, make_geometry, make_mask
+from .layers import ElementLayer, layer_for
+from .style import edge_color, edge_width, face_color, object_label
 
 SHAPE_TYPES = {
     GeometryKind.POLYLINE: "path",
     GeometryKind.POLYGON: "polygon",
     GeometryKind.BOX: "rectangle",
-    GeometryKind.MASK: "rectangle",  # shown by its outline until masks get a Labels layer
+    GeometryKind.MASK: "rectangle",  # outside a Labels layer a mask shows as its outline
 }
 POINT_KINDS = (GeometryKind.POINT, GeometryKind.KEYPOINTS)
 FEATURE_COLUMNS = ("track_id", "class", "frame", "source", "label", "attributes")
+FEATURE_TYPES = {"track_id": "int64", "frame": "int64"}  # the others hold text or dicts
+NEW_OBJECT = -1  # track_id of a shape drawn in napari and not yet in the store
 
 
 def to_napari(points_xy: np.ndarray) -> np.ndarray:
@@ -38,66 +43,119 @@ def box_corners(geometry: Geometry) -> np.ndarray:
     return np.array([[xmin, ymin], [xmax, ymin], [xmax, ymax], [xmin, ymax]])
 
 
-def object_label(obj: FrameObject) -> str:
-    """Short text shown next to an object: its class, and a sign's type and value."""
-    attributes = obj.attributes
-    if obj.track.class_name == "traffic-sign":
-        value = attributes.get("value")
-        return f"{attributes.get('type', 'sign')}{f' {value:g}' if isinstance(value, (int, float)) else ''}"
-    if obj.track.class_name == "traffic-light":
-        return f"light {attributes.get('state', '')}"
-    return f"{obj.track.class_name} {obj.track.id}"
-
-
 @dataclass
 class LayerData:
-    """What one layer shows: coordinates (y, x, optionally with leading axes), colours and features."""
+    """What one layer shows: coordinates in napari order, per-item style and features."""
 
     data: list[np.ndarray] = field(default_factory=list)
     shape_types: list[str] = field(default_factory=list)
-    colors: list[str] = field(default_factory=list)
+    edge_colors: list[np.ndarray] = field(default_factory=list)
+    face_colors: list[np.ndarray] = field(default_factory=list)
+    edge_widths: list[float] = field(default_factory=list)
     features: dict[str, list] = field(default_factory=lambda: {column: [] for column in FEATURE_COLUMNS})
+    masks: list[tuple[int, Geometry]] = field(default_factory=list)  # for a Labels layer: (track id, mask)
+    geometries: list[tuple[int, Geometry]] = field(default_factory=list)  # each object once: (track id, geometry)
 
-    def append(self, coordinates: np.ndarray, shape_type: str, color: str, obj: FrameObject) -> None:
+    def append(self, coordinates: np.ndarray, shape_type: str, obj: FrameObject, taxonomy: Taxonomy) -> None:
         self.data.append(coordinates)
         self.shape_types.append(shape_type)
-        self.colors.append(color)
+        self.edge_colors.append(edge_color(obj, taxonomy))
+        self.face_colors.append(face_color(obj, taxonomy))
+        self.edge_widths.append(edge_width(obj))
         values = (obj.track.id, obj.track.class_name, obj.state.frame, obj.state.source.value, object_label(obj),
                   obj.attributes)
         for column, value in zip(FEATURE_COLUMNS, values, strict=True):
             self.features[column].append(value)
 
+    def __len__(self) -> int:
+        return len(self.data) + len(self.masks)
 
-def objects_to_layers(objects: list[FrameObject], taxonomy: Taxonomy, *, with_frame_axis: bool = False
-                      ) -> tuple[LayerData, LayerData]:
-    """(shapes, points) layer data for ``objects``; ``with_frame_axis`` prepends each object's frame as t."""
-    shapes, points = LayerData(), LayerData()
+    def feature_table(self) -> pd.DataFrame:
+        """The features as a table with fixed column types, also when empty (napari infers float otherwise)."""
+        return pd.DataFrame({column: pd.Series(values, dtype=FEATURE_TYPES.get(column, object))
+                             for column, values in self.features.items()})
+
+
+def objects_by_layer(objects: list[FrameObject], taxonomy: Taxonomy, *, with_frame_axis: bool = False,
+                     masks_as_labels: bool = True) -> dict[ElementLayer, LayerData]:
+    """Each element layer's data for ``objects``; ``with_frame_axis`` prepends each object's frame as t."""
+    layers: dict[ElementLayer, LayerData] = {}
     for obj in objects:
         geometry = obj.state.geometry
-        color = taxonomy[obj.track.class_name].color if obj.track.class_name in taxonomy else "#c0c0c0"
+        layer = layers.setdefault(layer_for(obj.track.class_name, geometry.kind), LayerData())
+        layer.geometries.append((obj.track.id, geometry))
+        if geometry.kind is GeometryKind.MASK and masks_as_labels:
+            layer.masks.append((obj.track.id, geometry))
+            continue
         corners = box_corners(geometry) if geometry.kind in (GeometryKind.BOX, GeometryKind.MASK) else geometry.points
         coordinates = to_napari(corners)
         if with_frame_axis:
             coordinates = np.column_stack([np.full(len(coordinates), obj.state.frame), coordinates])
         if geometry.kind in POINT_KINDS:
             for point in coordinates:
-                points.append(point, "point", color, obj)
+                layer.append(point, "point", obj, taxonomy)
         else:
-            shapes.append(coordinates, SHAPE_TYPES[geometry.kind], color, obj)
-    return shapes, points
+            layer.append(coordinates, SHAPE_TYPES[geometry.kind], obj, taxonomy)
+    return layers
+
+
+def clip_to_image(points_xy: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Points drawn past the image edge are pulled back onto it."""
+    return np.clip(points_xy, 0, [width, height])
 
 
 _KIND_OF_SHAPE = {"path": GeometryKind.POLYLINE, "line": GeometryKind.POLYLINE, "polygon": GeometryKind.POLYGON,
                   "rectangle": GeometryKind.BOX, "ellipse": GeometryKind.POLYGON}
 
 
-def shape_to_geometry(coordinates: np.ndarray, shape_type: str, *, where: str | None = None) -> Geometry:
-    """A napari shape (vertices in napari order, leading axes allowed) as a core geometry."""
+def shape_to_geometry(coordinates: np.ndarray, shape_type: str, *, image_size: tuple[int, int] | None = None,
+                      where: str | None = None) -> Geometry:
+    """A napari shape (vertices in napari order, leading axes allowed) as a core geometry.
+
+    With ``image_size`` (width, height) the points are clipped to the image first.
+    """
     points = to_xy(coordinates)
+    if image_size is not None:
+        points = clip_to_image(points, *image_size)
     kind = _KIND_OF_SHAPE[shape_type]
     if kind is GeometryKind.BOX:
         points = np.array([points.min(axis=0), points.max(axis=0)])
     return make_geometry(kind, points, where=where)
+
+
+def points_to_geometry(coordinates: np.ndarray, kind: GeometryKind, *, image_size: tuple[int, int] | None = None,
+                       where: str | None = None) -> Geometry:
+    """Rows of a Points layer (napari order) as one point or keypoints geometry."""
+    points = to_xy(np.asarray(coordinates).reshape(len(coordinates), -1))
+    if image_size is not None:
+        points = clip_to_image(points, *image_size)
+    return make_geometry(kind, points, where=where)
+
+
+def labels_to_masks(labels: np.ndarray, track_ids: set[int]) -> dict[int, Geometry | None]:
+    """Each track id's mask in a label image (cropped to its extent), or None where it has no pixel left."""
+    masks: dict[int, Geometry | None] = {}
+    for track_id in track_ids:
+        pixels = labels == track_id
+        rows, cols = np.flatnonzero(pixels.any(axis=1)), np.flatnonzero(pixels.any(axis=0))
+        if rows.size == 0:
+            masks[track_id] = None
+            continue
+        crop = pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        masks[track_id] = make_mask(crop, (float(cols[0]), float(rows[0])), where=f"mask of track {track_id}")
+    return masks
+
+
+def paint_masks(labels: np.ndarray, masks: list[tuple[int, Geometry]]) -> np.ndarray:
+    """Fill a label image in place with each track's mask, using the track id as the label value."""
+    labels[:] = 0
+    height, width = labels.shape
+    for track_id, mask in masks:
+        x0, y0 = int(mask.points[0, 0]), int(mask.points[0, 1])
+        pixels = mask.mask[: max(0, height - y0), : max(0, width - x0)]
+        region = labels[y0:y0 + pixels.shape[0], x0:x0 + pixels.shape[1]]
+        region[pixels] = track_id
+    return labels
 
 
 def shapes_to_objects(data: list[np.ndarray], shape_types: list[str], features: dict[str, list],

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..core import RoadlabelError, default_taxonomy
 from ..core.project import METADATA_FILE
 from ..io.formats.geojson import feature_objects, read_geojson
 from ..io.frames import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, open_frames
-from .adapter import objects_to_layers
+from .adapter import LayerData, objects_by_layer
 
 OPEN_REQUEST_KEY = "roadlabel_open_project"  # the Road labeling panel opens this project
 
@@ -59,18 +61,21 @@ def read_project(path) -> list[tuple]:
 
 
 def read_annotations(path) -> list[tuple]:
-    """A GeoJSON file as shapes and points layers with a frame axis: (frame, y, x)."""
+    """A GeoJSON file as one layer per road element, with a frame axis: (frame, y, x)."""
     path = _single(path)
     _, features = read_geojson(path)
     if not features:
         raise RoadlabelError(path, "holds no features")
-    shapes, points = objects_to_layers(feature_objects(features), default_taxonomy(), with_frame_axis=True)
-    layers = []
-    if shapes.data:
-        layers.append((shapes.data, {"name": f"{path.stem} shapes", "shape_type": shapes.shape_types,
-                                     "edge_color": shapes.colors, "face_color": "transparent", "edge_width": 3,
-                                     "features": shapes.features}, "shapes"))
-    if points.data:
-        layers.append((points.data, {"name": f"{path.stem} points", "face_color": points.colors,
-                                     "features": points.features}, "points"))
-    return layers
+    by_layer = objects_by_layer(feature_objects(features), default_taxonomy(), with_frame_axis=True,
+                                masks_as_labels=False)
+    return [_layer_tuple(element.name if element.layer_type != "labels" else "Masks (outlines)", data)
+            for element, data in by_layer.items()]
+
+
+def _layer_tuple(name: str, data: LayerData) -> tuple:
+    if data.shape_types[0] == "point":
+        return (np.array(data.data), {"name": name, "face_color": np.array(data.face_colors)[:, :3],
+                                      "features": data.features}, "points")
+    meta = {"name": name, "shape_type": data.shape_types, "edge_color": np.array(data.edge_colors),
+            "face_color": np.array(data.face_colors), "edge_width": data.edge_widths, "features": data.features}
+    return (data.data, meta, "shapes")

@@ -44,7 +44,6 @@ class RoadLabelWidget(QWidget):
             layout.addWidget(widget)
         layout.addStretch()
         self._export_button.clicked.connect(self._choose_export)
-        viewer.dims.events.current_step.connect(self._update_frame_summary)
         viewer.layers.events.inserted.connect(self._adopt_project_layer)
 
     def _button(self, text: str, slot) -> QPushButton:
@@ -64,6 +63,9 @@ class RoadLabelWidget(QWidget):
             raise
         self.close_workspace()
         self.workspace = Workspace(self.viewer, project, frames)
+        # napari may still read the frames while it removes their layer: close them after that
+        self.workspace.detached.connect(lambda: QTimer.singleShot(0, self.close_workspace))
+        self.workspace.frame_shown.connect(self._update_frame_summary)
         self._show_project()
 
     def open_source(self, source: str | Path) -> Path:

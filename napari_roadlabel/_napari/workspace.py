@@ -1,32 +1,42 @@
-"""A project shown in a napari viewer: the frames, and the current frame's annotations as layers.
+"""A project shown in a napari viewer: the frames, and the current frame's annotations as editable layers.
 
-The store is the truth; the layers show the current frame only and are
-refilled when the frame changes, so a step costs time in proportion to the
-objects on that frame, whatever the length of the sequence.
+The store is the truth.  Each element layer (Lanes, Traffic lights, ...) holds
+the current frame's objects only and is refilled when the frame changes, so a
+step costs time in proportion to the objects on that frame, whatever the length
+of the sequence.  An edit in a layer is written to the store at once as a
+manual keyframe (`LayerSync`); undo and redo go through the store too.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import contextlib
+from collections.abc import Iterator
 
-from ..core import Project
+import numpy as np
+from napari.utils.notifications import show_error
+from psygnal import Signal
+from qtpy.QtCore import QTimer
+
+from ..core import FrameObject, Project, RoadlabelError
 from ..io.frames import FrameSource
-from .adapter import LayerData, objects_to_layers
+from .adapter import NEW_OBJECT, LayerData, objects_by_layer, paint_masks
+from .layers import ALL_LAYERS, MASKS, ElementLayer, classes_of, drawable_classes, drawing_layer
+from .style import hex_to_rgba
+from .sync import LayerSync
 
 PROJECT_KEY = "roadlabel_project"  # image layer metadata: the project folder it shows
-FILL_ALPHA = 0.2
-
-
-def _rgba(hex_colors: list[str], alpha: float = 1.0) -> np.ndarray:
-    rgba = np.ones((len(hex_colors), 4))
-    for row, color in enumerate(hex_colors):
-        rgba[row, :3] = [int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
-    rgba[:, 3] = alpha
-    return rgba.reshape(-1, 4)
+GHOST_NAME = "Previous frame"
+TEXT_STYLE = {"string": "{label}", "size": 9, "color": "white", "anchor": "upper_left"}
+GHOST_COLOR = hex_to_rgba("#ffffff", 0.45)
 
 
 class Workspace:
     """Binds one project and its frames to a viewer until ``close()``."""
+
+    frame_shown = Signal(int)  # the layers now show this frame
+    selection_changed = Signal(object)  # the selected track id, or None
+    edited = Signal(str)  # the store changed (an edit, undo or redo); the text says what
+    detached = Signal()  # the frames layer is leaving the viewer (the viewer closes, or the user removed it)
 
     def __init__(self, viewer, project: Project, frames: FrameSource):
         self.viewer = viewer
@@ -34,55 +44,365 @@ class Workspace:
         self.frames = frames
         self.image_layer = viewer.add_image(frames.as_array(), name=project.folder.name, rgb=True,
                                             metadata={PROJECT_KEY: str(project.folder)})
-        self.shapes_layer = viewer.add_shapes(
-            ndim=2, name="Annotations", edge_width=3, face_color="transparent",
-            text={"string": "{label}", "size": 9, "color": "white", "anchor": "upper_left"},
-        )
-        self.points_layer = viewer.add_points(ndim=2, name="Points", size=10, border_width=0.2,
-                                              text={"string": "{label}", "size": 9, "color": "white",
-                                                    "anchor": "upper_left"})
+        self.layers: dict[ElementLayer, object] = {}
+        self.ghost_layer = None
         self.shown_frame = -1
+        self.selected_track: int | None = None  # the last object selected; kept across frames
+        self.active_class = drawable_classes(project.taxonomy)[0]
+        self._filling = False
+        self._refill_pending = False
+        self._attached = True
+        self._sync = LayerSync(self)
         viewer.dims.events.current_step.connect(self._on_step)
+        viewer.layers.events.removing.connect(self._on_layer_removing)
         viewer.dims.set_current_step(0, 0)  # napari would start in the middle of the clip
-        self.show_frame(self.current_frame)
+        self.show_frame(0)
+
+    # ---------------------------------------------------------- showing
 
     @property
     def current_frame(self) -> int:
         return int(self.viewer.dims.current_step[0])
 
+    @property
+    def frame_count(self) -> int:
+        return self.project.sequence.frame_count
+
     def show_frame(self, frame: int) -> None:
-        """Fill the annotation layers with the objects on ``frame``."""
-        shapes, points = objects_to_layers(self.project.objects_on(frame), self.project.taxonomy)
-        self._fill_shapes(shapes)
-        self._fill_points(points)
+        """Fill the element layers with the objects on ``frame``."""
+        by_layer = objects_by_layer(self.project.objects_on(frame), self.project.taxonomy)
+        with self._filling_layers():
+            for element in [element for element in ALL_LAYERS if element in self.layers or element in by_layer]:
+                self._fill(self.layer(element), element, by_layer.get(element, LayerData()))
+            if self.ghost_layer is not None:
+                self._fill_ghost(frame - 1)
         self.shown_frame = frame
+        self._sync.remember(frame, by_layer)
+        self._restore_selection()
+        self.frame_shown.emit(frame)
 
-    def _fill_shapes(self, shapes: LayerData) -> None:
-        layer = self.shapes_layer
-        layer.data = list(zip(shapes.data, shapes.shape_types, strict=True))
-        layer.features = shapes.features
-        if shapes.data:
-            layer.edge_color = _rgba(shapes.colors)
-            fill = [FILL_ALPHA if kind == "polygon" else 0.0 for kind in shapes.shape_types]
-            face = _rgba(shapes.colors)
-            face[:, 3] = fill
-            layer.face_color = face
+    def refresh(self) -> None:
+        """Show the current frame again from the store (after an edit, undo or redo)."""
+        self._refill_pending = False
+        self.show_frame(self.current_frame)
 
-    def _fill_points(self, points: LayerData) -> None:
-        layer = self.points_layer
-        layer.data = np.array(points.data).reshape(-1, 2)
-        layer.features = points.features
-        if points.data:
-            layer.face_color = _rgba(points.colors)
+    def refresh_later(self) -> None:
+        """Refresh once control is back in the event loop: napari may still be inside the edit that led here."""
+        if not self._refill_pending:
+            self._refill_pending = True
+            QTimer.singleShot(0, self._refresh_if_pending)
+
+    def _refresh_if_pending(self) -> None:
+        if self._refill_pending and self._attached:
+            self.refresh()
+
+    @contextlib.contextmanager
+    def _filling_layers(self) -> Iterator[None]:
+        """Layer events raised while we fill the layers are ours, not the annotator's edits."""
+        self._filling = True
+        try:
+            yield
+        finally:
+            self._filling = False
+
+    @property
+    def filling(self) -> bool:
+        return self._filling
 
     def _on_step(self, event=None) -> None:
-        if self.current_frame != self.shown_frame:
+        if self._attached and self.current_frame != self.shown_frame:
             self.show_frame(self.current_frame)
 
+    # ---------------------------------------------------------- layers
+
+    def layer(self, element: ElementLayer):
+        """The napari layer of ``element``, created the first time it is needed."""
+        if element not in self.layers:
+            with self._filling_layers():
+                self.layers[element] = self._create_layer(element)
+            self._sync.watch(self.layers[element], element)
+        return self.layers[element]
+
+    def layer_named(self, name: str):
+        """The element layer called ``name`` ("Lanes", "Traffic lights", ...), or None when not made yet."""
+        return next((layer for element, layer in self.layers.items() if element.name == name), None)
+
+    def _create_layer(self, element: ElementLayer):
+        if element.layer_type == "labels":
+            labels = np.zeros((self.project.sequence.height, self.project.sequence.width), dtype=np.int32)
+            layer = self.viewer.add_labels(labels, name=element.name, opacity=0.5)
+            layer.selected_label = self._sync.fresh_label()
+            return layer
+        classes = classes_of(element, self.project.taxonomy) or [self.active_class]
+        features = LayerData().feature_table()
+        if element.layer_type == "points":
+            layer = self.viewer.add_points(ndim=2, name=element.name, size=10, border_width=0.15,
+                                           features=features, text=TEXT_STYLE)
+        else:
+            layer = self.viewer.add_shapes(ndim=2, name=element.name, edge_width=3, face_color="transparent",
+                                           features=features, text=TEXT_STYLE)
+        self._set_defaults(layer, classes[0])
+        return layer
+
+    def _set_defaults(self, layer, class_name: str) -> None:
+        """What a newly drawn object in ``layer`` starts as: a new track of ``class_name``."""
+        layer.feature_defaults = {"track_id": NEW_OBJECT, "class": class_name, "frame": self.current_frame,
+                                  "source": "manual", "label": class_name, "attributes": {}}
+        color = hex_to_rgba(self.project.taxonomy[class_name].color)
+        if hasattr(layer, "current_edge_color"):
+            layer.current_edge_color = color
+        else:
+            layer.current_face_color = color
+
+    def _fill(self, layer, element: ElementLayer, data: LayerData) -> None:
+        if element.layer_type == "labels":
+            paint_masks(layer.data, data.masks)
+            layer.refresh()
+        elif element.layer_type == "points":
+            layer.data = np.array(data.data, dtype=float).reshape(-1, 2)
+            if data.data:
+                layer.face_color = np.array(data.edge_colors)
+            layer.features = data.feature_table()
+        else:
+            layer.data = list(zip(data.data, data.shape_types, strict=True))
+            if data.data:
+                layer.edge_color = np.array(data.edge_colors)
+                layer.face_color = np.array(data.face_colors)
+                layer.edge_width = data.edge_widths
+            layer.features = data.feature_table()
+
+    # ---------------------------------------------------------- ghost of the previous frame
+
+    @property
+    def show_ghost(self) -> bool:
+        return self.ghost_layer is not None
+
+    @show_ghost.setter
+    def show_ghost(self, show: bool) -> None:
+        if show and self.ghost_layer is None:
+            with self._filling_layers():
+                self.ghost_layer = self.viewer.add_shapes(ndim=2, name=GHOST_NAME, opacity=0.6, edge_width=1.5,
+                                                          face_color="transparent")
+                self.viewer.layers.move(self.viewer.layers.index(self.ghost_layer), 1)  # just above the frames
+                self._fill_ghost(self.current_frame - 1)
+        elif not show and self.ghost_layer is not None:
+            self.viewer.layers.remove(self.ghost_layer)
+            self.ghost_layer = None
+
+    def _fill_ghost(self, frame: int) -> None:
+        """Outlines of the previous frame's objects, to see how far things moved."""
+        objects = self.project.objects_on(frame) if frame >= 0 else []
+        shapes = [(data, kind) for layer_data in objects_by_layer(objects, self.project.taxonomy,
+                                                                  masks_as_labels=False).values()
+                  for data, kind in zip(layer_data.data, layer_data.shape_types, strict=True) if kind != "point"]
+        self.ghost_layer.data = shapes
+        if shapes:
+            self.ghost_layer.edge_color = np.tile(GHOST_COLOR, (len(shapes), 1))
+
+    # ---------------------------------------------------------- selection
+
+    def selected_tracks(self) -> list[int]:
+        """Track ids selected in the element layers (shapes or points), in layer order."""
+        selected = []
+        for element, layer in self.layers.items():
+            if element.layer_type == "labels":
+                continue
+            ids = layer.features["track_id"]
+            selected += [int(ids.iloc[index]) for index in sorted(layer.selected_data)
+                         if int(ids.iloc[index]) != NEW_OBJECT]
+        return list(dict.fromkeys(selected))
+
+    def select_track(self, track_id: int | None) -> None:
+        """Select the object of ``track_id`` in its layer (and make that layer active)."""
+        for element, layer in self.layers.items():
+            if element.layer_type == "labels":
+                if track_id is not None and track_id in self._sync.shown_ids(element):
+                    layer.selected_label = track_id
+                    self.viewer.layers.selection.active = layer
+                continue
+            ids = layer.features["track_id"].to_numpy()
+            indices = set(np.flatnonzero(ids == track_id).tolist()) if track_id is not None else set()
+            if set(layer.selected_data) != indices:
+                layer.selected_data = indices
+                layer.refresh()
+            if indices:
+                self.viewer.layers.selection.active = layer
+        self._set_selected(track_id)
+
+    def _set_selected(self, track_id: int | None) -> None:
+        if track_id is not None:
+            self.selected_track = track_id
+        self.selection_changed.emit(track_id)
+
+    def on_layer_selection(self) -> None:
+        """The annotator selected objects in a layer."""
+        if self._filling:
+            return
+        selected = self.selected_tracks()
+        self._set_selected(selected[0] if selected else None)
+
+    def _restore_selection(self) -> None:
+        """Keep the object selected across frames when it is there."""
+        if self.selected_track is not None and self.project.state(self.selected_track, self.shown_frame):
+            self.select_track(self.selected_track)
+        else:
+            self.selection_changed.emit(None)
+
+    # ---------------------------------------------------------- actions (the keymap calls these)
+
+    def go_to(self, frame: int) -> None:
+        self.viewer.dims.set_current_step(0, int(np.clip(frame, 0, self.frame_count - 1)))
+
+    def step(self, delta: int) -> None:
+        self.go_to(self.current_frame + delta)
+
+    def jump_to_keyframe(self, *, forward: bool) -> int | None:
+        """Go to the next (or previous) frame holding a keyframe; returns it, or None when there is none."""
+        frame = self.project.nearest_keyframe(self.current_frame, before=not forward)
+        if frame is not None:
+            self.go_to(frame)
+        return frame
+
+    def choose_class(self, class_name: str) -> None:
+        """Draw ``class_name`` next: its layer becomes active, in drawing mode, with the class as default."""
+        if class_name not in drawable_classes(self.project.taxonomy):
+            raise RoadlabelError(None, f"no drawable class {class_name!r} in the taxonomy")
+        self.active_class = class_name
+        element = drawing_layer(class_name, self.project.taxonomy)
+        layer = self.layer(element)
+        if element is MASKS:
+            layer.selected_label = self._sync.fresh_label()
+        else:
+            self._set_defaults(layer, class_name)
+            layer.selected_data = set()
+        self._sync.start_new_object()
+        self.viewer.layers.selection.active = layer
+        layer.mode = element.draw_mode
+
+    def choose_class_number(self, number: int) -> None:
+        """Choose the ``number``-th drawable class (1-based, taxonomy order); out of range does nothing."""
+        classes = drawable_classes(self.project.taxonomy)
+        if 1 <= number <= len(classes):
+            self.choose_class(classes[number - 1])
+
+    def copy_to_next_frame(self) -> int:
+        """Copy the selected objects (every object on this frame when none is) to the next frame, and go there."""
+        frame = self.current_frame
+        if frame + 1 >= self.frame_count:
+            return 0
+        track_ids = self.selected_tracks() or [obj.track.id for obj in self.project.objects_on(frame)]
+        with self.project.group(f"copy {len(track_ids)} objects to frame {frame + 1}"):
+            for track_id in track_ids:
+                self.project.copy_state(track_id, frame, frame + 1)
+        self._after_edit(f"copied {len(track_ids)} objects to frame {frame + 1}")
+        self.step(1)
+        return len(track_ids)
+
+    def continue_track(self) -> FrameObject | None:
+        """Carry the last selected object onto this frame from its nearest state, under the same track id."""
+        track_id = self.selected_track
+        if track_id is None:
+            return None
+        self.project.continue_track(track_id, self.current_frame)
+        self._after_edit(f"continued track {track_id} on frame {self.current_frame}")
+        self.select_track(track_id)
+        return next(obj for obj in self.project.objects_on(self.current_frame) if obj.track.id == track_id)
+
+    def end_track_here(self) -> int:
+        """End the selected objects' tracks on this frame: their later states go. Returns how many states went."""
+        frame = self.current_frame
+        track_ids = self._selected_or_last()
+        with self.project.group(f"end {len(track_ids)} tracks at frame {frame}"):
+            removed = sum(self.project.end_track_after(track_id, frame) for track_id in track_ids)
+        self._after_edit(f"ended {len(track_ids)} tracks at frame {frame} ({removed} later states removed)")
+        return removed
+
+    def delete_selected(self, *, whole_track: bool = False) -> list[int]:
+        """Remove the selected objects from this frame, or with ``whole_track`` from every frame."""
+        track_ids = self._selected_or_last()
+        frame = self.current_frame
+        on_frame = {obj.track.id for obj in self.project.objects_on(frame)}
+        with self.project.group(f"delete {len(track_ids)} objects"):
+            for track_id in track_ids:
+                if whole_track:
+                    self.project.delete_track(track_id)
+                elif track_id in on_frame:
+                    self.project.delete_state(track_id, frame)
+        what = "tracks" if whole_track else f"objects from frame {frame}"
+        if whole_track:
+            self.selected_track = None
+        self._after_edit(f"deleted {len(track_ids)} {what}")
+        return track_ids
+
+    def set_attributes(self, track_id: int, values: dict) -> None:
+        """Change attributes of ``track_id``: track-level ones for the track, per-frame ones on this frame.
+
+        A per-frame change makes this frame a keyframe of the object (it holds until a later keyframe).
+        """
+        track = self.project.track(track_id)
+        track_values, frame_values = self.project.taxonomy[track.class_name].split_attributes(
+            values, f"track {track_id}")
+        frame = self.current_frame
+        with self.project.group(f"edit attributes of track {track_id}"):
+            if track_values:
+                self.project.set_track_attributes(track_id, track_values)
+            if frame_values:
+                state = self.project.state(track_id, frame)
+                if state is None:
+                    raise RoadlabelError(None, f"track {track_id} is not on frame {frame}: per-frame attributes "
+                                               "are set where the object is")
+                self.project.set_state(track_id, frame, state.geometry, frame_values)
+        self._after_edit(f"edited attributes of track {track_id}")
+
+    def undo(self) -> str | None:
+        label = self.project.undo()
+        self._after_edit(f"undid {label}" if label else "nothing to undo")
+        return label
+
+    def redo(self) -> str | None:
+        label = self.project.redo()
+        self._after_edit(f"redid {label}" if label else "nothing to redo")
+        return label
+
+    def _selected_or_last(self) -> list[int]:
+        return self.selected_tracks() or ([self.selected_track] if self.selected_track is not None else [])
+
+    def _after_edit(self, message: str) -> None:
+        self.viewer.status = message
+        self.refresh()
+        self.edited.emit(message)
+
+    def report(self, error: RoadlabelError) -> None:
+        """An edit the store refused: tell the annotator and show what the store holds."""
+        show_error(str(error))
+        self.refresh_later()
+
+    # ---------------------------------------------------------- closing
+
+    def _on_layer_removing(self, event) -> None:
+        """Without its frames the workspace stops following the viewer (it may be closing).
+
+        Only a flag here: disconnecting from napari's events while one is being
+        emitted would make napari skip its own handlers.
+        """
+        if self._attached and self._is_frames_layer(self.viewer.layers[event.index]):
+            self._attached = False
+            self.detached.emit()
+
+    def _is_frames_layer(self, layer) -> bool:
+        # By its metadata: napari may hand out another object for the same layer when a
+        # plugin reader is still running (as it is when a project is opened with File > Open).
+        return layer is self.image_layer or layer.metadata.get(PROJECT_KEY) == str(self.project.folder)
+
     def close(self) -> None:
+        """Remove the workspace's layers and close the project and frames (the store has every edit already)."""
         self.viewer.dims.events.current_step.disconnect(self._on_step)
-        for layer in (self.image_layer, self.shapes_layer, self.points_layer):
-            if layer in self.viewer.layers:
-                self.viewer.layers.remove(layer)
+        self.viewer.layers.events.removing.disconnect(self._on_layer_removing)
+        self._refill_pending = False
+        if self._attached:  # else the viewer is closing or the user removed the frames: leave the layers be
+            self._attached = False
+            for layer in [self.image_layer, self.ghost_layer, *self.layers.values()]:
+                if layer is not None and layer in self.viewer.layers:
+                    self.viewer.layers.remove(layer)
         self.project.close()
         self.frames.close()

@@ -28,7 +28,7 @@ import yaml
 from .. import __version__
 from .annotations import FrameObject, FrameRangeTag, FrameState, Source, Track
 from .errors import AnnotationError, ProjectError
-from .geometry import Geometry
+from .geometry import Geometry, check_inside_image
 from .store import SCHEMA_VERSION, AnnotationStore
 from .taxonomy import ClassSpec, Scope, Taxonomy, default_taxonomy, load_taxonomy
 
@@ -198,6 +198,7 @@ class Project:
         if geometry.kind not in spec.geometry:
             allowed = ", ".join(kind.value for kind in spec.geometry)
             raise AnnotationError(None, f"class {spec.name!r} takes {allowed}, not {geometry.kind.value}", where)
+        check_inside_image(geometry, self.sequence.width, self.sequence.height, where=where)
         if confidence is not None and not 0.0 <= confidence <= 1.0:
             raise AnnotationError(None, f"confidence must be between 0 and 1, got {confidence}", where)
         previous = self.store.state(track_id, frame) or self.store.nearest_state(track_id, frame, before=True)

@@ -28,6 +28,7 @@ def atomic_write(path: str | Path, *, overwrite: bool = True, binary: bool = Fal
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(temporary, _permissions_for_new_files())  # mkstemp makes 0600; others expect 0644 (umask)
         if not overwrite and path.exists():
             raise RoadlabelError(path, "appeared while writing; not overwritten")
         os.replace(temporary, path)
@@ -35,3 +36,9 @@ def atomic_write(path: str | Path, *, overwrite: bool = True, binary: bool = Fal
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def _permissions_for_new_files() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

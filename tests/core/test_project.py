@@ -36,7 +36,7 @@ def test_create_refuses_a_non_empty_folder(tmp_path, fingerprint):
     (tmp_path / "p").mkdir()
     (tmp_path / "p" / "mine.txt").write_text("keep me")
     with pytest.raises(ProjectError, match="not empty"):
-        Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 64, 36))
+        Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 640, 360))
     assert fingerprint(tmp_path / "p") == {"mine.txt": fingerprint(tmp_path / "p")["mine.txt"]}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]  # no staging folder left behind
 
@@ -150,7 +150,7 @@ def test_ids_are_never_reused(project):
 
 
 def test_ids_survive_reopening(tmp_path):
-    with Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 64, 36)) as project:
+    with Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 640, 360)) as project:
         used = project.add_track("lane-line").id
         project.delete_track(used)
     with Project.open(tmp_path / "p") as project:
@@ -195,7 +195,7 @@ def test_open_refuses_missing_and_corrupt_projects(tmp_path, fingerprint):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ProjectError, match="project.json: missing"):
         Project.open(tmp_path / "empty")
-    Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 64, 36)).close()
+    Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 640, 360)).close()
     (tmp_path / "p" / "annotations.sqlite").write_bytes(b"this is not sqlite" * 100)
     before = fingerprint(tmp_path / "p")
     with pytest.raises(ProjectError, match="annotations.sqlite: not a readable annotation database"):
@@ -204,7 +204,7 @@ def test_open_refuses_missing_and_corrupt_projects(tmp_path, fingerprint):
 
 
 def test_missing_database_is_not_silently_recreated(tmp_path):
-    Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 64, 36)).close()
+    Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 640, 360)).close()
     (tmp_path / "p" / "annotations.sqlite").unlink()
     with pytest.raises(ProjectError, match="database is missing"):
         Project.open(tmp_path / "p")
@@ -212,7 +212,7 @@ def test_missing_database_is_not_silently_recreated(tmp_path):
 
 
 def test_corrupt_metadata_names_the_line(tmp_path):
-    Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 64, 36)).close()
+    Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 640, 360)).close()
     (tmp_path / "p" / "project.json").write_text('{\n"format": "napari-roadlabel project",\n')
     with pytest.raises(ProjectError, match=r"project.json: line \d+: corrupt JSON"):
         Project.open(tmp_path / "p")
@@ -220,7 +220,7 @@ def test_corrupt_metadata_names_the_line(tmp_path):
 
 @pytest.mark.parametrize(("version", "reason"), [(2, "newer napari-roadlabel"), (0, "unsupported schema version 0")])
 def test_other_schema_versions_are_refused_and_nothing_changes(tmp_path, fingerprint, version, reason):
-    with Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 64, 36)) as project:
+    with Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 640, 360)) as project:
         project.set_state(project.add_track("lane-line").id, 1, LANE)
     metadata_path = tmp_path / "p" / "project.json"
     metadata = json.loads(metadata_path.read_text())
@@ -233,7 +233,7 @@ def test_other_schema_versions_are_refused_and_nothing_changes(tmp_path, fingerp
 
 
 def test_database_of_another_schema_version_is_refused(tmp_path):
-    Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 64, 36)).close()
+    Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 640, 360)).close()
     db = sqlite3.connect(tmp_path / "p" / "annotations.sqlite")
     db.execute("PRAGMA user_version=7")
     db.close()

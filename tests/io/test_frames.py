@@ -313,7 +313,7 @@ def test_empty_folder(tmp_path):
     ("name", "content", "reason"),
     [
         ("notes.txt", "hello", "unsupported"),
-        ("fake.mp4", "this is not a video\n" * 100, ""),
+        ("fake.mp4", "this is not a video\n" * 100, "cannot open this file as a video"),
         ("fake.png", "not a png", "cannot decode"),
     ],
 )

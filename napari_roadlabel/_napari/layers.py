@@ -1,0 +1,76 @@
+"""Which napari layer shows which element of the taxonomy.
+
+Road elements get layers of their own, named plainly; any other class (the
+generic vehicle / pedestrian / cyclist / custom ones, or a team's own) goes to
+a generic layer by geometry kind.  Layers are created on demand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core import GeometryKind, Taxonomy
+
+
+@dataclass(frozen=True)
+class ElementLayer:
+    name: str
+    layer_type: str  # "shapes", "points" or "labels"
+    new_shape: str | None = None  # napari shape type drawn by default in this layer
+    draw_mode: str = "pan_zoom"  # the layer mode for drawing a new object
+
+
+LANES = ElementLayer("Lanes", "shapes", "path", "add_path")
+LIGHTS = ElementLayer("Traffic lights", "shapes", "rectangle", "add_rectangle")
+SIGNS = ElementLayer("Signs", "shapes", "rectangle", "add_rectangle")
+SIGN_POINTS = ElementLayer("Sign points", "points", None, "add")
+AREAS = ElementLayer("Crosswalks and zones", "shapes", "polygon", "add_polygon")
+DIRECTION = ElementLayer("Traffic direction", "shapes", "path", "add_path")
+BOXES = ElementLayer("Boxes", "shapes", "rectangle", "add_rectangle")
+POLYGONS = ElementLayer("Polygons", "shapes", "polygon", "add_polygon")
+LINES = ElementLayer("Lines", "shapes", "path", "add_path")
+KEYPOINTS = ElementLayer("Keypoints", "points", None, "add")
+MASKS = ElementLayer("Masks", "labels", None, "paint")
+
+ROAD_LAYERS = {
+    ("lane-line", GeometryKind.POLYLINE): LANES,
+    ("stop-line", GeometryKind.POLYLINE): LANES,
+    ("traffic-light", GeometryKind.BOX): LIGHTS,
+    ("traffic-sign", GeometryKind.BOX): SIGNS,
+    ("traffic-sign", GeometryKind.POINT): SIGN_POINTS,
+    ("crosswalk", GeometryKind.POLYGON): AREAS,
+    ("school-zone", GeometryKind.POLYGON): AREAS,
+    ("traffic-direction", GeometryKind.POLYLINE): DIRECTION,
+}
+GENERIC_LAYERS = {
+    GeometryKind.BOX: BOXES,
+    GeometryKind.POLYGON: POLYGONS,
+    GeometryKind.POLYLINE: LINES,
+    GeometryKind.POINT: KEYPOINTS,
+    GeometryKind.KEYPOINTS: KEYPOINTS,
+    GeometryKind.MASK: MASKS,
+}
+ALL_LAYERS = (LANES, LIGHTS, SIGNS, SIGN_POINTS, AREAS, DIRECTION, BOXES, POLYGONS, LINES, KEYPOINTS, MASKS)
+SHAPE_KINDS = {"path": GeometryKind.POLYLINE, "rectangle": GeometryKind.BOX, "polygon": GeometryKind.POLYGON}
+
+
+def layer_for(class_name: str, kind: GeometryKind) -> ElementLayer:
+    """The layer that shows objects of ``class_name`` drawn as ``kind``."""
+    return ROAD_LAYERS.get((class_name, kind)) or GENERIC_LAYERS[kind]
+
+
+def classes_of(layer: ElementLayer, taxonomy: Taxonomy) -> list[str]:
+    """The taxonomy's classes that can be drawn in ``layer``, in taxonomy order."""
+    return [spec.name for spec in taxonomy if any(layer_for(spec.name, kind) is layer
+                                                  for kind in spec.geometry if kind is not GeometryKind.TAG)]
+
+
+def drawing_layer(class_name: str, taxonomy: Taxonomy) -> ElementLayer:
+    """Where a new object of ``class_name`` is drawn: the layer of its first geometry kind."""
+    spec = taxonomy[class_name]
+    return layer_for(class_name, spec.geometry[0])
+
+
+def drawable_classes(taxonomy: Taxonomy) -> list[str]:
+    """Classes an annotator draws (frame-range classes are tagged, not drawn)."""
+    return [spec.name for spec in taxonomy if not spec.is_tag]
