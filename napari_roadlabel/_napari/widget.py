@@ -1,4 +1,8 @@
-"""The dock widget: open a sequence or project, see the current frame's annotations, export."""
+"""The dock widget: open a sequence or project, label it (class, objects, attributes, timeline), export.
+
+A "Keys" tab lists every key binding.  There is no save button: every edit is
+in the project's store the moment it is made.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,13 @@ from pathlib import Path
 import napari
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import QFileDialog, QLabel, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from ..core import Project, RoadlabelError
 from ..io.formats.geojson import export_geojson
 from ..io.projects import create_project, open_project_frames
+from . import keymap
+from .panel import KeysHelp, LabelingPanel
 from .reader import OPEN_REQUEST_KEY
 from .workspace import Workspace
 
@@ -35,14 +41,23 @@ class RoadLabelWidget(QWidget):
         self._frame_summary = QLabel("")
         for label in (self._details, self._frame_summary):
             label.setWordWrap(True)
-        self._export_button = QPushButton("Export GeoJSON…")
+        self._export_button = QPushButton("Export…")
+        self._export_button.setToolTip("Write the annotations as GeoJSON (edits are saved as you make them)")
         self._export_button.setEnabled(False)
-        layout = QVBoxLayout(self)
-        for widget in (self._title, self._details, self._button("Open video…", self._choose_video),
-                       self._button("Open image folder or project…", self._choose_folder),
-                       self._export_button, self._frame_summary):
-            layout.addWidget(widget)
-        layout.addStretch()
+        self.panel: LabelingPanel | None = None
+        self._label_tab = QWidget()
+        self._label_layout = QVBoxLayout(self._label_tab)
+        buttons = QHBoxLayout()
+        for button in (self._button("Open video…", self._choose_video),
+                       self._button("Open folder…", self._choose_folder), self._export_button):
+            buttons.addWidget(button)
+        for item in (self._title, self._details, buttons, self._frame_summary):
+            (self._label_layout.addLayout if isinstance(item, QHBoxLayout) else self._label_layout.addWidget)(item)
+        self._label_layout.addStretch()
+        tabs = QTabWidget()
+        tabs.addTab(self._label_tab, "Label")
+        tabs.addTab(KeysHelp(), "Keys")
+        QVBoxLayout(self).addWidget(tabs)
         self._export_button.clicked.connect(self._choose_export)
         viewer.layers.events.inserted.connect(self._adopt_project_layer)
 
@@ -66,6 +81,10 @@ class RoadLabelWidget(QWidget):
         # napari may still read the frames while it removes their layer: close them after that
         self.workspace.detached.connect(lambda: QTimer.singleShot(0, self.close_workspace))
         self.workspace.frame_shown.connect(self._update_frame_summary)
+        self.workspace.edited.connect(lambda message: self._update_frame_summary())
+        keymap.install(self.workspace, self.report)
+        self.panel = LabelingPanel(self.workspace, self.report)
+        self._label_layout.insertWidget(self._label_layout.count() - 1, self.panel)
         self._show_project()
 
     def open_source(self, source: str | Path) -> Path:
@@ -79,9 +98,14 @@ class RoadLabelWidget(QWidget):
 
     def close_workspace(self) -> None:
         if self.workspace is not None:
+            keymap.uninstall(self.workspace)
             self.workspace.close()
             self.workspace = None
             self._export_button.setEnabled(False)
+        if self.panel is not None:
+            self.panel.setParent(None)
+            self.panel.deleteLater()
+            self.panel = None
 
     def _show_project(self) -> None:
         project = self.workspace.project
@@ -141,6 +165,10 @@ class RoadLabelWidget(QWidget):
             count = self._report_errors(export_geojson, self.workspace.project, path, overwrite=True)
             if count is not None:
                 show_info(f"Exported {count} features to {path}")
+
+    @staticmethod
+    def report(error: RoadlabelError) -> None:
+        show_error(str(error))
 
     def _report_errors(self, action, *args, **kwargs):
         try:

@@ -36,6 +36,9 @@ class Workspace:
     frame_shown = Signal(int)  # the layers now show this frame
     selection_changed = Signal(object)  # the selected track id, or None
     edited = Signal(str)  # the store changed (an edit, undo or redo); the text says what
+    class_chosen = Signal(str)  # the class new objects get
+    ghost_shown = Signal(bool)  # the previous frame's outlines were shown or hidden
+    layer_created = Signal(object)  # a new element layer (napari layer object)
     detached = Signal()  # the frames layer is leaving the viewer (the viewer closes, or the user removed it)
 
     def __init__(self, viewer, project: Project, frames: FrameSource):
@@ -121,6 +124,7 @@ class Workspace:
             with self._filling_layers():
                 self.layers[element] = self._create_layer(element)
             self._sync.watch(self.layers[element], element)
+            self.layer_created.emit(self.layers[element])
         return self.layers[element]
 
     def layer_named(self, name: str):
@@ -159,6 +163,7 @@ class Workspace:
             paint_masks(layer.data, data.masks)
             layer.refresh()
         elif element.layer_type == "points":
+            layer.selected_data = set()  # napari's Points keep selected indices through a data change
             layer.data = np.array(data.data, dtype=float).reshape(-1, 2)
             if data.data:
                 layer.face_color = np.array(data.edge_colors)
@@ -188,6 +193,10 @@ class Workspace:
         elif not show and self.ghost_layer is not None:
             self.viewer.layers.remove(self.ghost_layer)
             self.ghost_layer = None
+        self.ghost_shown.emit(self.show_ghost)
+
+    def toggle_ghost(self) -> None:
+        self.show_ghost = not self.show_ghost
 
     def _fill_ghost(self, frame: int) -> None:
         """Outlines of the previous frame's objects, to see how far things moved."""
@@ -278,6 +287,7 @@ class Workspace:
         self._sync.start_new_object()
         self.viewer.layers.selection.active = layer
         layer.mode = element.draw_mode
+        self.class_chosen.emit(class_name)
 
     def choose_class_number(self, number: int) -> None:
         """Choose the ``number``-th drawable class (1-based, taxonomy order); out of range does nothing."""

@@ -1,0 +1,84 @@
+"""Every keyboard binding of the workspace, in one place (the help panel lists this table).
+
+No single letters and no bare digits: napari's Shapes, Points and Labels
+layers use those for their modes.  Bindings are set on the viewer and on each
+element layer, so they work whichever layer is active (a layer's own bindings
+would win otherwise: Ctrl-Z is undo of napari's Labels layer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..core import RoadlabelError
+from .workspace import Workspace
+
+FRAME_JUMP = 10
+
+
+@dataclass(frozen=True)
+class Binding:
+    keys: str  # napari's key notation, e.g. "Control-Shift-Z"
+    description: str
+    action: Callable[[Workspace], object]
+
+
+def _class_binding(number: int) -> Binding:
+    return Binding(f"Alt-{number}", f"choose class {number} (taxonomy order) and draw it",
+                   lambda workspace: workspace.choose_class_number(number))
+
+
+BINDINGS: tuple[Binding, ...] = (
+    Binding("Right", "next frame", lambda workspace: workspace.step(1)),
+    Binding("Left", "previous frame", lambda workspace: workspace.step(-1)),
+    Binding("Shift-Right", f"{FRAME_JUMP} frames forward", lambda workspace: workspace.step(FRAME_JUMP)),
+    Binding("Shift-Left", f"{FRAME_JUMP} frames back", lambda workspace: workspace.step(-FRAME_JUMP)),
+    Binding("Control-Right", "next keyframe", lambda workspace: workspace.jump_to_keyframe(forward=True)),
+    Binding("Control-Left", "previous keyframe", lambda workspace: workspace.jump_to_keyframe(forward=False)),
+    *(_class_binding(number) for number in range(1, 10)),
+    Binding("Alt-N", "copy the selected objects (or all) to the next frame and go there",
+            lambda workspace: workspace.copy_to_next_frame()),
+    Binding("Alt-C", "continue the last selected object on this frame (same track id)",
+            lambda workspace: workspace.continue_track()),
+    Binding("Alt-E", "end the selected object's track on this frame (later frames cleared)",
+            lambda workspace: workspace.end_track_here()),
+    Binding("Alt-Delete", "delete the selected objects from this frame only",
+            lambda workspace: workspace.delete_selected()),
+    Binding("Shift-Delete", "delete the selected objects' whole tracks (every frame)",
+            lambda workspace: workspace.delete_selected(whole_track=True)),
+    Binding("Alt-G", "show or hide the previous frame's outlines", lambda workspace: workspace.toggle_ghost()),
+    Binding("Control-Z", "undo", lambda workspace: workspace.undo()),
+    Binding("Control-Shift-Z", "redo", lambda workspace: workspace.redo()),
+    Binding("Control-Y", "redo", lambda workspace: workspace.redo()),
+)
+
+
+def install(workspace: Workspace, report: Callable[[RoadlabelError], None]) -> None:
+    """Bind every key on the viewer and on each element layer of ``workspace`` (also layers made later)."""
+    _bind_all(workspace.viewer, workspace, report)
+    for layer in workspace.layers.values():
+        _bind_all(layer, workspace, report)
+    workspace.layer_created.connect(lambda layer: _bind_all(layer, workspace, report))
+
+
+def uninstall(workspace: Workspace) -> None:
+    """Take the bindings off the viewer (the workspace's layers go with it)."""
+    for binding in BINDINGS:
+        workspace.viewer.bind_key(binding.keys, None)
+
+
+def _bind_all(target, workspace: Workspace, report: Callable[[RoadlabelError], None]) -> None:
+    for binding in BINDINGS:
+        target.bind_key(binding.keys, _handler(binding, workspace, report), overwrite=True)
+
+
+def _handler(binding: Binding, workspace: Workspace, report: Callable[[RoadlabelError], None]):
+    def run(_target) -> None:
+        try:
+            binding.action(workspace)
+        except RoadlabelError as error:  # e.g. continue a track that has no state: say so, keep working
+            report(error)
+
+    run.__doc__ = binding.description  # napari shows it in its own key bindings list
+    return run

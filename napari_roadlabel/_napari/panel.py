@@ -1,0 +1,294 @@
+"""The labeling part of the dock: class to draw, the frame's objects, the selected object's attributes
+and a timeline of where its per-frame attributes change, and the list of key bindings.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from magicgui.widgets import CheckBox, ComboBox, Container, LineEdit, Widget
+from qtpy.QtCore import QRectF, Qt
+from qtpy.QtGui import QColor, QPainter
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core import AnnotationError, AttributeSpec, RoadlabelError, Scope
+from ..core.annotations import FrameState
+from ..core.taxonomy import AttributeType
+from ..core.timeline import Run, attribute_runs, describe_runs
+from .keymap import BINDINGS
+from .layers import drawable_classes
+from .style import LIGHT_COLORS
+from .workspace import Workspace
+
+UNSET = "(not set)"
+ROW_HEIGHT = 12
+
+
+class ClassChooser(ComboBox):
+    """The class the next drawn object gets (Alt-1..9 choose the first nine)."""
+
+    def __init__(self, workspace: Workspace, report: Callable[[RoadlabelError], None]):
+        classes = drawable_classes(workspace.project.taxonomy)
+        super().__init__(label="Draw", choices=classes, value=workspace.active_class,
+                         tooltip="Class of the next object you draw (Alt-1 to Alt-9 pick the first nine)")
+        self.workspace = workspace
+        self.changed.connect(lambda name: _reporting(report, workspace.choose_class, name))
+        workspace.class_chosen.connect(self._show_class)
+
+    def _show_class(self, class_name: str) -> None:
+        if self.value != class_name:
+            with self.changed.blocked():
+                self.value = class_name
+
+
+class ObjectList(QListWidget):
+    """The current frame's objects, by track id; selecting here selects in the layer and back."""
+
+    def __init__(self, workspace: Workspace):
+        super().__init__()
+        self.workspace = workspace
+        self.setSelectionMode(QAbstractItemView.SingleSelection)
+        self._updating = False
+        workspace.frame_shown.connect(lambda frame: self.reload())
+        workspace.edited.connect(lambda message: self.reload())
+        workspace.selection_changed.connect(self._show_selection)
+        self.itemSelectionChanged.connect(self._on_pick)
+        self.reload()
+
+    def reload(self) -> None:
+        self._updating = True
+        self.clear()
+        for obj in sorted(self.workspace.project.objects_on(self.workspace.current_frame), key=lambda o: o.track.id):
+            mark = "" if obj.state.is_keyframe else f"  ({obj.state.source.value})"
+            item = QListWidgetItem(f"#{obj.track.id}  {obj.track.class_name}{mark}")
+            item.setData(Qt.UserRole, obj.track.id)
+            self.addItem(item)
+        self._updating = False
+        self._show_selection(self.workspace.selected_tracks()[0] if self.workspace.selected_tracks() else None)
+
+    def track_ids(self) -> list[int]:
+        return [self.item(row).data(Qt.UserRole) for row in range(self.count())]
+
+    def _show_selection(self, track_id: int | None) -> None:
+        self._updating = True
+        self.clearSelection()
+        for row in range(self.count()):
+            if self.item(row).data(Qt.UserRole) == track_id:
+                self.item(row).setSelected(True)
+                self.scrollToItem(self.item(row))
+        self._updating = False
+
+    def _on_pick(self) -> None:
+        if self._updating:
+            return
+        items = self.selectedItems()
+        self.workspace.select_track(items[0].data(Qt.UserRole) if items else None)
+
+
+class AttributeEditor(Container):
+    """The selected object's class and attributes, editable; per-frame ones apply from this frame on."""
+
+    def __init__(self, workspace: Workspace, report: Callable[[RoadlabelError], None]):
+        super().__init__(labels=True)
+        self.workspace = workspace
+        self.report = report
+        self.track_id: int | None = None
+        self._loading = False
+        workspace.selection_changed.connect(self.show_track)
+        workspace.edited.connect(lambda message: self.show_track(self.track_id))
+        self.show_track(None)
+
+    def show_track(self, track_id: int | None) -> None:
+        """Rebuild the fields for ``track_id`` (or a hint when nothing is selected)."""
+        self._loading = True
+        self.clear()
+        self.track_id = track_id if track_id is not None and self._exists(track_id) else None
+        if self.track_id is None:
+            self.append(LineEdit(label="Selected", value="nothing: select an object", enabled=False))
+        else:
+            self._add_fields(self.track_id)
+        self._loading = False
+
+    def _add_fields(self, track_id: int) -> None:
+        project = self.workspace.project
+        track = project.track(track_id)
+        state = project.state(track_id, self.workspace.current_frame)
+        self.append(LineEdit(label="Selected", value=f"#{track_id} {track.class_name}", enabled=False))
+        for name, spec in project.taxonomy[track.class_name].attributes.items():
+            per_frame = spec.scope is Scope.FRAME
+            value = (state.attributes if state else {}).get(name) if per_frame else track.attributes.get(name)
+            widget = _field_for(spec, value)
+            widget.label = f"{name} (frame)" if per_frame else name
+            widget.tooltip = ("changes from this frame on (a keyframe)" if per_frame
+                              else "fixed for the whole track")
+            widget.enabled = state is not None or not per_frame
+            widget.changed.connect(lambda new, spec=spec: self._write(spec, new))
+            self.append(widget)
+
+    def _write(self, spec: AttributeSpec, shown: Any) -> None:
+        if self._loading or self.track_id is None:
+            return
+        try:
+            value = _value_of(spec, shown)
+            self.workspace.set_attributes(self.track_id, {spec.name: value})
+        except RoadlabelError as error:
+            self.report(error)
+            self.show_track(self.track_id)
+
+    def _exists(self, track_id: int) -> bool:
+        try:
+            self.workspace.project.track(track_id)
+        except AnnotationError:
+            return False
+        return True
+
+
+def _field_for(spec: AttributeSpec, value: Any) -> Widget:
+    if spec.type is AttributeType.CHOICE:
+        return ComboBox(choices=[UNSET, *spec.values], value=UNSET if value is None else value)
+    if spec.type is AttributeType.BOOL:
+        return CheckBox(value=bool(value))
+    return LineEdit(value="" if value is None else f"{value:g}" if spec.type is AttributeType.NUMBER else value)
+
+
+def _value_of(spec: AttributeSpec, shown: Any) -> Any:
+    """The attribute value a field shows (the empty text or UNSET is no value)."""
+    if shown in (UNSET, ""):
+        return None
+    if spec.type is AttributeType.NUMBER:
+        try:
+            number = float(shown)
+        except ValueError:
+            raise AnnotationError(None, f"attribute {spec.name!r}: {shown!r} is not a number") from None
+        return int(number) if number.is_integer() else number
+    return shown
+
+
+class TimelineBar(QWidget):
+    """One coloured row per per-frame attribute of the selected object over the whole sequence.
+
+    Keyframes are ticks; the current frame is a white line; the text below says the same in words.
+    """
+
+    def __init__(self, workspace: Workspace):
+        super().__init__()
+        self.workspace = workspace
+        self.rows: list[tuple[str, list[Run]]] = []
+        self.keyframes: list[int] = []
+        self.text = QLabel("")
+        self.text.setWordWrap(True)
+        workspace.selection_changed.connect(self._on_selection)
+        workspace.edited.connect(lambda message: self.show_track(self._track_id))
+        workspace.frame_shown.connect(lambda frame: self.update())
+        self._track_id: int | None = None
+        self.show_track(None)
+
+    def _on_selection(self, track_id: int | None) -> None:
+        if track_id is not None and track_id != self._track_id:
+            self.show_track(track_id)
+
+    def show_track(self, track_id: int | None) -> None:
+        """Compute the runs once per selection or edit (a track may span the whole sequence)."""
+        self._track_id = track_id
+        self.rows, self.keyframes = [], []
+        project = self.workspace.project
+        if track_id is not None and any(track.id == track_id for track in project.tracks()):
+            states: list[FrameState] = project.states_of(track_id)
+            spec = project.taxonomy[project.track(track_id).class_name]
+            self.rows = [(name, attribute_runs(states, name)) for name in spec.attributes_of(Scope.FRAME)]
+            self.keyframes = [state.frame for state in states if state.is_keyframe]
+        words = [f"{name}: {describe_runs(runs)}" for name, runs in self.rows]
+        self.text.setText(f"#{track_id} " + "; ".join(words) if self.rows else "")
+        self.setFixedHeight(ROW_HEIGHT * len(self.rows) + 6 if self.rows else 0)
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        if not self.rows:
+            return
+        painter = QPainter(self)
+        scale = self.width() / max(1, self.workspace.frame_count)
+        for row, (_, runs) in enumerate(self.rows):
+            top = 3 + row * ROW_HEIGHT
+            for run in runs:
+                painter.fillRect(QRectF(run.start * scale, top, max(1.0, (run.end - run.start + 1) * scale),
+                                        ROW_HEIGHT - 2), QColor(value_color(run.value)))
+        painter.setPen(QColor("#000000"))
+        for frame in self.keyframes:
+            painter.drawLine(int(frame * scale), 0, int(frame * scale), 3)
+        painter.setPen(QColor("#ffffff"))
+        cursor = int((self.workspace.current_frame + 0.5) * scale)
+        painter.drawLine(cursor, 0, cursor, self.height())
+        painter.end()
+
+
+def value_color(value: Any) -> str:
+    """A colour per attribute value: a light's state in its own colour, anything else a stable hue."""
+    if isinstance(value, str) and value in LIGHT_COLORS:
+        return LIGHT_COLORS[value]
+    if value is None or value is False:
+        return "#505050"
+    if value is True:
+        return "#ff9020"
+    hue = (zlib.crc32(str(value).encode()) % 360) / 360
+    red, green, blue = colorsys.hsv_to_rgb(hue, 0.6, 0.9)
+    return f"#{int(red * 255):02x}{int(green * 255):02x}{int(blue * 255):02x}"
+
+
+class KeysHelp(QTableWidget):
+    """Every key binding of the workspace, from the keymap module."""
+
+    def __init__(self):
+        super().__init__(len(BINDINGS), 2)
+        self.setHorizontalHeaderLabels(["Keys", "Does"])
+        self.verticalHeader().hide()
+        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        for row, binding in enumerate(BINDINGS):
+            self.setItem(row, 0, QTableWidgetItem(binding.keys))
+            self.setItem(row, 1, QTableWidgetItem(binding.description))
+        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+
+
+class LabelingPanel(QWidget):
+    """Everything for labeling the open workspace, stacked: class, objects, attributes, timeline."""
+
+    def __init__(self, workspace: Workspace, report: Callable[[RoadlabelError], None]):
+        super().__init__()
+        self.chooser = ClassChooser(workspace, report)
+        self.ghost = CheckBox(text="Show previous frame (Alt-G)", value=workspace.show_ghost)
+        self.ghost.changed.connect(lambda show: setattr(workspace, "show_ghost", show))
+        workspace.ghost_shown.connect(self._show_ghost_state)
+        self.objects = ObjectList(workspace)
+        self.attributes = AttributeEditor(workspace, report)
+        self.timeline = TimelineBar(workspace)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.chooser.native, self.ghost.native, QLabel("Objects on this frame"), self.objects,
+                       QLabel("Attributes"), self.attributes.native, QLabel("Per-frame attributes over time"),
+                       self.timeline, self.timeline.text):
+            layout.addWidget(widget)
+
+    def _show_ghost_state(self, shown: bool) -> None:
+        if self.ghost.value != shown:
+            with self.ghost.changed.blocked():
+                self.ghost.value = shown
+
+
+def _reporting(report: Callable[[RoadlabelError], None], action: Callable, *args) -> None:
+    try:
+        action(*args)
+    except RoadlabelError as error:
+        report(error)
