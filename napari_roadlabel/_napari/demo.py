@@ -34,10 +34,12 @@ def run_demo(out: Path, *, headless: bool = False) -> int:
         print(f"Opened {folder} in napari; edits are saved in the project as you make them.")
         napari.run()
         return 0
+    _show_a_traffic_light(widget.workspace)
     screenshot = out / "screenshot.png"
     exported = out / "annotations.geojson"
     viewer.window._qt_window.resize(1400, 850)  # a readable size for the picture
     napari.qt.get_qapp().processEvents()
+    viewer.reset_view()
     viewer.screenshot(path=str(screenshot), canvas_only=False)
     count = export_geojson(widget.workspace.project, exported, overwrite=True)
     viewer.close()
@@ -45,3 +47,12 @@ def run_demo(out: Path, *, headless: bool = False) -> int:
     print(f"screenshot:    {screenshot.resolve()}")
     print(f"annotations:   {exported.resolve()} ({count} features)")
     return 0
+
+
+def _show_a_traffic_light(workspace) -> None:
+    """For the picture: a frame part-way in, with the traffic light selected (its attributes and timeline)."""
+    lights = workspace.project.tracks("traffic-light")
+    if lights:
+        states = workspace.project.states_of(lights[0].id)
+        workspace.go_to(states[len(states) // 2].frame)
+        workspace.select_track(lights[0].id)

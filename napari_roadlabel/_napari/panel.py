@@ -132,6 +132,8 @@ class AttributeEditor(Container):
             value = (state.attributes if state else {}).get(name) if per_frame else track.attributes.get(name)
             widget = _field_for(spec, value)
             widget.label = f"{name} (frame)" if per_frame else name
+            if isinstance(widget, CheckBox):
+                widget.text = widget.label
             widget.tooltip = ("changes from this frame on (a keyframe)" if per_frame
                               else "fixed for the whole track")
             widget.enabled = state is not None or not per_frame
@@ -180,7 +182,7 @@ def _value_of(spec: AttributeSpec, shown: Any) -> Any:
 class TimelineBar(QWidget):
     """One coloured row per per-frame attribute of the selected object over the whole sequence.
 
-    Keyframes are ticks; the current frame is a white line; the text below says the same in words.
+    Keyframes are white ticks on top; the current frame is a blue line; the text below says it in words.
     """
 
     def __init__(self, workspace: Workspace):
@@ -225,10 +227,10 @@ class TimelineBar(QWidget):
             for run in runs:
                 painter.fillRect(QRectF(run.start * scale, top, max(1.0, (run.end - run.start + 1) * scale),
                                         ROW_HEIGHT - 2), QColor(value_color(run.value)))
-        painter.setPen(QColor("#000000"))
-        for frame in self.keyframes:
-            painter.drawLine(int(frame * scale), 0, int(frame * scale), 3)
         painter.setPen(QColor("#ffffff"))
+        for frame in self.keyframes:
+            painter.drawLine(int(frame * scale), 0, int(frame * scale), 2)
+        painter.setPen(QColor("#40c0ff"))
         cursor = int((self.workspace.current_frame + 0.5) * scale)
         painter.drawLine(cursor, 0, cursor, self.height())
         painter.end()
@@ -276,7 +278,8 @@ class LabelingPanel(QWidget):
         self.timeline = TimelineBar(workspace)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.chooser.native, self.ghost.native, QLabel("Objects on this frame"), self.objects,
+        draw = Container(widgets=[self.chooser], labels=True)
+        for widget in (draw.native, self.ghost.native, QLabel("Objects on this frame"), self.objects,
                        QLabel("Attributes"), self.attributes.native, QLabel("Per-frame attributes over time"),
                        self.timeline, self.timeline.text):
             layout.addWidget(widget)

@@ -49,7 +49,11 @@ def edge_width(obj: FrameObject) -> float:
 
 
 def object_label(obj: FrameObject) -> str:
-    """Short text shown next to an object: a sign's type and value, a light's state, else class and id."""
+    """Short text shown next to an object: a sign's type and value, a light's state; nothing for the rest.
+
+    Lanes, areas and arrows speak through colour and width: text on each of them
+    would cover the road near the horizon, where they bunch up.
+    """
     attributes = obj.attributes
     if obj.track.class_name == "traffic-sign":
         value = attributes.get("value")
@@ -57,4 +61,4 @@ def object_label(obj: FrameObject) -> str:
     if obj.track.class_name == "traffic-light":
         flashing = " flashing" if attributes.get("flashing") else ""
         return f"light {attributes.get('state', '')}{flashing}"
-    return f"{obj.track.class_name} {obj.track.id}"
+    return ""

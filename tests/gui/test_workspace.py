@@ -33,7 +33,7 @@ def test_stepping_swaps_the_layer_contents(widget):
     for frame in range(12):
         viewer.dims.set_current_step(0, frame)
         seen[frame] = {layer.name: list(layer.features["label"]) for layer in workspace.layers.values()}
-    assert seen[2] == {"Lanes": ["lane-line 1"], "Traffic lights": ["light red"], "Sign points": ["speed-limit 65"]}
+    assert seen[2] == {"Lanes": [""], "Traffic lights": ["light red"], "Sign points": ["speed-limit 65"]}
     assert seen[5] == {"Lanes": [], "Traffic lights": ["light green"], "Sign points": []}
     assert all(not any(seen[frame].values()) for frame in (0, 1, 3, 4, 6, 11))
 
