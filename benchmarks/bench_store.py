@@ -92,7 +92,7 @@ def bare_sqlite(folder: Path, frames: int, objects: int) -> tuple[float, float]:
 
 def measure(folder: Path, frames: int, objects: int) -> dict:
     sequence = SequenceInfo("clip.mp4", frames, 1280, 720, 30.0)
-    with Project.create(folder / f"p{frames}", sequence) as project:
+    with Project.create(folder, sequence) as project:
         write_seconds = fill_project(project, frames, objects)
         mean, p95, count = read_ms(project, frames)
         edit_ms = single_edit_ms(project, frames)
@@ -107,8 +107,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        big = measure(folder, args.frames, args.objects)
-        small = measure(folder, 200, args.objects)
+        big = measure(folder / "large", args.frames, args.objects)
+        small = measure(folder / "small", 200, args.objects)
         bare_write, bare_read = bare_sqlite(folder, args.frames, args.objects)
     total = args.frames * args.objects
     per_state_us = big["write_seconds"] / total * 1e6

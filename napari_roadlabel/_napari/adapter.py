@@ -7,6 +7,7 @@ use (x, y).  Nothing else in the package reads or writes layer coordinates.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -167,7 +168,7 @@ def shapes_to_objects(data: list[np.ndarray], shape_types: list[str], features: 
     """
     objects = []
     for index, (coordinates, shape_type) in enumerate(zip(data, shape_types, strict=True)):
-        row = {column: values[index] for column, values in features.items() if index < len(values)}
+        row = _feature_row(features, index)
         frame = int(round(coordinates[0, 0])) if coordinates.shape[1] > 2 else int(row.get("frame", 0))
         track_id = int(row.get("track_id", index + 1))
         geometry = shape_to_geometry(coordinates, shape_type, where=f"shape {index}")
@@ -177,3 +178,25 @@ def shapes_to_objects(data: list[np.ndarray], shape_types: list[str], features: 
                            source=Source(row.get("source", Source.MANUAL.value)))
         objects.append(FrameObject(track, state))
     return objects
+
+
+def points_to_objects(data: np.ndarray, features: dict[str, list]) -> list[FrameObject]:
+    """Rows of a points layer back to objects: the rows of one track on one frame are its keypoints."""
+    rows_of: dict[tuple[int, int], list[int]] = {}
+    for index, coordinates in enumerate(data):
+        row = _feature_row(features, index)
+        frame = int(round(coordinates[0])) if len(coordinates) > 2 else int(row.get("frame", 0))
+        rows_of.setdefault((frame, int(row.get("track_id", index + 1))), []).append(index)
+    objects = []
+    for (frame, track_id), indices in rows_of.items():
+        row = _feature_row(features, indices[0])
+        kind = GeometryKind.KEYPOINTS if len(indices) > 1 else GeometryKind.POINT
+        geometry = make_geometry(kind, to_xy(data[indices]), where=f"points of track {track_id} on frame {frame}")
+        attributes = row.get("attributes") if isinstance(row.get("attributes"), dict) else {}
+        state = FrameState(track_id, frame, geometry, attributes, Source(row.get("source", Source.MANUAL.value)))
+        objects.append(FrameObject(Track(track_id, str(row.get("class", "custom"))), state))
+    return objects
+
+
+def _feature_row(features: dict[str, list], index: int) -> dict[str, Any]:
+    return {column: values[index] for column, values in features.items() if index < len(values)}

@@ -1,11 +1,13 @@
 """The workspace in a real viewer (run under Xvfb): layers per element, stepping, reader, writer, sample."""
 
+import json
+
 import numpy as np
 import pytest
 
 from napari_roadlabel._napari.style import LIGHT_COLORS, hex_to_rgba
 from napari_roadlabel._napari.widget import RoadLabelWidget, project_folder_for
-from napari_roadlabel.core import Project
+from napari_roadlabel.core import Project, make_geometry
 from napari_roadlabel.io.formats.geojson import export_geojson
 from napari_roadlabel.io.projects import create_project
 
@@ -110,3 +112,17 @@ def test_bad_project_is_reported_not_crashing(make_napari_viewer, tmp_path, labe
     with pytest.raises(RoadlabelError, match="clip.mp4"):
         widget.open_project(labeled_project)
     assert widget.workspace is None and len(viewer.layers) == 0
+
+
+def test_the_writer_keeps_keypoints_as_one_object(make_napari_viewer, labeled_project, tmp_path):
+    with Project.open(labeled_project) as project:
+        walker = project.add_track("pedestrian")
+        project.set_state(walker.id, 4, make_geometry("keypoints", [[10, 20], [12, 40], [14, 60]]))
+        export_geojson(project, tmp_path / "labels.geojson")
+    viewer = make_napari_viewer()
+    viewer.open(str(tmp_path / "labels.geojson"), plugin="napari-roadlabel")
+    written = tmp_path / "written.geojson"
+    viewer.layers.save(str(written), plugin="napari-roadlabel")
+    features = json.loads(written.read_text())["features"]
+    [pedestrian] = [f for f in features if f["properties"]["class"] == "pedestrian"]
+    assert pedestrian["geometry"] == {"type": "MultiPoint", "coordinates": [[10, 20], [12, 40], [14, 60]]}
