@@ -256,7 +256,8 @@ def summarize(args: argparse.Namespace, runs: dict, setup_s: float, total_s: flo
     figures = {name: (round(run["load_s"], 3), *percentiles(run["steps_ms"])) for name, run in runs.items()}
     ours, small, paths, full, image = (figures[name] for name in ("ours", "ours_small", "plain_paths",
                                                                   "plain_full", "image_only"))
-    before_draw = {f"{name}_before_draw_p50_ms": percentiles(run["before_draw_ms"])[0] for name, run in runs.items()}
+    before_draw = {f"{name}_before_draw_{level}_ms": value for name, run in runs.items()
+                   for level, value in zip(("p50", "p95"), percentiles(run["before_draw_ms"]), strict=True)}
     return {
         "frames": args.frames, "objects": args.objects, "steps": len(runs["ours"]["steps_ms"]),
         "size": f"{args.width}x{args.height}", "canvas": runs["ours"]["canvas"],
@@ -269,7 +270,8 @@ def summarize(args: argparse.Namespace, runs: dict, setup_s: float, total_s: flo
         "step_ratio_large_vs_small": round(ours[1] / small[1], 2),
         "load_ratio_plain_vs_ours": round(paths[0] / ours[0], 2),
         "meets_load_goal": ours[0] <= LOAD_GOAL_S, "meets_step_goal": ours[2] <= STEP_GOAL_MS,
-        **before_draw, "setup_s": round(setup_s, 1), "total_s": round(total_s, 1),
+        **before_draw, "meets_step_goal_before_draw": before_draw["ours_before_draw_p95_ms"] <= STEP_GOAL_MS,
+        "setup_s": round(setup_s, 1), "total_s": round(total_s, 1),
     }
 
 
@@ -295,7 +297,10 @@ def print_table(args: argparse.Namespace, runs: dict, results: dict) -> None:
           f"load plain paths / ours: {results['load_ratio_plain_vs_ours']:.2f}")
     print(f"goals: load <= {LOAD_GOAL_S:g} s: {'met' if results['meets_load_goal'] else 'NOT met'} "
           f"({results['ours_load_s']:.2f} s);  step p95 <= {STEP_GOAL_MS:g} ms: "
-          f"{'met' if results['meets_step_goal'] else 'NOT met'} ({results['ours_step_p95_ms']:.1f} ms)")
+          f"{'met' if results['meets_step_goal'] else 'NOT met'} "
+          f"({results['ours_step_p95_ms']:.1f} ms with the redraw; "
+          f"{'met' if results['meets_step_goal_before_draw'] else 'NOT met'} "
+          f"({results['ours_before_draw_p95_ms']:.1f} ms before it)")
     print(f"whole run {results['total_s']} s")
 
 

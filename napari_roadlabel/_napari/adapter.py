@@ -25,6 +25,7 @@ SHAPE_TYPES = {
 POINT_KINDS = (GeometryKind.POINT, GeometryKind.KEYPOINTS)
 FEATURE_COLUMNS = ("track_id", "class", "frame", "source", "label", "attributes")
 FEATURE_TYPES = {"track_id": "int64", "frame": "int64"}  # the others hold text or dicts
+EDITING_COLUMNS = ("track_id", "class", "label")  # what the workspace's layers need (the store has the rest)
 NEW_OBJECT = -1  # track_id of a shape drawn in napari and not yet in the store
 
 
@@ -71,10 +72,10 @@ class LayerData:
     def __len__(self) -> int:
         return len(self.data) + len(self.masks)
 
-    def feature_table(self) -> pd.DataFrame:
+    def feature_table(self, columns: tuple[str, ...] = FEATURE_COLUMNS) -> pd.DataFrame:
         """The features as a table with fixed column types, also when empty (napari infers float otherwise)."""
-        return pd.DataFrame({column: pd.Series(values, dtype=FEATURE_TYPES.get(column, object))
-                             for column, values in self.features.items()})
+        return pd.DataFrame({column: pd.Series(self.features[column], dtype=FEATURE_TYPES.get(column, object))
+                             for column in columns})
 
 
 def objects_by_layer(objects: list[FrameObject], taxonomy: Taxonomy, *, with_frame_axis: bool = False,

@@ -19,7 +19,7 @@ from qtpy.QtCore import QTimer
 
 from ..core import FrameObject, Project, RoadlabelError
 from ..io.frames import FrameSource
-from .adapter import NEW_OBJECT, LayerData, objects_by_layer, paint_masks
+from .adapter import EDITING_COLUMNS, NEW_OBJECT, LayerData, objects_by_layer, paint_masks
 from .layers import ALL_LAYERS, MASKS, ElementLayer, classes_of, drawable_classes, drawing_layer
 from .style import hex_to_rgba
 from .sync import LayerSync
@@ -138,7 +138,7 @@ class Workspace:
             layer.selected_label = self._sync.fresh_label()
             return layer
         classes = classes_of(element, self.project.taxonomy) or [self.active_class]
-        features = LayerData().feature_table()
+        features = LayerData().feature_table(EDITING_COLUMNS)
         if element.layer_type == "points":
             layer = self.viewer.add_points(ndim=2, name=element.name, size=10, border_width=0.15,
                                            features=features, text=TEXT_STYLE)
@@ -150,8 +150,7 @@ class Workspace:
 
     def _set_defaults(self, layer, class_name: str) -> None:
         """What a newly drawn object in ``layer`` starts as: a new track of ``class_name``."""
-        layer.feature_defaults = {"track_id": NEW_OBJECT, "class": class_name, "frame": self.current_frame,
-                                  "source": "manual", "label": class_name, "attributes": {}}
+        layer.feature_defaults = {"track_id": NEW_OBJECT, "class": class_name, "label": ""}
         color = hex_to_rgba(self.project.taxonomy[class_name].color)
         if hasattr(layer, "current_edge_color"):
             layer.current_edge_color = color
@@ -159,22 +158,38 @@ class Workspace:
             layer.current_face_color = color
 
     def _fill(self, layer, element: ElementLayer, data: LayerData) -> None:
-        if element.layer_type == "labels":
-            paint_masks(layer.data, data.masks)
-            layer.refresh()
-        elif element.layer_type == "points":
-            layer.selected_data = set()  # napari's Points keep selected indices through a data change
-            layer.data = np.array(data.data, dtype=float).reshape(-1, 2)
-            if data.data:
-                layer.face_color = np.array(data.edge_colors)
-            layer.features = data.feature_table()
-        else:
-            layer.data = list(zip(data.data, data.shape_types, strict=True))
-            if data.data:
-                layer.edge_color = np.array(data.edge_colors)
-                layer.face_color = np.array(data.face_colors)
-                layer.edge_width = data.edge_widths
-            layer.features = data.feature_table()
+        """Put ``data`` in ``layer`` with one redraw.
+
+        Each setter would otherwise refresh the layer (and a Shapes layer redraws
+        its thumbnail each time), and napari recomputes the viewer's dims on every
+        data event: with events and thumbnails held, one refresh does it all.
+        """
+        with layer.events.blocker_all(), _thumbnail_held(layer):
+            if element.layer_type == "labels":
+                paint_masks(layer.data, data.masks)
+            elif element.layer_type == "points":
+                self._fill_points(layer, data)
+            else:
+                self._fill_shapes(layer, data)
+        layer.refresh()
+
+    @staticmethod
+    def _fill_points(layer, data: LayerData) -> None:
+        layer.selected_data = set()  # napari's Points keep selected indices through a data change
+        layer.data = np.array(data.data, dtype=float).reshape(-1, 2)
+        if data.data:
+            layer.face_color = np.array(data.edge_colors)
+        layer.features = data.feature_table(EDITING_COLUMNS)
+
+    @staticmethod
+    def _fill_shapes(layer, data: LayerData) -> None:
+        layer.selected_data = set()
+        layer.data = list(zip(data.data, data.shape_types, strict=True))
+        if data.data:
+            layer.edge_color = np.array(data.edge_colors)
+            layer.face_color = np.array(data.face_colors)
+            layer.edge_width = data.edge_widths
+        layer.features = data.feature_table(EDITING_COLUMNS)
 
     # ---------------------------------------------------------- ghost of the previous frame
 
@@ -416,3 +431,8 @@ class Workspace:
                     self.viewer.layers.remove(layer)
         self.project.close()
         self.frames.close()
+
+
+def _thumbnail_held(layer) -> contextlib.AbstractContextManager:
+    """Only Shapes layers let their thumbnail wait."""
+    return layer.block_thumbnail_update() if hasattr(layer, "block_thumbnail_update") else contextlib.nullcontext()

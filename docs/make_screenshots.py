@@ -1,0 +1,418 @@
+"""Screenshots for the user guide (docs/annotating.md): the sample clip labeled from an empty project.
+
+    python docs/make_screenshots.py [--out docs/images] [--guide docs/annotating.md]
+
+In a temporary folder the script copies the sample video and opens it with the
+Road labeling panel, which creates an empty project beside it, as it does for a
+user.  It then labels the clip the way an annotator does: choose a class, draw
+in the layer that becomes active, set attributes in the panel, copy everything
+to the next frame and move what moved, end the tracks that leave the picture.
+The shapes come from the sample's ground-truth GeoJSON, so they sit on the road.
+PNGs are saved at the stages the guide shows, and the guide's table of keys is
+rewritten from the keymap.  Without a display, run it under Xvfb:
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" python docs/make_screenshots.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from unittest import mock
+
+import napari
+import numpy as np
+from PIL import Image
+from qtpy.QtWidgets import QFileDialog, QPushButton, QTabWidget
+from skimage.draw import polygon as polygon_pixels
+
+from napari_roadlabel._napari.keymap import BINDINGS
+from napari_roadlabel._napari.layers import MASKS, drawable_classes
+from napari_roadlabel._napari.sample_data import sample_files
+from napari_roadlabel.core import default_taxonomy
+
+DOCS = Path(__file__).resolve().parent
+WINDOW = (1400, 850)
+MAX_BYTES = 400_000
+KEYS_START, KEYS_END = "<!-- keys:start -->", "<!-- keys:end -->"
+# Ground-truth track ids of the sample (napari_roadlabel/sample) that the pictures point at.
+LIGHT, SPEED_SIGN, CROSSWALK = 9, 10, 8
+LIGHT_CHANGES = (8, 37)  # the light turns red, then green
+GHOST_FRAME = 80
+EVERYTHING_FRAME = 60
+GANTRY_ON_EVERYTHING_FRAME = (341, 68, 476, 170)  # x0, y0, x1, y1 of the light's gantry on that frame
+
+
+# ---------------------------------------------------------------- ground truth
+
+
+@dataclass
+class Truth:
+    """The sample's ground truth: frame -> ground-truth track id -> GeoJSON feature (tags left out)."""
+
+    frames: dict[int, dict[int, dict]]
+
+    @classmethod
+    def load(cls, path: Path) -> Truth:
+        frames: dict[int, dict[int, dict]] = {}
+        for feature in json.loads(path.read_text())["features"]:
+            if feature["geometry"] is not None:
+                properties = feature["properties"]
+                frames.setdefault(properties["frame"], {})[properties["track_id"]] = feature
+        return cls(frames)
+
+    def on(self, frame: int) -> dict[int, dict]:
+        return self.frames.get(frame, {})
+
+    def last_frame(self, track_id: int) -> int:
+        return max(frame for frame, features in self.frames.items() if track_id in features)
+
+
+def napari_shape(feature: dict) -> tuple[np.ndarray, str]:
+    """A feature's geometry as napari (y, x) vertices and a shape type."""
+    geometry = feature["geometry"]
+    if geometry["type"] == "LineString":
+        return np.array(geometry["coordinates"], dtype=float)[:, ::-1], "path"
+    ring = np.array(geometry["coordinates"][0], dtype=float)[:-1, ::-1]
+    return ring, "rectangle" if feature["properties"].get("shape") == "box" else "polygon"
+
+
+def center_of(feature: dict) -> tuple[float, float]:
+    vertices, _ = napari_shape(feature)
+    return tuple((vertices.min(axis=0) + vertices.max(axis=0)) / 2)
+
+
+# ---------------------------------------------------------------- the session
+
+
+@dataclass
+class Session:
+    viewer: napari.Viewer
+    widget: object  # RoadLabelWidget
+    truth: Truth
+    out: Path
+    ids: dict[int, int] = field(default_factory=dict)  # ground-truth track id -> the id our drawing got
+    shots: list[Path] = field(default_factory=list)
+
+    @property
+    def workspace(self):
+        return self.widget.workspace
+
+    def ours(self, truth_id: int) -> int:
+        return self.ids[truth_id]
+
+
+def open_sample(folder: Path, out: Path) -> Session:
+    """Copy the sample video to ``folder`` and open it as a user would: a new, empty project beside it."""
+    video, truth = sample_files()
+    shutil.copy(video, folder / video.name)
+    viewer = napari.Viewer(title="napari-roadlabel")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-roadlabel", "Road labeling")
+    viewer.window._qt_window.resize(*WINDOW)  # the size of every picture
+    widget.open_source(folder / video.name)
+    settle()
+    return Session(viewer, widget, Truth.load(truth), out)
+
+
+def settle() -> None:
+    """Let Qt and the workspace catch up (layer refreshes run from the event loop)."""
+    napari.qt.get_qapp().processEvents()
+
+
+# ---------------------------------------------------------------- labeling
+
+
+def draw(session: Session, truth_id: int, feature: dict) -> int:
+    """Choose the feature's class, draw its shape in the layer that became active, give it its attributes."""
+    workspace = session.workspace
+    workspace.choose_class(feature["properties"]["class"])
+    layer = session.viewer.layers.selection.active
+    before = {track.id for track in workspace.project.tracks()}
+    vertices, shape_type = napari_shape(feature)
+    layer.add([vertices], shape_type=shape_type)
+    [track_id] = {track.id for track in workspace.project.tracks()} - before
+    session.ids[truth_id] = track_id
+    workspace.set_attributes(track_id, feature["properties"]["attributes"])
+    settle()
+    return track_id
+
+
+def draw_new_objects(session: Session, classes: set[str] | None = None) -> None:
+    """Draw every ground-truth object of this frame not labeled yet (of ``classes``, when given)."""
+    for truth_id, feature in session.truth.on(session.workspace.current_frame).items():
+        if truth_id not in session.ids and (classes is None or feature["properties"]["class"] in classes):
+            draw(session, truth_id, feature)
+
+
+def follow_the_road(session: Session, *, attributes: bool = True) -> None:
+    """Move every object on this frame onto the road and (with ``attributes``) fix per-frame ones that changed."""
+    workspace = session.workspace
+    truth = session.truth.on(workspace.current_frame)
+    by_ours = {ours: truth[theirs] for theirs, ours in session.ids.items() if theirs in truth}
+    for element, layer in list(workspace.layers.items()):
+        if element.layer_type == "shapes":
+            move_shapes(layer, by_ours)
+    for obj in workspace.project.objects_on(workspace.current_frame) if attributes else []:
+        fix_attributes(workspace, obj, by_ours)
+    settle()
+
+
+def fix_attributes(workspace, obj, truth_of: dict[int, dict]) -> None:
+    """Set the attributes in which the object differs from its ground truth (a light that changed, say)."""
+    if obj.track.id in truth_of:
+        wanted = truth_of[obj.track.id]["properties"]["attributes"]
+        changed = {name: value for name, value in wanted.items() if obj.attributes.get(name) != value}
+        if changed:
+            workspace.set_attributes(obj.track.id, changed)
+
+
+def move_shapes(layer, truth_of: dict[int, dict]) -> None:
+    """Drag each shape of ``layer`` onto its ground truth (one edit of the layer, as napari makes it)."""
+    ids = layer.features["track_id"].to_numpy()
+    data = [napari_shape(truth_of[track_id])[0] if track_id in truth_of else vertices
+            for track_id, vertices in zip(ids, layer.data, strict=True)]
+    if any(new.shape != old.shape or not np.allclose(new, old) for new, old in zip(data, layer.data, strict=True)):
+        layer.data = list(zip(data, layer.shape_type, strict=True))
+
+
+def next_frame(session: Session, *, attributes: bool = True) -> None:
+    """Click an empty spot (nothing selected) and Alt-N: everything goes to the next frame; then adjust it."""
+    workspace = session.workspace
+    workspace.select_track(None)
+    workspace.copy_to_next_frame()
+    follow_the_road(session, attributes=attributes)
+    draw_new_objects(session)
+
+
+def run_to(session: Session, frame: int) -> None:
+    while session.workspace.current_frame < frame:
+        next_frame(session)
+
+
+def set_in_panel(session: Session, label: str, value) -> None:
+    """Change a field of the Attributes section of the panel, as the annotator does."""
+    editor = session.widget.panel.attributes
+    next(field for field in editor if field.label == label).value = value
+    settle()
+
+
+def end_tracks_that_leave(session: Session) -> None:
+    """On each object's last frame in the picture: select it and end its track there (Alt-E)."""
+    workspace = session.workspace
+    for truth_id, track_id in session.ids.items():
+        last = session.truth.last_frame(truth_id)
+        if last < workspace.frame_count - 1:
+            workspace.go_to(last)
+            workspace.select_track(track_id)
+            workspace.end_track_here()
+    workspace.select_track(None)
+    settle()
+
+
+def add_generic_objects(session: Session) -> None:
+    """A box and a painted mask of the generic 'custom' class on this frame."""
+    workspace = session.workspace
+    workspace.choose_class("custom")  # its first geometry is a box: the Boxes layer becomes active
+    x0, y0, x1, y1 = GANTRY_ON_EVERYTHING_FRAME
+    before = {track.id for track in workspace.project.tracks()}
+    session.viewer.layers.selection.active.add([np.array([[y0, x0], [y1, x1]], dtype=float)], shape_type="rectangle")
+    [gantry] = {track.id for track in workspace.project.tracks()} - before
+    workspace.set_attributes(gantry, {"label": "signal gantry"})
+    paint_oncoming_lane(session)
+
+
+def paint_oncoming_lane(session: Session) -> None:
+    """Paint the lane left of the yellow line in the Masks layer, like a brush stroke that fills it."""
+    workspace = session.workspace
+    # The panel starts a class in the layer of its first geometry (a box for custom): nothing in the
+    # panel makes the Masks layer yet, so the script asks the workspace for it.
+    masks = workspace.layer(MASKS)
+    session.viewer.layers.selection.active = masks
+    masks.mode = "paint"
+    truth = session.truth.on(workspace.current_frame)
+    edge, yellow = (napari_shape(truth[truth_id])[0] for truth_id in (1, 2))
+    outline = np.vstack([edge, yellow[::-1], [[workspace.project.sequence.height - 1, 0]]])
+    rows, cols = polygon_pixels(outline[:, 0], outline[:, 1], masks.data.shape)
+    before = {track.id for track in workspace.project.tracks()}
+    masks.data[rows, cols] = masks.selected_label
+    masks.events.paint(value=[])  # what napari raises when a brush stroke ends
+    [lane] = {track.id for track in workspace.project.tracks()} - before
+    workspace.set_attributes(lane, {"label": "oncoming lane"})
+    settle()
+
+
+def undo_a_mistake(session: Session) -> None:
+    """Delete a lane by mistake and take it back (Shift-Delete, then Control-Z)."""
+    workspace = session.workspace
+    workspace.select_track(session.ours(1))
+    workspace.delete_selected(whole_track=True)
+    assert workspace.undo() is not None and session.ours(1) in {t.id for t in workspace.project.tracks()}
+    settle()
+
+
+def export(session: Session, path: Path) -> None:
+    """Press Export… and accept ``path`` in the save dialog."""
+    button = next(b for b in session.widget.findChildren(QPushButton) if b.text().startswith("Export"))
+    with mock.patch.object(QFileDialog, "getSaveFileName", return_value=(str(path), "")):
+        button.click()
+    settle()
+
+
+# ---------------------------------------------------------------- pictures
+
+
+def look_at(session: Session, center: tuple[float, float] | None = None, zoom: float = 1.0) -> None:
+    """The whole frame in view (napari's home), or ``zoom`` times closer around ``center`` (y, x)."""
+    session.viewer.reset_view()
+    if center is not None:
+        session.viewer.camera.center = center
+        session.viewer.camera.zoom *= zoom
+
+
+def shoot(session: Session, name: str) -> Path:
+    """Save the whole window as ``out/name.png`` (a palette PNG when the full-colour one is too big)."""
+    settle()
+    pixels = session.viewer.screenshot(canvas_only=False, flash=False)
+    path = session.out / f"{name}.png"
+    image = Image.fromarray(pixels[..., :3])
+    image.save(path, optimize=True)
+    if path.stat().st_size > MAX_BYTES:
+        image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
+    session.shots.append(path)
+    return path
+
+
+def show_tab(session: Session, title: str) -> None:
+    tabs = session.widget.findChild(QTabWidget)
+    tabs.setCurrentIndex(next(index for index in range(tabs.count()) if tabs.tabText(index) == title))
+    settle()
+
+
+# ---------------------------------------------------------------- the story
+
+
+def label_frame_zero(session: Session) -> None:
+    """The lanes first (picture 2: the dashed one selected), then everything else on the frame."""
+    draw_new_objects(session, {"lane-line"})
+    workspace = session.workspace
+    workspace.choose_class("lane-line")  # ready for the next lane, as the annotator leaves it
+    workspace.select_track(session.ours(3))
+    look_at(session)
+    shoot(session, "02-lanes")
+    undo_a_mistake(session)
+    draw_new_objects(session)
+
+
+def light_changes(session: Session) -> None:
+    """Pictures 3 and 4: the light selected when it turns red, then green (set in the panel)."""
+    for number, (frame, state) in enumerate(zip(LIGHT_CHANGES, ("red", "green"), strict=True), start=3):
+        run_to(session, frame - 1)
+        next_frame(session, attributes=False)  # the state is set in the panel below
+        session.workspace.select_track(session.ours(LIGHT))
+        set_in_panel(session, "state (frame)", state)
+        look_at(session, center_of(session.truth.on(frame)[LIGHT]), zoom=4.0 if number == 3 else 2.5)
+        shoot(session, f"0{number}-light-{state}")
+
+
+def ghost(session: Session) -> None:
+    """Picture 5: Alt-N, shapes moved onto the road, the previous frame's outlines beside them."""
+    run_to(session, GHOST_FRAME)
+    session.workspace.show_ghost = True
+    look_at(session, center_of(session.truth.on(GHOST_FRAME)[CROSSWALK]), zoom=2.5)
+    shoot(session, "05-ghost")
+    session.workspace.show_ghost = False
+
+
+def everything(session: Session) -> None:
+    """Picture 6: one frame with every kind of element, the speed-limit sign selected."""
+    workspace = session.workspace
+    workspace.go_to(EVERYTHING_FRAME)
+    add_generic_objects(session)
+    workspace.choose_class("lane-line")
+    workspace.select_track(session.ours(SPEED_SIGN))
+    look_at(session)
+    shoot(session, "06-every-element")
+
+
+def label_the_clip(session: Session, exported: Path) -> None:
+    look_at(session)
+    shoot(session, "01-open")
+    label_frame_zero(session)
+    light_changes(session)
+    ghost(session)
+    run_to(session, session.workspace.frame_count - 1)
+    end_tracks_that_leave(session)
+    everything(session)
+    show_tab(session, "Keys")
+    shoot(session, "07-keys")
+    show_tab(session, "Label")
+    export(session, exported)
+    shoot(session, "08-export")
+
+
+# ---------------------------------------------------------------- the guide's key table
+
+
+def keys_table() -> str:
+    """The key bindings as a Markdown table; runs that differ only by a number share a row."""
+    rows: list[tuple[list[str], str]] = []
+    for binding in BINDINGS:
+        pattern = re.sub(r"\d+", "N", binding.description)
+        if rows and re.sub(r"\d+", "N", rows[-1][1]) == pattern:
+            rows[-1] = (rows[-1][0] + [binding.keys], pattern)
+        else:
+            rows.append(([binding.keys], binding.description))
+    lines = ["| Keys | Does |", "|---|---|"]
+    for keys, description in rows:
+        shown = f"`{keys[0]}` … `{keys[-1]}`" if len(keys) > 2 else ", ".join(f"`{key}`" for key in keys)
+        lines.append(f"| {shown} | {description} |")
+    classes = ", ".join(f"{number} {name}" for number, name in
+                        enumerate(drawable_classes(default_taxonomy())[:9], start=1))
+    return "\n".join(lines) + f"\n\nClass numbers in the default taxonomy: {classes}.\n"
+
+
+def update_guide(guide: Path) -> None:
+    """Rewrite the key table between the markers of ``guide`` (when the guide has them)."""
+    if not guide.is_file():
+        return
+    text = guide.read_text()
+    start, end = text.find(KEYS_START), text.find(KEYS_END)
+    if 0 <= start < end:
+        guide.write_text(text[:start + len(KEYS_START)] + "\n" + keys_table() + text[end:])
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DOCS / "images", help="folder for the PNGs")
+    parser.add_argument("--guide", type=Path, default=DOCS / "annotating.md", help="guide whose key table to update")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        session = open_sample(Path(folder), args.out)
+        exported = Path(folder) / "road_clip.geojson"
+        label_the_clip(session, exported)
+        count = len(json.loads(exported.read_text())["features"])
+        session.viewer.close()
+    update_guide(args.guide)
+    for path in session.shots:
+        print(f"{path}  {path.stat().st_size // 1000} KB")
+    print(f"exported {count} features; {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
