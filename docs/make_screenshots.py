@@ -28,8 +28,10 @@ from unittest import mock
 
 import napari
 import numpy as np
+from napari._qt.dialogs.qt_notification import NapariQtNotification
 from PIL import Image
-from qtpy.QtWidgets import QFileDialog, QPushButton, QTabWidget
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QApplication, QFileDialog, QPushButton, QTabWidget
 from skimage.draw import polygon as polygon_pixels
 
 from napari_roadlabel._napari.keymap import BINDINGS
@@ -42,11 +44,13 @@ WINDOW = (1400, 850)
 MAX_BYTES = 400_000
 KEYS_START, KEYS_END = "<!-- keys:start -->", "<!-- keys:end -->"
 # Ground-truth track ids of the sample (napari_roadlabel/sample) that the pictures point at.
-LIGHT, SPEED_SIGN, CROSSWALK = 9, 10, 8
-LIGHT_CHANGES = (8, 37)  # the light turns red, then green
-GHOST_FRAME = 80
-EVERYTHING_FRAME = 60
-GANTRY_ON_EVERYTHING_FRAME = (341, 68, 476, 170)  # x0, y0, x1, y1 of the light's gantry on that frame
+LEFT_EDGE, YELLOW_LINE, DASHED_LINE, LIGHT, SPEED_SIGN = 1, 2, 3, 9, 10
+LIGHT_CHANGES = ((8, "red"), (37, "green"))  # where the light changes, and to what
+TIMELINE_FRAME = 50  # picture 4: a while after the light turned green
+GHOST_FRAME = 84  # the stop line, near the car now, moves 13 pixels from the frame before
+GHOST_VIEW = ((213, 340), 2.5)  # centre (y, x) and zoom: the road from the horizon down to the car
+EVERYTHING_FRAME = 70  # the stop line is clear of the crosswalk; the speed-limit sign still in view
+GANTRY_ON_EVERYTHING_FRAME = (340, 56, 494, 172)  # x0, y0, x1, y1 of the light's gantry there (not in the truth)
 
 
 # ---------------------------------------------------------------- ground truth
@@ -94,7 +98,9 @@ def center_of(feature: dict) -> tuple[float, float]:
 @dataclass
 class Session:
     viewer: napari.Viewer
+    dock: object  # the dock widget holding the panel
     widget: object  # RoadLabelWidget
+    video: Path  # the copy of the sample video that the project labels
     truth: Truth
     out: Path
     ids: dict[int, int] = field(default_factory=dict)  # ground-truth track id -> the id our drawing got
@@ -111,18 +117,23 @@ class Session:
 def open_sample(folder: Path, out: Path) -> Session:
     """Copy the sample video to ``folder`` and open it as a user would: a new, empty project beside it."""
     video, truth = sample_files()
-    shutil.copy(video, folder / video.name)
-    viewer = napari.Viewer(title="napari-roadlabel")
-    _, widget = viewer.window.add_plugin_dock_widget("napari-roadlabel", "Road labeling")
-    viewer.window._qt_window.resize(*WINDOW)  # the size of every picture
-    widget.open_source(folder / video.name)
+    copy = Path(shutil.copy(video, folder / video.name))
+    viewer = new_viewer()
+    dock, widget = viewer.window.add_plugin_dock_widget("napari-roadlabel", "Road labeling")
+    widget.open_source(copy)
     settle()
-    return Session(viewer, widget, Truth.load(truth), out)
+    return Session(viewer, dock, widget, copy, Truth.load(truth), out)
+
+
+def new_viewer() -> napari.Viewer:
+    viewer = napari.Viewer(title="napari-roadlabel")
+    viewer.window._qt_window.resize(*WINDOW)  # the size of every picture (as in roadlabel demo)
+    return viewer
 
 
 def settle() -> None:
     """Let Qt and the workspace catch up (layer refreshes run from the event loop)."""
-    napari.qt.get_qapp().processEvents()
+    QApplication.instance().processEvents()
 
 
 # ---------------------------------------------------------------- labeling
@@ -236,7 +247,7 @@ def paint_oncoming_lane(session: Session) -> None:
     session.viewer.layers.selection.active = masks
     masks.mode = "paint"
     truth = session.truth.on(workspace.current_frame)
-    edge, yellow = (napari_shape(truth[truth_id])[0] for truth_id in (1, 2))
+    edge, yellow = (napari_shape(truth[truth_id])[0] for truth_id in (LEFT_EDGE, YELLOW_LINE))
     outline = np.vstack([edge, yellow[::-1], [[workspace.project.sequence.height - 1, 0]]])
     rows, cols = polygon_pixels(outline[:, 0], outline[:, 1], masks.data.shape)
     before = {track.id for track in workspace.project.tracks()}
@@ -250,9 +261,10 @@ def paint_oncoming_lane(session: Session) -> None:
 def undo_a_mistake(session: Session) -> None:
     """Delete a lane by mistake and take it back (Shift-Delete, then Control-Z)."""
     workspace = session.workspace
-    workspace.select_track(session.ours(1))
+    workspace.select_track(session.ours(LEFT_EDGE))
     workspace.delete_selected(whole_track=True)
-    assert workspace.undo() is not None and session.ours(1) in {t.id for t in workspace.project.tracks()}
+    workspace.undo()
+    assert session.ours(LEFT_EDGE) in {track.id for track in workspace.project.tracks()}, "undo did not restore it"
     settle()
 
 
@@ -267,18 +279,24 @@ def export(session: Session, path: Path) -> None:
 # ---------------------------------------------------------------- pictures
 
 
-def look_at(session: Session, center: tuple[float, float] | None = None, zoom: float = 1.0) -> None:
+def look_at(viewer: napari.Viewer, center: tuple[float, float] | None = None, zoom: float = 1.0) -> None:
     """The whole frame in view (napari's home), or ``zoom`` times closer around ``center`` (y, x)."""
-    session.viewer.reset_view()
+    viewer.reset_view()
     if center is not None:
-        session.viewer.camera.center = center
-        session.viewer.camera.zoom *= zoom
+        camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera  # napari 0.9 moved it
+        camera.center = center
+        camera.zoom *= zoom
 
 
-def shoot(session: Session, name: str) -> Path:
+def shoot(session: Session, name: str, viewer: napari.Viewer | None = None) -> Path:
     """Save the whole window as ``out/name.png`` (a palette PNG when the full-colour one is too big)."""
+    viewer = viewer or session.viewer
     settle()
-    pixels = session.viewer.screenshot(canvas_only=False, flash=False)
+    for toast in viewer.window._qt_window.findChildren(NapariQtNotification):
+        toast.close()  # napari's pop-ups (such as its PyQt5 notice) would cover the canvas
+    viewer.help = ""  # napari's list of layer-mode keys would run over the status bar
+    settle()
+    pixels = viewer.screenshot(canvas_only=False, flash=False)
     path = session.out / f"{name}.png"
     image = Image.fromarray(pixels[..., :3])
     image.save(path, optimize=True)
@@ -288,9 +306,11 @@ def shoot(session: Session, name: str) -> Path:
     return path
 
 
-def show_tab(session: Session, title: str) -> None:
+def show_tab(session: Session, title: str, width: int) -> None:
+    """Show a tab of the panel, with the panel dragged to ``width`` pixels."""
     tabs = session.widget.findChild(QTabWidget)
     tabs.setCurrentIndex(next(index for index in range(tabs.count()) if tabs.tabText(index) == title))
+    session.viewer.window._qt_window.resizeDocks([session.dock], [width], Qt.Horizontal)
     settle()
 
 
@@ -302,31 +322,49 @@ def label_frame_zero(session: Session) -> None:
     draw_new_objects(session, {"lane-line"})
     workspace = session.workspace
     workspace.choose_class("lane-line")  # ready for the next lane, as the annotator leaves it
-    workspace.select_track(session.ours(3))
-    look_at(session)
+    workspace.select_track(session.ours(DASHED_LINE))
+    look_at(session.viewer)
     shoot(session, "02-lanes")
     undo_a_mistake(session)
     draw_new_objects(session)
 
 
 def light_changes(session: Session) -> None:
-    """Pictures 3 and 4: the light selected when it turns red, then green (set in the panel)."""
-    for number, (frame, state) in enumerate(zip(LIGHT_CHANGES, ("red", "green"), strict=True), start=3):
+    """Pictures 3 and 4: the light turns red, then green; its state is set in the panel where it changes."""
+    for frame, state in LIGHT_CHANGES:
         run_to(session, frame - 1)
         next_frame(session, attributes=False)  # the state is set in the panel below
-        session.workspace.select_track(session.ours(LIGHT))
+        select_light(session)
         set_in_panel(session, "state (frame)", state)
-        look_at(session, center_of(session.truth.on(frame)[LIGHT]), zoom=4.0 if number == 3 else 2.5)
-        shoot(session, f"0{number}-light-{state}")
+        if state == "red":
+            shoot_light(session, "03-light-red", zoom=4.0)
+    run_to(session, TIMELINE_FRAME)
+    select_light(session)
+    shoot_light(session, "04-light-timeline", zoom=2.5)
+
+
+def select_light(session: Session) -> None:
+    session.workspace.choose_class("traffic-light")
+    session.workspace.select_track(session.ours(LIGHT))
+    settle()
+
+
+def shoot_light(session: Session, name: str, zoom: float) -> None:
+    frame = session.workspace.current_frame
+    look_at(session.viewer, center_of(session.truth.on(frame)[LIGHT]), zoom=zoom)
+    shoot(session, name)
 
 
 def ghost(session: Session) -> None:
     """Picture 5: Alt-N, shapes moved onto the road, the previous frame's outlines beside them."""
     run_to(session, GHOST_FRAME)
-    session.workspace.show_ghost = True
-    look_at(session, center_of(session.truth.on(GHOST_FRAME)[CROSSWALK]), zoom=2.5)
+    workspace = session.workspace
+    workspace.select_track(None)
+    workspace.show_ghost = True
+    workspace.ghost_layer.opacity = 1.0  # the opacity slider of the Previous frame layer, all the way up
+    look_at(session.viewer, *GHOST_VIEW)
     shoot(session, "05-ghost")
-    session.workspace.show_ghost = False
+    workspace.show_ghost = False
 
 
 def everything(session: Session) -> None:
@@ -334,14 +372,34 @@ def everything(session: Session) -> None:
     workspace = session.workspace
     workspace.go_to(EVERYTHING_FRAME)
     add_generic_objects(session)
-    workspace.choose_class("lane-line")
+    workspace.choose_class("traffic-sign")
     workspace.select_track(session.ours(SPEED_SIGN))
-    look_at(session)
+    look_at(session.viewer)
     shoot(session, "06-every-element")
 
 
+def keys(session: Session) -> None:
+    """Picture 7: the Keys tab, the panel dragged wider so that every line shows whole."""
+    width = session.dock.width()
+    show_tab(session, "Keys", 600)
+    look_at(session.viewer)
+    shoot(session, "07-keys")
+    show_tab(session, "Label", width)
+
+
+def check_export(session: Session, exported: Path) -> None:
+    """Picture 8: the exported file opened over the video in a new napari window (File > Open)."""
+    viewer = new_viewer()
+    viewer.open(session.video, plugin="napari-roadlabel")
+    viewer.open(exported, plugin="napari-roadlabel")
+    viewer.dims.set_current_step(0, EVERYTHING_FRAME)
+    look_at(viewer)
+    shoot(session, "08-export", viewer)
+    viewer.close()
+
+
 def label_the_clip(session: Session, exported: Path) -> None:
-    look_at(session)
+    look_at(session.viewer)
     shoot(session, "01-open")
     label_frame_zero(session)
     light_changes(session)
@@ -349,11 +407,8 @@ def label_the_clip(session: Session, exported: Path) -> None:
     run_to(session, session.workspace.frame_count - 1)
     end_tracks_that_leave(session)
     everything(session)
-    show_tab(session, "Keys")
-    shoot(session, "07-keys")
-    show_tab(session, "Label")
+    keys(session)
     export(session, exported)
-    shoot(session, "08-export")
 
 
 # ---------------------------------------------------------------- the guide's key table
@@ -405,8 +460,9 @@ def main(argv: list[str] | None = None) -> int:
         session = open_sample(Path(folder), args.out)
         exported = Path(folder) / "road_clip.geojson"
         label_the_clip(session, exported)
-        count = len(json.loads(exported.read_text())["features"])
         session.viewer.close()
+        check_export(session, exported)
+        count = len(json.loads(exported.read_text())["features"])
     update_guide(args.guide)
     for path in session.shots:
         print(f"{path}  {path.stat().st_size // 1000} KB")

@@ -18,12 +18,13 @@ class ElementLayer:
     layer_type: str  # "shapes", "points" or "labels"
     new_shape: str | None = None  # napari shape type drawn by default in this layer
     draw_mode: str = "pan_zoom"  # the layer mode for drawing a new object
+    shows_text: bool = False  # a text label beside each object (see style.object_label)
 
 
 LANES = ElementLayer("Lanes", "shapes", "path", "add_path")
-LIGHTS = ElementLayer("Traffic lights", "shapes", "rectangle", "add_rectangle")
-SIGNS = ElementLayer("Signs", "shapes", "rectangle", "add_rectangle")
-SIGN_POINTS = ElementLayer("Sign points", "points", None, "add")
+LIGHTS = ElementLayer("Traffic lights", "shapes", "rectangle", "add_rectangle", shows_text=True)
+SIGNS = ElementLayer("Signs", "shapes", "rectangle", "add_rectangle", shows_text=True)
+SIGN_POINTS = ElementLayer("Sign points", "points", None, "add", shows_text=True)
 AREAS = ElementLayer("Crosswalks and zones", "shapes", "polygon", "add_polygon")
 DIRECTION = ElementLayer("Traffic direction", "shapes", "path", "add_path")
 BOXES = ElementLayer("Boxes", "shapes", "rectangle", "add_rectangle")

@@ -139,12 +139,13 @@ class Workspace:
             return layer
         classes = classes_of(element, self.project.taxonomy) or [self.active_class]
         features = LayerData().feature_table(EDITING_COLUMNS)
+        text = TEXT_STYLE if element.shows_text else None  # text costs a redraw even when empty
         if element.layer_type == "points":
             layer = self.viewer.add_points(ndim=2, name=element.name, size=10, border_width=0.15,
-                                           features=features, text=TEXT_STYLE)
+                                           features=features, text=text)
         else:
             layer = self.viewer.add_shapes(ndim=2, name=element.name, edge_width=3, face_color="transparent",
-                                           features=features, text=TEXT_STYLE)
+                                           features=features, text=text)
         self._set_defaults(layer, classes[0])
         return layer
 
