@@ -35,7 +35,7 @@ from qtpy.QtWidgets import QApplication, QFileDialog, QPushButton, QTabWidget
 from skimage.draw import polygon as polygon_pixels
 
 from napari_roadlabel._napari.keymap import BINDINGS
-from napari_roadlabel._napari.layers import MASKS, drawable_classes
+from napari_roadlabel._napari.layers import drawable_classes
 from napari_roadlabel._napari.sample_data import sample_files
 from napari_roadlabel.core import default_taxonomy
 
@@ -50,6 +50,7 @@ TIMELINE_FRAME = 50  # picture 4: a while after the light turned green
 GHOST_FRAME = 84  # the stop line, near the car now, moves 13 pixels from the frame before
 GHOST_VIEW = ((213, 340), 2.5)  # centre (y, x) and zoom: the road from the horizon down to the car
 EVERYTHING_FRAME = 70  # the stop line is clear of the crosswalk; the speed-limit sign still in view
+EVERYTHING_VIEW = ((180, 350), 0.92)  # a little smaller and to the left, so the sign's text is not cut off
 GANTRY_ON_EVERYTHING_FRAME = (340, 56, 494, 172)  # x0, y0, x1, y1 of the light's gantry there (not in the truth)
 
 
@@ -241,11 +242,8 @@ def add_generic_objects(session: Session) -> None:
 def paint_oncoming_lane(session: Session) -> None:
     """Paint the lane left of the yellow line in the Masks layer, like a brush stroke that fills it."""
     workspace = session.workspace
-    # The panel starts a class in the layer of its first geometry (a box for custom): nothing in the
-    # panel makes the Masks layer yet, so the script asks the workspace for it.
-    masks = workspace.layer(MASKS)
-    session.viewer.layers.selection.active = masks
-    masks.mode = "paint"
+    workspace.choose_class("custom", "mask")  # Draw: custom, as: mask
+    masks = session.viewer.layers.selection.active
     truth = session.truth.on(workspace.current_frame)
     edge, yellow = (napari_shape(truth[truth_id])[0] for truth_id in (LEFT_EDGE, YELLOW_LINE))
     outline = np.vstack([edge, yellow[::-1], [[workspace.project.sequence.height - 1, 0]]])
@@ -344,8 +342,11 @@ def light_changes(session: Session) -> None:
 
 
 def select_light(session: Session) -> None:
-    session.workspace.choose_class("traffic-light")
-    session.workspace.select_track(session.ours(LIGHT))
+    """Choose the traffic-light class and select the light (Alt-4, then a click on it)."""
+    workspace = session.workspace
+    workspace.select_track(None)  # choosing a class would paint a selected light in the class's yellow
+    workspace.choose_class("traffic-light")
+    workspace.select_track(session.ours(LIGHT))
     settle()
 
 
@@ -361,7 +362,6 @@ def ghost(session: Session) -> None:
     workspace = session.workspace
     workspace.select_track(None)
     workspace.show_ghost = True
-    workspace.ghost_layer.opacity = 1.0  # the opacity slider of the Previous frame layer, all the way up
     look_at(session.viewer, *GHOST_VIEW)
     shoot(session, "05-ghost")
     workspace.show_ghost = False
@@ -374,27 +374,27 @@ def everything(session: Session) -> None:
     add_generic_objects(session)
     workspace.choose_class("traffic-sign")
     workspace.select_track(session.ours(SPEED_SIGN))
-    look_at(session.viewer)
+    look_at(session.viewer, *EVERYTHING_VIEW)
     shoot(session, "06-every-element")
 
 
 def keys(session: Session) -> None:
-    """Picture 7: the Keys tab, the panel dragged wider so that every line shows whole."""
+    """Picture 8: the Keys tab, the panel dragged wider so that every line shows whole."""
     width = session.dock.width()
     show_tab(session, "Keys", 600)
     look_at(session.viewer)
-    shoot(session, "07-keys")
+    shoot(session, "08-keys")
     show_tab(session, "Label", width)
 
 
 def check_export(session: Session, exported: Path) -> None:
-    """Picture 8: the exported file opened over the video in a new napari window (File > Open)."""
+    """Picture 7: the exported file opened over the video in a new napari window (File > Open)."""
     viewer = new_viewer()
     viewer.open(session.video, plugin="napari-roadlabel")
     viewer.open(exported, plugin="napari-roadlabel")
     viewer.dims.set_current_step(0, EVERYTHING_FRAME)
     look_at(viewer)
-    shoot(session, "08-export", viewer)
+    shoot(session, "07-export", viewer)
     viewer.close()
 
 

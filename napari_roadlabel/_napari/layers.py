@@ -66,12 +66,6 @@ def classes_of(layer: ElementLayer, taxonomy: Taxonomy) -> list[str]:
                                                   for kind in spec.geometry if kind is not GeometryKind.TAG)]
 
 
-def drawing_layer(class_name: str, taxonomy: Taxonomy) -> ElementLayer:
-    """Where a new object of ``class_name`` is drawn: the layer of its first geometry kind."""
-    spec = taxonomy[class_name]
-    return layer_for(class_name, spec.geometry[0])
-
-
 def drawable_classes(taxonomy: Taxonomy) -> list[str]:
     """Classes an annotator draws (frame-range classes are tagged, not drawn)."""
     return [spec.name for spec in taxonomy if not spec.is_tag]

@@ -37,21 +37,47 @@ UNSET = "(not set)"
 ROW_HEIGHT = 12
 
 
-class ClassChooser(ComboBox):
-    """The class the next drawn object gets (Alt-1..9 choose the first nine)."""
+class ClassChooser(Container):
+    """The class the next drawn object gets (Alt-1..9 choose the first nine), and the shape it is drawn as."""
 
     def __init__(self, workspace: Workspace, report: Callable[[RoadlabelError], None]):
-        classes = drawable_classes(workspace.project.taxonomy)
-        super().__init__(label="Draw", choices=classes, value=workspace.active_class,
-                         tooltip="Class of the next object you draw (Alt-1 to Alt-9 pick the first nine)")
         self.workspace = workspace
-        self.changed.connect(lambda name: _reporting(report, workspace.choose_class, name))
-        workspace.class_chosen.connect(self._show_class)
+        self.report = report
+        self.class_box = ComboBox(label="Draw", choices=drawable_classes(workspace.project.taxonomy),
+                                  value=workspace.active_class,
+                                  tooltip="Class of the next object you draw (Alt-1 to Alt-9 pick the first nine)")
+        self.kind_box = ComboBox(label="as", choices=self._kinds(workspace.active_class),
+                                 tooltip="The shape to draw it as (the layer it goes to follows)")
+        super().__init__(widgets=[self.class_box, self.kind_box], labels=True, layout="horizontal")
+        self.class_box.changed.connect(self._on_class)
+        self.kind_box.changed.connect(lambda kind: self._choose(self.class_box.value, kind))
+        workspace.class_chosen.connect(self._show_choice)
 
-    def _show_class(self, class_name: str) -> None:
-        if self.value != class_name:
-            with self.changed.blocked():
-                self.value = class_name
+    @property
+    def value(self) -> str:
+        return self.class_box.value
+
+    @value.setter
+    def value(self, class_name: str) -> None:
+        self.class_box.value = class_name
+
+    def _kinds(self, class_name: str) -> list[str]:
+        return [kind.value for kind in self.workspace.project.taxonomy[class_name].geometry]
+
+    def _on_class(self, class_name: str) -> None:
+        with self.kind_box.changed.blocked():
+            self.kind_box.choices = self._kinds(class_name)
+            self.kind_box.value = self._kinds(class_name)[0]
+        self._choose(class_name, self.kind_box.value)
+
+    def _choose(self, class_name: str, kind: str) -> None:
+        _reporting(self.report, self.workspace.choose_class, class_name, kind)
+
+    def _show_choice(self, class_name: str, kind: str) -> None:
+        with self.class_box.changed.blocked(), self.kind_box.changed.blocked():
+            self.class_box.value = class_name
+            self.kind_box.choices = self._kinds(class_name)
+            self.kind_box.value = kind
 
 
 class ObjectList(QListWidget):
@@ -127,15 +153,20 @@ class AttributeEditor(Container):
         track = project.track(track_id)
         state = project.state(track_id, self.workspace.current_frame)
         self.append(LineEdit(label="Selected", value=f"#{track_id} {track.class_name}", enabled=False))
-        for name, spec in project.taxonomy[track.class_name].attributes.items():
+        class_spec = project.taxonomy[track.class_name]
+        missing = class_spec.missing_required({**track.attributes, **(state.attributes if state else {})})
+        for name, spec in class_spec.attributes.items():
             per_frame = spec.scope is Scope.FRAME
             value = (state.attributes if state else {}).get(name) if per_frame else track.attributes.get(name)
             widget = _field_for(spec, value)
             widget.label = f"{name} (frame)" if per_frame else name
-            if isinstance(widget, CheckBox):
-                widget.text = widget.label
             widget.tooltip = ("changes from this frame on (a keyframe)" if per_frame
                               else "fixed for the whole track")
+            if name in missing:  # e.g. a speed-limit sign without its value
+                widget.label += " (required)"
+                widget.tooltip += "; required here, and missing"
+            if isinstance(widget, CheckBox):
+                widget.text = widget.label
             widget.enabled = state is not None or not per_frame
             widget.changed.connect(lambda new, spec=spec: self._write(spec, new))
             self.append(widget)
@@ -262,6 +293,8 @@ class KeysHelp(QTableWidget):
             self.setItem(row, 1, QTableWidgetItem(binding.description))
         self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
         self.horizontalHeader().setStretchLastSection(True)
+        self.setWordWrap(True)  # descriptions wrap in a narrow dock instead of ending in "..."
+        self.resizeRowsToContents()
 
 
 class LabelingPanel(QWidget):
@@ -278,8 +311,7 @@ class LabelingPanel(QWidget):
         self.timeline = TimelineBar(workspace)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        draw = Container(widgets=[self.chooser], labels=True)
-        for widget in (draw.native, self.ghost.native, QLabel("Objects on this frame"), self.objects,
+        for widget in (self.chooser.native, self.ghost.native, QLabel("Objects on this frame"), self.objects,
                        QLabel("Attributes"), self.attributes.native, QLabel("Per-frame attributes over time"),
                        self.timeline, self.timeline.text):
             layout.addWidget(widget)

@@ -12,7 +12,7 @@ from ..io.formats.geojson import feature_objects, read_geojson
 from ..io.frames import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, open_frames
 from .adapter import LayerData, objects_by_layer
 
-OPEN_REQUEST_KEY = "roadlabel_open_project"  # the Road labeling panel opens this project
+OPEN_REQUEST_KEY = "roadlabel_open_project"  # the Road labeling panel opens this project (or the one of this video)
 
 
 def get_reader(path: str | list[str]):
@@ -42,10 +42,14 @@ def _single(path) -> Path:
 
 
 def read_frames(path) -> list[tuple]:
-    """A video or image folder as one lazy RGB image layer (frames are decoded when shown)."""
+    """A video or image folder as one lazy RGB image layer (frames are decoded when shown).
+
+    With the Road labeling panel docked, the panel opens the project beside it instead.
+    """
     path = _single(path)
     frames = open_frames(path)
-    return [(frames.as_array(), {"name": path.stem, "rgb": True}, "image")]
+    return [(frames.as_array(), {"name": path.stem, "rgb": True, "metadata": {OPEN_REQUEST_KEY: str(path)}},
+             "image")]
 
 
 def read_project(path) -> list[tuple]:

@@ -166,7 +166,7 @@ class LayerSync:
         return self.project.add_track(class_name)
 
     def _takes_masks(self, track_id: int) -> bool:
-        """A painted label is that track's mask only when the track exists and its class has masks."""
+        """A label shown on this frame is that track's mask only when its class has masks."""
         if not self._exists(track_id):
             return False
         return GeometryKind.MASK in self.project.taxonomy[self.project.track(track_id).class_name].geometry
@@ -184,7 +184,7 @@ class LayerSync:
         labels = layer.data
         painted = {int(value) for value in np.unique(labels)} - {0}
         for value in sorted(painted):
-            if value == NEW_MASK_LABEL or not self._takes_masks(value):
+            if value == NEW_MASK_LABEL or value not in self._shown[element] or not self._takes_masks(value):
                 track = self._new_track(element, self.workspace.active_class, None)
                 labels[labels == value] = track.id
                 painted = painted - {value} | {track.id}

@@ -81,7 +81,7 @@ class RoadLabelWidget(QWidget):
         # napari may still read the frames while it removes their layer: close them after that
         self.workspace.detached.connect(lambda: QTimer.singleShot(0, self.close_workspace))
         self.workspace.frame_shown.connect(self._update_frame_summary)
-        self.workspace.edited.connect(lambda message: self._update_frame_summary())
+        self.workspace.edited.connect(lambda message: self._show_project())  # counts in the header, this frame
         keymap.install(self.workspace, self.report)
         self.panel = LabelingPanel(self.workspace, self.report)
         self._label_layout.insertWidget(self._label_layout.count() - 1, self.panel)
@@ -95,6 +95,10 @@ class RoadLabelWidget(QWidget):
             show_info(f"Created project {folder}")
         self.open_project(folder)
         return folder
+
+    def open_path(self, path: str | Path) -> None:
+        """A project folder opens as it is; a video or image folder opens the project beside it."""
+        (self.open_project if (Path(path) / "project.json").is_file() else self.open_source)(path)
 
     def close_workspace(self) -> None:
         if self.workspace is not None:
@@ -111,10 +115,9 @@ class RoadLabelWidget(QWidget):
         project = self.workspace.project
         sequence = project.sequence
         fps = f", {sequence.fps:g} fps" if sequence.fps else ""
-        summary = project.summary()
         self._title.setText(f"<b>{project.folder.name}</b>")
         self._details.setText(f"{sequence.frame_count} frames, {sequence.width}x{sequence.height}{fps}<br>"
-                              f"{sum(summary['tracks'].values())} tracks, {summary['tags']} tags<br>"
+                              f"{len(project.tracks())} tracks, {len(project.tags())} tags<br>"
                               f"taxonomy: {project.taxonomy.name}")
         self._export_button.setEnabled(True)
         self._update_frame_summary()
@@ -135,13 +138,13 @@ class RoadLabelWidget(QWidget):
         layer = event.value
         folder = layer.metadata.get(OPEN_REQUEST_KEY)
         if folder:  # napari is still inserting the layer: replace it once that is done
-            QTimer.singleShot(0, lambda: self._replace_reader_layer(layer, folder))
+            QTimer.singleShot(0, lambda: self._replace_reader_layer(layer, folder))  # folder: or a video
 
-    def _replace_reader_layer(self, layer, folder: str) -> None:
+    def _replace_reader_layer(self, layer, path: str) -> None:
         if layer in self.viewer.layers:
             self.viewer.layers.remove(layer)
         layer.data.source.close()
-        self._report_errors(self.open_project, folder)
+        self._report_errors(self.open_path, path)
 
     # ---------------------------------------------------------- dialogs
 
@@ -154,8 +157,7 @@ class RoadLabelWidget(QWidget):
         path = QFileDialog.getExistingDirectory(self, "Open an image folder or a project")
         if not path:
             return
-        opener = self.open_project if (Path(path) / "project.json").exists() else self.open_source
-        self._report_errors(opener, path)
+        self._report_errors(self.open_path, path)
 
     def _choose_export(self) -> None:
         default = str(self.workspace.project.folder.with_suffix(".geojson"))

@@ -17,17 +17,17 @@ from napari.utils.notifications import show_error
 from psygnal import Signal
 from qtpy.QtCore import QTimer
 
-from ..core import FrameObject, Project, RoadlabelError
+from ..core import FrameObject, GeometryKind, Project, RoadlabelError
 from ..io.frames import FrameSource
 from .adapter import EDITING_COLUMNS, NEW_OBJECT, LayerData, objects_by_layer, paint_masks
-from .layers import ALL_LAYERS, MASKS, ElementLayer, classes_of, drawable_classes, drawing_layer
+from .layers import ALL_LAYERS, MASKS, ElementLayer, classes_of, drawable_classes, layer_for
 from .style import hex_to_rgba
 from .sync import LayerSync
 
 PROJECT_KEY = "roadlabel_project"  # image layer metadata: the project folder it shows
 GHOST_NAME = "Previous frame"
 TEXT_STYLE = {"string": "{label}", "size": 9, "color": "white", "anchor": "upper_left"}
-GHOST_COLOR = hex_to_rgba("#ffffff", 0.45)
+GHOST_COLOR = hex_to_rgba("#00e5ff", 0.9)  # cyan: visible on white paint and grey asphalt alike
 
 
 class Workspace:
@@ -36,7 +36,7 @@ class Workspace:
     frame_shown = Signal(int)  # the layers now show this frame
     selection_changed = Signal(object)  # the selected track id, or None
     edited = Signal(str)  # the store changed (an edit, undo or redo); the text says what
-    class_chosen = Signal(str)  # the class new objects get
+    class_chosen = Signal(str, str)  # the class new objects get, and the geometry kind they are drawn as
     ghost_shown = Signal(bool)  # the previous frame's outlines were shown or hidden
     layer_created = Signal(object)  # a new element layer (napari layer object)
     detached = Signal()  # the frames layer is leaving the viewer (the viewer closes, or the user removed it)
@@ -201,11 +201,13 @@ class Workspace:
     @show_ghost.setter
     def show_ghost(self, show: bool) -> None:
         if show and self.ghost_layer is None:
+            active = self.viewer.layers.selection.active
             with self._filling_layers():
-                self.ghost_layer = self.viewer.add_shapes(ndim=2, name=GHOST_NAME, opacity=0.6, edge_width=1.5,
+                self.ghost_layer = self.viewer.add_shapes(ndim=2, name=GHOST_NAME, opacity=0.8, edge_width=2,
                                                           face_color="transparent")
                 self.viewer.layers.move(self.viewer.layers.index(self.ghost_layer), 1)  # just above the frames
                 self._fill_ghost(self.current_frame - 1)
+            self.viewer.layers.selection.active = active  # keep drawing where you were
         elif not show and self.ghost_layer is not None:
             self.viewer.layers.remove(self.ghost_layer)
             self.ghost_layer = None
@@ -288,22 +290,27 @@ class Workspace:
             self.go_to(frame)
         return frame
 
-    def choose_class(self, class_name: str) -> None:
-        """Draw ``class_name`` next: its layer becomes active, in drawing mode, with the class as default."""
+    def choose_class(self, class_name: str, kind: GeometryKind | str | None = None) -> None:
+        """Draw ``class_name`` next (as ``kind``, default its first geometry kind): its layer becomes active,
+        in drawing mode, with the class as what new objects get."""
         if class_name not in drawable_classes(self.project.taxonomy):
             raise RoadlabelError(None, f"no drawable class {class_name!r} in the taxonomy")
+        kinds = self.project.taxonomy[class_name].geometry
+        kind = GeometryKind(kind) if kind is not None else kinds[0]
+        if kind not in kinds:
+            raise RoadlabelError(None, f"class {class_name!r} is drawn as {', '.join(map(str, kinds))}, not {kind}")
         self.active_class = class_name
-        element = drawing_layer(class_name, self.project.taxonomy)
+        element = layer_for(class_name, kind)
         layer = self.layer(element)
         if element is MASKS:
-            layer.selected_label = self._sync.fresh_label()
+            layer.selected_label = self._sync.fresh_label()  # a new object, not the last one painted
         else:
+            layer.selected_data = set()  # else napari would recolour the selected object as the new class
             self._set_defaults(layer, class_name)
-            layer.selected_data = set()
         self._sync.start_new_object()
         self.viewer.layers.selection.active = layer
         layer.mode = element.draw_mode
-        self.class_chosen.emit(class_name)
+        self.class_chosen.emit(class_name, kind.value)
 
     def choose_class_number(self, number: int) -> None:
         """Choose the ``number``-th drawable class (1-based, taxonomy order); out of range does nothing."""
@@ -316,10 +323,13 @@ class Workspace:
         frame = self.current_frame
         if frame + 1 >= self.frame_count:
             return 0
-        track_ids = self.selected_tracks() or [obj.track.id for obj in self.project.objects_on(frame)]
+        picked = self.selected_tracks()
+        track_ids = picked or [obj.track.id for obj in self.project.objects_on(frame)]
         with self.project.group(f"copy {len(track_ids)} objects to frame {frame + 1}"):
             for track_id in track_ids:
                 self.project.copy_state(track_id, frame, frame + 1)
+        if not picked:  # copying everything: the next Alt-N should copy everything again
+            self.selected_track = None
         self._after_edit(f"copied {len(track_ids)} objects to frame {frame + 1}")
         self.step(1)
         return len(track_ids)
@@ -361,23 +371,19 @@ class Workspace:
         return track_ids
 
     def set_attributes(self, track_id: int, values: dict) -> None:
-        """Change attributes of ``track_id``: track-level ones for the track, per-frame ones on this frame.
+        """Change attributes of ``track_id``: track-level ones for the track, per-frame ones from this frame on.
 
-        A per-frame change makes this frame a keyframe of the object (it holds until a later keyframe).
+        A per-frame change makes this frame a keyframe of the object; the new value
+        holds on later frames until the next one that had a different value.
         """
         track = self.project.track(track_id)
         track_values, frame_values = self.project.taxonomy[track.class_name].split_attributes(
             values, f"track {track_id}")
-        frame = self.current_frame
         with self.project.group(f"edit attributes of track {track_id}"):
             if track_values:
                 self.project.set_track_attributes(track_id, track_values)
             if frame_values:
-                state = self.project.state(track_id, frame)
-                if state is None:
-                    raise RoadlabelError(None, f"track {track_id} is not on frame {frame}: per-frame attributes "
-                                               "are set where the object is")
-                self.project.set_state(track_id, frame, state.geometry, frame_values)
+                self.project.set_frame_attributes(track_id, self.current_frame, frame_values)
         self._after_edit(f"edited attributes of track {track_id}")
 
     def undo(self) -> str | None:

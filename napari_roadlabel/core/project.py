@@ -208,6 +208,35 @@ class Project:
         self.store.put_state(state, f"edit {spec.name} on frame {frame}")
         return state
 
+    def set_frame_attributes(self, track_id: int, frame: int, attributes: Mapping[str, Any]) -> FrameState:
+        """Change per-frame attributes from ``frame`` on (one undo step); returns the state on ``frame``.
+
+        ``frame`` becomes a keyframe with the new values.  Each value then holds
+        forward: later states that still had the old value take the new one, up
+        to the first state where the annotator had set something else (a red
+        light set green on frame 120 is green until the frame it turned yellow).
+        """
+        state = self.store.state(track_id, frame)
+        if state is None:
+            raise AnnotationError(None, f"track {track_id} is not on frame {frame}: per-frame attributes are set "
+                                        "where the object is")
+        with self.group(f"edit attributes of track {track_id} from frame {frame}"):
+            changed = self.set_state(track_id, frame, state.geometry, attributes)
+            for name in attributes:
+                self._carry_forward(track_id, frame, name, state.attributes.get(name), changed.attributes[name])
+        return changed
+
+    def _carry_forward(self, track_id: int, frame: int, name: str, old: Any, new: Any) -> None:
+        if old == new:
+            return
+        for later in sorted(self.store.states_of(track_id), key=lambda state: state.frame):
+            if later.frame <= frame:
+                continue
+            if later.attributes.get(name) != old:
+                return
+            self.set_state(track_id, later.frame, later.geometry, {name: new}, source=later.source,
+                           confidence=later.confidence)
+
     def copy_state(self, track_id: int, source_frame: int, target_frame: int) -> FrameState:
         """Put the track's state of ``source_frame`` on ``target_frame`` too, as a keyframe."""
         state = self.store.state(track_id, source_frame)

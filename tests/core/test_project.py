@@ -250,6 +250,23 @@ def test_per_frame_attributes_hold_until_changed(project):
     assert project.set_state(light.id, 7, box(12, 20, 32, 60)).attributes["state"] == "red"
 
 
+def test_a_changed_attribute_holds_forward_until_the_next_change(project):
+    light = project.add_track("traffic-light")
+    for frame in range(0, 10):
+        project.set_state(light.id, frame, box(10, 20, 30, 60), {"state": "red"}, source=Source.PROPAGATED,
+                          confidence=0.8)
+    project.set_state(light.id, 7, box(10, 20, 30, 60), {"state": "yellow"})
+    project.set_frame_attributes(light.id, 3, {"state": "green"})
+    states = {state.frame: state for state in project.states_of(light.id)}
+    values = [states[frame].attributes["state"] for frame in range(10)]
+    assert values == ["red"] * 3 + ["green"] * 4 + ["yellow", "red", "red"]  # 8 and 9 had been set red
+    assert states[3].is_keyframe and states[5].source is Source.PROPAGATED and states[5].confidence == 0.8
+    assert project.undo() == f"edit attributes of track {light.id} from frame 3"  # one step
+    assert {state.attributes["state"] for state in project.states_of(light.id) if state.frame < 7} == {"red"}
+    with pytest.raises(AnnotationError, match="not on frame 50"):
+        project.set_frame_attributes(light.id, 50, {"state": "red"})
+
+
 def test_copy_continue_and_end_track(project):
     lane = project.add_track("lane-line")
     project.set_state(lane.id, 3, LANE, {"style": "dashed"})

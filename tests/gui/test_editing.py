@@ -167,3 +167,48 @@ def test_the_selection_follows_the_object_across_frames(workspace):
     workspace.go_to(6)
     assert workspace.selected_tracks() == [] and seen[-1] is None
     assert workspace.selected_track == LIGHT  # remembered, to continue it
+
+
+def test_copying_everything_twice_copies_everything_twice(workspace):
+    workspace.go_to(2)
+    assert workspace.copy_to_next_frame() == 3 and workspace.copy_to_next_frame() == 3
+    assert {obj.track.id for obj in workspace.project.objects_on(4)} == {LANE_ON_FRAME_2, LIGHT, SIGN}
+
+
+def test_a_changed_light_state_holds_until_its_next_change(workspace):
+    workspace.go_to(3)
+    workspace.select_track(LIGHT)
+    workspace.go_to(3)
+    workspace.continue_track()  # frame 3 now has the light, red like frame 2
+    workspace.go_to(2)
+    workspace.set_attributes(LIGHT, {"state": "yellow"})
+    states = {state.frame: state.attributes["state"] for state in workspace.project.states_of(LIGHT)}
+    assert states == {2: "yellow", 3: "yellow", 5: "green"}
+
+
+def test_choosing_a_class_does_not_recolour_the_selected_object(workspace):
+    workspace.go_to(2)
+    workspace.select_track(LIGHT)
+    lights = workspace.layer_named("Traffic lights")
+    before = lights.edge_color[0].copy()
+    workspace.choose_class("traffic-light")
+    np.testing.assert_allclose(lights.edge_color[0], before)
+
+
+def test_a_class_can_be_drawn_as_any_of_its_kinds(workspace):
+    workspace.choose_class("vehicle", "mask")
+    masks = workspace.layer(MASKS)
+    assert workspace.viewer.layers.selection.active is masks and masks.mode == "paint"
+    with pytest.raises(RoadlabelError, match="not polyline"):
+        workspace.choose_class("vehicle", "polyline")
+
+
+def test_painting_with_the_id_of_another_object_makes_a_new_mask(workspace):
+    workspace.go_to(6)
+    workspace.choose_class("vehicle", "mask")
+    masks = workspace.layer(MASKS)
+    masks.data[10:20, 30:50] = LIGHT  # napari's "next label" may be any object's id
+    masks.events.paint(value=[])
+    [vehicle] = workspace.project.objects_on(6)
+    assert vehicle.track.id not in (LANE_ON_FRAME_2, LIGHT, SIGN) and vehicle.track.class_name == "vehicle"
+    assert workspace.project.state(LIGHT, 6) is None

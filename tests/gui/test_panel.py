@@ -4,6 +4,7 @@ import pytest
 from qtpy.QtCore import Qt
 
 from napari_roadlabel._napari.keymap import BINDINGS
+from napari_roadlabel.core import make_geometry
 
 LANE, LIGHT, SIGN = 1, 2, 3  # track ids in the labeled_project fixture
 
@@ -113,3 +114,26 @@ def test_the_keys_tab_lists_every_binding(widget):
     assert listed == {binding.keys for binding in BINDINGS}
     single_letters = [b.keys for b in BINDINGS if len(b.keys) == 1 and (b.keys.isalpha() or b.keys.isdigit())]
     assert single_letters == []
+
+
+def test_the_shape_box_offers_the_classes_kinds(widget):
+    chooser = widget.panel.chooser
+    chooser.value = "vehicle"
+    assert list(chooser.kind_box.choices) == ["box", "polygon", "keypoints", "mask"]
+    chooser.kind_box.value = "keypoints"
+    layer = widget.workspace.layer_named("Keypoints")
+    assert widget.viewer.layers.selection.active is layer and layer.mode == "add"
+    widget.workspace.choose_class_number(1)  # Alt-1: the panel follows
+    assert chooser.value == "lane-line" and chooser.kind_box.value == "polyline"
+
+
+def test_a_missing_required_value_is_marked(widget):
+    workspace = widget.workspace
+    sign = workspace.project.add_track("traffic-sign", {"type": "speed-limit"})
+    workspace.project.set_state(sign.id, 4, make_geometry("point", [120, 30]))
+    workspace.go_to(4)
+    workspace.select_track(sign.id)
+    assert [w.label for w in widget.panel.attributes][:3] == ["Selected", "type", "value (required)"]
+    field(widget.panel, "value (required)").value = "50"
+    assert workspace.project.track(sign.id).attributes["value"] == 50
+    assert field(widget.panel, "value").value == "50"

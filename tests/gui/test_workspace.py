@@ -71,6 +71,16 @@ def test_reader_opens_a_project_and_the_panel_adopts_it(make_napari_viewer, labe
     assert [layer.name for layer in viewer.layers] == ["clip.roadlabel"]
 
 
+def test_a_video_opened_with_file_open_gets_its_project_when_the_panel_is_docked(make_napari_viewer, small_video,
+                                                                                qtbot):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-roadlabel", "Road labeling")
+    viewer.open(str(small_video), plugin="napari-roadlabel")
+    qtbot.waitUntil(lambda: widget.workspace is not None)
+    assert widget.workspace.project.folder == project_folder_for(small_video)
+    assert [layer.name for layer in viewer.layers] == ["clip.roadlabel"]
+
+
 def test_reader_and_writer_round_trip_geojson(make_napari_viewer, labeled_project, tmp_path):
     with Project.open(labeled_project) as project:
         export_geojson(project, tmp_path / "labels.geojson")
