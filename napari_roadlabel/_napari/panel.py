@@ -27,6 +27,7 @@ from qtpy.QtWidgets import (
 from ..core import AnnotationError, AttributeSpec, RoadlabelError, Scope
 from ..core.annotations import FrameState
 from ..core.taxonomy import AttributeType
+from ..core.lane_order import order_name
 from ..core.timeline import Run, attribute_runs, describe_runs
 from .keymap import BINDINGS
 from .layers import drawable_classes
@@ -97,9 +98,11 @@ class ObjectList(QListWidget):
     def reload(self) -> None:
         self._updating = True
         self.clear()
+        order = self.workspace.lane_curves.order
         for obj in sorted(self.workspace.project.objects_on(self.workspace.current_frame), key=lambda o: o.track.id):
             mark = "" if obj.state.is_keyframe else f"  ({obj.state.source.value})"
-            item = QListWidgetItem(f"#{obj.track.id}  {obj.track.class_name}{mark}")
+            place = f" {order_name(order[obj.track.id])}" if obj.track.id in order else ""
+            item = QListWidgetItem(f"#{obj.track.id}  {obj.track.class_name}{place}{mark}")
             item.setData(Qt.UserRole, obj.track.id)
             self.addItem(item)
         self._updating = False

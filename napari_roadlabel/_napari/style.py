@@ -1,8 +1,10 @@
 """How objects look: one colour per class, and style that follows attributes where it helps the eye.
 
-A traffic light's box takes the colour of its current state; dashed lane lines
-are thinner than solid ones and double lines thicker; states the annotator did
-not draw (interpolated, propagated, suggested) are fainter than keyframes.
+A traffic light's box takes the colour of its current state; a lane line is
+drawn as its fitted curve, yellow when its paint is yellow, thinner when dashed
+and thicker when double, over a thin line through its control points; states
+the annotator did not draw (interpolated, propagated, suggested) are fainter
+than keyframes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ LIGHT_COLORS = {"red": "#ff3030", "yellow": "#ffd000", "green": "#30ff60", "red-
 LANE_WIDTHS = {"solid": 4.0, "dashed": 2.0, "botts-dots": 2.0, "double-solid": 7.0, "double-dashed": 5.0,
                "solid-dashed": 6.0, "dashed-solid": 6.0}
 DEFAULT_WIDTH = 3.0
+CONTROL_WIDTH = 1.0  # a lane's line through its control points, under its curve
+LANE_COLORS = {"yellow": "#ffd000"}
 FALLBACK_COLOR = "#c0c0c0"
 FILL_ALPHA = 0.2
 NOT_KEYFRAME_ALPHA = 0.5
@@ -33,6 +37,8 @@ def edge_color(obj: FrameObject, taxonomy: Taxonomy) -> np.ndarray:
     color = class_color(taxonomy, obj.track.class_name)
     if obj.track.class_name == "traffic-light":
         color = LIGHT_COLORS.get(obj.attributes.get("state"), color)
+    elif obj.track.class_name == "lane-line":
+        color = LANE_COLORS.get(obj.attributes.get("color"), color)
     return hex_to_rgba(color, 1.0 if obj.state.is_keyframe else NOT_KEYFRAME_ALPHA)
 
 
@@ -43,9 +49,12 @@ def face_color(obj: FrameObject, taxonomy: Taxonomy) -> np.ndarray:
 
 
 def edge_width(obj: FrameObject) -> float:
-    if obj.track.class_name == "lane-line":
-        return LANE_WIDTHS.get(obj.attributes.get("style"), DEFAULT_WIDTH)
-    return DEFAULT_WIDTH
+    return CONTROL_WIDTH if obj.track.class_name == "lane-line" else DEFAULT_WIDTH
+
+
+def lane_width(obj: FrameObject) -> float:
+    """A lane curve's width by its style: dashed thin, solid wider, double thicker."""
+    return LANE_WIDTHS.get(obj.attributes.get("style"), DEFAULT_WIDTH)
 
 
 def object_label(obj: FrameObject) -> str:

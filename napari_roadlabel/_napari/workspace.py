@@ -19,7 +19,9 @@ from qtpy.QtCore import QTimer
 
 from ..core import FrameObject, GeometryKind, Project, RoadlabelError
 from ..io.frames import FrameSource
-from .adapter import EDITING_COLUMNS, NEW_OBJECT, LayerData, objects_by_layer, paint_masks
+from .adapter import EDITING_COLUMNS, NEW_OBJECT, LayerData, objects_by_layer
+from .filling import fill_layer
+from .lane_curves import LaneCurveView
 from .layers import ALL_LAYERS, MASKS, ElementLayer, classes_of, drawable_classes, layer_for
 from .style import hex_to_rgba
 from .sync import LayerSync
@@ -56,6 +58,7 @@ class Workspace:
         self._refill_pending = False
         self._attached = True
         self._sync = LayerSync(self)
+        self.lane_curves = LaneCurveView(self)
         viewer.dims.events.current_step.connect(self._on_step)
         viewer.layers.events.removing.connect(self._on_layer_removing)
         viewer.dims.set_current_step(0, 0)  # napari would start in the middle of the clip
@@ -76,7 +79,7 @@ class Workspace:
         by_layer = objects_by_layer(self.project.objects_on(frame), self.project.taxonomy)
         with self._filling_layers():
             for element in [element for element in ALL_LAYERS if element in self.layers or element in by_layer]:
-                self._fill(self.layer(element), element, by_layer.get(element, LayerData()))
+                fill_layer(self.layer(element), element.layer_type, by_layer.get(element, LayerData()))
             if self.ghost_layer is not None:
                 self._fill_ghost(frame - 1)
         self.shown_frame = frame
@@ -157,40 +160,6 @@ class Workspace:
             layer.current_edge_color = color
         else:
             layer.current_face_color = color
-
-    def _fill(self, layer, element: ElementLayer, data: LayerData) -> None:
-        """Put ``data`` in ``layer`` with one redraw.
-
-        Each setter would otherwise refresh the layer (and a Shapes layer redraws
-        its thumbnail each time), and napari recomputes the viewer's dims on every
-        data event: with events and thumbnails held, one refresh does it all.
-        """
-        with layer.events.blocker_all(), _thumbnail_held(layer):
-            if element.layer_type == "labels":
-                paint_masks(layer.data, data.masks)
-            elif element.layer_type == "points":
-                self._fill_points(layer, data)
-            else:
-                self._fill_shapes(layer, data)
-        layer.refresh()
-
-    @staticmethod
-    def _fill_points(layer, data: LayerData) -> None:
-        layer.selected_data = set()  # napari's Points keep selected indices through a data change
-        layer.data = np.array(data.data, dtype=float).reshape(-1, 2)
-        if data.data:
-            layer.face_color = np.array(data.edge_colors)
-        layer.features = data.feature_table(EDITING_COLUMNS)
-
-    @staticmethod
-    def _fill_shapes(layer, data: LayerData) -> None:
-        layer.selected_data = set()
-        layer.data = list(zip(data.data, data.shape_types, strict=True))
-        if data.data:
-            layer.edge_color = np.array(data.edge_colors)
-            layer.face_color = np.array(data.face_colors)
-            layer.edge_width = data.edge_widths
-        layer.features = data.feature_table(EDITING_COLUMNS)
 
     # ---------------------------------------------------------- ghost of the previous frame
 
@@ -433,13 +402,9 @@ class Workspace:
         self._refill_pending = False
         if self._attached:  # else the viewer is closing or the user removed the frames: leave the layers be
             self._attached = False
-            for layer in [self.image_layer, self.ghost_layer, *self.layers.values()]:
+            for layer in [self.image_layer, self.ghost_layer, self.lane_curves.layer, *self.layers.values()]:
                 if layer is not None and layer in self.viewer.layers:
                     self.viewer.layers.remove(layer)
         self.project.close()
         self.frames.close()
 
-
-def _thumbnail_held(layer) -> contextlib.AbstractContextManager:
-    """Only Shapes layers let their thumbnail wait."""
-    return layer.block_thumbnail_update() if hasattr(layer, "block_thumbnail_update") else contextlib.nullcontext()

@@ -17,7 +17,8 @@ def test_each_element_has_its_own_layer_in_napari_order(widget):
     assert workspace.image_layer.data.shape == (12, 90, 160, 3)
     assert [layer.name for layer in viewer.layers] == ["clip.roadlabel"]  # frame 0 has nothing: no layers yet
     viewer.dims.set_current_step(0, 2)
-    assert [layer.name for layer in viewer.layers] == ["clip.roadlabel", "Lanes", "Traffic lights", "Sign points"]
+    assert [layer.name for layer in viewer.layers] == ["clip.roadlabel", "Lane curves", "Lanes", "Traffic lights",
+                                                      "Sign points"]
     lanes, lights, signs = (workspace.layer_named(name) for name in ("Lanes", "Traffic lights", "Sign points"))
     np.testing.assert_allclose(lanes.data[0], [[80, 10], [40, 60], [20, 90]])  # (y, x) in napari
     assert lanes.shape_type == ["path"] and lights.shape_type == ["rectangle"]

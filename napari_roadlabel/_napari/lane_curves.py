@@ -1,0 +1,97 @@
+"""The "Lane curves" layer: each lane line of the current frame drawn as its fitted curve.
+
+The Lanes layer holds a lane's control points as placed (a thin line you edit);
+this read-only layer shows the smooth curve through them, styled by the lane's
+attributes and named by its place relative to the car (left, right, ...).  It
+follows the store on every frame and the Lanes layer while a point is dragged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import GeometryError
+from ..core.lane_order import order_lanes, order_name
+from ..core.lanes import fit_lane
+from .adapter import LayerData, to_napari, to_xy
+from .filling import fill_layer
+from .layers import LANES
+from .style import edge_color, lane_width
+
+LAYER_NAME = "Lane curves"
+LANE_CLASS = "lane-line"
+CURVE_STEP = 3.0  # pixels of arc between the points drawn
+DRAFT_STYLE = (np.array([1.0, 1.0, 1.0, 1.0]), 2.0)  # a lane being drawn, not in the store yet
+TEXT = {"string": "{label}", "size": 9, "color": "white", "anchor": "lower_left"}
+
+
+class LaneCurveView:
+    def __init__(self, workspace):
+        self.workspace = workspace
+        self.layer = None
+        self._styles: dict[int, tuple[np.ndarray, float]] = {}
+        self.order: dict[int, int] = {}  # track id -> place relative to the car (-1 left, 1 right, ...)
+        workspace.frame_shown.connect(self.show_store)
+        workspace.layer_created.connect(self._watch)
+
+    def show_store(self, frame: int | None = None) -> None:
+        """The lanes of the shown frame, from the store."""
+        taxonomy = self.workspace.project.taxonomy
+        lanes = [obj for obj in self.workspace.project.objects_on(self.workspace.shown_frame)
+                 if obj.track.class_name == LANE_CLASS]
+        self._styles = {obj.track.id: (edge_color(obj, taxonomy), lane_width(obj)) for obj in lanes}
+        self._show({obj.track.id: obj.state.geometry.points for obj in lanes})
+
+    def _watch(self, layer) -> None:
+        if layer is self.workspace.layers.get(LANES):
+            layer.events.set_data.connect(self._follow_drag)
+
+    def _follow_drag(self, event=None) -> None:
+        """napari redraws the Lanes layer while a point moves: redraw the curves with it."""
+        if self.workspace.filling:
+            return
+        lanes = self.workspace.layers[LANES]
+        features = lanes.features
+        controls = {int(track_id): to_xy(vertices)
+                    for vertices, track_id, class_name in zip(lanes.data, features["track_id"], features["class"],
+                                                              strict=True)
+                    if class_name == LANE_CLASS}
+        self._show(controls)
+
+    def _show(self, controls: dict[int, np.ndarray]) -> None:
+        if not controls and self.layer is None:
+            return
+        curves = {}
+        for track_id, points in controls.items():
+            try:
+                curves[track_id] = fit_lane(points, where=f"lane {track_id}")
+            except GeometryError:  # a lane with one point so far (being drawn): nothing to draw yet
+                continue
+        sequence = self.workspace.project.sequence
+        self.order = order_lanes(curves, sequence.width, sequence.height)
+        fill_layer(self._layer(), "shapes", self._layer_data(curves), columns=("label",))
+
+    def _layer_data(self, curves: dict) -> LayerData:
+        data = LayerData()
+        for track_id, curve in curves.items():
+            color, width = self._styles.get(track_id, DRAFT_STYLE)
+            data.data.append(to_napari(curve.polyline(CURVE_STEP)))
+            data.shape_types.append("path")
+            data.edge_colors.append(color)
+            data.face_colors.append(np.zeros(4))
+            data.edge_widths.append(width)
+            data.features["label"].append(order_name(self.order[track_id]))
+        return data
+
+    def _layer(self):
+        if self.layer is None:
+            viewer = self.workspace.viewer
+            active = viewer.layers.selection.active
+            self.layer = viewer.add_shapes(ndim=2, name=LAYER_NAME, face_color="transparent", text=TEXT,
+                                           features=LayerData().feature_table(("label",)))
+            self.layer.editable = False  # derived from the Lanes layer: edit the control points there
+            lanes = self.workspace.layers.get(LANES)
+            if lanes is not None:  # just under the control points
+                viewer.layers.move(viewer.layers.index(self.layer), viewer.layers.index(lanes))
+            viewer.layers.selection.active = active
+        return self.layer

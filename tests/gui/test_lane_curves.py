@@ -1,0 +1,53 @@
+"""Lanes in the viewer: control points in the Lanes layer, the fitted curve in the Lane curves layer."""
+
+import numpy as np
+
+from napari_roadlabel._napari.style import LANE_COLORS, LANE_WIDTHS, hex_to_rgba
+from napari_roadlabel.core import make_geometry
+
+LANE = 1  # track id in the labeled_project fixture: a solid white lane on frame 2
+
+
+def x_at_row(curve_yx, row):
+    return curve_yx[np.argmin(np.abs(curve_yx[:, 0] - row)), 1]
+
+
+def curves_layer(workspace):
+    return workspace.lane_curves.layer
+
+
+def test_the_curve_passes_through_the_points_as_placed(workspace):
+    workspace.go_to(2)
+    [curve] = curves_layer(workspace).data
+    controls = workspace.project.state(LANE, 2).geometry.points
+    assert len(curve) > 3 * len(controls)  # a smooth curve, not the control polygon
+    for x, y in controls:  # napari order is (y, x)
+        assert np.min(np.hypot(curve[:, 0] - y, curve[:, 1] - x)) < 1.5
+    assert curves_layer(workspace).edge_width == [LANE_WIDTHS["solid"]]
+    assert list(curves_layer(workspace).features["label"]) == ["left"]  # it reaches the bottom left of the car
+    assert workspace.viewer.layers.selection.active is not curves_layer(workspace)
+
+
+def test_style_and_order_follow_the_attributes_and_the_lanes(workspace):
+    project = workspace.project
+    right = project.add_track("lane-line", {"color": "yellow"})
+    project.set_state(right.id, 2, make_geometry("polyline", [[150, 90], [120, 50], [100, 30]]), {"style": "dashed"})
+    workspace.go_to(2)
+    layer = curves_layer(workspace)
+    assert sorted(layer.features["label"]) == ["left", "right"]
+    index = list(layer.features["label"]).index("right")
+    np.testing.assert_allclose(layer.edge_color[index], hex_to_rgba(LANE_COLORS["yellow"]))
+    assert layer.edge_width[index] == LANE_WIDTHS["dashed"]
+
+
+def test_dragging_a_control_point_moves_the_curve_before_the_store_is_written(workspace):
+    workspace.go_to(2)
+    lanes = workspace.layer_named("Lanes")
+    before = curves_layer(workspace).data[0].copy()
+    moved = lanes.data[0].copy()
+    moved[1] += [0, 25]  # the middle point 25 px to the right
+    lanes._data_view.edit(0, moved)  # what napari does while the point is dragged
+    lanes.events.set_data()
+    after = curves_layer(workspace).data[0]
+    assert x_at_row(after, 40) - x_at_row(before, 40) > 20  # the curve follows the point
+    np.testing.assert_allclose(workspace.project.state(LANE, 2).geometry.points[1], [60, 40])  # not written yet
