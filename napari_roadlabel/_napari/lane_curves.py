@@ -8,11 +8,13 @@ follows the store on every frame and the Lanes layer while a point is dragged.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ..core import GeometryError
 from ..core.lane_order import order_lanes, order_name
-from ..core.lanes import fit_lane
+from ..core.lanes import fit_lane, fit_lanes
 from .adapter import LayerData, to_napari, to_xy
 from .filling import fill_layer
 from .layers import LANES
@@ -20,7 +22,7 @@ from .style import edge_color, lane_width
 
 LAYER_NAME = "Lane curves"
 LANE_CLASS = "lane-line"
-CURVE_STEP = 3.0  # pixels of arc between the points drawn
+CURVE_STEP = 8.0  # pixels of arc between the points drawn (more makes each step slower, not smoother)
 DRAFT_STYLE = (np.array([1.0, 1.0, 1.0, 1.0]), 2.0)  # a lane being drawn, not in the store yet
 TEXT = {"string": "{label}", "size": 9, "color": "white", "anchor": "lower_left"}
 
@@ -61,12 +63,7 @@ class LaneCurveView:
     def _show(self, controls: dict[int, np.ndarray]) -> None:
         if not controls and self.layer is None:
             return
-        curves = {}
-        for track_id, points in controls.items():
-            try:
-                curves[track_id] = fit_lane(points, where=f"lane {track_id}")
-            except GeometryError:  # a lane with one point so far (being drawn): nothing to draw yet
-                continue
+        curves = _fit_all(controls)
         sequence = self.workspace.project.sequence
         self.order = order_lanes(curves, sequence.width, sequence.height)
         fill_layer(self._layer(), "shapes", self._layer_data(curves), columns=("label",))
@@ -95,3 +92,16 @@ class LaneCurveView:
                 viewer.layers.move(viewer.layers.index(self.layer), viewer.layers.index(lanes))
             viewer.layers.selection.active = active
         return self.layer
+
+
+def _fit_all(controls: dict[int, np.ndarray]) -> dict:
+    """Every lane's curve, fitted together; a lane that cannot be fitted yet (one point, while drawn) is left out."""
+    try:
+        return dict(zip(controls, fit_lanes(list(controls.values())), strict=True))
+    except GeometryError:
+        pass
+    curves = {}
+    for track_id, points in controls.items():
+        with contextlib.suppress(GeometryError):
+            curves[track_id] = fit_lane(points, where=f"lane {track_id}")
+    return curves

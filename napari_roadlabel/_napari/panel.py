@@ -26,8 +26,8 @@ from qtpy.QtWidgets import (
 
 from ..core import AnnotationError, AttributeSpec, RoadlabelError, Scope
 from ..core.annotations import FrameState
-from ..core.taxonomy import AttributeType
 from ..core.lane_order import order_name
+from ..core.taxonomy import AttributeType
 from ..core.timeline import Run, attribute_runs, describe_runs
 from .keymap import BINDINGS
 from .layers import drawable_classes

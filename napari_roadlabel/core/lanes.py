@@ -28,7 +28,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 from .errors import GeometryError
 
@@ -74,16 +73,7 @@ class LaneCurve:
         Where a lane crosses a row more than once, the crossing nearest the first control point is taken.
         """
         rows = np.asarray(rows, dtype=float)
-        x, y = self.points[:, 0], self.points[:, 1]
-        result = np.full(rows.shape, MISSING)
-        low, high = np.minimum(y[:-1], y[1:]), np.maximum(y[:-1], y[1:])
-        crosses = (rows[:, None] >= low[None, :]) & (rows[:, None] <= high[None, :])  # (rows, segments)
-        has = crosses.any(axis=1)
-        segment = np.argmax(crosses, axis=1)[has]
-        y0, y1 = y[segment], y[segment + 1]
-        t = np.where(np.abs(y1 - y0) > EPSILON, (rows[has] - y0) / np.where(y1 == y0, 1.0, y1 - y0), 0.0)
-        result[has] = x[segment] + t * (x[segment + 1] - x[segment])
-        return result
+        return _sample_rows(self.points[None], rows.ravel())[0].reshape(rows.shape)
 
     def extended(self, to_row: float) -> LaneCurve:
         """The curve carried along its end tangent to image row ``to_row`` (the image bottom, or a horizon).
@@ -101,16 +91,27 @@ class LaneCurve:
         return _curve(self.controls, points if at_end else points[::-1])
 
     def clipped(self, width: int, height: int) -> LaneCurve | None:
-        """The longest run of the curve inside the image (0..width, 0..height), or None when none is."""
+        """The longest run of the curve inside the image (0..width, 0..height), or None when none is.
+
+        The run is cut where the curve crosses the image border, so a lane carried to
+        the bottom row by ``extended`` keeps the part of its extension inside the image.
+        """
         inside = ((self.points[:, 0] >= 0) & (self.points[:, 0] <= width)
                   & (self.points[:, 1] >= 0) & (self.points[:, 1] <= height))
         runs = _runs_of_true(inside)
         if not runs:
             return None
         start, stop = max(runs, key=lambda run: run[1] - run[0])
-        if stop - start < 2:
+        parts = [self.points[start:stop]]
+        if start > 0:
+            parts.insert(0, _border_crossing(self.points[start], self.points[start - 1], width, height))
+        if stop < len(self.points):
+            parts.append(_border_crossing(self.points[stop - 1], self.points[stop], width, height))
+        points = np.vstack(parts)
+        keep = np.concatenate([[True], (np.abs(np.diff(points, axis=0)) > EPSILON).any(axis=1)])
+        if keep.sum() < 2:
             return None
-        return _curve(self.controls, self.points[start:stop])
+        return _curve(self.controls, points[keep])
 
 
 def fit_lane(points, *, method: str = "catmull-rom", samples_per_segment: int = SAMPLES_PER_SEGMENT,
@@ -122,35 +123,70 @@ def fit_lane(points, *, method: str = "catmull-rom", samples_per_segment: int = 
 
 def fit_lanes(lanes: Sequence, *, method: str = "catmull-rom", samples_per_segment: int = SAMPLES_PER_SEGMENT,
               where: Sequence[str] | None = None) -> list[LaneCurve]:
-    """Fit many lanes; Catmull-Rom lanes with the same number of points are computed together."""
+    """Fit many lanes; lanes with the same number of points are computed together, whatever the method."""
     if method not in METHODS:
         raise GeometryError(None, f"unknown lane curve method {method!r} (use one of {', '.join(METHODS)})")
-    controls = [_clean_controls(points, where[index] if where else f"lane {index}")
-                for index, points in enumerate(lanes)]
-    if method == "y-spline":
-        return [_y_spline(points, samples_per_segment, where[index] if where else f"lane {index}")
-                for index, points in enumerate(controls)]
+    names = [where[index] if where else f"lane {index}" for index in range(len(lanes))]
+    controls = [_clean_controls(points, name) for points, name in zip(lanes, names, strict=True)]
     curves: list[LaneCurve | None] = [None] * len(controls)
-    by_count: dict[int, list[int]] = {}
-    for index, points in enumerate(controls):
-        by_count.setdefault(len(points), []).append(index)
-    for indices in by_count.values():
+    for indices in _by_length(controls):
         stacked = np.stack([controls[index] for index in indices])
-        for index, dense in zip(indices, _catmull_rom(stacked, samples_per_segment), strict=True):
-            curves[index] = _curve(controls[index], dense)
+        if method == "y-spline":
+            dense = _y_splines(stacked, samples_per_segment, [names[index] for index in indices])
+        else:
+            dense = _catmull_rom(stacked, samples_per_segment)
+        arcs = _arcs(dense)
+        for row, index in enumerate(indices):
+            curves[index] = LaneCurve(controls[index], dense[row], arcs[row])
     return curves
 
 
+def sample_rows_many(curves: Sequence[LaneCurve], rows: Sequence[float]) -> np.ndarray:
+    """``LaneCurve.sample_rows`` for many curves at once: an (L, R) array, ``MISSING`` where a lane misses a row."""
+    rows = np.asarray(rows, dtype=float)
+    result = np.full((len(curves), rows.size), MISSING)
+    for indices in _by_length([curve.points for curve in curves]):
+        result[indices] = _sample_rows(np.stack([curves[index].points for index in indices]), rows.ravel())
+    return result.reshape((len(curves), *rows.shape))
+
+
+def _by_length(arrays: Sequence[np.ndarray]) -> list[list[int]]:
+    groups: dict[int, list[int]] = {}
+    for index, array in enumerate(arrays):
+        groups.setdefault(len(array), []).append(index)
+    return list(groups.values())
+
+
+def _sample_rows(points: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """x at each of the (R,) rows of (L, M, 2) curves -> (L, R); the first crossing in curve order wins."""
+    x, y = points[..., 0], points[..., 1]
+    y0, y1 = y[:, None, :-1], y[:, None, 1:]
+    at = rows[None, :, None]
+    crosses = (at >= np.minimum(y0, y1)) & (at <= np.maximum(y0, y1))  # (L, R, segments)
+    has = crosses.any(axis=2)
+    segment = np.argmax(crosses, axis=2)
+    start_x, end_x = np.take_along_axis(x[:, :-1], segment, 1), np.take_along_axis(x[:, 1:], segment, 1)
+    start_y, end_y = np.take_along_axis(y[:, :-1], segment, 1), np.take_along_axis(y[:, 1:], segment, 1)
+    rise = end_y - start_y
+    flat = np.abs(rise) <= EPSILON
+    t = np.where(flat, 0.0, (rows[None, :] - start_y) / np.where(flat, 1.0, rise))
+    return np.where(has, start_x + t * (end_x - start_x), MISSING)
+
+
 def _clean_controls(points, where: str) -> np.ndarray:
-    array = np.asarray(points, dtype=float)
+    try:
+        array = np.asarray(points, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise GeometryError(where, f"lane points must be (x, y) pairs of numbers: {error}") from None
     if array.ndim != 2 or array.shape[1] != 2:
         raise GeometryError(where, f"lane points must be (x, y) pairs, got an array of shape {array.shape}")
     if not np.isfinite(array).all():
         row = int(np.argwhere(~np.isfinite(array))[0, 0])
         raise GeometryError(where, f"point {row} is not a finite number: {array[row].tolist()}")
-    if len(array):
-        moved = np.r_[True, np.any(np.abs(np.diff(array, axis=0)) > EPSILON, axis=1)]
-        array = array[moved]  # a repeated click is not a kink
+    if len(array) > 1:
+        moved = (np.abs(array[1:] - array[:-1]) > EPSILON).any(axis=1)
+        if not moved.all():
+            array = array[np.concatenate([[True], moved])]  # a repeated click is not a kink
     if len(array) < 2:
         raise GeometryError(where, f"a lane needs at least 2 distinct points, got {len(array)}")
     return array
@@ -187,23 +223,58 @@ def _lerp(a, b, ta, tb, t):
     return ((tb - t) * a + (t - ta) * b) / (tb - ta)
 
 
-def _y_spline(controls: np.ndarray, samples: int, where: str) -> LaneCurve:
-    order = np.argsort(controls[:, 1])
-    ys = controls[order, 1]
-    if np.any(np.diff(ys) <= EPSILON) or not (np.array_equal(order, np.arange(len(order)))
-                                               or np.array_equal(order, np.arange(len(order))[::-1])):
-        raise GeometryError(where, "a y-spline lane must go steadily up or down the image, one point per row; "
-                                   "use the catmull-rom curve for this lane")
-    spline = CubicSpline(ys, controls[order, 0], bc_type="natural" if len(ys) > 2 else "not-a-knot")
-    dense_y = np.concatenate([np.linspace(a, b, samples + 1)[:-1] for a, b in zip(ys[:-1], ys[1:], strict=True)]
-                             + [ys[-1:]])
-    points = np.column_stack([spline(dense_y), dense_y])
-    return _curve(controls, points if order[0] == 0 else points[::-1])
+def _y_splines(controls: np.ndarray, samples: int, names: Sequence[str]) -> np.ndarray:
+    """Natural cubic splines x(y) through (L, K, 2) control points -> (L, (K-1)*samples+1, 2) curve points."""
+    rise = np.diff(controls[..., 1], axis=1)
+    up, down = (rise > EPSILON).all(axis=1), (rise < -EPSILON).all(axis=1)
+    if not (up | down).all():
+        raise GeometryError(names[int(np.flatnonzero(~(up | down))[0])],
+                            "a y-spline lane must go steadily up or down the image, one point per row; "
+                            "use the catmull-rom curve for this lane")
+    ordered = np.where(down[:, None, None], controls[:, ::-1], controls)  # y increasing
+    xs, ys = ordered[..., 0], ordered[..., 1]
+    h = np.diff(ys, axis=1)  # (L, K-1)
+    slope = np.diff(xs, axis=1) / h
+    second = np.zeros_like(xs)  # natural ends: x'' = 0 at both ends
+    if xs.shape[1] > 2:  # the tridiagonal system for the inner second derivatives, solved for all lanes at once
+        inner = xs.shape[1] - 2
+        system = np.zeros((len(xs), inner, inner))
+        diagonal = np.arange(inner)
+        system[:, diagonal, diagonal] = 2 * (h[:, :-1] + h[:, 1:])
+        system[:, diagonal[1:], diagonal[:-1]] = h[:, 1:-1]
+        system[:, diagonal[:-1], diagonal[1:]] = h[:, 1:-1]
+        second[:, 1:-1] = np.linalg.solve(system, 6 * (slope[:, 1:] - slope[:, :-1])[..., None])[..., 0]
+    u = np.linspace(0.0, 1.0, samples + 1)[:-1]
+    hh = h[..., None]
+    after, before = hh * u, hh * (1 - u)  # distance from each segment's first and last row
+    m0, m1, x0, x1 = second[:, :-1, None], second[:, 1:, None], xs[:, :-1, None], xs[:, 1:, None]
+    dense_x = ((m0 * before**3 + m1 * after**3) / (6 * hh) + (x0 / hh - m0 * hh / 6) * before
+               + (x1 / hh - m1 * hh / 6) * after)
+    dense_y = ys[:, :-1, None] + after
+    points = np.concatenate([np.stack([dense_x, dense_y], axis=-1).reshape(len(xs), -1, 2), ordered[:, -1:]], axis=1)
+    return np.where(down[:, None, None], points[:, ::-1], points)
+
+
+def _arcs(points: np.ndarray) -> np.ndarray:
+    """Cumulative arc length of (L, M, 2) curves -> (L, M), starting at 0."""
+    steps = np.sqrt((np.diff(points, axis=1) ** 2).sum(axis=2))
+    return np.concatenate([np.zeros((len(points), 1)), np.cumsum(steps, axis=1)], axis=1)
 
 
 def _curve(controls: np.ndarray, points: np.ndarray) -> LaneCurve:
-    steps = np.linalg.norm(np.diff(points, axis=0), axis=1)
-    return LaneCurve(controls, points, np.concatenate([[0.0], np.cumsum(steps)]))
+    return LaneCurve(controls, points, _arcs(points[None])[0])
+
+
+def _border_crossing(inside: np.ndarray, outside: np.ndarray, width: float, height: float) -> np.ndarray:
+    """Where the segment from a point inside the image to one outside it leaves the image."""
+    direction = outside - inside
+    limits = []
+    for axis, size in ((0, width), (1, height)):
+        if outside[axis] < 0:
+            limits.append(-inside[axis] / direction[axis])
+        elif outside[axis] > size:
+            limits.append((size - inside[axis]) / direction[axis])
+    return (inside + min(limits) * direction)[None]
 
 
 def _runs_of_true(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -1,0 +1,248 @@
+"""Snap a lane curve onto the painted marking nearby: an optional refinement after the annotator's clicks.
+
+How it works, all vectorised over the samples of one curve:
+
+1. Samples every ``spacing`` px of arc along the curve, each with its unit normal.
+2. Two paint-likeness channels, Gaussian-smoothed in a box around the curve only:
+   brightness (white paint) and yellowness, ``(R + G) / 2 - B`` (yellow paint,
+   which can be no brighter than light concrete).  A grey image has brightness only.
+3. An intensity profile across the curve at each sample, along the normal within
+   ``max_shift`` plus room for the filter, averaged over a few px along the curve.
+4. A bar response at every offset of every profile and for a few paint widths:
+   the mean over the bar minus the brighter of its two flanks.  A painted line is
+   brighter than the road on *both* sides, so an edge (a shadow, the kerb, a car)
+   scores nothing.
+5. Significance against the curve's own background: each response is divided by
+   a robust spread (1.4826 x MAD) of all the responses in the band, pooled over the
+   curve's samples.  Because the threshold is relative, dim paint on a dark night
+   road counts as much as fresh paint by day, and an empty road (a gap between
+   dashes, worn-off paint) finds nothing.
+6. At each sample the strongest significant local peak within +-``max_shift`` is the
+   paint; a peak on the rim of the band is refused (the paint is further away).
+   Peaks that disagree with their neighbours along the curve are dropped as
+   outliers, and the shifts are smoothed with a median over neighbouring samples.
+7. Samples without evidence: between two samples with evidence at most ``max_gap`` px
+   of arc apart (the gap of a dashed line) the shift is interpolated; otherwise it
+   fades linearly to zero over ``taper`` px, so the curve is left where the
+   annotator put it where no paint is seen, without a kink.  Shifts never exceed
+   ``max_shift``.
+
+The result's ``controls`` are the moved samples: the new control points to store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter, map_coordinates
+
+from .errors import GeometryError
+from .lanes import LaneCurve
+
+WIDTHS = (3, 5, 9, 15, 25)  # paint widths tried, px: far thin lines to near wide ones
+MIN_SCORE = 6.0  # a peak must stand this many robust spreads above zero
+MIN_CONTRAST = 2.0  # and be at least this bright against its flanks, grey levels (0..255)
+SMOOTHING = 1.0  # sigma of the Gaussian blur of the paint channels, px
+ALONG = 3.0  # profiles are averaged over -ALONG, 0, +ALONG px along the curve
+NEIGHBOURS = 2  # the median of shifts is taken over this many samples either side
+SPREAD_FLOOR = 0.25  # grey levels: the least noise assumed (a synthetic flat image has none)
+
+
+@dataclass(frozen=True)
+class SnapResult:
+    """Where a curve's samples were and where they moved, in x, y pixels."""
+
+    controls: np.ndarray  # (N, 2) the moved samples: the new control points of the lane
+    samples: np.ndarray  # (N, 2) the samples on the input curve, every ``spacing`` px of arc
+    shifts: np.ndarray  # (N,) signed move along the curve's normal, px; 0 where the curve was left alone
+    found: np.ndarray  # (N,) paint seen at this sample (after the outlier check)
+
+    @property
+    def moved_max(self) -> float:
+        """The largest move of any sample, px."""
+        return float(np.abs(self.shifts).max()) if self.shifts.size else 0.0
+
+    @property
+    def evidence(self) -> float:
+        """The fraction of samples where paint was seen."""
+        return float(self.found.mean()) if self.found.size else 0.0
+
+
+def snap_to_paint(curve: LaneCurve, image: np.ndarray, *, max_shift: float = 8.0, spacing: float = 10.0,
+                  max_gap: float = 160.0, taper: float | None = None, widths: tuple[int, ...] = WIDTHS,
+                  min_score: float = MIN_SCORE, min_contrast: float = MIN_CONTRAST,
+                  where: str | None = None) -> SnapResult:
+    """Move ``curve`` onto the painted marking within ``max_shift`` px of it, where there is paint to see.
+
+    ``image`` is the frame, (H, W, 3) RGB or (H, W) grey, uint8.  Samples are taken
+    every ``spacing`` px of arc; samples off the image are left alone.  ``taper``
+    (default ``3 * spacing``) is how far a shift fades out past the last paint seen.
+    """
+    where = where or "snap to paint"
+    channels = _check(image, max_shift, spacing, widths, where)
+    taper = 3.0 * spacing if taper is None else float(taper)
+    count = max(2, int(np.ceil(curve.length / spacing)) + 1)
+    arc = np.linspace(0.0, curve.length, count)
+    samples = curve.at_arc_length(arc)
+    normals = _normals(curve, arc)
+    height, width = image.shape[:2]
+    on_image = ((samples[:, 0] >= 0) & (samples[:, 0] <= width - 1)
+                & (samples[:, 1] >= 0) & (samples[:, 1] <= height - 1))
+    shifts = np.zeros(count)
+    found = np.zeros(count, bool)
+    if on_image.any():
+        raw, seen = _find_paint(channels, samples[on_image], normals[on_image], max_shift, widths, min_score,
+                                min_contrast)
+        shifts[on_image], found[on_image] = raw, seen
+        shifts, found = _consistent(shifts, found, max_shift)
+        shifts = _fill(shifts, found, arc, max_gap, taper)
+    shifts = np.clip(shifts, -max_shift, max_shift)
+    return SnapResult(samples + shifts[:, None] * normals, samples, shifts, found)
+
+
+def _check(image, max_shift: float, spacing: float, widths, where: str) -> list[np.ndarray]:
+    """The paint channels of a valid image, as float (H, W) arrays in grey levels; clear errors otherwise."""
+    if not np.isfinite(max_shift) or max_shift <= 0:
+        raise GeometryError(where, f"max_shift must be a positive number of pixels, got {max_shift}")
+    if not np.isfinite(spacing) or spacing <= 0:
+        raise GeometryError(where, f"spacing must be a positive number of pixels, got {spacing}")
+    if not widths or min(widths) < 1:
+        raise GeometryError(where, f"paint widths must be whole pixels >= 1, got {widths}")
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise GeometryError(where, f"the image must be uint8, got {image.dtype}")
+    if image.ndim == 2:
+        return [image]
+    if image.ndim == 3 and image.shape[2] == 3:
+        return [image[..., 0], image[..., 1], image[..., 2]]
+    raise GeometryError(where, f"the image must be (H, W, 3) RGB or (H, W) grey, got shape {image.shape}")
+
+
+def _normals(curve: LaneCurve, arc: np.ndarray) -> np.ndarray:
+    """Unit normals of the curve at these arc lengths (the tangent turned a quarter clockwise in x, y)."""
+    step = min(2.0, curve.length / 4)
+    tangent = curve.at_arc_length(arc + step) - curve.at_arc_length(arc - step)
+    tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-12)
+    return np.column_stack([-tangent[:, 1], tangent[:, 0]])
+
+
+def _find_paint(channels, samples, normals, max_shift, widths, min_score, min_contrast):
+    """The signed offset of the paint along the normal at each sample, and whether any was found."""
+    halves = [(int(width) // 2, max(2, int(width) // 2)) for width in widths]  # (half bar, flank)
+    search = int(np.ceil(max_shift)) + 1
+    reach = search + max(half + flank for half, flank in halves)
+    offsets = np.arange(-reach, reach + 1, dtype=float)
+    along = np.array([-ALONG, 0.0, ALONG])
+    tangents = np.column_stack([normals[:, 1], -normals[:, 0]])
+    points = (samples[:, None, None, :] + along[None, :, None, None] * tangents[:, None, None, :]
+              + offsets[None, None, :, None] * normals[:, None, None, :])  # (N, along, offsets, 2)
+    profiles = _profiles(channels, points)  # each (N, offsets)
+    centre = slice(reach - search, reach + search + 1)  # offsets -search..search
+    score = np.full((len(samples), 2 * search + 1), -np.inf)
+    for profile in profiles:
+        spread = _background_spread(profile)
+        for half, flank in halves:
+            response = _bar_response(profile, half, flank)[:, centre]
+            score = np.maximum(score, np.where(response >= min_contrast, response / spread[:, None], -np.inf))
+    best = np.argmax(score, axis=1)
+    rows = np.arange(len(samples))
+    peak = score[rows, best]
+    interior = (best > 0) & (best < 2 * search)
+    found = interior & (peak >= min_score)
+    # sub-pixel: a parabola through the peak and its neighbours
+    left = score[rows, np.clip(best - 1, 0, 2 * search)]
+    right = score[rows, np.clip(best + 1, 0, 2 * search)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        curvature = left - 2 * peak + right
+        delta = np.where(np.isfinite(left) & np.isfinite(right) & (curvature < 0),
+                         0.5 * (left - right) / curvature, 0.0)
+    shift = best - search + np.clip(np.nan_to_num(delta), -0.5, 0.5)
+    found &= np.abs(shift) <= max_shift
+    return np.where(found, shift, 0.0), found
+
+
+def _profiles(channels: list[np.ndarray], points: np.ndarray) -> list[np.ndarray]:
+    """Paint-likeness profiles (brightness, and yellowness for colour) at (N, along, offsets, 2) x, y points."""
+    margin = 4 * SMOOTHING + 2
+    height, width = channels[0].shape
+    low = np.floor(np.clip(points.reshape(-1, 2).min(axis=0) - margin, 0, None)).astype(int)
+    high = np.ceil(np.minimum(points.reshape(-1, 2).max(axis=0) + margin + 1, [width, height])).astype(int)
+    crop = [channel[low[1]:high[1], low[0]:high[0]].astype(np.float32) for channel in channels]
+    if len(crop) == 3:
+        red, green, blue = crop
+        crop = [0.299 * red + 0.587 * green + 0.114 * blue, (red + green) / 2 - blue]
+    coordinates = [points[..., 1].ravel() - low[1], points[..., 0].ravel() - low[0]]
+    result = []
+    for channel in crop:
+        smooth = gaussian_filter(channel, SMOOTHING)
+        values = map_coordinates(smooth, coordinates, order=1, mode="nearest").reshape(points.shape[:-1])
+        result.append(values.mean(axis=1))  # average along the curve
+    return result
+
+
+def _bar_response(profile: np.ndarray, half: int, flank: int) -> np.ndarray:
+    """Mean over a bar of 2*half+1 samples minus the brighter of the two flanks beside it; NaN near the ends."""
+    count = profile.shape[1]
+    cumulative = np.concatenate([np.zeros((len(profile), 1)), np.cumsum(profile, axis=1)], axis=1)
+    centre = np.arange(count)
+    result = np.full(profile.shape, np.nan)
+    valid = (centre - half - flank >= 0) & (centre + half + flank < count)
+    k = centre[valid]
+
+    def mean(start, stop):
+        return (cumulative[:, stop] - cumulative[:, start]) / (stop - start)
+
+    bar = mean(k - half, k + half + 1)
+    flanks = np.maximum(mean(k - half - flank, k - half), mean(k + half + 1, k + half + 1 + flank))
+    result[:, valid] = bar - flanks
+    return result
+
+
+def _background_spread(profile: np.ndarray) -> np.ndarray:
+    """How much each profile varies apart from the paint: 1.4826 x its MAD (the paint is the minority of a band).
+
+    Floored at half the curve's typical spread, so that one flat profile does not make every wrinkle paint.
+    """
+    spread = 1.4826 * np.median(np.abs(profile - np.median(profile, axis=1, keepdims=True)), axis=1)
+    return np.maximum(spread, max(0.5 * float(np.median(spread)), SPREAD_FLOOR))
+
+
+def _consistent(shifts: np.ndarray, found: np.ndarray, max_shift: float) -> tuple[np.ndarray, np.ndarray]:
+    """Drop found shifts that disagree with their neighbours; smooth the rest with a running median."""
+    tolerance = max(1.5, 0.25 * max_shift)
+    for _ in range(2):  # the second pass judges against neighbours that survived the first
+        window = _neighbour_shifts(shifts, found)  # (N, 2*NEIGHBOURS+1), NaN where no evidence
+        support = np.isfinite(window).sum(axis=1)
+        with np.errstate(all="ignore"):
+            median = np.nanmedian(np.where(support[:, None] > 0, window, 0.0), axis=1)
+        found = found & (support >= 2) & (np.abs(shifts - median) <= tolerance)
+    window = _neighbour_shifts(shifts, found)
+    with np.errstate(all="ignore"):
+        median = np.nanmedian(np.where(found[:, None], window, 0.0), axis=1)
+    return np.where(found, median, 0.0), found
+
+
+def _neighbour_shifts(shifts: np.ndarray, found: np.ndarray) -> np.ndarray:
+    padded = np.pad(np.where(found, shifts, np.nan), NEIGHBOURS, constant_values=np.nan)
+    return np.lib.stride_tricks.sliding_window_view(padded, 2 * NEIGHBOURS + 1)
+
+
+def _fill(shifts: np.ndarray, found: np.ndarray, arc: np.ndarray, max_gap: float, taper: float) -> np.ndarray:
+    """Shifts where no paint was seen: across short gaps interpolated, elsewhere fading to zero."""
+    if not found.any():
+        return np.zeros_like(shifts)
+    known = np.flatnonzero(found)
+    index = np.arange(len(shifts))
+    before = np.maximum.accumulate(np.where(found, index, -1))  # the last found sample at or before each
+    after = np.minimum.accumulate(np.where(found, index, len(shifts))[::-1])[::-1]
+    has_before, has_after = before >= 0, after < len(shifts)
+    b, a = np.clip(before, 0, None), np.clip(after, None, len(shifts) - 1)
+    gap = arc[a] - arc[b]
+    bridged = has_before & has_after & (gap <= max_gap)
+    interpolated = np.interp(arc, arc[known], shifts[known])
+    fade_before = np.where(has_before, shifts[b] * np.clip(1 - (arc - arc[b]) / taper, 0, 1), 0.0)
+    fade_after = np.where(has_after, shifts[a] * np.clip(1 - (arc[a] - arc) / taper, 0, 1), 0.0)
+    nearer_before = ~has_after | (has_before & (arc - arc[b] <= arc[a] - arc))
+    faded = np.where(nearer_before, fade_before, fade_after)
+    return np.where(found, shifts, np.where(bridged, interpolated, faded))
