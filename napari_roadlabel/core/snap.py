@@ -200,11 +200,14 @@ def _bar_response(profile: np.ndarray, half: int, flank: int) -> np.ndarray:
 
 
 def _background_spread(profile: np.ndarray) -> np.ndarray:
-    """How much each profile varies apart from the paint: 1.4826 x its MAD (the paint is the minority of a band).
+    """The noise of each profile: 1.4826 x the MAD of its steps from one pixel to the next.
 
-    Floored at half the curve's typical spread, so that one flat profile does not make every wrinkle paint.
+    Steps see the texture of the road and not the paint, which adds only its two
+    edges, however wide it is.  Floored at half the curve's typical noise, so that
+    one flat profile does not make every wrinkle paint.
     """
-    spread = 1.4826 * np.median(np.abs(profile - np.median(profile, axis=1, keepdims=True)), axis=1)
+    steps = np.diff(profile, axis=1)
+    spread = 1.4826 * np.median(np.abs(steps - np.median(steps, axis=1, keepdims=True)), axis=1)
     return np.maximum(spread, max(0.5 * float(np.median(spread)), SPREAD_FLOOR))
 
 

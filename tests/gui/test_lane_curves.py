@@ -8,6 +8,13 @@ from napari_roadlabel.core import make_geometry
 LANE = 1  # track id in the labeled_project fixture: a solid white lane on frame 2
 
 
+def distance_to_polyline(point, polyline):
+    starts, ends = polyline[:-1], polyline[1:]
+    along = np.clip(np.einsum("ij,ij->i", point - starts, ends - starts)
+                    / np.maximum(np.einsum("ij,ij->i", ends - starts, ends - starts), 1e-12), 0, 1)
+    return np.min(np.linalg.norm(starts + along[:, None] * (ends - starts) - point, axis=1))
+
+
 def x_at_row(curve_yx, row):
     return curve_yx[np.argmin(np.abs(curve_yx[:, 0] - row)), 1]
 
@@ -22,7 +29,7 @@ def test_the_curve_passes_through_the_points_as_placed(workspace):
     controls = workspace.project.state(LANE, 2).geometry.points
     assert len(curve) > 3 * len(controls)  # a smooth curve, not the control polygon
     for x, y in controls:  # napari order is (y, x)
-        assert np.min(np.hypot(curve[:, 0] - y, curve[:, 1] - x)) < 1.5
+        assert distance_to_polyline(np.array([y, x]), curve) < 0.5
     assert curves_layer(workspace).edge_width == [LANE_WIDTHS["solid"]]
     assert list(curves_layer(workspace).features["label"]) == ["left"]  # it reaches the bottom left of the car
     assert workspace.viewer.layers.selection.active is not curves_layer(workspace)
