@@ -51,6 +51,8 @@ GHOST_FRAME = 84  # the stop line, near the car now, moves 13 pixels from the fr
 GHOST_VIEW = ((213, 340), 2.5)  # centre (y, x) and zoom: the road from the horizon down to the car
 EVERYTHING_FRAME = 70  # the stop line is clear of the crosswalk; the speed-limit sign still in view
 EVERYTHING_VIEW = ((180, 350), 0.92)  # a little smaller and to the left, so the sign's text is not cut off
+LANE_CLICKS = 5  # an annotator clicks this many points along a lane; the tool fits the curve
+LANES_FRAME, LANES_VIEW = 30, ((190, 420), 2.2)  # picture 9: where the road bends, the dashed lane selected
 GANTRY_ON_EVERYTHING_FRAME = (340, 56, 494, 172)  # x0, y0, x1, y1 of the light's gantry there (not in the truth)
 
 
@@ -80,12 +82,20 @@ class Truth:
 
 
 def napari_shape(feature: dict) -> tuple[np.ndarray, str]:
-    """A feature's geometry as napari (y, x) vertices and a shape type."""
+    """A feature's geometry as napari (y, x) vertices and a shape type; a lane as the few points one clicks."""
     geometry = feature["geometry"]
     if geometry["type"] == "LineString":
-        return np.array(geometry["coordinates"], dtype=float)[:, ::-1], "path"
+        points = np.array(geometry["coordinates"], dtype=float)[:, ::-1]
+        return (clicks_along(points, LANE_CLICKS) if feature["properties"]["class"] == "lane-line" else points), "path"
     ring = np.array(geometry["coordinates"][0], dtype=float)[:-1, ::-1]
     return ring, "rectangle" if feature["properties"].get("shape") == "box" else "polygon"
+
+
+def clicks_along(points: np.ndarray, count: int) -> np.ndarray:
+    """``count`` points spread evenly by arc length along a polyline, both ends included."""
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
+    spots = np.linspace(0.0, arc[-1], count)
+    return np.column_stack([np.interp(spots, arc, points[:, axis]) for axis in (0, 1)])
 
 
 def center_of(feature: dict) -> tuple[float, float]:
@@ -378,6 +388,16 @@ def everything(session: Session) -> None:
     shoot(session, "06-every-element")
 
 
+def lane_curves(session: Session) -> None:
+    """Picture 9: a lane selected where the road bends: its clicked points, the curve through them, the order."""
+    workspace = session.workspace
+    workspace.go_to(LANES_FRAME)
+    workspace.choose_class("lane-line")
+    workspace.select_track(session.ours(DASHED_LINE))
+    look_at(session.viewer, *LANES_VIEW)
+    shoot(session, "09-lane-curves")
+
+
 def keys(session: Session) -> None:
     """Picture 8: the Keys tab, the panel dragged wider so that every line shows whole."""
     width = session.dock.width()
@@ -407,6 +427,7 @@ def label_the_clip(session: Session, exported: Path) -> None:
     run_to(session, session.workspace.frame_count - 1)
     end_tracks_that_leave(session)
     everything(session)
+    lane_curves(session)
     keys(session)
     export(session, exported)
 

@@ -24,7 +24,7 @@ LAYER_NAME = "Lane curves"
 LANE_CLASS = "lane-line"
 CURVE_STEP = 8.0  # pixels of arc between the points drawn (more makes each step slower, not smoother)
 DRAFT_STYLE = (np.array([1.0, 1.0, 1.0, 1.0]), 2.0)  # a lane being drawn, not in the store yet
-TEXT = {"string": "{label}", "size": 9, "color": "white", "anchor": "lower_left"}
+TEXT = {"string": "{label}", "size": 9, "color": "white", "anchor": "center"}  # mid-lane
 
 
 class LaneCurveView:
