@@ -47,6 +47,8 @@ BINDINGS: tuple[Binding, ...] = (
             lambda workspace: workspace.delete_selected()),
     Binding("Shift-Delete", "delete the selected objects' whole tracks (every frame)",
             lambda workspace: workspace.delete_selected(whole_track=True)),
+    Binding("Alt-S", "snap the selected lanes (or all on this frame) to the paint nearby",
+            lambda workspace: workspace.snap_lanes_to_paint()),
     Binding("Alt-G", "show or hide the previous frame's outlines", lambda workspace: workspace.toggle_ghost()),
     Binding("Control-Z", "undo", lambda workspace: workspace.undo()),
     Binding("Control-Shift-Z", "redo", lambda workspace: workspace.redo()),

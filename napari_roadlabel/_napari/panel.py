@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from magicgui.widgets import CheckBox, ComboBox, Container, LineEdit, Widget
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, PushButton, Widget
 from qtpy.QtCore import QRectF, Qt
 from qtpy.QtGui import QColor, QPainter
 from qtpy.QtWidgets import (
@@ -79,6 +79,19 @@ class ClassChooser(Container):
             self.class_box.value = class_name
             self.kind_box.choices = self._kinds(class_name)
             self.kind_box.value = kind
+
+
+class SnapControls(Container):
+    """Snap lanes to the paint nearby (Alt-S), never further than the distance set here."""
+
+    def __init__(self, workspace: Workspace, report: Callable[[RoadlabelError], None]):
+        self.distance = FloatSpinBox(label="within px", value=workspace.snap_max_shift, min=1.0, max=50.0, step=1.0,
+                                     tooltip="Snapping never moves a lane further than this")
+        self.button = PushButton(text="Snap lanes (Alt-S)",
+                                 tooltip="Move the selected lanes (or all on this frame) onto their paint")
+        super().__init__(widgets=[self.button, self.distance], labels=True, layout="horizontal")
+        self.distance.changed.connect(lambda value: setattr(workspace, "snap_max_shift", float(value)))
+        self.button.changed.connect(lambda *args: _reporting(report, workspace.snap_lanes_to_paint))
 
 
 class ObjectList(QListWidget):
@@ -306,6 +319,7 @@ class LabelingPanel(QWidget):
     def __init__(self, workspace: Workspace, report: Callable[[RoadlabelError], None]):
         super().__init__()
         self.chooser = ClassChooser(workspace, report)
+        self.snap = SnapControls(workspace, report)
         self.ghost = CheckBox(text="Show previous frame (Alt-G)", value=workspace.show_ghost)
         self.ghost.changed.connect(lambda show: setattr(workspace, "show_ghost", show))
         workspace.ghost_shown.connect(self._show_ghost_state)
@@ -314,9 +328,9 @@ class LabelingPanel(QWidget):
         self.timeline = TimelineBar(workspace)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.chooser.native, self.ghost.native, QLabel("Objects on this frame"), self.objects,
-                       QLabel("Attributes"), self.attributes.native, QLabel("Per-frame attributes over time"),
-                       self.timeline, self.timeline.text):
+        for widget in (self.chooser.native, self.snap.native, self.ghost.native, QLabel("Objects on this frame"),
+                       self.objects, QLabel("Attributes"), self.attributes.native,
+                       QLabel("Per-frame attributes over time"), self.timeline, self.timeline.text):
             layout.addWidget(widget)
 
     def _show_ghost_state(self, shown: bool) -> None:

@@ -17,7 +17,9 @@ from napari.utils.notifications import show_error
 from psygnal import Signal
 from qtpy.QtCore import QTimer
 
-from ..core import FrameObject, GeometryKind, Project, RoadlabelError
+from ..core import FrameObject, GeometryKind, Project, RoadlabelError, make_geometry
+from ..core.lanes import fit_lane
+from ..core.snap import snap_to_paint
 from ..io.frames import FrameSource
 from .adapter import EDITING_COLUMNS, NEW_OBJECT, LayerData, objects_by_layer
 from .filling import fill_layer
@@ -29,6 +31,8 @@ from .sync import LayerSync
 PROJECT_KEY = "roadlabel_project"  # image layer metadata: the project folder it shows
 GHOST_NAME = "Previous frame"
 TEXT_STYLE = {"string": "{label}", "size": 9, "color": "white", "anchor": "upper_left"}
+SNAP_MAX_SHIFT = 8.0  # px: how far snapping may move a lane, unless the annotator says otherwise
+SNAP_SPACING = 25.0  # px of arc between the snapped points that become the lane's new points
 GHOST_COLOR = hex_to_rgba("#00e5ff", 0.9)  # cyan: visible on white paint and grey asphalt alike
 
 
@@ -54,6 +58,7 @@ class Workspace:
         self.shown_frame = -1
         self.selected_track: int | None = None  # the last object selected; kept across frames
         self.active_class = drawable_classes(project.taxonomy)[0]
+        self.snap_max_shift = SNAP_MAX_SHIFT  # the annotator sets it in the panel
         self._filling = False
         self._refill_pending = False
         self._attached = True
@@ -354,6 +359,31 @@ class Workspace:
             if frame_values:
                 self.project.set_frame_attributes(track_id, self.current_frame, frame_values)
         self._after_edit(f"edited attributes of track {track_id}")
+
+    def snap_lanes_to_paint(self, max_shift: float | None = None) -> int:
+        """Move the selected lane lines (every lane on this frame when none is) onto the paint nearby.
+
+        Never further than ``max_shift`` px (default: ``snap_max_shift``); where no
+        paint is seen a lane stays as drawn.  One undo step; returns how many lanes moved.
+        """
+        max_shift = self.snap_max_shift if max_shift is None else max_shift
+        frame = self.current_frame
+        lanes = {obj.track.id: obj for obj in self.project.objects_on(frame) if obj.track.class_name == "lane-line"}
+        picked = [track_id for track_id in self.selected_tracks() if track_id in lanes] or list(lanes)
+        image = self.frames.read(frame)
+        moved = 0
+        with self.project.group(f"snap {len(picked)} lanes to paint on frame {frame}"):
+            for track_id in picked:
+                controls = lanes[track_id].state.geometry.points
+                result = snap_to_paint(fit_lane(controls, where=f"lane {track_id}"), image, max_shift=max_shift,
+                                       spacing=SNAP_SPACING)
+                if result.moved_max > 0:
+                    size = (self.project.sequence.width, self.project.sequence.height)
+                    snapped = np.clip(result.controls, 0, size)
+                    self.project.set_state(track_id, frame, make_geometry("polyline", snapped))
+                    moved += 1
+        self._after_edit(f"snapped {moved} of {len(picked)} lanes to the paint on frame {frame}")
+        return moved
 
     def undo(self) -> str | None:
         label = self.project.undo()

@@ -14,7 +14,8 @@ be sampled at image rows (TuSimple h_samples, -2 where the lane has no point),
 at N points equally spaced by arc length, or as a dense polyline; it can be
 extended along its end tangent to the bottom of the image or to a horizon row,
 and clipped to the image.  ``fit_lanes`` fits many lanes at once (vectorised
-over lanes with the same number of points).
+over lanes with the same number of points), and ``sample_rows_many`` samples many
+curves at the same rows at once.
 
 Bad input: fewer than 2 distinct points, NaN or infinite coordinates raise
 GeometryError naming the lane; repeated consecutive points are dropped (a
@@ -129,10 +130,16 @@ def fit_lanes(lanes: Sequence, *, method: str = "catmull-rom", samples_per_segme
     names = [where[index] if where else f"lane {index}" for index in range(len(lanes))]
     controls = [_clean_controls(points, name) for points, name in zip(lanes, names, strict=True)]
     curves: list[LaneCurve | None] = [None] * len(controls)
-    for indices in _by_length(controls):
-        stacked = np.stack([controls[index] for index in indices])
+    groups = [(indices, np.stack([controls[index] for index in indices])) for indices in _by_length(controls)]
+    if method == "y-spline":
+        turning = [index for indices, stacked in groups for index, ok in zip(indices, _y_monotone(stacked), strict=True)
+                   if not ok]
+        if turning:
+            raise GeometryError(names[min(turning)], "a y-spline lane must go steadily up or down the image, "
+                                                     "one point per row; use the catmull-rom curve for this lane")
+    for indices, stacked in groups:
         if method == "y-spline":
-            dense = _y_splines(stacked, samples_per_segment, [names[index] for index in indices])
+            dense = _y_splines(stacked, samples_per_segment)
         else:
             dense = _catmull_rom(stacked, samples_per_segment)
         arcs = _arcs(dense)
@@ -194,8 +201,8 @@ def _clean_controls(points, where: str) -> np.ndarray:
 
 def _catmull_rom(controls: np.ndarray, samples: int) -> np.ndarray:
     """Centripetal Catmull-Rom through (L, K, 2) control points -> (L, (K-1)*samples+1, 2) curve points."""
-    first = 2 * controls[:, :1] - controls[:, 1:2]  # phantom end points continue the end segments
-    last = 2 * controls[:, -1:] - controls[:, -2:-1]
+    first = _phantom(controls[:, 0], controls[:, 1], controls[:, 2] if controls.shape[1] > 2 else None)
+    last = _phantom(controls[:, -1], controls[:, -2], controls[:, -3] if controls.shape[1] > 2 else None)
     padded = np.concatenate([first, controls, last], axis=1)  # (L, K+2, 2)
     p0, p1, p2, p3 = (padded[:, offset:offset + controls.shape[1] - 1, None, :] for offset in range(4))
     t0 = np.zeros(p0.shape[:-1])
@@ -215,6 +222,22 @@ def _catmull_rom(controls: np.ndarray, samples: int) -> np.ndarray:
     return np.concatenate([joined, controls[:, -1:]], axis=1)
 
 
+def _phantom(end: np.ndarray, next_: np.ndarray, after: np.ndarray | None) -> np.ndarray:
+    """The point beyond a lane's end that shapes its end segment, (L, 1, 2).
+
+    With three points the end carries on the bend of the first three (a
+    quadratic through them), so a curving lane does not go flat at its ends;
+    where that point would fall back near the end itself (uneven spacing), or
+    with two points, the end segment is continued straight.
+    """
+    straight = 2 * end - next_
+    if after is None:
+        return straight[:, None]
+    bent = 3 * end - 3 * next_ + after
+    too_close = np.linalg.norm(bent - end, axis=-1) < 0.5 * np.linalg.norm(next_ - end, axis=-1)
+    return np.where(too_close[:, None], straight, bent)[:, None]
+
+
 def _knot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.maximum(np.linalg.norm(b - a, axis=-1), EPSILON) ** ALPHA
 
@@ -223,14 +246,15 @@ def _lerp(a, b, ta, tb, t):
     return ((tb - t) * a + (t - ta) * b) / (tb - ta)
 
 
-def _y_splines(controls: np.ndarray, samples: int, names: Sequence[str]) -> np.ndarray:
-    """Natural cubic splines x(y) through (L, K, 2) control points -> (L, (K-1)*samples+1, 2) curve points."""
+def _y_monotone(controls: np.ndarray) -> np.ndarray:
+    """Which of (L, K, 2) lanes go steadily up or down the image."""
     rise = np.diff(controls[..., 1], axis=1)
-    up, down = (rise > EPSILON).all(axis=1), (rise < -EPSILON).all(axis=1)
-    if not (up | down).all():
-        raise GeometryError(names[int(np.flatnonzero(~(up | down))[0])],
-                            "a y-spline lane must go steadily up or down the image, one point per row; "
-                            "use the catmull-rom curve for this lane")
+    return (rise > EPSILON).all(axis=1) | (rise < -EPSILON).all(axis=1)
+
+
+def _y_splines(controls: np.ndarray, samples: int) -> np.ndarray:
+    """Natural cubic splines x(y) through (L, K, 2) y-monotone control points -> (L, (K-1)*samples+1, 2) points."""
+    down = controls[:, -1, 1] < controls[:, 0, 1]
     ordered = np.where(down[:, None, None], controls[:, ::-1], controls)  # y increasing
     xs, ys = ordered[..., 0], ordered[..., 1]
     h = np.diff(ys, axis=1)  # (L, K-1)

@@ -2,7 +2,8 @@
 
 How it works, all vectorised over the samples of one curve:
 
-1. Samples every ``spacing`` px of arc along the curve, each with its unit normal.
+1. Samples every ``spacing`` px of arc along the curve (at most ``LOOK_EVERY`` px apart
+   while looking for paint), each with its unit normal.
 2. Two paint-likeness channels, Gaussian-smoothed in a box around the curve only:
    brightness (white paint) and yellowness, ``(R + G) / 2 - B`` (yellow paint,
    which can be no brighter than light concrete).  A grey image has brightness only.
@@ -12,22 +13,28 @@ How it works, all vectorised over the samples of one curve:
    the mean over the bar minus the brighter of its two flanks.  A painted line is
    brighter than the road on *both* sides, so an edge (a shadow, the kerb, a car)
    scores nothing.
-5. Significance against the curve's own background: each response is divided by
-   a robust spread (1.4826 x MAD) of all the responses in the band, pooled over the
-   curve's samples.  Because the threshold is relative, dim paint on a dark night
-   road counts as much as fresh paint by day, and an empty road (a gap between
-   dashes, worn-off paint) finds nothing.
+5. Significance against the profile's own background: each response is divided by
+   the noise of its profile, 1.4826 x the MAD of its pixel-to-pixel steps (the
+   paint adds only its two edges to those, however wide it is), and must also
+   exceed ``min_contrast`` grey levels.  Because the threshold is relative, dim
+   paint on a dark night road counts as much as fresh paint by day, and an empty
+   road (a gap between dashes, worn-off paint) finds nothing.
 6. At each sample the strongest significant local peak within +-``max_shift`` is the
    paint; a peak on the rim of the band is refused (the paint is further away).
-   Peaks that disagree with their neighbours along the curve are dropped as
-   outliers, and the shifts are smoothed with a median over neighbouring samples.
+   A peak counts only when another sample within ``NEIGHBOURS`` of it along the
+   curve saw paint too, and when its shift agrees with their median (an outlier
+   is a car, a crack or noise; the paint line is continuous).  Sub-pixel peaks are
+   kept as they are: smoothing them would pull the ends of a curved line inwards.
 7. Samples without evidence: between two samples with evidence at most ``max_gap`` px
    of arc apart (the gap of a dashed line) the shift is interpolated; otherwise it
    fades linearly to zero over ``taper`` px, so the curve is left where the
    annotator put it where no paint is seen, without a kink.  Shifts never exceed
    ``max_shift``.
 
-The result's ``controls`` are the moved samples: the new control points to store.
+The result's ``controls`` are the moved samples, ``spacing`` px apart: the new control
+points to store, for the (default) Catmull-Rom curve, which runs through points that
+close like a polyline.  A y-spline through them can swing between points a few px apart
+in y on a flat lane.
 """
 
 from __future__ import annotations
@@ -41,11 +48,14 @@ from .errors import GeometryError
 from .lanes import LaneCurve
 
 WIDTHS = (3, 5, 9, 15, 25)  # paint widths tried, px: far thin lines to near wide ones
-MIN_SCORE = 6.0  # a peak must stand this many robust spreads above zero
+MIN_SCORE = 8.0  # a peak must stand this many times the noise of its profile above its flanks
 MIN_CONTRAST = 2.0  # and be at least this bright against its flanks, grey levels (0..255)
 SMOOTHING = 1.0  # sigma of the Gaussian blur of the paint channels, px
 ALONG = 3.0  # profiles are averaged over -ALONG, 0, +ALONG px along the curve
-NEIGHBOURS = 2  # the median of shifts is taken over this many samples either side
+NEIGHBOURS = 2  # a peak is checked against the peaks of this many samples either side
+SUPPORT = 2  # paint must be seen at this many samples of such a window, agreeing, to count
+LOOK_EVERY = 10.0  # px of arc: paint is looked for at least this often along the curve
+TAPER = 30.0  # px of arc over which a shift fades to nothing past the last paint seen
 SPREAD_FLOOR = 0.25  # grey levels: the least noise assumed (a synthetic flat image has none)
 
 
@@ -70,57 +80,66 @@ class SnapResult:
 
 
 def snap_to_paint(curve: LaneCurve, image: np.ndarray, *, max_shift: float = 8.0, spacing: float = 10.0,
-                  max_gap: float = 160.0, taper: float | None = None, widths: tuple[int, ...] = WIDTHS,
+                  max_gap: float = 160.0, taper: float = TAPER, widths: tuple[int, ...] = WIDTHS,
                   min_score: float = MIN_SCORE, min_contrast: float = MIN_CONTRAST,
                   where: str | None = None) -> SnapResult:
     """Move ``curve`` onto the painted marking within ``max_shift`` px of it, where there is paint to see.
 
-    ``image`` is the frame, (H, W, 3) RGB or (H, W) grey, uint8.  Samples are taken
-    every ``spacing`` px of arc; samples off the image are left alone.  ``taper``
-    (default ``3 * spacing``) is how far a shift fades out past the last paint seen.
+    ``image`` is the frame, (H, W, 3) RGB or (H, W) grey, uint8.  The result has a
+    sample every ``spacing`` px of arc (paint is looked for at least every
+    ``LOOK_EVERY`` px whatever the spacing); samples off the image are left alone.
+    ``max_gap`` is the longest stretch without paint that a shift is carried across
+    (the gap of a dashed line); ``taper`` is how far a shift fades out past the last
+    paint seen elsewhere.
     """
     where = where or "snap to paint"
-    channels = _check(image, max_shift, spacing, widths, where)
-    taper = 3.0 * spacing if taper is None else float(taper)
-    count = max(2, int(np.ceil(curve.length / spacing)) + 1)
-    arc = np.linspace(0.0, curve.length, count)
-    samples = curve.at_arc_length(arc)
-    normals = _normals(curve, arc)
+    image = np.asarray(image)
+    channels = _check(image, max_shift, spacing, max_gap, taper, widths, where)
+    look = _arc_steps(curve.length, min(spacing, LOOK_EVERY))
+    points, normals = curve.at_arc_length(look), _normals(curve, look)
     height, width = image.shape[:2]
-    on_image = ((samples[:, 0] >= 0) & (samples[:, 0] <= width - 1)
-                & (samples[:, 1] >= 0) & (samples[:, 1] <= height - 1))
-    shifts = np.zeros(count)
-    found = np.zeros(count, bool)
+    on_image = ((points[:, 0] >= 0) & (points[:, 0] <= width - 1)
+                & (points[:, 1] >= 0) & (points[:, 1] <= height - 1))
+    shifts = np.zeros(len(look))
+    found = np.zeros(len(look), bool)
     if on_image.any():
-        raw, seen = _find_paint(channels, samples[on_image], normals[on_image], max_shift, widths, min_score,
+        raw, seen = _find_paint(channels, points[on_image], normals[on_image], max_shift, widths, min_score,
                                 min_contrast)
         shifts[on_image], found[on_image] = raw, seen
         shifts, found = _consistent(shifts, found, max_shift)
-        shifts = _fill(shifts, found, arc, max_gap, taper)
-    shifts = np.clip(shifts, -max_shift, max_shift)
-    return SnapResult(samples + shifts[:, None] * normals, samples, shifts, found)
+        shifts = _fill(shifts, found, look, max_gap, taper)
+    arc = _arc_steps(curve.length, spacing)
+    samples = curve.at_arc_length(arc)
+    shifts = np.clip(np.interp(arc, look, shifts), -max_shift, max_shift)
+    found = np.interp(arc, look, found.astype(float)) >= 0.5
+    return SnapResult(samples + shifts[:, None] * _normals(curve, arc), samples, shifts, found)
 
 
-def _check(image, max_shift: float, spacing: float, widths, where: str) -> list[np.ndarray]:
-    """The paint channels of a valid image, as float (H, W) arrays in grey levels; clear errors otherwise."""
-    if not np.isfinite(max_shift) or max_shift <= 0:
-        raise GeometryError(where, f"max_shift must be a positive number of pixels, got {max_shift}")
-    if not np.isfinite(spacing) or spacing <= 0:
-        raise GeometryError(where, f"spacing must be a positive number of pixels, got {spacing}")
+def _arc_steps(length: float, step: float) -> np.ndarray:
+    """Arc lengths from 0 to ``length``, equally spaced at most ``step`` apart."""
+    return np.linspace(0.0, length, max(2, int(np.ceil(length / step)) + 1))
+
+
+def _check(image: np.ndarray, max_shift, spacing, max_gap, taper, widths, where: str) -> list[np.ndarray]:
+    """The image's channels (R, G, B or grey) when every argument is valid; a GeometryError naming the bad one."""
+    for name, value, least in (("max_shift", max_shift, 0.0), ("spacing", spacing, 0.0), ("taper", taper, 0.0)):
+        if not np.isfinite(value) or value <= least:
+            raise GeometryError(where, f"{name} must be a positive number of pixels, got {value}")
+    if not np.isfinite(max_gap) or max_gap < 0:
+        raise GeometryError(where, f"max_gap must be 0 or more pixels, got {max_gap}")
     if not widths or min(widths) < 1:
         raise GeometryError(where, f"paint widths must be whole pixels >= 1, got {widths}")
-    image = np.asarray(image)
     if image.dtype != np.uint8:
         raise GeometryError(where, f"the image must be uint8, got {image.dtype}")
-    if image.ndim == 2:
-        return [image]
-    if image.ndim == 3 and image.shape[2] == 3:
+    if image.ndim == 3 and image.shape[2] == 3 and image.size:
         return [image[..., 0], image[..., 1], image[..., 2]]
+    if image.ndim == 2 and image.size:
+        return [image]
     raise GeometryError(where, f"the image must be (H, W, 3) RGB or (H, W) grey, got shape {image.shape}")
 
 
 def _normals(curve: LaneCurve, arc: np.ndarray) -> np.ndarray:
-    """Unit normals of the curve at these arc lengths (the tangent turned a quarter clockwise in x, y)."""
+    """Unit normals of the curve at these arc lengths: the tangent turned by 90 degrees, (-ty, tx)."""
     step = min(2.0, curve.length / 4)
     tangent = curve.at_arc_length(arc + step) - curve.at_arc_length(arc - step)
     tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-12)
@@ -212,18 +231,14 @@ def _background_spread(profile: np.ndarray) -> np.ndarray:
 
 
 def _consistent(shifts: np.ndarray, found: np.ndarray, max_shift: float) -> tuple[np.ndarray, np.ndarray]:
-    """Drop found shifts that disagree with their neighbours; smooth the rest with a running median."""
+    """Drop found shifts that are alone, or that disagree with the median of their neighbours."""
     tolerance = max(1.5, 0.25 * max_shift)
     for _ in range(2):  # the second pass judges against neighbours that survived the first
         window = _neighbour_shifts(shifts, found)  # (N, 2*NEIGHBOURS+1), NaN where no evidence
         support = np.isfinite(window).sum(axis=1)
-        with np.errstate(all="ignore"):
-            median = np.nanmedian(np.where(support[:, None] > 0, window, 0.0), axis=1)
-        found = found & (support >= 2) & (np.abs(shifts - median) <= tolerance)
-    window = _neighbour_shifts(shifts, found)
-    with np.errstate(all="ignore"):
-        median = np.nanmedian(np.where(found[:, None], window, 0.0), axis=1)
-    return np.where(found, median, 0.0), found
+        median = np.nanmedian(np.where(support[:, None] > 0, window, 0.0), axis=1)
+        found = found & (support >= SUPPORT) & (np.abs(shifts - median) <= tolerance)
+    return np.where(found, shifts, 0.0), found
 
 
 def _neighbour_shifts(shifts: np.ndarray, found: np.ndarray) -> np.ndarray:

@@ -49,7 +49,8 @@ def test_tracks_states_and_frame_queries(project):
     project.set_state(light.id, 6, box(11, 20, 31, 60), source=Source.PROPAGATED, confidence=0.8)
     on_five = project.objects_on(5)
     assert [obj.track.id for obj in on_five] == [lane.id, light.id]
-    assert on_five[0].attributes == {"color": "yellow", "kind": "lane-marking", "style": "dashed"}
+    assert on_five[0].attributes == {"color": "yellow", "kind": "lane-marking", "style": "dashed",
+                                     "split-merge": "none"}
     assert on_five[1].state.attributes == {"state": "red", "flashing": False}
     assert project.track(lane.id).attributes["color"] == "yellow"
     assert [s.frame for s in project.states_of(light.id)] == [5, 6]
@@ -271,7 +272,8 @@ def test_copy_continue_and_end_track(project):
     lane = project.add_track("lane-line")
     project.set_state(lane.id, 3, LANE, {"style": "dashed"})
     copied = project.copy_state(lane.id, 3, 4)
-    assert copied.geometry == LANE and copied.attributes == {"style": "dashed"} and copied.is_keyframe
+    assert copied.geometry == LANE and copied.is_keyframe
+    assert copied.attributes == {"style": "dashed", "split-merge": "none"}
     assert project.continue_track(lane.id, 9).geometry == LANE  # from frame 4, the closest earlier state
     assert project.continue_track(lane.id, 1).frame == 1  # nothing earlier: from the closest later one
     assert project.end_track_after(lane.id, 4) == 1

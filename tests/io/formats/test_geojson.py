@@ -64,7 +64,8 @@ def test_export_is_valid_geojson_with_the_documented_properties(project, tmp_pat
     assert lane["geometry"]["type"] == "LineString"
     assert lane["geometry"]["coordinates"][0] == [1 / 3, 359.5]  # x, y exactly as placed
     assert lane["properties"] == {"frame": 0, "track_id": 1, "class": "lane-line", "source": "manual",
-                                  "attributes": {"color": "yellow", "kind": "lane-marking", "style": "dashed"}}
+                                  "attributes": {"color": "yellow", "kind": "lane-marking", "style": "dashed",
+                                                 "split-merge": "none"}}
     light = by_class["traffic-light"][1]
     assert light["properties"]["shape"] == "box" and light["geometry"]["type"] == "Polygon"
     assert light["properties"]["confidence"] == 0.25 and light["properties"]["source"] == "propagated"
