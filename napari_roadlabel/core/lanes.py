@@ -6,7 +6,7 @@ curve is derived from them:
 * ``catmull-rom`` (default): a centripetal Catmull-Rom spline, which passes
   through every control point, never loops or overshoots between close points,
   and follows a lane whatever its direction;
-* ``y-spline``: a natural cubic spline x(y), for ordinary lanes that go up the
+* ``y-spline``: a cubic spline x(y) with parabolic run-out ends, for ordinary lanes that go up the
   image (y-monotone); refused when two points share a row or the lane turns back.
 
 A curve is kept as a dense polyline with its cumulative arc length, so it can
@@ -253,13 +253,17 @@ def _y_monotone(controls: np.ndarray) -> np.ndarray:
 
 
 def _y_splines(controls: np.ndarray, samples: int) -> np.ndarray:
-    """Natural cubic splines x(y) through (L, K, 2) y-monotone control points -> (L, (K-1)*samples+1, 2) points."""
+    """Cubic splines x(y) through (L, K, 2) y-monotone control points -> (L, (K-1)*samples+1, 2) points.
+
+    The ends run out parabolically (x'' of each end segment equals its neighbour's), so a
+    curving lane keeps its bend to its first and last click instead of going straight.
+    """
     down = controls[:, -1, 1] < controls[:, 0, 1]
     ordered = np.where(down[:, None, None], controls[:, ::-1], controls)  # y increasing
     xs, ys = ordered[..., 0], ordered[..., 1]
     h = np.diff(ys, axis=1)  # (L, K-1)
     slope = np.diff(xs, axis=1) / h
-    second = np.zeros_like(xs)  # natural ends: x'' = 0 at both ends
+    second = np.zeros_like(xs)  # two points: a straight line
     if xs.shape[1] > 2:  # the tridiagonal system for the inner second derivatives, solved for all lanes at once
         inner = xs.shape[1] - 2
         system = np.zeros((len(xs), inner, inner))
@@ -267,7 +271,10 @@ def _y_splines(controls: np.ndarray, samples: int) -> np.ndarray:
         system[:, diagonal, diagonal] = 2 * (h[:, :-1] + h[:, 1:])
         system[:, diagonal[1:], diagonal[:-1]] = h[:, 1:-1]
         system[:, diagonal[:-1], diagonal[1:]] = h[:, 1:-1]
+        system[:, 0, 0] += h[:, 0]  # parabolic run-out: x''(first) = x''(second), x''(last) = x''(one before)
+        system[:, -1, -1] += h[:, -1]
         second[:, 1:-1] = np.linalg.solve(system, 6 * (slope[:, 1:] - slope[:, :-1])[..., None])[..., 0]
+        second[:, 0], second[:, -1] = second[:, 1], second[:, -2]
     u = np.linspace(0.0, 1.0, samples + 1)[:-1]
     hh = h[..., None]
     after, before = hh * u, hh * (1 - u)  # distance from each segment's first and last row

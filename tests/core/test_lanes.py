@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from scipy.interpolate import CubicSpline
 
 from napari_roadlabel.core import GeometryError
 from napari_roadlabel.core.lanes import METHODS, MISSING, LaneCurve, fit_lane, fit_lanes, sample_rows_many
@@ -68,11 +67,7 @@ def test_five_clicks_on_a_parabola_follow_it_within_a_pixel_between_the_end_clic
     assert np.abs(x - parabola_x(rows)).max() < 5.0
 
 
-@pytest.mark.parametrize("method", [
-    "catmull-rom",  # its end segments carry on the bend of the first and last three clicks
-    pytest.param("y-spline", marks=pytest.mark.xfail(
-        strict=True, reason="natural ends (x'' = 0) go straight: 3.0 px off at the ends of this parabola")),
-])
+@pytest.mark.parametrize("method", METHODS)  # both keep the bend of their end clicks to the very ends
 def test_five_clicks_on_a_parabola_follow_it_within_a_pixel_at_every_row(method):
     rows = np.arange(200.0, 701.0, 10.0)
     x = fit_lane(parabola_clicks(5), method=method).sample_rows(rows)
@@ -200,11 +195,11 @@ def test_y_spline_refuses_lanes_that_are_not_y_monotone(points):
     assert len(fit_lane(points).points) > 2  # the default curve takes them
 
 
-def test_y_spline_is_the_natural_cubic_spline_x_of_y():
-    controls = np.array([[310.0, 700], [402.5, 560], [455, 430], [470.25, 330], [468, 260]])
+def test_y_spline_reproduces_a_parabola_exactly_from_unevenly_spaced_clicks():
+    rows = np.array([700.0, 610, 430, 345, 260])
+    controls = np.column_stack([0.001 * (rows - 400) ** 2 + 300, rows])
     curve = fit_lane(controls, method="y-spline")
-    spline = CubicSpline(controls[::-1, 1], controls[::-1, 0], bc_type="natural")
-    np.testing.assert_allclose(curve.points[:, 0], spline(curve.points[:, 1]), atol=1e-9)
+    np.testing.assert_allclose(curve.points[:, 0], 0.001 * (curve.points[:, 1] - 400) ** 2 + 300, atol=1e-9)
     assert np.all(np.diff(curve.points[:, 1]) < 0)  # in the order the points were placed
     two = fit_lane(controls[:2], method="y-spline")
     assert distance_to_line(two.points, controls[0], controls[1]).max() < 1e-9
