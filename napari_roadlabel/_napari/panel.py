@@ -157,7 +157,7 @@ class AttributeEditor(Container):
         """Rebuild the fields for ``track_id`` (or a hint when nothing is selected)."""
         self._loading = True
         self.clear()
-        self.track_id = track_id if track_id is not None and self._exists(track_id) else None
+        self.track_id = track_id if track_id is not None and self.workspace.project.has_track(track_id) else None
         if self.track_id is None:
             self.append(LineEdit(label="Selected", value="nothing: select an object", enabled=False))
         else:
@@ -196,13 +196,6 @@ class AttributeEditor(Container):
         except RoadlabelError as error:
             self.report(error)
             self.show_track(self.track_id)
-
-    def _exists(self, track_id: int) -> bool:
-        try:
-            self.workspace.project.track(track_id)
-        except AnnotationError:
-            return False
-        return True
 
 
 def _field_for(spec: AttributeSpec, value: Any) -> Widget:
@@ -254,7 +247,7 @@ class TimelineBar(QWidget):
         self._track_id = track_id
         self.rows, self.keyframes = [], []
         project = self.workspace.project
-        if track_id is not None and any(track.id == track_id for track in project.tracks()):
+        if track_id is not None and project.has_track(track_id):
             states: list[FrameState] = project.states_of(track_id)
             spec = project.taxonomy[project.track(track_id).class_name]
             self.rows = [(name, attribute_runs(states, name)) for name in spec.attributes_of(Scope.FRAME)]

@@ -14,8 +14,8 @@ from functools import partial
 import numpy as np
 from napari.utils.events import Event
 
-from ..core import AnnotationError, Geometry, GeometryKind, RoadlabelError, Track, make_geometry
-from .adapter import NEW_OBJECT, LayerData, labels_to_masks, shape_to_geometry, to_xy
+from ..core import AnnotationError, Geometry, GeometryKind, RoadlabelError, Track
+from .adapter import LayerData, labels_to_masks, points_to_geometry, shape_to_geometry
 from .layers import ElementLayer, classes_of
 
 EDIT_ACTIONS = {"added", "changed", "removed"}
@@ -110,12 +110,11 @@ class LayerSync:
         for index in range(len(layer.data)):
             track_id = self._track_of_row(layer, element, index, indices_of, joins_keypoints=True)
             indices_of.setdefault(track_id, []).append(index)
-        size = self._image_size()
         geometries = {}
         for track_id, indices in indices_of.items():
-            points = np.clip(to_xy(layer.data[indices]), 0, size)
-            geometries[track_id] = make_geometry(self._point_kind(track_id, element, len(indices)), points,
-                                                 where=f"{element.name}, track {track_id}")
+            kind = self._point_kind(track_id, element, len(indices))
+            geometries[track_id] = points_to_geometry(layer.data[indices], kind, image_size=self._image_size(),
+                                                      where=f"{element.name}, track {track_id}")
         return self._write_states(element, frame, geometries)
 
     def _point_kind(self, track_id: int, element: ElementLayer, count: int) -> GeometryKind:
@@ -134,7 +133,7 @@ class LayerSync:
         """
         features = layer.features
         track_id = int(features["track_id"].iloc[index])
-        template = self.project.track(track_id) if track_id != NEW_OBJECT and self._exists(track_id) else None
+        template = self.project.track(track_id) if self.project.has_track(track_id) else None
         if template is not None and track_id not in taken:
             return track_id  # shown here, or pasted from another frame: the same track continues
         joined = self._keypoints_to_join(template) if joins_keypoints else None
@@ -167,16 +166,9 @@ class LayerSync:
 
     def _takes_masks(self, track_id: int) -> bool:
         """A label shown on this frame is that track's mask only when its class has masks."""
-        if not self._exists(track_id):
+        if not self.project.has_track(track_id):
             return False
         return GeometryKind.MASK in self.project.taxonomy[self.project.track(track_id).class_name].geometry
-
-    def _exists(self, track_id: int) -> bool:
-        try:
-            self.project.track(track_id)
-        except AnnotationError:
-            return False
-        return True
 
     # ---------------------------------------------------------- masks
 

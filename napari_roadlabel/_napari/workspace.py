@@ -21,7 +21,7 @@ from ..core import FrameObject, GeometryKind, Project, RoadlabelError, make_geom
 from ..core.lanes import fit_lane
 from ..core.snap import snap_to_paint
 from ..io.frames import FrameSource
-from .adapter import EDITING_COLUMNS, NEW_OBJECT, LayerData, objects_by_layer
+from .adapter import EDITING_COLUMNS, NEW_OBJECT, LayerData, clip_to_image, objects_by_layer
 from .filling import fill_layer
 from .lane_curves import LaneCurveView
 from .layers import ALL_LAYERS, MASKS, ElementLayer, classes_of, drawable_classes, layer_for
@@ -378,8 +378,7 @@ class Workspace:
                 result = snap_to_paint(fit_lane(controls, where=f"lane {track_id}"), image, max_shift=max_shift,
                                        spacing=SNAP_SPACING)
                 if result.moved_max > 0:
-                    size = (self.project.sequence.width, self.project.sequence.height)
-                    snapped = np.clip(result.controls, 0, size)
+                    snapped = clip_to_image(result.controls, self.project.sequence.width, self.project.sequence.height)
                     self.project.set_state(track_id, frame, make_geometry("polyline", snapped))
                     moved += 1
         self._after_edit(f"snapped {moved} of {len(picked)} lanes to the paint on frame {frame}")

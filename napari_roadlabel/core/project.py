@@ -127,6 +127,9 @@ class Project:
     def track(self, track_id: int) -> Track:
         return self.store.track(track_id)
 
+    def has_track(self, track_id: int) -> bool:
+        return self.store.has_track(track_id)
+
     def tracks(self, class_name: str | None = None) -> list[Track]:
         return [t for t in self.store.tracks() if class_name is None or t.class_name == class_name]
 

@@ -166,6 +166,9 @@ class AnnotationStore:
         except KeyError:
             raise AnnotationError(None, f"no track with id {track_id}") from None
 
+    def has_track(self, track_id: int) -> bool:
+        return track_id in self._tracks
+
     def tracks(self) -> list[Track]:
         return sorted(self._tracks.values(), key=lambda track: track.id)
 
