@@ -39,8 +39,7 @@ class LaneCurveView:
     def show_store(self, frame: int | None = None) -> None:
         """The lanes of the shown frame, from the store."""
         taxonomy = self.workspace.project.taxonomy
-        lanes = [obj for obj in self.workspace.project.objects_on(self.workspace.shown_frame)
-                 if obj.track.class_name == LANE_CLASS]
+        lanes = [obj for obj in self.workspace.shown_objects if obj.track.class_name == LANE_CLASS]
         self._styles = {obj.track.id: (edge_color(obj, taxonomy), lane_width(obj)) for obj in lanes}
         self._show({obj.track.id: obj.state.geometry.points for obj in lanes})
 

@@ -102,8 +102,7 @@ class ObjectList(QListWidget):
         self.workspace = workspace
         self.setSelectionMode(QAbstractItemView.SingleSelection)
         self._updating = False
-        workspace.frame_shown.connect(lambda frame: self.reload())
-        workspace.edited.connect(lambda message: self.reload())
+        workspace.frame_shown.connect(lambda frame: self.reload())  # every edit shows the frame again
         workspace.selection_changed.connect(self._show_selection)
         self.itemSelectionChanged.connect(self._on_pick)
         self.reload()
@@ -112,14 +111,15 @@ class ObjectList(QListWidget):
         self._updating = True
         self.clear()
         order = self.workspace.lane_curves.order
-        for obj in sorted(self.workspace.project.objects_on(self.workspace.current_frame), key=lambda o: o.track.id):
+        for obj in sorted(self.workspace.shown_objects, key=lambda o: o.track.id):
             mark = "" if obj.state.is_keyframe else f"  ({obj.state.source.value})"
             place = f" {order_name(order[obj.track.id])}" if obj.track.id in order else ""
             item = QListWidgetItem(f"#{obj.track.id}  {obj.track.class_name}{place}{mark}")
             item.setData(Qt.UserRole, obj.track.id)
             self.addItem(item)
         self._updating = False
-        self._show_selection(self.workspace.selected_tracks()[0] if self.workspace.selected_tracks() else None)
+        selected = self.workspace.selected_tracks()
+        self._show_selection(selected[0] if selected else None)
 
     def track_ids(self) -> list[int]:
         return [self.item(row).data(Qt.UserRole) for row in range(self.count())]

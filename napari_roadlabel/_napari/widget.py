@@ -126,9 +126,8 @@ class RoadLabelWidget(QWidget):
         if self.workspace is None:
             self._frame_summary.setText("")
             return
-        frame = self.workspace.current_frame
-        objects = self.workspace.project.objects_on(frame)
-        counts = Counter(obj.track.class_name for obj in objects)
+        frame = self.workspace.shown_frame
+        counts = Counter(obj.track.class_name for obj in self.workspace.shown_objects)
         listing = ", ".join(f"{count} {name}" for name, count in sorted(counts.items())) or "nothing labeled"
         tags = ", ".join(tag.class_name for tag in self.workspace.project.tags_on(frame))
         self._frame_summary.setText(f"Frame {frame}: {listing}" + (f"<br>tags: {tags}" if tags else ""))

@@ -56,6 +56,7 @@ class Workspace:
         self.layers: dict[ElementLayer, object] = {}
         self.ghost_layer = None
         self.shown_frame = -1
+        self.shown_objects: list[FrameObject] = []  # what the layers show: read once per frame, used by all
         self.selected_track: int | None = None  # the last object selected; kept across frames
         self.active_class = drawable_classes(project.taxonomy)[0]
         self.snap_max_shift = SNAP_MAX_SHIFT  # the annotator sets it in the panel
@@ -80,8 +81,9 @@ class Workspace:
         return self.project.sequence.frame_count
 
     def show_frame(self, frame: int) -> None:
-        """Fill the element layers with the objects on ``frame``."""
-        by_layer = objects_by_layer(self.project.objects_on(frame), self.project.taxonomy)
+        """Fill the element layers with the objects on ``frame`` (kept in ``shown_objects`` for the panel)."""
+        self.shown_objects = self.project.objects_on(frame)
+        by_layer = objects_by_layer(self.shown_objects, self.project.taxonomy)
         with self._filling_layers():
             for element in [element for element in ALL_LAYERS if element in self.layers or element in by_layer]:
                 fill_layer(self.layer(element), element.layer_type, by_layer.get(element, LayerData()))
