@@ -163,3 +163,45 @@ def check_inside_image(geometry: Geometry, width: int, height: int, *, where: st
             f"{geometry.kind} reaches outside the {width}x{height} image "
             f"(x {xmin:.1f}..{xmax:.1f}, y {ymin:.1f}..{ymax:.1f})",
         )
+
+
+def clipped_to_image(geometry: Geometry, width: int, height: int) -> Geometry | None:
+    """The geometry pulled inside the image (points onto its border, masks cropped); None when nothing is left."""
+    if geometry.kind is GeometryKind.MASK:
+        x0, y0 = np.round(geometry.points[0]).astype(int).tolist()
+        h, w = geometry.mask.shape
+        left, top = max(0, -x0), max(0, -y0)
+        crop = geometry.mask[top:max(top, min(h, height - y0)), left:max(left, min(w, width - x0))]
+        return make_mask(crop, (x0 + left, y0 + top)) if crop.any() else None
+    if geometry.kind is GeometryKind.POLYGON:
+        outline = clip_polygon_to_image(geometry.points, width, height)
+        return make_geometry(GeometryKind.POLYGON, outline) if len(outline) >= 3 else None
+    try:
+        return make_geometry(geometry.kind, np.clip(geometry.points, 0, [width, height]))
+    except GeometryError:  # a box wholly outside collapses to no area
+        return None
+
+
+def clip_polygon_to_image(polygon: np.ndarray, width: float, height: float) -> np.ndarray:
+    """The part of a polygon inside 0..width, 0..height (fewer than 3 points when none is)."""
+    for axis, limit, keep_above in ((0, 0.0, True), (0, width, False), (1, 0.0, True), (1, height, False)):
+        polygon = clip_polygon(polygon, axis, limit, keep_above=keep_above)
+        if len(polygon) < 3:
+            break
+    return polygon
+
+
+def clip_polygon(polygon: np.ndarray, axis: int, limit: float, *, keep_above: bool) -> np.ndarray:
+    """The part of a polygon on one side of ``points[:, axis] == limit`` (one Sutherland-Hodgman pass)."""
+    sign = 1.0 if keep_above else -1.0
+    kept = []
+    for start, end in zip(polygon, np.roll(polygon, -1, axis=0), strict=True):
+        start_in, end_in = sign * (start[axis] - limit) >= 0, sign * (end[axis] - limit) >= 0
+        if start_in:
+            kept.append(start)
+        if start_in != end_in:
+            t = (limit - start[axis]) / (end[axis] - start[axis])
+            crossing = start + t * (end - start)
+            crossing[axis] = limit  # exactly on the edge, whatever the rounding
+            kept.append(crossing)
+    return np.array(kept, dtype=np.float64).reshape(-1, 2)

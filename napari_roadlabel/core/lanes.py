@@ -33,6 +33,7 @@ import numpy as np
 from .errors import GeometryError
 
 METHODS = ("catmull-rom", "y-spline")
+LANE_CLASSES = frozenset({"lane-line"})  # classes drawn and carried as curves
 SAMPLES_PER_SEGMENT = 24
 MISSING = -2.0  # TuSimple's "no lane point on this row"
 ALPHA = 0.5  # centripetal parameterisation
@@ -113,6 +114,10 @@ class LaneCurve:
         if keep.sum() < 2:
             return None
         return _curve(self.controls, points[keep])
+
+
+def is_lane_class(class_name: str) -> bool:
+    return class_name in LANE_CLASSES
 
 
 def fit_lane(points, *, method: str = "catmull-rom", samples_per_segment: int = SAMPLES_PER_SEGMENT,

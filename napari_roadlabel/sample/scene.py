@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.geometry import clip_polygon
 from .config import RoadSceneConfig
 
 NEAR_M = 0.5  # nothing closer than this to the camera is drawn or labelled
@@ -187,22 +188,6 @@ class View:
     def road_coordinates(self, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(S, d) of car-frame ground points (x, z): the inverse of :meth:`to_car`."""
         return z + self.pose.distance_m, x - self.centre_offset(z)
-
-
-def clip_polygon(polygon: np.ndarray, axis: int, limit: float, *, keep_above: bool) -> np.ndarray:
-    """The part of a polygon on one side of ``points[:, axis] == limit`` (one Sutherland-Hodgman pass)."""
-    sign = 1.0 if keep_above else -1.0
-    kept = []
-    for start, end in zip(polygon, np.roll(polygon, -1, axis=0), strict=True):
-        start_in, end_in = sign * (start[axis] - limit) >= 0, sign * (end[axis] - limit) >= 0
-        if start_in:
-            kept.append(start)
-        if start_in != end_in:
-            t = (limit - start[axis]) / (end[axis] - start[axis])
-            crossing = start + t * (end - start)
-            crossing[axis] = limit  # exactly on the edge, whatever the rounding
-            kept.append(crossing)
-    return np.array(kept, dtype=np.float64).reshape(-1, 2)
 
 
 def densify(outline: np.ndarray, car_S: float) -> np.ndarray:

@@ -20,8 +20,9 @@ import cv2
 import numpy as np
 
 from ..core import FrameRangeTag, FrameState, Geometry, Track, box, make_geometry
+from ..core.geometry import clip_polygon_to_image
 from .layout import Arrow, Crosswalk, LaneLine, Layout, Panel, SchoolZone, Sign, StopLine, TrafficLight
-from .scene import NEAR_M, View, clip_polygon
+from .scene import NEAR_M, View
 
 LABEL_FAR_M = 70.0  # lane lines are labelled up to this distance
 LINE_POINTS = 10  # points of a lane line's polyline (fewer when it is short in the image)
@@ -116,10 +117,9 @@ def _visible_area(view: View, outline: np.ndarray) -> np.ndarray | None:
     if polygon is None:
         return None
     right, bottom = view.camera.last_pixel
-    for axis, limit, keep_above in ((0, 0.0, True), (0, right, False), (1, 0.0, True), (1, bottom, False)):
-        polygon = clip_polygon(polygon, axis, limit, keep_above=keep_above)
-        if len(polygon) < 3:
-            return None
+    polygon = clip_polygon_to_image(polygon, right, bottom)
+    if len(polygon) < 3:
+        return None
     if (np.ptp(polygon, axis=0) < MIN_PAINT_PX).any() or cv2.contourArea(polygon.astype(np.float32)) < 1.0:
         return None
     simplified = cv2.approxPolyDP(polygon.astype(np.float32)[:, None], SIMPLIFY_PX, True)[:, 0]

@@ -1,0 +1,410 @@
+"""Carry objects through the frame stack from the annotator's keyframes.
+
+The rules (the user guide's "Propagation" section says the same):
+
+* **Anchors** are the states a person made or brought in: manual keyframes and
+  imported states.  Propagation never changes them, nor a model's suggestions;
+  it writes *derived* states (``interpolated`` for linear and smooth,
+  ``propagated`` for flow) and replaces the derived states of the span it redoes.
+* **Between two anchors**: ``linear`` or ``smooth`` interpolation (see
+  interpolation.py), or ``flow``: optical flow forward from the first anchor and
+  backward from the second, blended with a weight that rises from 0 to 1 across
+  the gap, so the result meets both keyframes exactly.
+* **Before the first anchor and after the last** (within the range) only ``flow``
+  carries an object: until it leaves the image, its confidence collapses, or the
+  range ends.  Each stop is reported with its reason.
+* **Per-frame attributes hold** until the next anchor that changes them: a
+  derived state takes the values of the anchor before it (before the first
+  anchor, the first anchor's).  A light red on keyframe 100 and green on
+  keyframe 120 is red on frames 101-119.
+* **Confidence**: a flow state's confidence is the lowest step quality since its
+  anchor (see flow.py), blended across a gap like the shapes; below
+  ``flag_below`` the state is flagged for review; a step under ``stop_below``
+  stops the object.  Interpolated states carry no confidence.
+
+Work happens in three parts so a GUI can run the middle one in a worker thread:
+``plan_propagation`` reads the project, ``compute_propagation`` needs only the
+plan and the frames, ``write_propagation`` writes it all as one undo step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .annotations import FrameState, Source, Track
+from .errors import AnnotationError, RoadlabelError
+from .flow import grey_frame, move, seeds_for, track_seeds
+from .geometry import Geometry, clipped_to_image
+from .interpolation import blend, interpolate_track
+from .lanes import is_lane_class
+from .project import Project
+
+METHODS = ("linear", "smooth", "flow")
+ANCHOR_SOURCES = frozenset({Source.MANUAL, Source.IMPORTED})
+DERIVED_SOURCES = frozenset({Source.INTERPOLATED, Source.PROPAGATED})
+FLAG_BELOW = 0.5
+STOP_BELOW = 0.1
+BACKWARD_CHUNK = 32  # frames read ahead (in file order) when walking a video backward
+
+
+class PropagationCancelled(RoadlabelError):
+    def __init__(self) -> None:
+        super().__init__(None, "propagation cancelled: nothing was changed")
+
+
+@dataclass(frozen=True)
+class Span:
+    """One track's frames to (re)compute, with the anchors that drive them."""
+
+    track: Track
+    first: int
+    last: int  # inclusive
+    anchors: tuple[FrameState, ...]  # in frame order, all within first..last
+    kept: frozenset[int]  # frames whose states are not derived: never written
+
+    @property
+    def lane(self) -> bool:
+        return is_lane_class(self.track.class_name)
+
+
+@dataclass(frozen=True)
+class Stop:
+    track_id: int
+    frame: int  # the last frame the object reached
+    reason: str
+
+    def __str__(self) -> str:
+        return f"track {self.track_id} stopped after frame {self.frame}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class PropagationPlan:
+    method: str
+    spans: tuple[Span, ...]
+    skipped: tuple[tuple[int, str], ...]  # (track id, why nothing is done for it)
+    tag_ends: tuple[tuple[int, int], ...] = ()  # (tag id, new last frame)
+    flag_below: float = FLAG_BELOW
+    stop_below: float = STOP_BELOW
+
+    @property
+    def work(self) -> int:
+        """Units of progress: object-frames to compute."""
+        return sum(span.last - span.first + 1 for span in self.spans)
+
+
+@dataclass
+class PropagationResult:
+    plan: PropagationPlan
+    states: list[FrameState] = field(default_factory=list)
+    stops: list[Stop] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> list[FrameState]:
+        """States whose confidence is under the plan's review threshold."""
+        return [state for state in self.states
+                if state.confidence is not None and state.confidence < self.plan.flag_below]
+
+    def summary(self) -> str:
+        tracks = len({state.track_id for state in self.states})
+        lines = [f"{self.plan.method}: {len(self.states)} states written for {tracks} object(s); "
+                 f"{len(self.flagged)} below confidence {self.plan.flag_below:g} flagged for review"]
+        lines += [str(stop) for stop in self.stops]
+        lines += [f"track {track_id} skipped: {why}" for track_id, why in self.plan.skipped]
+        if self.plan.tag_ends:
+            lines.append("frame tags extended: " + ", ".join(f"tag {tag} to frame {end}"
+                                                             for tag, end in self.plan.tag_ends))
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ planning
+
+
+def plan_propagation(project: Project, *, method: str = "flow", tracks: Sequence[int] | None = None,
+                     start: int = 0, end: int | None = None, to_next_keyframe: bool = False,
+                     extend_tags: bool = False, flag_below: float = FLAG_BELOW,
+                     stop_below: float = STOP_BELOW) -> PropagationPlan:
+    """What to compute for frames ``start``..``end`` (inclusive; default the last frame).
+
+    ``to_next_keyframe`` ends each track's range at its first anchor after
+    ``start``.  ``extend_tags`` makes frame-range tags that cover ``start`` last
+    until ``end``.
+    """
+    if method not in METHODS:
+        raise AnnotationError(None, f"unknown propagation method {method!r} (use one of {', '.join(METHODS)})")
+    last_frame = project.sequence.frame_count - 1
+    end = last_frame if end is None else end
+    for name, frame in (("start", start), ("end", end)):
+        if not 0 <= frame <= last_frame:
+            raise AnnotationError(None, f"{name} frame {frame} is outside the sequence (0..{last_frame})")
+    if end < start:
+        raise AnnotationError(None, f"the range ends (frame {end}) before it starts (frame {start})")
+    for name, value in (("flag_below", flag_below), ("stop_below", stop_below)):
+        if not 0.0 <= value <= 1.0:
+            raise AnnotationError(None, f"{name} must be between 0 and 1, got {value}")
+    chosen = project.tracks() if tracks is None else [project.track(track_id) for track_id in tracks]
+    spans, skipped = [], []
+    for track in chosen:
+        span = _span_of(project, track, method, start, end, to_next_keyframe)
+        (spans if isinstance(span, Span) else skipped).append(span if isinstance(span, Span) else (track.id, span))
+    tag_ends = tuple((tag.id, end) for tag in project.tags_on(start) if tag.end < end) if extend_tags else ()
+    return PropagationPlan(method, tuple(spans), tuple(skipped), tag_ends, flag_below, stop_below)
+
+
+def _span_of(project: Project, track: Track, method: str, start: int, end: int,
+             to_next_keyframe: bool) -> Span | str:
+    """The track's span, or the reason it has none."""
+    states = project.states_of(track.id)
+    anchors = [state for state in states if state.source in ANCHOR_SOURCES and start <= state.frame <= end]
+    anchors.sort(key=lambda state: state.frame)
+    if to_next_keyframe:
+        later = [state.frame for state in anchors if state.frame > start]
+        if later:
+            end = later[0]
+            anchors = [state for state in anchors if state.frame <= end]
+    if not anchors:
+        return f"no keyframe in frames {start}..{end}"
+    if method != "flow":
+        if len(anchors) < 2:
+            return f"one keyframe in frames {start}..{end}: {method} interpolation needs two (flow can carry one)"
+        start, end = anchors[0].frame, anchors[-1].frame
+    kept = frozenset(state.frame for state in states if state.source not in DERIVED_SOURCES)
+    return Span(track, start, end, tuple(anchors), kept)
+
+
+# ------------------------------------------------------------------ computing
+
+
+Progress = Callable[[int], None]  # called with the units of work just done
+Cancelled = Callable[[], bool]
+
+
+def compute_propagation(plan: PropagationPlan, frames=None, *, progress: Progress | None = None,
+                        cancelled: Cancelled | None = None, size: tuple[int, int] | None = None) -> PropagationResult:
+    """The derived states of every span.  ``frames[i]`` gives frame i (RGB or grey); flow needs it and ``size``."""
+    progress = progress or (lambda units: None)
+    cancelled = cancelled or (lambda: False)
+    result = PropagationResult(plan)
+    if plan.method == "flow":
+        if frames is None or size is None:
+            raise AnnotationError(None, "flow propagation needs the frames and their size")
+        _flow(plan, frames, size, result, progress, cancelled)
+    else:
+        for span in plan.spans:
+            if cancelled():
+                raise PropagationCancelled()
+            _interpolate(span, plan.method, result, size)
+            progress(span.last - span.first + 1)
+    return result
+
+
+def _interpolate(span: Span, method: str, result: PropagationResult, size: tuple[int, int] | None) -> None:
+    keyframes = [(anchor.frame, anchor.geometry) for anchor in span.anchors]
+    wanted = [frame for frame in range(span.first, span.last + 1) if frame not in span.kept]
+    shapes = interpolate_track(keyframes, wanted, method=method, lane=span.lane, where=f"track {span.track.id}")
+    for frame, geometry in sorted(shapes.items()):
+        if size is not None:
+            geometry = clipped_to_image(geometry, *size)
+        if geometry is None:
+            continue
+        result.states.append(FrameState(span.track.id, frame, geometry, dict(_anchor_before(span, frame).attributes),
+                                        Source.INTERPOLATED))
+
+
+def _anchor_before(span: Span, frame: int) -> FrameState:
+    earlier = [anchor for anchor in span.anchors if anchor.frame <= frame]
+    return earlier[-1] if earlier else span.anchors[0]
+
+
+@dataclass
+class _Run:
+    """One object carried by flow from an anchor, one frame at a time, in one direction."""
+
+    span: Span
+    anchor: FrameState
+    until: int  # the last frame to reach (inclusive)
+    direction: int  # +1 forward, -1 backward
+    geometry: Geometry | None = None  # the whole shape, which may reach past the image border
+    visible: Geometry | None = None  # its part inside the image: what is written
+    confidence: float = 1.0
+    reached: dict[int, tuple[Geometry, float]] = field(default_factory=dict)  # frame: (visible, confidence)
+    stop: str | None = None
+
+    def __post_init__(self) -> None:
+        self.geometry = self.visible = self.anchor.geometry
+
+    @property
+    def last_reached(self) -> int:
+        return max(self.reached, default=self.anchor.frame) if self.direction > 0 else min(
+            self.reached, default=self.anchor.frame)
+
+
+def _runs_of(span: Span) -> list[_Run]:
+    runs = []
+    anchors = span.anchors
+    if anchors[0].frame > span.first:
+        runs.append(_Run(span, anchors[0], span.first, -1))
+    for before, after in zip(anchors, anchors[1:], strict=False):
+        if after.frame - before.frame > 1:
+            runs += [_Run(span, before, after.frame - 1, +1), _Run(span, after, before.frame + 1, -1)]
+    if anchors[-1].frame < span.last:
+        runs.append(_Run(span, anchors[-1], span.last, +1))
+    return runs
+
+
+def _flow(plan: PropagationPlan, frames, size: tuple[int, int], result: PropagationResult, progress: Progress,
+          cancelled: Cancelled) -> None:
+    runs = [run for span in plan.spans for run in _runs_of(span)]
+    for direction in (+1, -1):
+        _sweep([run for run in runs if run.direction == direction], frames, direction, size, plan.stop_below,
+               progress, cancelled)
+    for span in plan.spans:
+        _assemble(span, [run for run in runs if run.span is span], result)
+
+
+def _sweep(runs: list[_Run], frames, direction: int, size: tuple[int, int], stop_below: float,
+           progress: Progress, cancelled: Cancelled) -> None:
+    """Step every run frame by frame in one direction, tracking all their seeds together."""
+    if not runs:
+        return
+    first = min(run.anchor.frame for run in runs) if direction > 0 else max(run.anchor.frame for run in runs)
+    last = max(run.until for run in runs) if direction > 0 else min(run.until for run in runs)
+    reader = _GreyReader(frames, direction)
+    for frame in range(first, last, direction):
+        if cancelled():
+            raise PropagationCancelled()
+        active = [run for run in runs if run.stop is None and run.geometry is not None
+                  and _between(run.anchor.frame, frame, run.until - direction, direction)]
+        if not active:
+            continue
+        _step(active, reader.at(frame), reader.at(frame + direction), frame + direction, size, stop_below)
+        progress(len(active))
+
+
+def _between(low_or_high: int, frame: int, bound: int, direction: int) -> bool:
+    return low_or_high <= frame <= bound if direction > 0 else bound <= frame <= low_or_high
+
+
+def _step(runs: list[_Run], before: np.ndarray, after: np.ndarray, frame: int, size: tuple[int, int],
+          stop_below: float) -> None:
+    seeds = [seeds_for(run.visible, size, lane=run.span.lane) for run in runs]
+    moved, good, error = track_seeds(before, after, np.vstack(seeds))
+    offset = 0
+    for run, own in zip(runs, seeds, strict=True):
+        part = slice(offset, offset + len(own))
+        offset += len(own)
+        step = move(run.geometry, own, moved[part], good[part], error[part], lane=run.span.lane, size=size)
+        if step.geometry is None or step.quality < stop_below:
+            run.stop = step.stopped or f"confidence collapsed ({step.quality:.2f})"
+            run.geometry = run.visible = None
+            continue
+        run.geometry, run.visible = step.geometry, step.visible
+        run.confidence = min(run.confidence, step.quality)
+        run.reached[frame] = (step.visible, run.confidence)
+
+
+class _GreyReader:
+    """Grey frames in sweep order; walking backward reads chunks in file order, so videos seek once per chunk."""
+
+    def __init__(self, frames, direction: int):
+        self.frames = frames
+        self.direction = direction
+        self.greys: dict[int, np.ndarray] = {}
+
+    def at(self, index: int) -> np.ndarray:
+        if index not in self.greys:
+            wanted = [index] if self.direction > 0 else range(max(0, index - BACKWARD_CHUNK + 1), index + 1)
+            self.greys = {i: self.greys[i] if i in self.greys else grey_frame(np.asarray(self.frames[i]))
+                          for i in wanted}
+        grey = self.greys[index]
+        # Keep only what the sweep still needs: the frames ahead of ``index`` in its direction.
+        self.greys = {i: g for i, g in self.greys.items() if (i - index) * self.direction >= 0}
+        return grey
+
+
+def _assemble(span: Span, runs: list[_Run], result: PropagationResult) -> None:
+    """The span's states from its runs: open ends as they are, gaps blended so both anchors are met."""
+    anchors = span.anchors
+    for run in runs:
+        is_open = (run.direction < 0 and run.anchor is anchors[0]) or (run.direction > 0 and run.anchor is anchors[-1])
+        if is_open:
+            _emit(span, run.reached, run.anchor, result)
+            if run.stop:
+                result.stops.append(Stop(span.track.id, run.last_reached, run.stop))
+    for before, after in zip(anchors, anchors[1:], strict=False):
+        forward = next((run for run in runs if run.anchor is before and run.direction > 0), None)
+        backward = next((run for run in runs if run.anchor is after and run.direction < 0), None)
+        if forward and backward:
+            _blend_gap(span, before, after, forward, backward, result)
+
+
+def _trusted_weight(weight: float, forward_confidence: float, backward_confidence: float) -> float:
+    """The backward result's share: its distance weight, tilted toward the more confident direction.
+
+    Still 0 at the first keyframe and 1 at the second, so both are met exactly.
+    """
+    forward, backward = (1 - weight) * forward_confidence, weight * backward_confidence
+    return backward / (forward + backward) if forward + backward > 0 else weight
+
+
+def _emit(span: Span, shapes: dict[int, tuple[Geometry, float]], holding: FrameState,
+          result: PropagationResult) -> None:
+    """Propagated states of these shapes, with the per-frame attributes of the anchor whose values hold."""
+    for frame, (geometry, confidence) in sorted(shapes.items()):
+        if frame not in span.kept:
+            result.states.append(FrameState(span.track.id, frame, geometry, dict(holding.attributes),
+                                            Source.PROPAGATED, round(confidence, 4)))
+
+
+def _blend_gap(span: Span, before: FrameState, after: FrameState, forward: _Run, backward: _Run,
+               result: PropagationResult) -> None:
+    blended = {}
+    for frame in range(before.frame + 1, after.frame):
+        ahead, behind = forward.reached.get(frame), backward.reached.get(frame)
+        weight = (frame - before.frame) / (after.frame - before.frame)
+        if ahead and behind:
+            trust = _trusted_weight(weight, ahead[1], behind[1])
+            shape = blend(ahead[0], behind[0], trust, lane=span.lane, where=f"track {span.track.id}")
+            if shape is not None:
+                blended[frame] = (shape, (1 - weight) * ahead[1] + weight * behind[1])
+        elif ahead or behind:
+            blended[frame] = ahead or behind
+    missing = [frame for frame in range(before.frame + 1, after.frame) if frame not in blended]
+    if missing:
+        reasons = "; ".join(reason for reason in (forward.stop, backward.stop) if reason)
+        result.stops.append(Stop(span.track.id, missing[0] - 1,
+                                 f"not found on frames {missing[0]}..{missing[-1]} between keyframes "
+                                 f"{before.frame} and {after.frame} ({reasons or 'lost'})"))
+    _emit(span, blended, before, result)
+
+
+# ------------------------------------------------------------------ writing
+
+
+def write_propagation(project: Project, result: PropagationResult) -> int:
+    """Replace the derived states of every span by the result's, extend tags; one undo step.  Returns states written."""
+    new = {(state.track_id, state.frame) for state in result.states}
+    with project.group(f"propagate ({result.plan.method})"):
+        for span in result.plan.spans:
+            for old in project.states_of(span.track.id):
+                stale = old.source in DERIVED_SOURCES and span.first <= old.frame <= span.last
+                if stale and (old.track_id, old.frame) not in new:
+                    project.delete_state(old.track_id, old.frame)
+        for state in result.states:
+            project.set_state(state.track_id, state.frame, state.geometry, state.attributes, source=state.source,
+                              confidence=state.confidence)
+        for tag_id, end in result.plan.tag_ends:
+            project.update_tag(tag_id, end=end)
+    return len(result.states)
+
+
+def propagate(project: Project, frames=None, *, progress: Progress | None = None, cancelled: Cancelled | None = None,
+              **options) -> PropagationResult:
+    """Plan, compute and write in one call (the command line's path); ``options`` go to ``plan_propagation``."""
+    plan = plan_propagation(project, **options)
+    size = (project.sequence.width, project.sequence.height)
+    result = compute_propagation(plan, frames, progress=progress, cancelled=cancelled, size=size)
+    write_propagation(project, result)
+    return result
