@@ -11,10 +11,21 @@ import os
 import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
 from . import __version__
 from .core import Project, RoadlabelError, Source, Taxonomy, default_taxonomy, load_taxonomy
 from .io.formats.geojson import export_geojson, import_geojson
+from .io.frames import open_frames
 from .io.projects import create_project
+from .temporal.propagation import (
+    FLAG_BELOW,
+    METHODS,
+    STOP_BELOW,
+    compute_propagation,
+    plan_propagation,
+    write_propagation,
+)
 
 EXIT_ERROR = 1
 
@@ -71,6 +82,24 @@ def _parser() -> argparse.ArgumentParser:
     exporter.add_argument("--frames", type=_frame_range, help="only frames A:B (B excluded)")
     exporter.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     exporter.set_defaults(run=_export)
+
+    propagate = commands.add_parser("propagate", help="carry objects from their keyframes through the other frames")
+    propagate.add_argument("project", type=Path)
+    propagate.add_argument("--method", choices=METHODS, default="flow",
+                           help="flow: optical flow, blended between keyframes (default); linear or smooth: "
+                                "interpolation between keyframes only")
+    propagate.add_argument("--from", dest="start", type=int, default=0, metavar="F", help="first frame (default 0)")
+    propagate.add_argument("--to", dest="end", type=int, metavar="G", help="last frame, included (default: the last)")
+    propagate.add_argument("--track", dest="tracks", type=int, action="append", metavar="ID",
+                           help="only this track (repeat for more; default: every track)")
+    propagate.add_argument("--to-next-keyframe", action="store_true",
+                           help="stop each track at its first keyframe after F")
+    propagate.add_argument("--extend-tags", action="store_true", help="frame tags covering F last until G")
+    propagate.add_argument("--flag-below", type=float, default=FLAG_BELOW,
+                           help=f"flag propagated states below this confidence for review (default {FLAG_BELOW})")
+    propagate.add_argument("--stop-below", type=float, default=STOP_BELOW,
+                           help=f"stop an object when a step's quality falls below this (default {STOP_BELOW})")
+    propagate.set_defaults(run=_propagate)
 
     demo = commands.add_parser("demo", help="open napari on the bundled sample clip with the plugin docked")
     demo.add_argument("--out", type=Path, default=Path("demo_output"), help="where the demo project and files go")
@@ -143,6 +172,24 @@ def _export(args) -> None:
     with Project.open(args.project) as project:
         count = export_geojson(project, args.out, frames=args.frames, overwrite=args.overwrite)
     print(f"exported {count} features to {args.out}")
+
+
+def _propagate(args) -> None:
+    with Project.open(args.project) as project:
+        plan = plan_propagation(project, method=args.method, tracks=args.tracks, start=args.start, end=args.end,
+                                to_next_keyframe=args.to_next_keyframe, extend_tags=args.extend_tags,
+                                flag_below=args.flag_below, stop_below=args.stop_below)
+        size = (project.sequence.width, project.sequence.height)
+        frames = open_frames(project.source_path()) if plan.method == "flow" else None
+        try:
+            # The bar shows on a terminal only (tqdm turns itself off when stderr is not one).
+            with tqdm(total=plan.work, unit="object-frame", desc=f"propagate ({plan.method})", disable=None) as bar:
+                result = compute_propagation(plan, frames, progress=bar.update, size=size)
+        finally:
+            if frames is not None:
+                frames.close()
+        write_propagation(project, result)
+    print(result.summary())
 
 
 def _demo(args) -> int:

@@ -14,7 +14,7 @@ print(','.join(gui))
 """
 
 
-@pytest.mark.parametrize("module", ["napari_roadlabel.core", "napari_roadlabel.io.frames",
+@pytest.mark.parametrize("module", ["napari_roadlabel.core", "napari_roadlabel.io.frames", "napari_roadlabel.temporal.propagation",
                                     "napari_roadlabel.io.formats.geojson", "napari_roadlabel.io.projects",
                                     "napari_roadlabel.sample", "napari_roadlabel.cli"])
 def test_module_does_not_import_gui_toolkits(module):

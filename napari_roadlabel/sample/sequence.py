@@ -74,7 +74,7 @@ def write_sample(folder: Path, config: RoadSceneConfig = DEFAULT_CONFIG) -> tupl
     sequence = make_road_sequence(config)
     staging = Path(tempfile.mkdtemp(prefix=".road_clip.", dir=folder))
     try:
-        _write_video(staging / VIDEO_NAME, sequence)
+        write_video(staging / VIDEO_NAME, sequence)
         with tempfile.TemporaryDirectory() as scratch, Project.create(
                 Path(scratch) / "project", SequenceInfo(VIDEO_NAME, config.frames, config.width, config.height,
                                                         config.fps)) as project:
@@ -87,7 +87,7 @@ def write_sample(folder: Path, config: RoadSceneConfig = DEFAULT_CONFIG) -> tupl
     return folder / VIDEO_NAME, folder / TRUTH_NAME
 
 
-def _write_video(path: Path, sequence: RoadSequence) -> None:
+def write_video(path: Path, sequence: RoadSequence) -> None:
     frames = sequence.frames
     height, width = frames.shape[1:3]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), sequence.fps, (width, height))

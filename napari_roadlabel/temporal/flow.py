@@ -21,7 +21,9 @@ onto keeps its true corners), and what is written is their visible part: seeds
 come from it, and an object whose visible part is gone has left the image.
 
 A step's quality is the fraction of good seeds times exp(-median forward-backward
-error / ``FB_SCALE_PX``).
+error / ``FB_SCALE_PX``); its drift, the error it is expected to add, is half the
+median forward-backward error (one way of the round trip) plus ``LOST_SEED_PX``
+for the share of seeds lost.
 """
 
 from __future__ import annotations
@@ -31,14 +33,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .geometry import Geometry, GeometryKind, clipped_to_image, make_geometry, make_mask
-from .lanes import fit_lane
+from ..core.geometry import Geometry, GeometryKind, clipped_to_image, make_geometry, make_mask
+from ..core.lanes import fit_lane
 
 WINDOW = (21, 21)
 PYRAMID_LEVELS = 3
 CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01)
 FB_MAX_PX = 1.0  # a seed that comes back further than this from its start is not trusted
 FB_SCALE_PX = 1.0  # median forward-backward error at which a step's quality drops to 1/e
+LOST_SEED_PX = 0.25  # expected error a step adds when it loses all its seeds
 LANE_SEED_SPACING_PX = 12.0
 LANE_SEEDS = (6, 24)  # at least, at most this many seeds along a lane
 GRID = 6  # seeds per side inside a box or mask
@@ -83,13 +86,22 @@ def step_quality(good: np.ndarray, error: np.ndarray) -> float:
     return float(good.mean() * np.exp(-np.median(error[good]) / FB_SCALE_PX))
 
 
+def step_drift(good: np.ndarray, error: np.ndarray) -> float:
+    """The error, in px, a step is expected to add to the shape."""
+    if not good.any():
+        return float("inf")
+    return float(np.median(error[good]) / 2 + (1 - good.mean()) * LOST_SEED_PX)
+
+
 @dataclass(frozen=True)
 class Move:
-    """A shape carried one frame: the whole new shape, its visible part and the step's quality; or why it stopped."""
+    """A shape carried one frame: the whole new shape, its visible part, the step's quality and drift (px);
+    or why it stopped."""
 
     geometry: Geometry | None
     visible: Geometry | None
     quality: float
+    drift: float = 0.0
     stopped: str | None = None
 
 
@@ -116,7 +128,7 @@ def move(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray, good: np.ndar
     """The shape after its seeds moved from ``seeds`` to ``moved``; ``size`` is the image's (width, height)."""
     quality = step_quality(good, error)
     if quality == 0.0:
-        return Move(None, None, 0.0, "lost: no point could be tracked")
+        return Move(None, None, 0.0, stopped="lost: no point could be tracked")
     if lane:
         carried = _move_lane(geometry, seeds[good], moved[good])
     elif geometry.kind is GeometryKind.BOX:
@@ -127,8 +139,8 @@ def move(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray, good: np.ndar
         carried = _move_points(geometry, seeds, moved, good)
     visible = visible_part(carried, size, lane=lane) if carried is not None else None
     if visible is None:
-        return Move(None, None, quality, "left the image")
-    return Move(carried, visible, quality)
+        return Move(None, None, quality, stopped="left the image")
+    return Move(carried, visible, quality, step_drift(good, error))
 
 
 def visible_part(geometry: Geometry, size: tuple[int, int], *, lane: bool) -> Geometry | None:
@@ -240,12 +252,12 @@ def _median_scale(seeds: np.ndarray, moved: np.ndarray) -> float:
 
 
 def _move_region(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray, size: tuple[int, int]) -> Geometry | None:
-    """A polygon's corners or a mask's pixels carried by the motion of the seeds on and inside it."""
+    """A polygon's corners or a mask's pixels carried by the motion of the seeds on and around it."""
     transform = _region_transform(seeds, moved)
     if geometry.kind is GeometryKind.MASK:
         return _warped_mask(geometry, transform, size)
     corners = cv2.perspectiveTransform(geometry.points.reshape(-1, 1, 2), transform).reshape(-1, 2)
-    return make_geometry(GeometryKind.POLYGON, corners)
+    return make_geometry(geometry.kind, corners)
 
 
 def _region_transform(seeds: np.ndarray, moved: np.ndarray) -> np.ndarray:

@@ -23,9 +23,9 @@ import numpy as np
 from scipy import ndimage
 from scipy.interpolate import CubicSpline
 
-from .errors import GeometryError
-from .geometry import Geometry, GeometryKind, make_geometry, make_mask
-from .lanes import fit_lanes
+from ..core.errors import GeometryError
+from ..core.geometry import Geometry, GeometryKind, make_geometry, make_mask
+from ..core.lanes import fit_lanes
 
 METHODS = ("linear", "smooth")
 LANE_SAMPLES = 8  # a lane in time is this many points on its curve (more when a keyframe has more clicks)

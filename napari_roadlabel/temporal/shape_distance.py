@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .errors import GeometryError
-from .geometry import Geometry, GeometryKind
-from .lanes import fit_lane
+from ..core.errors import GeometryError
+from ..core.geometry import Geometry, GeometryKind
+from ..core.lanes import fit_lane
 
 DENSE_STEP_PX = 1.0
 

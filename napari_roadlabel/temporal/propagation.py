@@ -17,10 +17,12 @@ The rules (the user guide's "Propagation" section says the same):
   derived state takes the values of the anchor before it (before the first
   anchor, the first anchor's).  A light red on keyframe 100 and green on
   keyframe 120 is red on frames 101-119.
-* **Confidence**: a flow state's confidence is the lowest step quality since its
-  anchor (see flow.py), blended across a gap like the shapes; below
-  ``flag_below`` the state is flagged for review; a step under ``stop_below``
-  stops the object.  Interpolated states carry no confidence.
+* **Confidence**: each flow step adds its expected drift (see flow.py) to the
+  error expected since the anchor; a state's confidence is
+  exp(-expected error / ``CONFIDENCE_SCALE_PX``), blended across a gap like the
+  shapes.  Below ``flag_below`` a state is flagged for review; a step whose
+  quality, or a confidence, under ``stop_below`` stops the object.
+  Interpolated states carry no confidence.
 
 Work happens in three parts so a GUI can run the middle one in a worker thread:
 ``plan_propagation`` reads the project, ``compute_propagation`` needs only the
@@ -34,19 +36,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .annotations import FrameState, Source, Track
-from .errors import AnnotationError, RoadlabelError
+from ..core.annotations import FrameState, Source, Track
+from ..core.errors import AnnotationError, RoadlabelError
+from ..core.geometry import Geometry, clipped_to_image
+from ..core.lanes import is_lane_class
+from ..core.project import Project
 from .flow import grey_frame, move, seeds_for, track_seeds
-from .geometry import Geometry, clipped_to_image
 from .interpolation import blend, interpolate_track
-from .lanes import is_lane_class
-from .project import Project
 
 METHODS = ("linear", "smooth", "flow")
 ANCHOR_SOURCES = frozenset({Source.MANUAL, Source.IMPORTED})
 DERIVED_SOURCES = frozenset({Source.INTERPOLATED, Source.PROPAGATED})
 FLAG_BELOW = 0.5
 STOP_BELOW = 0.1
+CONFIDENCE_SCALE_PX = 4.0  # confidence is exp(-expected error / this): 0.5 at 2.8 px, 0.1 at 9 px
 BACKWARD_CHUNK = 32  # frames read ahead (in file order) when walking a video backward
 
 
@@ -124,13 +127,14 @@ class PropagationResult:
 
 def plan_propagation(project: Project, *, method: str = "flow", tracks: Sequence[int] | None = None,
                      start: int = 0, end: int | None = None, to_next_keyframe: bool = False,
-                     extend_tags: bool = False, flag_below: float = FLAG_BELOW,
+                     to_previous_keyframe: bool = False, extend_tags: bool = False, flag_below: float = FLAG_BELOW,
                      stop_below: float = STOP_BELOW) -> PropagationPlan:
     """What to compute for frames ``start``..``end`` (inclusive; default the last frame).
 
     ``to_next_keyframe`` ends each track's range at its first anchor after
-    ``start``.  ``extend_tags`` makes frame-range tags that cover ``start`` last
-    until ``end``.
+    ``start``; ``to_previous_keyframe`` begins it at its last anchor before
+    ``end`` (propagating backward from ``end``).  ``extend_tags`` makes
+    frame-range tags that cover ``start`` last until ``end``.
     """
     if method not in METHODS:
         raise AnnotationError(None, f"unknown propagation method {method!r} (use one of {', '.join(METHODS)})")
@@ -147,14 +151,14 @@ def plan_propagation(project: Project, *, method: str = "flow", tracks: Sequence
     chosen = project.tracks() if tracks is None else [project.track(track_id) for track_id in tracks]
     spans, skipped = [], []
     for track in chosen:
-        span = _span_of(project, track, method, start, end, to_next_keyframe)
+        span = _span_of(project, track, method, start, end, to_next_keyframe, to_previous_keyframe)
         (spans if isinstance(span, Span) else skipped).append(span if isinstance(span, Span) else (track.id, span))
     tag_ends = tuple((tag.id, end) for tag in project.tags_on(start) if tag.end < end) if extend_tags else ()
     return PropagationPlan(method, tuple(spans), tuple(skipped), tag_ends, flag_below, stop_below)
 
 
-def _span_of(project: Project, track: Track, method: str, start: int, end: int,
-             to_next_keyframe: bool) -> Span | str:
+def _span_of(project: Project, track: Track, method: str, start: int, end: int, to_next_keyframe: bool,
+             to_previous_keyframe: bool) -> Span | str:
     """The track's span, or the reason it has none."""
     states = project.states_of(track.id)
     anchors = [state for state in states if state.source in ANCHOR_SOURCES and start <= state.frame <= end]
@@ -164,6 +168,11 @@ def _span_of(project: Project, track: Track, method: str, start: int, end: int,
         if later:
             end = later[0]
             anchors = [state for state in anchors if state.frame <= end]
+    if to_previous_keyframe:
+        earlier = [state.frame for state in anchors if state.frame < end]
+        if earlier:
+            start = earlier[-1]
+            anchors = [state for state in anchors if state.frame >= start]
     if not anchors:
         return f"no keyframe in frames {start}..{end}"
     if method != "flow":
@@ -228,7 +237,7 @@ class _Run:
     direction: int  # +1 forward, -1 backward
     geometry: Geometry | None = None  # the whole shape, which may reach past the image border
     visible: Geometry | None = None  # its part inside the image: what is written
-    confidence: float = 1.0
+    expected_error: float = 0.0  # px: the drift of every step since the anchor, added up
     reached: dict[int, tuple[Geometry, float]] = field(default_factory=dict)  # frame: (visible, confidence)
     stop: str | None = None
 
@@ -296,13 +305,18 @@ def _step(runs: list[_Run], before: np.ndarray, after: np.ndarray, frame: int, s
         part = slice(offset, offset + len(own))
         offset += len(own)
         step = move(run.geometry, own, moved[part], good[part], error[part], lane=run.span.lane, size=size)
-        if step.geometry is None or step.quality < stop_below:
-            run.stop = step.stopped or f"confidence collapsed ({step.quality:.2f})"
-            run.geometry = run.visible = None
+        expected_error = run.expected_error + step.drift
+        confidence = float(np.exp(-expected_error / CONFIDENCE_SCALE_PX))
+        stopped = step.stopped or _collapse(step.quality, stop_below)
+        if stopped:
+            run.stop, run.geometry, run.visible = stopped, None, None
             continue
-        run.geometry, run.visible = step.geometry, step.visible
-        run.confidence = min(run.confidence, step.quality)
-        run.reached[frame] = (step.visible, run.confidence)
+        run.geometry, run.visible, run.expected_error = step.geometry, step.visible, expected_error
+        run.reached[frame] = (step.visible, confidence)
+
+
+def _collapse(quality: float, stop_below: float) -> str | None:
+    return f"confidence collapsed (step quality {quality:.2f})" if quality < stop_below else None
 
 
 class _GreyReader:
@@ -384,20 +398,35 @@ def _blend_gap(span: Span, before: FrameState, after: FrameState, forward: _Run,
 
 
 def write_propagation(project: Project, result: PropagationResult) -> int:
-    """Replace the derived states of every span by the result's, extend tags; one undo step.  Returns states written."""
-    new = {(state.track_id, state.frame) for state in result.states}
+    """Replace the derived states of every span by the result's, extend tags; one undo step.  Returns states written.
+
+    A frame that holds a keyframe, an import or a suggestion by now (the
+    annotator may have drawn one while the run was computing) keeps it.  A track
+    deleted meanwhile is left out.
+    """
+    new: dict[int, list[FrameState]] = {}
+    for state in result.states:
+        new.setdefault(state.track_id, []).append(state)
+    written = 0
     with project.group(f"propagate ({result.plan.method})"):
         for span in result.plan.spans:
+            if not project.has_track(span.track.id):
+                continue
+            states = new.get(span.track.id, [])
+            replaced, held = {state.frame for state in states}, set()
             for old in project.states_of(span.track.id):
-                stale = old.source in DERIVED_SOURCES and span.first <= old.frame <= span.last
-                if stale and (old.track_id, old.frame) not in new:
-                    project.delete_state(old.track_id, old.frame)
-        for state in result.states:
-            project.set_state(state.track_id, state.frame, state.geometry, state.attributes, source=state.source,
-                              confidence=state.confidence)
+                if old.source not in DERIVED_SOURCES:
+                    held.add(old.frame)
+                elif span.first <= old.frame <= span.last and old.frame not in replaced:
+                    project.delete_state(old.track_id, old.frame)  # no longer reached
+            for state in states:
+                if state.frame not in held:
+                    project.set_state(state.track_id, state.frame, state.geometry, state.attributes,
+                                      source=state.source, confidence=state.confidence)
+                    written += 1
         for tag_id, end in result.plan.tag_ends:
             project.update_tag(tag_id, end=end)
-    return len(result.states)
+    return written
 
 
 def propagate(project: Project, frames=None, *, progress: Progress | None = None, cancelled: Cancelled | None = None,
