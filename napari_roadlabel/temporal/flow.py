@@ -22,8 +22,12 @@ come from it, and an object whose visible part is gone has left the image.
 
 A step's quality is the fraction of good seeds times exp(-median forward-backward
 error / ``FB_SCALE_PX``); its drift, the error it is expected to add, is half the
-median forward-backward error (one way of the round trip) plus ``LOST_SEED_PX``
-for the share of seeds lost.
+median forward-backward error (one way of the round trip), plus ``LOST_SEED_PX``
+for the share of seeds lost, plus the flow residual: the median distance of the
+good seeds from where the kind's motion model puts them, over the square root of
+how many of them see different pixels (the model averages their errors).  The
+forward-backward check alone cannot see a model's misfit (a small sign whose
+flow window also sees the background lags behind it); the residual does.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..core.geometry import Geometry, GeometryKind, clipped_to_image, make_geometry, make_mask
+from ..core.geometry import Geometry, GeometryKind, clip_polygon_to_image, clipped_to_image, make_geometry, make_mask
 from ..core.lanes import fit_lane
 
 WINDOW = (21, 21)
@@ -127,27 +131,44 @@ def move(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray, good: np.ndar
          lane: bool, size: tuple[int, int]) -> Move:
     """The shape after its seeds moved from ``seeds`` to ``moved``; ``size`` is the image's (width, height)."""
     quality = step_quality(good, error)
+    if _mostly_outside(moved, size):  # seeds that land off the image fail the check, but they went somewhere
+        return Move(None, None, quality, stopped="left the image")
     if quality == 0.0:
         return Move(None, None, 0.0, stopped="lost: no point could be tracked")
     if lane:
-        carried = _move_lane(geometry, seeds[good], moved[good])
+        carried, residual = _move_lane(geometry, seeds[good], moved[good])
     elif geometry.kind is GeometryKind.BOX:
-        carried = _move_box(geometry, seeds[good], moved[good])
+        carried, residual = _move_box(geometry, seeds[good], moved[good])
     elif geometry.kind in (GeometryKind.POLYGON, GeometryKind.MASK):
-        carried = _move_region(geometry, seeds[good], moved[good], size)
+        carried, residual = _move_region(geometry, seeds[good], moved[good], size)
     else:
-        carried = _move_points(geometry, seeds, moved, good)
+        carried, residual = _move_points(geometry, seeds, moved, good), 0.0  # each point on its own: no model
     visible = visible_part(carried, size, lane=lane) if carried is not None else None
     if visible is None:
         return Move(None, None, quality, stopped="left the image")
-    return Move(carried, visible, quality, step_drift(good, error))
+    return Move(carried, visible, quality, step_drift(good, error) + residual / np.sqrt(_independent(seeds[good])))
+
+
+def _independent(seeds: np.ndarray) -> float:
+    """Roughly how many of the seeds see different pixels: seeds closer than a flow window see the same ones."""
+    spread = np.maximum(np.ptp(seeds, axis=0) / WINDOW[0], 1.0)
+    return float(np.clip(np.prod(spread), 1.0, len(seeds)))
+
+
+def _mostly_outside(moved: np.ndarray, size: tuple[int, int]) -> bool:
+    inside = ((moved >= 0) & (moved <= np.subtract(size, 1))).all(axis=1)
+    return len(moved) > 0 and inside.mean() < MIN_POINTS_INSIDE
 
 
 def visible_part(geometry: Geometry, size: tuple[int, int], *, lane: bool) -> Geometry | None:
-    """What of the shape lies inside the image, or None when too little does to be seen."""
+    """What of the shape lies inside the image, or None when too little does to be seen.
+
+    A shape that is small but wholly inside (a far sign, a crosswalk at the horizon) stays: it grows.
+    """
     if lane:
-        curve = fit_lane(geometry.points).clipped(*size)
-        if curve is None or curve.length < MIN_LANE_PX:
+        whole = fit_lane(geometry.points)
+        curve = whole.clipped(*size)
+        if curve is None or (curve.length < MIN_LANE_PX and curve.length < whole.length - MIN_SIZE_PX):
             return None
         return make_geometry(GeometryKind.POLYLINE, np.clip(curve.sample_equal(len(geometry.points)), 0, size))
     if geometry.kind in (GeometryKind.POINT, GeometryKind.KEYPOINTS):
@@ -159,7 +180,8 @@ def visible_part(geometry: Geometry, size: tuple[int, int], *, lane: bool) -> Ge
         return visible
     extent = np.ptp(np.reshape(visible.bounds(), (2, 2)), axis=0)
     too_small = extent.max() < MIN_SIZE_PX if geometry.kind is GeometryKind.POLYLINE else extent.min() < MIN_SIZE_PX
-    return None if too_small else visible
+    cut = not np.allclose(visible.bounds(), geometry.bounds())
+    return None if too_small and cut else visible
 
 
 def _surroundings(visible: Geometry, size: tuple[int, int]) -> np.ndarray:
@@ -182,7 +204,7 @@ def _grid(x0: float, y0: float, x1: float, y1: float, *, inset: float, count: in
 # ------------------------------------------------------------------ lanes
 
 
-def _move_lane(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray) -> Geometry:
+def _move_lane(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray) -> tuple[Geometry, float]:
     """Shift the lane across its own direction by a smooth function of the position along it."""
     # Lanes run up the image toward the horizon: they move sideways along rows.  Only a lane lying
     # across the image (a lane at a junction) moves up and down along columns.
@@ -192,11 +214,13 @@ def _move_lane(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray) -> Geom
     dense = fit_lane(geometry.points).points
     dense = dense[np.argsort(dense[:, along])]
     where_now = _along_extended(moved[:, along], dense[:, along], dense[:, across])  # old curve at the new rows
-    model = _robust_polynomial(moved[:, along], moved[:, across] - where_now)
+    shift = moved[:, across] - where_now
+    model = _robust_polynomial(moved[:, along], shift)
     low, high = moved[:, along].min(), moved[:, along].max()
     controls = np.array(geometry.points, dtype=float)
     controls[:, across] += np.polyval(model, np.clip(controls[:, along], low, high))
-    return make_geometry(GeometryKind.POLYLINE, controls)
+    residual = float(np.median(np.abs(np.polyval(model, moved[:, along]) - shift)))
+    return make_geometry(GeometryKind.POLYLINE, controls), residual
 
 
 def _along_extended(at: np.ndarray, positions: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -232,11 +256,14 @@ def _robust_polynomial(position: np.ndarray, shift: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------ boxes, regions, points
 
 
-def _move_box(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray) -> Geometry:
+def _move_box(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray) -> tuple[Geometry, float]:
     (x0, y0), (x1, y1) = geometry.points
-    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2]) + np.median(moved - seeds, axis=0)
-    half = np.array([(x1 - x0) / 2, (y1 - y0) / 2]) * _median_scale(seeds, moved)
-    return make_geometry(GeometryKind.BOX, [centre - half, centre + half])
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    shift, scale = np.median(moved - seeds, axis=0), _median_scale(seeds, moved)
+    half = np.array([(x1 - x0) / 2, (y1 - y0) / 2]) * scale
+    expected = centre + shift + scale * (seeds - centre)
+    residual = float(np.median(np.linalg.norm(moved - expected, axis=1)))
+    return make_geometry(GeometryKind.BOX, [centre + shift - half, centre + shift + half]), residual
 
 
 def _median_scale(seeds: np.ndarray, moved: np.ndarray) -> float:
@@ -251,13 +278,20 @@ def _median_scale(seeds: np.ndarray, moved: np.ndarray) -> float:
     return float(np.clip(np.median(after[usable] / before[usable]), 1 / MAX_SCALE_STEP, MAX_SCALE_STEP))
 
 
-def _move_region(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray, size: tuple[int, int]) -> Geometry | None:
+def _move_region(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray,
+                 size: tuple[int, int]) -> tuple[Geometry | None, float]:
     """A polygon's corners or a mask's pixels carried by the motion of the seeds on and around it."""
     transform = _region_transform(seeds, moved)
+    expected = cv2.perspectiveTransform(seeds.reshape(-1, 1, 2), transform).reshape(-1, 2)
+    residual = float(np.median(np.linalg.norm(moved - expected, axis=1)))
     if geometry.kind is GeometryKind.MASK:
-        return _warped_mask(geometry, transform, size)
+        return _warped_mask(geometry, transform, size), residual
     corners = cv2.perspectiveTransform(geometry.points.reshape(-1, 1, 2), transform).reshape(-1, 2)
-    return make_geometry(geometry.kind, corners)
+    # Corners carried far past the border (road paint the car drives over) are cut off there: a ground-plane
+    # homography sends a point that passes under the camera to the far side of the horizon.
+    width, height = size
+    corners = clip_polygon_to_image(corners + [width, height], 3 * width, 3 * height) - [width, height]
+    return (make_geometry(geometry.kind, corners) if len(corners) >= 3 else None), residual
 
 
 def _region_transform(seeds: np.ndarray, moved: np.ndarray) -> np.ndarray:

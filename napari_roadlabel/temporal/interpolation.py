@@ -50,6 +50,7 @@ def interpolate_track(keyframes: Sequence[tuple[int, Geometry]], frames: Iterabl
         return {}
     geometries = [geometry for _, geometry in keyframes]
     kind = _common_kind(geometries, where)
+    _check_finite(keyframes, where)
     if kind is GeometryKind.MASK:
         return _masks_in_time(times, geometries, wanted, method)
     points = corresponding_points(geometries, lane=lane, where=where)
@@ -66,8 +67,10 @@ def blend(first: Geometry, second: Geometry, weight: float, *, lane: bool = Fals
           where: str | None = None) -> Geometry | None:
     """``first`` moved ``weight`` (0..1) of the way to ``second``; None when the blend has no area."""
     kind = _common_kind([first, second], where)
+    _check_finite([("first", first), ("second", second)], where)
     if kind is GeometryKind.MASK:
-        return _masks_in_time(np.array([0.0, 1.0]), [first, second], np.array([weight]), "linear").get(0)
+        masks = _masks_in_time(np.array([0.0, 1.0]), [first, second], np.array([weight]), "linear")
+        return next(iter(masks.values()), None)
     points = corresponding_points([first, second], lane=lane, where=where)
     return _geometry_or_none(kind, (1.0 - weight) * points[0] + weight * points[1])
 
@@ -107,6 +110,13 @@ def _common_kind(geometries: Sequence[Geometry], where: str | None) -> GeometryK
         names = ", ".join(sorted(kind.value for kind in kinds))
         raise GeometryError(where, f"keyframes mix geometry kinds ({names}); a track keeps one kind")
     return kinds.pop()
+
+
+def _check_finite(keyframes: Sequence[tuple], where: str | None) -> None:
+    for frame, geometry in keyframes:
+        if not np.isfinite(geometry.points).all():
+            raise GeometryError(where, f"keyframe {frame} has coordinates that are not finite numbers "
+                                       "(NaN or infinite)")
 
 
 def _geometry_or_none(kind: GeometryKind, points: np.ndarray) -> Geometry | None:
@@ -176,25 +186,38 @@ def _at_fractions(line: np.ndarray, own: np.ndarray, wanted: np.ndarray) -> np.n
 
 def _masks_in_time(times: np.ndarray, masks: Sequence[Geometry], wanted: np.ndarray,
                    method: str) -> dict[int, Geometry]:
-    """Masks between keyframes by interpolating their signed distance fields on a common canvas."""
-    bounds = np.array([mask.bounds() for mask in masks])
-    left, top = np.floor(bounds[:, :2].min(axis=0)).astype(int)
-    right, bottom = np.ceil(bounds[:, 2:].max(axis=0)).astype(int)
-    fields = np.stack([_signed_distance(mask, left, top, right - left, bottom - top) for mask in masks])
+    """Masks between keyframes: their centroids move in time, and their shapes change by interpolating
+    signed distance fields of the masks laid over each other at their centroids (so a mask that moves
+    further than its own size still keeps its shape on the way)."""
+    centroids = np.array([_centroid(mask) for mask in masks])
+    # Top-left corners from the whole-pixel centroid, so each keyframe comes back pixel for pixel.
+    corners = np.array([mask.points[0] for mask in masks]) - np.round(centroids)
+    sizes = np.array([mask.mask.shape[::-1] for mask in masks])
+    left, top = np.floor((corners).min(axis=0)).astype(int)
+    right, bottom = np.ceil((corners + sizes).max(axis=0)).astype(int)
+    fields = np.stack([_signed_distance(mask, corner, left, top, right - left, bottom - top)
+                       for mask, corner in zip(masks, corners, strict=True)])
     result = {}
-    for frame, field in zip(wanted.tolist(), in_time(times, fields, wanted, method), strict=True):
+    for frame, field, centre in zip(wanted.tolist(), in_time(times, fields, wanted, method),
+                                    in_time(times, centroids, wanted, method), strict=True):
         inside = field < 0
         if inside.any():
             rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
             crop = inside[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-            result[int(frame)] = make_mask(crop, (left + cols[0], top + rows[0]))
+            origin = np.round(centre) + [left + cols[0], top + rows[0]]
+            result[int(frame)] = make_mask(crop, tuple(origin))
     return result
 
 
-def _signed_distance(mask: Geometry, left: int, top: int, width: int, height: int) -> np.ndarray:
-    """Distance to the mask's edge on the canvas: negative inside, positive outside."""
+def _centroid(mask: Geometry) -> np.ndarray:
+    rows, cols = np.nonzero(mask.mask)
+    return mask.points[0] + [cols.mean(), rows.mean()]
+
+
+def _signed_distance(mask: Geometry, corner: np.ndarray, left: int, top: int, width: int, height: int) -> np.ndarray:
+    """Distance to the mask's edge with its top-left ``corner`` placed on the canvas: negative inside."""
     canvas = np.zeros((height, width), dtype=bool)
-    x0, y0 = (np.round(mask.points[0]).astype(int) - [left, top]).tolist()
+    x0, y0 = (np.round(corner).astype(int) - [left, top]).tolist()
     h, w = mask.mask.shape
     canvas[y0:y0 + h, x0:x0 + w] = mask.mask
     return ndimage.distance_transform_edt(~canvas) - ndimage.distance_transform_edt(canvas)

@@ -19,9 +19,11 @@ The rules (the user guide's "Propagation" section says the same):
   keyframe 120 is red on frames 101-119.
 * **Confidence**: each flow step adds its expected drift (see flow.py) to the
   error expected since the anchor; a state's confidence is
-  exp(-expected error / ``CONFIDENCE_SCALE_PX``), blended across a gap like the
+  exp(-expected error / ``CONFIDENCE_SCALE_PX``), and no more than the
+  quality of the step that reached it over ``GOOD_STEP_QUALITY`` (tracking over
+  noise passes a few seeds by chance); across a gap it is blended like the
   shapes.  Below ``flag_below`` a state is flagged for review; a step whose
-  quality, or a confidence, under ``stop_below`` stops the object.
+  quality is under ``stop_below`` stops the object ("confidence collapsed").
   Interpolated states carry no confidence.
 
 Work happens in three parts so a GUI can run the middle one in a worker thread:
@@ -50,6 +52,7 @@ DERIVED_SOURCES = frozenset({Source.INTERPOLATED, Source.PROPAGATED})
 FLAG_BELOW = 0.5
 STOP_BELOW = 0.1
 CONFIDENCE_SCALE_PX = 4.0  # confidence is exp(-expected error / this): 0.5 at 2.8 px, 0.1 at 9 px
+GOOD_STEP_QUALITY = 0.5  # a step of at least this quality is trusted fully; a worse one caps the confidence
 BACKWARD_CHUNK = 32  # frames read ahead (in file order) when walking a video backward
 
 
@@ -88,13 +91,16 @@ class PropagationPlan:
     method: str
     spans: tuple[Span, ...]
     skipped: tuple[tuple[int, str], ...]  # (track id, why nothing is done for it)
+    size: tuple[int, int]  # the frames' (width, height): every result is clipped to it
     tag_ends: tuple[tuple[int, int], ...] = ()  # (tag id, new last frame)
     flag_below: float = FLAG_BELOW
     stop_below: float = STOP_BELOW
 
     @property
     def work(self) -> int:
-        """Units of progress: object-frames to compute."""
+        """Units of progress: object-frames to interpolate, or flow steps (a gap is walked both ways)."""
+        if self.method == "flow":
+            return sum(abs(run.until - run.anchor.frame) for span in self.spans for run in _runs_of(span))
         return sum(span.last - span.first + 1 for span in self.spans)
 
 
@@ -154,7 +160,8 @@ def plan_propagation(project: Project, *, method: str = "flow", tracks: Sequence
         span = _span_of(project, track, method, start, end, to_next_keyframe, to_previous_keyframe)
         (spans if isinstance(span, Span) else skipped).append(span if isinstance(span, Span) else (track.id, span))
     tag_ends = tuple((tag.id, end) for tag in project.tags_on(start) if tag.end < end) if extend_tags else ()
-    return PropagationPlan(method, tuple(spans), tuple(skipped), tag_ends, flag_below, stop_below)
+    size = (project.sequence.width, project.sequence.height)
+    return PropagationPlan(method, tuple(spans), tuple(skipped), size, tag_ends, flag_below, stop_below)
 
 
 def _span_of(project: Project, track: Track, method: str, start: int, end: int, to_next_keyframe: bool,
@@ -191,31 +198,30 @@ Cancelled = Callable[[], bool]
 
 
 def compute_propagation(plan: PropagationPlan, frames=None, *, progress: Progress | None = None,
-                        cancelled: Cancelled | None = None, size: tuple[int, int] | None = None) -> PropagationResult:
-    """The derived states of every span.  ``frames[i]`` gives frame i (RGB or grey); flow needs it and ``size``."""
+                        cancelled: Cancelled | None = None) -> PropagationResult:
+    """The derived states of every span.  ``frames[i]`` gives frame i (RGB or grey); flow needs them."""
     progress = progress or (lambda units: None)
     cancelled = cancelled or (lambda: False)
     result = PropagationResult(plan)
     if plan.method == "flow":
-        if frames is None or size is None:
-            raise AnnotationError(None, "flow propagation needs the frames and their size")
-        _flow(plan, frames, size, result, progress, cancelled)
+        if frames is None:
+            raise AnnotationError(None, "flow propagation needs the frames")
+        _flow(plan, frames, plan.size, result, progress, cancelled)
     else:
         for span in plan.spans:
             if cancelled():
                 raise PropagationCancelled()
-            _interpolate(span, plan.method, result, size)
+            _interpolate(span, plan.method, result, plan.size)
             progress(span.last - span.first + 1)
     return result
 
 
-def _interpolate(span: Span, method: str, result: PropagationResult, size: tuple[int, int] | None) -> None:
+def _interpolate(span: Span, method: str, result: PropagationResult, size: tuple[int, int]) -> None:
     keyframes = [(anchor.frame, anchor.geometry) for anchor in span.anchors]
     wanted = [frame for frame in range(span.first, span.last + 1) if frame not in span.kept]
     shapes = interpolate_track(keyframes, wanted, method=method, lane=span.lane, where=f"track {span.track.id}")
     for frame, geometry in sorted(shapes.items()):
-        if size is not None:
-            geometry = clipped_to_image(geometry, *size)
+        geometry = clipped_to_image(geometry, *size)
         if geometry is None:
             continue
         result.states.append(FrameState(span.track.id, frame, geometry, dict(_anchor_before(span, frame).attributes),
@@ -306,7 +312,7 @@ def _step(runs: list[_Run], before: np.ndarray, after: np.ndarray, frame: int, s
         offset += len(own)
         step = move(run.geometry, own, moved[part], good[part], error[part], lane=run.span.lane, size=size)
         expected_error = run.expected_error + step.drift
-        confidence = float(np.exp(-expected_error / CONFIDENCE_SCALE_PX))
+        confidence = min(float(np.exp(-expected_error / CONFIDENCE_SCALE_PX)), step.quality / GOOD_STEP_QUALITY)
         stopped = step.stopped or _collapse(step.quality, stop_below)
         if stopped:
             run.stop, run.geometry, run.visible = stopped, None, None
@@ -433,7 +439,6 @@ def propagate(project: Project, frames=None, *, progress: Progress | None = None
               **options) -> PropagationResult:
     """Plan, compute and write in one call (the command line's path); ``options`` go to ``plan_propagation``."""
     plan = plan_propagation(project, **options)
-    size = (project.sequence.width, project.sequence.height)
-    result = compute_propagation(plan, frames, progress=progress, cancelled=cancelled, size=size)
+    result = compute_propagation(plan, frames, progress=progress, cancelled=cancelled)
     write_propagation(project, result)
     return result

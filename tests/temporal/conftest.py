@@ -1,0 +1,36 @@
+"""Synthetic frames for the temporal tests: a smooth random texture that moves by a known amount."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+WIDTH, HEIGHT = 160, 120
+PAD = 96  # texture beyond the visible frame, so a shifted frame has no empty border
+
+
+class Texture:
+    """A fixed textured ground; ``grey(dx, dy)`` is the 160x120 view with everything moved by (dx, dy) px."""
+
+    def __init__(self, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        noise = rng.integers(0, 256, (HEIGHT + 2 * PAD, WIDTH + 2 * PAD), dtype=np.uint8)
+        self.ground = cv2.GaussianBlur(noise, (0, 0), 2.0)
+
+    def grey(self, dx: float, dy: float) -> np.ndarray:
+        """Content at (x, y) in the unshifted view is at (x + dx, y + dy) here (subpixel shifts are bilinear)."""
+        matrix = np.float32([[1, 0, dx], [0, 1, dy]])
+        size = (self.ground.shape[1], self.ground.shape[0])
+        moved = cv2.warpAffine(self.ground, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        return moved[PAD:PAD + HEIGHT, PAD:PAD + WIDTH].copy()
+
+    def video(self, velocity, count: int) -> np.ndarray:
+        """(count, H, W, 3) uint8 RGB frames; frame t is shifted by t * velocity."""
+        velocity = np.asarray(velocity, dtype=float)
+        return np.stack([np.repeat(self.grey(*(velocity * t))[..., None], 3, axis=2) for t in range(count)])
+
+
+@pytest.fixture(scope="session")
+def texture() -> Texture:
+    return Texture(0)
