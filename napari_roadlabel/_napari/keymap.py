@@ -50,6 +50,8 @@ BINDINGS: tuple[Binding, ...] = (
     Binding("Alt-S", "snap the selected lanes (or all on this frame) to the paint nearby",
             lambda workspace: workspace.snap_lanes_to_paint()),
     Binding("Alt-G", "show or hide the previous frame's outlines", lambda workspace: workspace.toggle_ghost()),
+    Binding("Alt-P", "propagate as the panel's Propagate box says (the selected object or all, from this frame)",
+            lambda workspace: workspace.propagation.start()),
     Binding("Control-Z", "undo", lambda workspace: workspace.undo()),
     Binding("Control-Shift-Z", "redo", lambda workspace: workspace.redo()),
     Binding("Control-Y", "redo", lambda workspace: workspace.redo()),

@@ -5,6 +5,7 @@ and a timeline of where its per-frame attributes change, and the list of key bin
 from __future__ import annotations
 
 import colorsys
+import dataclasses
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -29,12 +30,18 @@ from ..core.annotations import FrameState
 from ..core.lane_order import order_name
 from ..core.taxonomy import AttributeType
 from ..core.timeline import Run, attribute_runs, describe_runs
+from ..temporal.propagation import FLAG_BELOW
+from .derived_outlines import is_flagged
 from .keymap import BINDINGS
 from .layers import drawable_classes
+from .propagation import PropagationControls
 from .style import LIGHT_COLORS
 from .workspace import Workspace
 
 UNSET = "(not set)"
+ORIGIN = "made"  # the timeline's last row: where each state came from
+ORIGIN_COLORS = {"keyframe": "#ffffff", "interpolated": "#8090a0", "propagated": "#8090a0", "to check": "#ff8c00",
+                 "imported": "#a080ff", "suggested": "#c0a0ff"}
 ROW_HEIGHT = 12
 
 
@@ -112,7 +119,7 @@ class ObjectList(QListWidget):
         self.clear()
         order = self.workspace.lane_curves.order
         for obj in sorted(self.workspace.shown_objects, key=lambda o: o.track.id):
-            mark = "" if obj.state.is_keyframe else f"  ({obj.state.source.value})"
+            mark = "" if obj.state.is_keyframe else f"  ({source_note(obj)})"
             place = f" {order_name(order[obj.track.id])}" if obj.track.id in order else ""
             item = QListWidgetItem(f"#{obj.track.id}  {obj.track.class_name}{place}{mark}")
             item.setData(Qt.UserRole, obj.track.id)
@@ -138,6 +145,14 @@ class ObjectList(QListWidget):
             return
         items = self.selectedItems()
         self.workspace.select_track(items[0].data(Qt.UserRole) if items else None)
+
+
+def source_note(obj) -> str:
+    """How a state that is not a keyframe came about: "propagated 0.42, check" when it needs review."""
+    confidence = obj.state.confidence
+    if confidence is None:
+        return obj.state.source.value
+    return f"{obj.state.source.value} {confidence:.2f}{', check' if is_flagged(obj) else ''}"
 
 
 class AttributeEditor(Container):
@@ -220,9 +235,10 @@ def _value_of(spec: AttributeSpec, shown: Any) -> Any:
 
 
 class TimelineBar(QWidget):
-    """One coloured row per per-frame attribute of the selected object over the whole sequence.
+    """One coloured row per per-frame attribute of the selected object over the whole sequence, and a last row
+    for where its states came from: keyframes white, interpolated or propagated grey, to check orange.
 
-    Keyframes are white ticks on top; the current frame is a blue line; the text below says it in words.
+    Keyframes are also white ticks on top; the current frame is a blue line; the text below says it in words.
     """
 
     def __init__(self, workspace: Workspace):
@@ -251,6 +267,7 @@ class TimelineBar(QWidget):
             states: list[FrameState] = project.states_of(track_id)
             spec = project.taxonomy[project.track(track_id).class_name]
             self.rows = [(name, attribute_runs(states, name)) for name in spec.attributes_of(Scope.FRAME)]
+            self.rows.append(("made", attribute_runs([_with_origin(state) for state in states], ORIGIN)))
             self.keyframes = [state.frame for state in states if state.is_keyframe]
         words = [f"{name}: {describe_runs(runs)}" for name, runs in self.rows]
         self.text.setText(f"#{track_id} " + "; ".join(words) if self.rows else "")
@@ -276,10 +293,23 @@ class TimelineBar(QWidget):
         painter.end()
 
 
+def _with_origin(state: FrameState) -> FrameState:
+    """The state with where it came from as an attribute, so the timeline draws it as one more row."""
+    if state.is_keyframe:
+        origin = "keyframe"
+    elif state.confidence is not None and state.confidence < FLAG_BELOW:
+        origin = "to check"
+    else:
+        origin = state.source.value
+    return dataclasses.replace(state, attributes={ORIGIN: origin})
+
+
 def value_color(value: Any) -> str:
     """A colour per attribute value: a light's state in its own colour, anything else a stable hue."""
     if isinstance(value, str) and value in LIGHT_COLORS:
         return LIGHT_COLORS[value]
+    if isinstance(value, str) and value in ORIGIN_COLORS:
+        return ORIGIN_COLORS[value]
     if value is None or value is False:
         return "#505050"
     if value is True:
@@ -313,6 +343,7 @@ class LabelingPanel(QWidget):
         super().__init__()
         self.chooser = ClassChooser(workspace, report)
         self.snap = SnapControls(workspace, report)
+        self.propagate = PropagationControls(workspace.propagation, report)
         self.ghost = CheckBox(text="Show previous frame (Alt-G)", value=workspace.show_ghost)
         self.ghost.changed.connect(lambda show: setattr(workspace, "show_ghost", show))
         workspace.ghost_shown.connect(self._show_ghost_state)
@@ -321,7 +352,8 @@ class LabelingPanel(QWidget):
         self.timeline = TimelineBar(workspace)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.chooser.native, self.snap.native, self.ghost.native, QLabel("Objects on this frame"),
+        for widget in (self.chooser.native, self.snap.native, self.ghost.native, QLabel("Propagate"),
+                       self.propagate.native, QLabel("Objects on this frame"),
                        self.objects, QLabel("Attributes"), self.attributes.native,
                        QLabel("Per-frame attributes over time"), self.timeline, self.timeline.text):
             layout.addWidget(widget)

@@ -22,7 +22,7 @@ CONTROL_WIDTH = 1.0  # a lane's line through its control points, under its curve
 LANE_COLORS = {"yellow": "#ffd000"}
 FALLBACK_COLOR = "#c0c0c0"
 FILL_ALPHA = 0.2
-NOT_KEYFRAME_ALPHA = 0.5
+NOT_KEYFRAME_ALPHA = 0.35  # with dashes over it (derived_outlines.py)
 
 
 def hex_to_rgba(color: str, alpha: float = 1.0) -> np.ndarray:

@@ -22,9 +22,11 @@ from ..core.lanes import fit_lane
 from ..core.snap import snap_to_paint
 from ..io.frames import FrameSource
 from .adapter import EDITING_COLUMNS, NEW_OBJECT, LayerData, clip_to_image, objects_by_layer
+from .derived_outlines import DerivedOutlineView
 from .filling import fill_layer
 from .lane_curves import LaneCurveView
 from .layers import ALL_LAYERS, MASKS, ElementLayer, classes_of, drawable_classes, layer_for
+from .propagation import PropagationRunner
 from .style import hex_to_rgba
 from .sync import LayerSync
 
@@ -65,6 +67,8 @@ class Workspace:
         self._attached = True
         self._sync = LayerSync(self)
         self.lane_curves = LaneCurveView(self)
+        self.derived_outlines = DerivedOutlineView(self)
+        self.propagation = PropagationRunner(self)
         viewer.dims.events.current_step.connect(self._on_step)
         viewer.layers.events.removing.connect(self._on_layer_removing)
         viewer.dims.set_current_step(0, 0)  # napari would start in the middle of the clip
@@ -306,7 +310,7 @@ class Workspace:
                 self.project.copy_state(track_id, frame, frame + 1)
         if not picked:  # copying everything: the next Alt-N should copy everything again
             self.selected_track = None
-        self._after_edit(f"copied {len(track_ids)} objects to frame {frame + 1}")
+        self.after_edit(f"copied {len(track_ids)} objects to frame {frame + 1}")
         self.step(1)
         return len(track_ids)
 
@@ -316,7 +320,7 @@ class Workspace:
         if track_id is None:
             return None
         self.project.continue_track(track_id, self.current_frame)
-        self._after_edit(f"continued track {track_id} on frame {self.current_frame}")
+        self.after_edit(f"continued track {track_id} on frame {self.current_frame}")
         self.select_track(track_id)
         return next(obj for obj in self.project.objects_on(self.current_frame) if obj.track.id == track_id)
 
@@ -326,7 +330,7 @@ class Workspace:
         track_ids = self._selected_or_last()
         with self.project.group(f"end {len(track_ids)} tracks at frame {frame}"):
             removed = sum(self.project.end_track_after(track_id, frame) for track_id in track_ids)
-        self._after_edit(f"ended {len(track_ids)} tracks at frame {frame} ({removed} later states removed)")
+        self.after_edit(f"ended {len(track_ids)} tracks at frame {frame} ({removed} later states removed)")
         return removed
 
     def delete_selected(self, *, whole_track: bool = False) -> list[int]:
@@ -343,7 +347,7 @@ class Workspace:
         what = "tracks" if whole_track else f"objects from frame {frame}"
         if whole_track:
             self.selected_track = None
-        self._after_edit(f"deleted {len(track_ids)} {what}")
+        self.after_edit(f"deleted {len(track_ids)} {what}")
         return track_ids
 
     def set_attributes(self, track_id: int, values: dict) -> None:
@@ -360,7 +364,7 @@ class Workspace:
                 self.project.set_track_attributes(track_id, track_values)
             if frame_values:
                 self.project.set_frame_attributes(track_id, self.current_frame, frame_values)
-        self._after_edit(f"edited attributes of track {track_id}")
+        self.after_edit(f"edited attributes of track {track_id}")
 
     def snap_lanes_to_paint(self, max_shift: float | None = None) -> int:
         """Move the selected lane lines (every lane on this frame when none is) onto the paint nearby.
@@ -383,23 +387,23 @@ class Workspace:
                     snapped = clip_to_image(result.controls, self.project.sequence.width, self.project.sequence.height)
                     self.project.set_state(track_id, frame, make_geometry("polyline", snapped))
                     moved += 1
-        self._after_edit(f"snapped {moved} of {len(picked)} lanes to the paint on frame {frame}")
+        self.after_edit(f"snapped {moved} of {len(picked)} lanes to the paint on frame {frame}")
         return moved
 
     def undo(self) -> str | None:
         label = self.project.undo()
-        self._after_edit(f"undid {label}" if label else "nothing to undo")
+        self.after_edit(f"undid {label}" if label else "nothing to undo")
         return label
 
     def redo(self) -> str | None:
         label = self.project.redo()
-        self._after_edit(f"redid {label}" if label else "nothing to redo")
+        self.after_edit(f"redid {label}" if label else "nothing to redo")
         return label
 
     def _selected_or_last(self) -> list[int]:
         return self.selected_tracks() or ([self.selected_track] if self.selected_track is not None else [])
 
-    def _after_edit(self, message: str) -> None:
+    def after_edit(self, message: str) -> None:
         self.viewer.status = message
         self.refresh()
         self.edited.emit(message)
@@ -428,12 +432,15 @@ class Workspace:
 
     def close(self) -> None:
         """Remove the workspace's layers and close the project and frames (the store has every edit already)."""
+        self.propagation.cancel()  # a run's result is not written once its project is closed
+        self.propagation.wait()
         self.viewer.dims.events.current_step.disconnect(self._on_step)
         self.viewer.layers.events.removing.disconnect(self._on_layer_removing)
         self._refill_pending = False
         if self._attached:  # else the viewer is closing or the user removed the frames: leave the layers be
             self._attached = False
-            for layer in [self.image_layer, self.ghost_layer, self.lane_curves.layer, *self.layers.values()]:
+            for layer in [self.image_layer, self.ghost_layer, self.lane_curves.layer, self.derived_outlines.layer,
+                          *self.layers.values()]:
                 if layer is not None and layer in self.viewer.layers:
                     self.viewer.layers.remove(layer)
         self.project.close()

@@ -1,0 +1,212 @@
+"""Propagation in the viewer: the run in a worker thread, its progress bar and cancel, and the panel's controls.
+
+The plan is read from the store on the main thread, the frames are read and
+tracked in a worker thread (which opens its own frame source: the viewer keeps
+reading the workspace's), and the result is written on the main thread in one
+undo step.  Annotating goes on meanwhile; a keyframe drawn during the run is
+kept (see ``write_propagation``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from magicgui.widgets import ComboBox, Container, Label, PushButton, SpinBox
+from napari.qt.threading import create_worker
+from napari.utils import cancelable_progress
+from napari.utils.notifications import show_error, show_info
+from psygnal import Signal
+from qtpy.QtCore import QObject
+from qtpy.QtCore import Signal as QtSignal
+
+from ..core import RoadlabelError
+from ..io.frames import open_frames
+from ..temporal.propagation import (
+    METHODS,
+    PropagationCancelled,
+    PropagationPlan,
+    PropagationResult,
+    compute_propagation,
+    plan_propagation,
+    write_propagation,
+)
+
+SCOPES = ("selected", "all")
+UNTIL = ("next keyframe", "N frames", "end")
+DIRECTIONS = ("forward", "backward")
+
+
+@dataclass
+class PropagationOptions:
+    """What the panel's controls say: which objects, how, and how far from the current frame."""
+
+    scope: str = "selected"
+    method: str = "flow"
+    until: str = "next keyframe"  # backward: the previous keyframe, N frames back, or the first frame
+    frames: int = 30
+    direction: str = "forward"
+
+
+def plan_for(workspace, options: PropagationOptions) -> PropagationPlan:
+    """The plan for ``options`` from the workspace's current frame and selection."""
+    tracks = None
+    if options.scope == "selected":
+        tracks = workspace.selected_tracks() or ([workspace.selected_track]
+                                                 if workspace.selected_track is not None else [])
+        if not tracks:
+            raise RoadlabelError(None, "select an object to propagate (or choose 'all')")
+    current, last = workspace.current_frame, workspace.frame_count - 1
+    forward = options.direction == "forward"
+    if options.until == "N frames":
+        start, end = (current, min(last, current + options.frames)) if forward else (
+            max(0, current - options.frames), current)
+    else:
+        start, end = (current, last) if forward else (0, current)
+    to_keyframe = options.until == "next keyframe"
+    return plan_propagation(workspace.project, method=options.method, tracks=tracks, start=start, end=end,
+                            to_next_keyframe=to_keyframe and forward, to_previous_keyframe=to_keyframe and not forward)
+
+
+class _Relay(QObject):
+    """Carries progress from the worker thread to the bar, which lives on the main thread."""
+
+    advanced = QtSignal(int)
+
+
+class PropagationRunner:
+    """One propagation at a time for a workspace: started, computed in a thread, written, or cancelled."""
+
+    started = Signal()
+    finished = Signal(object, str)  # the PropagationResult written (None if cancelled or failed), and what happened
+
+    def __init__(self, workspace):
+        self.workspace = workspace
+        self.options = PropagationOptions()
+        self.worker = None
+        self._cancel = threading.Event()
+        self._bar = None
+        self._relay = _Relay()
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def start(self) -> None:
+        """Propagate with the current options; raises RoadlabelError when there is nothing to do."""
+        if self.running:
+            raise RoadlabelError(None, "a propagation is already running: wait for it or cancel it")
+        plan = plan_for(self.workspace, self.options)
+        if not plan.spans:
+            reasons = "; ".join(f"track {track}: {why}" for track, why in plan.skipped)
+            raise RoadlabelError(None, f"nothing to propagate ({reasons or 'no objects'})")
+        self._cancel.clear()
+        self._bar = cancelable_progress(total=plan.work, desc=f"Propagating ({plan.method})",
+                                        cancel_callback=self.cancel)
+        self._relay.advanced.connect(self._bar.update)
+        project = self.workspace.project
+        # Errors come back through ``errored`` (cancelling is one): no re-raising in the event loop.
+        self.worker = create_worker(_compute, plan, str(project.source_path()), self._relay.advanced.emit,
+                                    self._cancel.is_set, _ignore_errors=True)
+        self.worker.returned.connect(self._write)
+        self.worker.errored.connect(self._failed)
+        self.worker.finished.connect(self._close_bar)
+        self.started.emit()
+        self.worker.start()
+
+    def cancel(self) -> None:
+        """Ask the run to stop; nothing is written."""
+        self._cancel.set()
+
+    def wait(self, timeout_ms: int = 30000) -> None:
+        """Block until the worker thread ends (closing the workspace)."""
+        if self.worker is not None:
+            self.worker.await_workers(timeout_ms)
+
+    def _write(self, result: PropagationResult) -> None:
+        self.worker = None
+        if self._cancel.is_set():  # cancelled after the last frame was computed, or the workspace is closing
+            self.finished.emit(None, str(PropagationCancelled()))
+            return
+        written = write_propagation(self.workspace.project, result)
+        summary = result.summary()
+        self.workspace.after_edit(f"propagated: {written} states written")
+        show_info(summary)
+        self.finished.emit(result, summary)
+
+    def _failed(self, error: Exception) -> None:
+        self.worker = None
+        if isinstance(error, PropagationCancelled):
+            self.workspace.viewer.status = str(error)
+        elif isinstance(error, RoadlabelError):
+            self.workspace.report(error)
+        else:
+            show_error(f"propagation failed, nothing was changed: {error!r}")
+        self.finished.emit(None, str(error))
+
+    def _close_bar(self) -> None:
+        self.worker = None
+        if self._bar is not None:
+            self._relay.advanced.disconnect(self._bar.update)
+            self._bar.close()
+            self._bar = None
+
+
+def _compute(plan: PropagationPlan, source: str, progress: Callable[[int], None],
+             cancelled: Callable[[], bool]) -> PropagationResult:
+    """The worker thread's part: its own frame source, no store access."""
+    frames = open_frames(source) if plan.method == "flow" else None
+    try:
+        return compute_propagation(plan, frames, progress=progress, cancelled=cancelled)
+    finally:
+        if frames is not None:
+            frames.close()
+
+
+class PropagationControls(Container):
+    """Propagate the selected object or all, forward or back, to the next keyframe, by N frames or to the end."""
+
+    def __init__(self, runner: PropagationRunner, report: Callable[[RoadlabelError], None]):
+        options = runner.options
+        self.runner = runner
+        self.report = report
+        self.scope = ComboBox(label="Objects", choices=SCOPES, value=options.scope)
+        self.method = ComboBox(label="by", choices=METHODS, value=options.method,
+                               tooltip="flow: optical flow, blended between keyframes; linear, smooth: "
+                                       "interpolation between keyframes only")
+        self.direction = ComboBox(label="Direction", choices=DIRECTIONS, value=options.direction)
+        self.until = ComboBox(label="until", choices=UNTIL, value=options.until,
+                              tooltip="Backward: the previous keyframe, N frames back, or the first frame")
+        self.frames = SpinBox(label="N", value=options.frames, min=1, max=100000,
+                              tooltip="How many frames 'N frames' goes")
+        self.button = PushButton(text="Propagate (Alt-P)", tooltip="Carry the objects from their keyframes "
+                                                                   "through the other frames; one undo step")
+        self.cancel_button = PushButton(text="Cancel", enabled=False)
+        self.summary = Label(value="")
+        rows = [Container(widgets=widgets, layout="horizontal", labels=True) for widgets in (
+            [self.scope, self.method], [self.direction, self.until, self.frames], [self.button, self.cancel_button])]
+        super().__init__(widgets=[*rows, self.summary], labels=False)
+        for field_name in ("scope", "method", "direction", "until", "frames"):
+            getattr(self, field_name).changed.connect(
+                lambda value, name=field_name: setattr(runner.options, name, value))
+        self.button.changed.connect(self._start)
+        self.cancel_button.changed.connect(lambda *args: runner.cancel())
+        runner.started.connect(lambda: self._show_running(True))
+        runner.finished.connect(self._show_result)
+
+    def _start(self, *args) -> None:
+        try:
+            self.runner.start()
+        except RoadlabelError as error:
+            self.report(error)
+
+    def _show_running(self, running: bool) -> None:
+        self.button.enabled = not running
+        self.cancel_button.enabled = running
+        if running:
+            self.summary.value = "propagating…"
+
+    def _show_result(self, result: PropagationResult | None, message: str) -> None:
+        self._show_running(False)
+        self.summary.value = message
