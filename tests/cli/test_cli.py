@@ -75,3 +75,47 @@ def test_console_script_exit_code_and_debug(tmp_path):
     assert quiet.returncode == 1 and "Traceback" not in quiet.stderr and "no such project folder" in quiet.stderr
     loud = subprocess.run(command[:3] + ["--debug"] + command[3:], capture_output=True, text=True)
     assert loud.returncode == 1 and "Traceback" in loud.stderr
+
+
+def _project_with_two_lane_keyframes(capsys, folder, video):
+    run(capsys, "new", folder, "--source", video)
+    with Project.open(folder) as project:
+        lane = project.add_track("lane-line")
+        light = project.add_track("traffic-light")
+        project.set_state(lane.id, 2, make_geometry("polyline", [[10, 80], [60, 20]]))
+        project.set_state(lane.id, 8, make_geometry("polyline", [[40, 80], [90, 20]]))
+        project.set_state(light.id, 5, make_geometry("box", [[100, 5], [110, 30]]), {"state": "red"})
+    return lane.id, light.id
+
+
+def test_propagate_linear_fills_between_keyframes_and_says_what_it_did(capsys, tmp_path, small_video):
+    lane, light = _project_with_two_lane_keyframes(capsys, tmp_path / "p", small_video)
+    code, out, _ = run(capsys, "propagate", tmp_path / "p", "--method", "linear", "--track", lane)
+    assert code == 0 and out.startswith("linear: 5 states written for 1 object(s)")
+    with Project.open(tmp_path / "p") as project:
+        states = {state.frame: state for state in project.states_of(lane)}
+        assert sorted(states) == [2, 3, 4, 5, 6, 7, 8]
+        assert states[5].source.value == "interpolated" and states[5].geometry.points[0].tolist() == [25, 80]
+        assert len(project.states_of(light)) == 1  # not asked for
+
+
+def test_propagate_flow_over_a_range_reports_skips_and_stops(capsys, tmp_path, small_video):
+    lane, light = _project_with_two_lane_keyframes(capsys, tmp_path / "p", small_video)
+    code, out, _ = run(capsys, "propagate", tmp_path / "p", "--from", 0, "--to", 4)
+    assert code == 0 and out.startswith("flow: ")
+    assert f"track {light} skipped: no keyframe in frames 0..4" in out
+    with Project.open(tmp_path / "p") as project:
+        derived = [state for state in project.states_of(lane) if not state.is_keyframe]
+        assert derived and all(state.frame <= 4 and state.confidence is not None for state in derived)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--from", 9, "--to", 3], "the range ends (frame 3) before it starts (frame 9)"),
+    (["--to", 12], "end frame 12 is outside the sequence (0..11)"),
+    (["--track", 99], "99"),
+    (["--flag-below", 2], "flag_below must be between 0 and 1"),
+])
+def test_propagate_refuses_bad_options_with_one_line(capsys, tmp_path, small_video, args, message):
+    _project_with_two_lane_keyframes(capsys, tmp_path / "p", small_video)
+    code, _, err = run(capsys, "propagate", tmp_path / "p", *args)
+    assert code == 1 and message in err and "Traceback" not in err
