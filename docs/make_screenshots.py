@@ -54,6 +54,8 @@ EVERYTHING_VIEW = ((180, 350), 0.92)  # a little smaller and to the left, so the
 LANE_CLICKS = 5  # an annotator clicks this many points along a lane; the tool fits the curve
 LANES_FRAME, LANES_VIEW = 30, ((190, 420), 2.2)  # picture 9: where the road bends, the dashed lane selected
 GANTRY_ON_EVERYTHING_FRAME = (340, 56, 494, 172)  # x0, y0, x1, y1 of the light's gantry there (not in the truth)
+PROPAGATION_KEYFRAME = 45  # picture 10: keyframes on frames 0 and 45, everything else propagated by flow
+PROPAGATION_FRAME = 25  # where the picture is taken: as far from both keyframes as can be
 
 
 # ---------------------------------------------------------------- ground truth
@@ -418,6 +420,41 @@ def check_export(session: Session, exported: Path) -> None:
     viewer.close()
 
 
+def propagation(folder: Path, out: Path) -> Path:
+    """Picture 10: the sample labeled on two keyframes only and propagated by flow, seen between them.
+
+    A fresh project: every object drawn on frame 0, carried to the second keyframe
+    with Alt-C and moved onto the road there; then the Propagate box (all objects,
+    flow, forward, to the end) from frame 0.
+    """
+    folder.mkdir()
+    session = open_sample(folder, out)
+    workspace = session.workspace
+    draw_new_objects(session)
+    workspace.go_to(PROPAGATION_KEYFRAME)
+    for truth_id in session.truth.on(PROPAGATION_KEYFRAME):
+        if truth_id in session.ids:
+            workspace.selected_track = session.ours(truth_id)
+            workspace.continue_track()
+    follow_the_road(session)
+    draw_new_objects(session)
+    workspace.go_to(0)
+    workspace.select_track(None)
+    controls = session.widget.panel.propagate
+    controls.scope.value, controls.method.value, controls.direction.value, controls.until.value = (
+        "all", "flow", "forward", "end")
+    controls.button.clicked.emit()
+    while workspace.propagation.running:
+        settle()
+        time.sleep(0.05)
+    workspace.go_to(PROPAGATION_FRAME)
+    select_light(session)
+    look_at(session.viewer)
+    path = shoot(session, "10-propagated")
+    session.viewer.close()
+    return path
+
+
 def label_the_clip(session: Session, exported: Path) -> None:
     look_at(session.viewer)
     shoot(session, "01-open")
@@ -484,6 +521,7 @@ def main(argv: list[str] | None = None) -> int:
         session.viewer.close()
         check_export(session, exported)
         count = len(json.loads(exported.read_text())["features"])
+        session.shots.append(propagation(Path(folder) / "propagation", args.out))
     update_guide(args.guide)
     for path in session.shots:
         print(f"{path}  {path.stat().st_size // 1000} KB")

@@ -179,12 +179,11 @@ def _propagate(args) -> None:
         plan = plan_propagation(project, method=args.method, tracks=args.tracks, start=args.start, end=args.end,
                                 to_next_keyframe=args.to_next_keyframe, extend_tags=args.extend_tags,
                                 flag_below=args.flag_below, stop_below=args.stop_below)
-        size = (project.sequence.width, project.sequence.height)
         frames = open_frames(project.source_path()) if plan.method == "flow" else None
         try:
             # The bar shows on a terminal only (tqdm turns itself off when stderr is not one).
             with tqdm(total=plan.work, unit="object-frame", desc=f"propagate ({plan.method})", disable=None) as bar:
-                result = compute_propagation(plan, frames, progress=bar.update, size=size)
+                result = compute_propagation(plan, frames, progress=bar.update)
         finally:
             if frames is not None:
                 frames.close()

@@ -194,14 +194,19 @@ def clip_polygon_to_image(polygon: np.ndarray, width: float, height: float) -> n
 def clip_polygon(polygon: np.ndarray, axis: int, limit: float, *, keep_above: bool) -> np.ndarray:
     """The part of a polygon on one side of ``points[:, axis] == limit`` (one Sutherland-Hodgman pass)."""
     sign = 1.0 if keep_above else -1.0
+    clipped = clip_polygon_to_half_plane(polygon, sign * np.eye(2)[axis], -sign * limit)
+    on_edge = np.isclose(clipped[:, axis], limit, rtol=0.0, atol=1e-9)
+    clipped[on_edge, axis] = limit  # exactly on the edge, whatever the rounding
+    return clipped
+
+
+def clip_polygon_to_half_plane(polygon: np.ndarray, normal: np.ndarray, offset: float) -> np.ndarray:
+    """The part of a polygon where ``points @ normal + offset >= 0`` (one Sutherland-Hodgman pass)."""
     kept = []
     for start, end in zip(polygon, np.roll(polygon, -1, axis=0), strict=True):
-        start_in, end_in = sign * (start[axis] - limit) >= 0, sign * (end[axis] - limit) >= 0
-        if start_in:
+        start_side, end_side = start @ normal + offset, end @ normal + offset
+        if start_side >= 0:
             kept.append(start)
-        if start_in != end_in:
-            t = (limit - start[axis]) / (end[axis] - start[axis])
-            crossing = start + t * (end - start)
-            crossing[axis] = limit  # exactly on the edge, whatever the rounding
-            kept.append(crossing)
+        if start_side * end_side < 0:  # strictly on both sides: a corner on the line is kept once, above
+            kept.append(start + start_side / (start_side - end_side) * (end - start))
     return np.array(kept, dtype=np.float64).reshape(-1, 2)

@@ -37,7 +37,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..core.geometry import Geometry, GeometryKind, clip_polygon_to_image, clipped_to_image, make_geometry, make_mask
+from ..core.geometry import (
+    Geometry,
+    GeometryKind,
+    clip_polygon_to_half_plane,
+    clip_polygon_to_image,
+    clipped_to_image,
+    make_geometry,
+    make_mask,
+)
 from ..core.lanes import fit_lane
 
 WINDOW = (21, 21)
@@ -59,6 +67,9 @@ MIN_LANE_PX = 10.0  # a lane shorter than this inside the image has left it
 MAX_SCALE_STEP = 1.25  # a box grows or shrinks at most this much per frame
 MIN_POINTS_INSIDE = 0.5  # points and keypoints leave the image with more than half of them outside
 MIN_REGION_SEEDS_FOR_HOMOGRAPHY = 8
+BORDER_TOLERANCE_PX = 0.5  # a keyframe's corner this close to the image border lies on it
+BEYOND_BORDER = 20  # a shape goes on at most this many image sizes past the border (far under the car)
+MIN_DEPTH_SCALE = 0.05  # a carried point whose homogeneous w falls under this has passed under the camera
 
 
 def grey_frame(frame: np.ndarray) -> np.ndarray:
@@ -153,6 +164,51 @@ def _independent(seeds: np.ndarray) -> float:
     """Roughly how many of the seeds see different pixels: seeds closer than a flow window see the same ones."""
     spread = np.maximum(np.ptp(seeds, axis=0) / WINDOW[0], 1.0)
     return float(np.clip(np.prod(spread), 1.0, len(seeds)))
+
+
+def whole_shape(visible: Geometry, size: tuple[int, int]) -> Geometry:
+    """A keyframe's shape as flow carries it: a polygon cut by the image border goes on beyond it.
+
+    The annotator draws what is visible; a zone the car drives on is cut by the bottom of the
+    picture.  Carried backward, the road recedes and that cut would rise into view as an edge that
+    is not there.  So each corner on the border is pushed ``size`` further out: along the side that
+    reaches it from inside the image (the zone's side goes on), or straight out along a stretch of
+    border.
+    """
+    if visible.kind is not GeometryKind.POLYGON:
+        return visible
+    points = visible.points
+    normals = _border_normals(points, size)
+    if not normals.any():
+        return visible
+    reach = BEYOND_BORDER * float(max(size))
+    extended = points.copy()
+    for index, normal in enumerate(normals):
+        if normal.any():
+            extended[index] = points[index] + _outward(points, normals, index) * reach
+    return make_geometry(GeometryKind.POLYGON, extended)
+
+
+def _border_normals(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Each point's outward normal of the image border it lies on (both at a corner); zero off the border."""
+    width, height = size
+    on = BORDER_TOLERANCE_PX
+    normals = np.zeros_like(points)
+    normals[:, 0] = np.where(points[:, 0] <= on, -1.0, np.where(points[:, 0] >= width - 1 - on, 1.0, 0.0))
+    normals[:, 1] = np.where(points[:, 1] <= on, -1.0, np.where(points[:, 1] >= height - 1 - on, 1.0, 0.0))
+    return normals
+
+
+def _outward(points: np.ndarray, normals: np.ndarray, index: int) -> np.ndarray:
+    """Which way a border corner moves out, per px of reach: along a side coming from inside, else the normal."""
+    normal = normals[index]
+    for neighbour in (index - 1, (index + 1) % len(points)):
+        if not normals[neighbour].any():  # an inside corner: the side from it goes on past the border
+            side = points[index] - points[neighbour]
+            outward = side @ normal
+            if outward > 1e-6 * np.linalg.norm(side):
+                return side / outward
+    return normal / (normal @ normal)
 
 
 def _mostly_outside(moved: np.ndarray, size: tuple[int, int]) -> bool:
@@ -286,11 +342,14 @@ def _move_region(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray,
     residual = float(np.median(np.linalg.norm(moved - expected, axis=1)))
     if geometry.kind is GeometryKind.MASK:
         return _warped_mask(geometry, transform, size), residual
-    corners = cv2.perspectiveTransform(geometry.points.reshape(-1, 1, 2), transform).reshape(-1, 2)
-    # Corners carried far past the border (road paint the car drives over) are cut off there: a ground-plane
-    # homography sends a point that passes under the camera to the far side of the horizon.
-    width, height = size
-    corners = clip_polygon_to_image(corners + [width, height], 3 * width, 3 * height) - [width, height]
+    # A ground-plane homography sends a point that passes under the camera (road paint the car drives
+    # over) to the far side of the horizon: keep the part that stays in front (w > 0), and within reach.
+    ahead = clip_polygon_to_half_plane(geometry.points, transform[2, :2], transform[2, 2] - MIN_DEPTH_SCALE)
+    if len(ahead) < 3:
+        return None, residual
+    corners = cv2.perspectiveTransform(ahead.reshape(-1, 1, 2), transform).reshape(-1, 2)
+    reach = np.multiply(size, BEYOND_BORDER)
+    corners = clip_polygon_to_image(corners + reach, *(np.add(size, 2 * reach))) - reach
     return (make_geometry(geometry.kind, corners) if len(corners) >= 3 else None), residual
 
 

@@ -40,10 +40,10 @@ import numpy as np
 
 from ..core.annotations import FrameState, Source, Track
 from ..core.errors import AnnotationError, RoadlabelError
-from ..core.geometry import Geometry, clipped_to_image
+from ..core.geometry import Geometry, GeometryKind, clipped_to_image
 from ..core.lanes import is_lane_class
 from ..core.project import Project
-from .flow import grey_frame, move, seeds_for, track_seeds
+from .flow import grey_frame, move, seeds_for, track_seeds, whole_shape
 from .interpolation import blend, interpolate_track
 
 METHODS = ("linear", "smooth", "flow")
@@ -272,6 +272,8 @@ def _runs_of(span: Span) -> list[_Run]:
 def _flow(plan: PropagationPlan, frames, size: tuple[int, int], result: PropagationResult, progress: Progress,
           cancelled: Cancelled) -> None:
     runs = [run for span in plan.spans for run in _runs_of(span)]
+    for run in runs:
+        run.geometry = whole_shape(run.anchor.geometry, size)
     for direction in (+1, -1):
         _sweep([run for run in runs if run.direction == direction], frames, direction, size, plan.stop_below,
                progress, cancelled)
@@ -317,7 +319,9 @@ def _step(runs: list[_Run], before: np.ndarray, after: np.ndarray, frame: int, s
         if stopped:
             run.stop, run.geometry, run.visible = stopped, None, None
             continue
-        run.geometry, run.visible, run.expected_error = step.geometry, step.visible, expected_error
+        # A polygon goes on past the border again each step: what is cut off there is never seen to end.
+        whole = whole_shape(step.visible, size) if step.visible.kind is GeometryKind.POLYGON else step.geometry
+        run.geometry, run.visible, run.expected_error = whole, step.visible, expected_error
         run.reached[frame] = (step.visible, confidence)
 
 
@@ -372,8 +376,9 @@ def _trusted_weight(weight: float, forward_confidence: float, backward_confidenc
 def _emit(span: Span, shapes: dict[int, tuple[Geometry, float]], holding: FrameState,
           result: PropagationResult) -> None:
     """Propagated states of these shapes, with the per-frame attributes of the anchor whose values hold."""
-    for frame, (geometry, confidence) in sorted(shapes.items()):
-        if frame not in span.kept:
+    for frame, (shape, confidence) in sorted(shapes.items()):
+        geometry = clipped_to_image(shape, *result.plan.size)  # a blend may round a hair past the border
+        if frame not in span.kept and geometry is not None:
             result.states.append(FrameState(span.track.id, frame, geometry, dict(holding.attributes),
                                             Source.PROPAGATED, round(confidence, 4)))
 

@@ -60,3 +60,12 @@ def test_inside_image_check():
     check_inside_image(box(0, 0, 640, 360), 640, 360)
     with pytest.raises(GeometryError, match="outside the 640x360 image"):
         check_inside_image(make_geometry("point", [641, 10]), 640, 360, where="feature 3")
+
+
+def test_a_polygon_is_clipped_to_a_slanted_half_plane():
+    from napari_roadlabel.core.geometry import clip_polygon_to_half_plane
+
+    square = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]])
+    below_diagonal = clip_polygon_to_half_plane(square, np.array([1.0, -1.0]), 0.0)  # x - y >= 0
+    np.testing.assert_allclose(below_diagonal, [[0, 0], [10, 0], [10, 10]])
+    assert len(clip_polygon_to_half_plane(square, np.array([1.0, 0.0]), -20.0)) == 0  # x >= 20: nothing

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from napari_roadlabel.core import Geometry, GeometryKind, box, make_geometry, make_mask
-from napari_roadlabel.temporal.flow import grey_frame, move, seeds_for, step_drift, step_quality, track_seeds
+from napari_roadlabel.temporal.flow import (
+    grey_frame,
+    move,
+    seeds_for,
+    step_drift,
+    step_quality,
+    track_seeds,
+    whole_shape,
+)
 from napari_roadlabel.temporal.shape_distance import mean_distance
 
 SIZE = (160, 120)  # width, height
@@ -146,3 +154,16 @@ def test_a_polygon_tracked_off_the_image_has_left_it(texture):
 def test_a_box_or_point_tracked_off_the_image_has_left_it(texture, start):
     step = _carry(texture, start, (12.0, 0.0))
     assert step.stopped == "left the image"
+
+
+def test_a_polygon_cut_by_the_border_goes_on_past_it_along_its_sides():
+    cut = make_geometry("polygon", [[50, 100], [100, 100], [110, 120], [40, 120]])
+    whole = whole_shape(cut, (160, 120))
+    np.testing.assert_allclose(whole.points[:2], cut.points[:2])  # the corners inside stay
+    for corner, inner in ((2, 1), (3, 0)):  # the bottom corners slide out along the zone's sides
+        side = cut.points[corner] - cut.points[inner]
+        outward = whole.points[corner] - cut.points[corner]
+        parallel = side[0] * outward[1] - side[1] * outward[0]
+        assert outward[1] > 1000 and abs(parallel) < 1e-6 * np.linalg.norm(outward) * np.linalg.norm(side)
+    inside = make_geometry("polygon", [[50, 50], [100, 50], [100, 90]])
+    assert whole_shape(inside, (160, 120)) is inside

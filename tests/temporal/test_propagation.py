@@ -452,3 +452,16 @@ def test_tags_stay_as_they_are_without_extend_tags(new_project):
     assert plan.tag_ends == ()
     propagate(project, method="linear", end=15)
     assert project.tags()[0].end == zone.end == 3
+
+
+def test_a_zone_cut_by_the_bottom_border_stays_cut_there_when_carried_backward(new_project, texture):
+    # Forward the ground moves down (the car drives on); backward it recedes, and the part of the zone
+    # under the bottom border, which the annotator could not see, must not rise into view as an edge.
+    project = new_project(13)
+    zone = project.add_track("school-zone")
+    project.set_state(zone.id, 12, make_geometry("polygon", [[50, 70], [110, 70], [120, 120], [40, 120]]))
+    propagate(project, texture.video((0.0, 2.0), 13), method="flow")
+    first = project.state(zone.id, 0).geometry
+    top, bottom = first.bounds()[1], first.bounds()[3]
+    assert abs(top - (70 - 24)) < 1.0  # the far edge went back up with the ground
+    assert bottom == HEIGHT  # and the zone still reaches the bottom of the picture
