@@ -41,8 +41,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
-from scipy.ndimage import gaussian_filter, map_coordinates
+from scipy.ndimage import map_coordinates
 
 from .errors import GeometryError
 from .lanes import LaneCurve
@@ -194,7 +195,7 @@ def _profiles(channels: list[np.ndarray], points: np.ndarray) -> list[np.ndarray
     coordinates = [points[..., 1].ravel() - low[1], points[..., 0].ravel() - low[0]]
     result = []
     for channel in crop:
-        smooth = gaussian_filter(channel, SMOOTHING)
+        smooth = cv2.GaussianBlur(channel, (0, 0), SMOOTHING, borderType=cv2.BORDER_REFLECT)
         values = map_coordinates(smooth, coordinates, order=1, mode="nearest").reshape(points.shape[:-1])
         result.append(values.mean(axis=1))  # average along the curve
     return result
@@ -236,9 +237,18 @@ def _consistent(shifts: np.ndarray, found: np.ndarray, max_shift: float) -> tupl
     for _ in range(2):  # the second pass judges against neighbours that survived the first
         window = _neighbour_shifts(shifts, found)  # (N, 2*NEIGHBOURS+1), NaN where no evidence
         support = np.isfinite(window).sum(axis=1)
-        median = np.nanmedian(np.where(support[:, None] > 0, window, 0.0), axis=1)
+        median = _median_of_finite(window, support)
         found = found & (support >= SUPPORT) & (np.abs(shifts - median) <= tolerance)
     return np.where(found, shifts, 0.0), found
+
+
+def _median_of_finite(window: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """Each row's median over its finite values (0 for a row with none); np.nanmedian is slow on small rows."""
+    ordered = np.sort(window, axis=1)  # NaN sorts last
+    rows = np.arange(len(window))
+    low, high = np.maximum(support - 1, 0) // 2, support // 2
+    median = (ordered[rows, low] + ordered[rows, np.minimum(high, window.shape[1] - 1)]) / 2
+    return np.where(support > 0, median, 0.0)
 
 
 def _neighbour_shifts(shifts: np.ndarray, found: np.ndarray) -> np.ndarray:

@@ -47,6 +47,7 @@ from ..core.geometry import (
     make_mask,
 )
 from ..core.lanes import fit_lane
+from ..core.snap import snap_to_paint
 
 WINDOW = (21, 21)
 PYRAMID_LEVELS = 3
@@ -55,6 +56,8 @@ FB_MAX_PX = 1.0  # a seed that comes back further than this from its start is no
 FB_SCALE_PX = 1.0  # median forward-backward error at which a step's quality drops to 1/e
 LOST_SEED_PX = 0.25  # expected error a step adds when it loses all its seeds
 LANE_SEED_SPACING_PX = 12.0
+SNAP_MAX_SHIFT_PX = 2.0  # after flow, a lane moves at most this far onto its paint
+MIN_PAINT_EVIDENCE = 0.3  # and only when paint is seen along at least this share of it
 LANE_SEEDS = (6, 24)  # at least, at most this many seeds along a lane
 GRID = 6  # seeds per side inside a box or mask
 REGION_GRID = 8  # seeds per side over a polygon and its surroundings
@@ -139,8 +142,11 @@ def seeds_for(visible: Geometry, size: tuple[int, int], *, lane: bool) -> np.nda
 
 
 def move(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray, good: np.ndarray, error: np.ndarray, *,
-         lane: bool, size: tuple[int, int]) -> Move:
-    """The shape after its seeds moved from ``seeds`` to ``moved``; ``size`` is the image's (width, height)."""
+         lane: bool, size: tuple[int, int], image: np.ndarray | None = None) -> Move:
+    """The shape after its seeds moved from ``seeds`` to ``moved``; ``size`` is the image's (width, height).
+
+    With ``image`` (the frame it moved onto), a lane is also snapped onto its paint there.
+    """
     quality = step_quality(good, error)
     if _mostly_outside(moved, size):  # seeds that land off the image fail the check, but they went somewhere
         return Move(None, None, quality, stopped="left the image")
@@ -148,6 +154,8 @@ def move(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray, good: np.ndar
         return Move(None, None, 0.0, stopped="lost: no point could be tracked")
     if lane:
         carried, residual = _move_lane(geometry, seeds[good], moved[good])
+        if image is not None:
+            carried = _on_paint(carried, image)
     elif geometry.kind is GeometryKind.BOX:
         carried, residual = _move_box(geometry, seeds[good], moved[good])
     elif geometry.kind in (GeometryKind.POLYGON, GeometryKind.MASK):
@@ -264,8 +272,7 @@ def _move_lane(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray) -> tupl
     """Shift the lane across its own direction by a smooth function of the position along it."""
     # Lanes run up the image toward the horizon: they move sideways along rows.  Only a lane lying
     # across the image (a lane at a junction) moves up and down along columns.
-    across_image = np.ptp(geometry.points[:, 1]) < ACROSS_IMAGE * np.ptp(geometry.points[:, 0])
-    along = 0 if across_image else 1
+    along = 0 if _across_image(geometry.points) else 1
     across = 1 - along
     dense = fit_lane(geometry.points).points
     dense = dense[np.argsort(dense[:, along])]
@@ -277,6 +284,30 @@ def _move_lane(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray) -> tupl
     controls[:, across] += np.polyval(model, np.clip(controls[:, along], low, high))
     residual = float(np.median(np.abs(np.polyval(model, moved[:, along]) - shift)))
     return make_geometry(GeometryKind.POLYLINE, controls), residual
+
+
+def _on_paint(lane: Geometry, image: np.ndarray) -> Geometry:
+    """The lane moved onto the paint within ``SNAP_MAX_SHIFT_PX`` of it, where enough of it shows paint.
+
+    Flow drifts a little each frame; paint does not: snapping each frame keeps a painted lane on
+    its line.  Each control point keeps its row and takes the sideways shift of the snapped curve there.
+    """
+    curve = fit_lane(lane.points)
+    snapped = snap_to_paint(curve, image, max_shift=SNAP_MAX_SHIFT_PX)
+    if snapped.evidence < MIN_PAINT_EVIDENCE:
+        return lane
+    along = 0 if _across_image(lane.points) else 1
+    across = 1 - along
+    order = np.argsort(snapped.samples[:, along])
+    shift = snapped.controls[order, across] - snapped.samples[order, across]
+    controls = np.array(lane.points, dtype=float)
+    controls[:, across] += np.interp(controls[:, along], snapped.samples[order, along], shift)
+    return make_geometry(GeometryKind.POLYLINE, controls)
+
+
+def _across_image(points: np.ndarray) -> bool:
+    """A lane lying across the image (at a junction) rather than running up it toward the horizon."""
+    return bool(np.ptp(points[:, 1]) < ACROSS_IMAGE * np.ptp(points[:, 0]))
 
 
 def _along_extended(at: np.ndarray, positions: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -312,7 +312,8 @@ def _step(runs: list[_Run], before: np.ndarray, after: np.ndarray, frame: int, s
     for run, own in zip(runs, seeds, strict=True):
         part = slice(offset, offset + len(own))
         offset += len(own)
-        step = move(run.geometry, own, moved[part], good[part], error[part], lane=run.span.lane, size=size)
+        step = move(run.geometry, own, moved[part], good[part], error[part], lane=run.span.lane, size=size,
+                    image=after if run.span.lane else None)
         expected_error = run.expected_error + step.drift
         confidence = min(float(np.exp(-expected_error / CONFIDENCE_SCALE_PX)), step.quality / GOOD_STEP_QUALITY)
         stopped = step.stopped or _collapse(step.quality, stop_below)
