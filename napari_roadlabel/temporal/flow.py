@@ -121,6 +121,7 @@ class Move:
     quality: float
     drift: float = 0.0
     stopped: str | None = None
+    transform: np.ndarray | None = None  # a region's step, a 3x3 homography (to carry more outlines alike)
 
 
 def seeds_for(visible: Geometry, size: tuple[int, int], *, lane: bool) -> np.ndarray:
@@ -152,6 +153,7 @@ def move(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray, good: np.ndar
         return Move(None, None, quality, stopped="left the image")
     if quality == 0.0:
         return Move(None, None, 0.0, stopped="lost: no point could be tracked")
+    transform = None
     if lane:
         carried, residual = _move_lane(geometry, seeds[good], moved[good])
         if image is not None:
@@ -159,13 +161,16 @@ def move(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray, good: np.ndar
     elif geometry.kind is GeometryKind.BOX:
         carried, residual = _move_box(geometry, seeds[good], moved[good])
     elif geometry.kind in (GeometryKind.POLYGON, GeometryKind.MASK):
-        carried, residual = _move_region(geometry, seeds[good], moved[good], size)
+        transform = _region_transform(seeds[good], moved[good])
+        carried, residual = _move_region(geometry, transform, seeds[good], moved[good], size)
     else:
         carried, residual = _move_points(geometry, seeds, moved, good), 0.0  # each point on its own: no model
     visible = visible_part(carried, size, lane=lane) if carried is not None else None
     if visible is None:
         return Move(None, None, quality, stopped="left the image")
-    return Move(carried, visible, quality, step_drift(good, error) + residual / np.sqrt(_independent(seeds[good])))
+    drift = step_drift(good, error) + residual / np.sqrt(_independent(seeds[good]))
+    region = geometry.kind is GeometryKind.POLYGON
+    return Move(carried, visible, quality, drift, transform=transform if region else None)
 
 
 def _independent(seeds: np.ndarray) -> float:
@@ -365,23 +370,39 @@ def _median_scale(seeds: np.ndarray, moved: np.ndarray) -> float:
     return float(np.clip(np.median(after[usable] / before[usable]), 1 / MAX_SCALE_STEP, MAX_SCALE_STEP))
 
 
-def _move_region(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray,
+def _move_region(geometry: Geometry, transform: np.ndarray, seeds: np.ndarray, moved: np.ndarray,
                  size: tuple[int, int]) -> tuple[Geometry | None, float]:
     """A polygon's corners or a mask's pixels carried by the motion of the seeds on and around it."""
-    transform = _region_transform(seeds, moved)
     expected = cv2.perspectiveTransform(seeds.reshape(-1, 1, 2), transform).reshape(-1, 2)
     residual = float(np.median(np.linalg.norm(moved - expected, axis=1)))
     if geometry.kind is GeometryKind.MASK:
         return _warped_mask(geometry, transform, size), residual
+    corners = carry_polygon(geometry.points, transform, size)
+    return (make_geometry(geometry.kind, corners) if corners is not None else None), residual
+
+
+def carry_polygon(polygon: np.ndarray, transform: np.ndarray, size: tuple[int, int]) -> np.ndarray | None:
+    """A polygon's corners moved by a step's homography; None when nothing of it is left in reach."""
     # A ground-plane homography sends a point that passes under the camera (road paint the car drives
     # over) to the far side of the horizon: keep the part that stays in front (w > 0), and within reach.
-    ahead = clip_polygon_to_half_plane(geometry.points, transform[2, :2], transform[2, 2] - MIN_DEPTH_SCALE)
+    ahead = clip_polygon_to_half_plane(polygon, transform[2, :2], transform[2, 2] - MIN_DEPTH_SCALE)
     if len(ahead) < 3:
-        return None, residual
+        return None
     corners = cv2.perspectiveTransform(ahead.reshape(-1, 1, 2), transform).reshape(-1, 2)
     reach = np.multiply(size, BEYOND_BORDER)
     corners = clip_polygon_to_image(corners + reach, *(np.add(size, 2 * reach))) - reach
-    return (make_geometry(geometry.kind, corners) if len(corners) >= 3 else None), residual
+    return corners if len(corners) >= 3 else None
+
+
+def seen_share(seen: np.ndarray | None, visible: Geometry, size: tuple[int, int]) -> float:
+    """How much of a polygon's visible part the annotator drew: the rest was carried in from past the border."""
+    if seen is None:
+        return 0.0
+    drawn = clip_polygon_to_image(seen, *size)
+    shown = cv2.contourArea(visible.points.astype(np.float32))
+    if len(drawn) < 3 or shown <= 0:
+        return 0.0
+    return float(min(1.0, cv2.contourArea(drawn.astype(np.float32)) / shown))
 
 
 def _region_transform(seeds: np.ndarray, moved: np.ndarray) -> np.ndarray:

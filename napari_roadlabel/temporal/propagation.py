@@ -43,7 +43,7 @@ from ..core.errors import AnnotationError, RoadlabelError
 from ..core.geometry import Geometry, GeometryKind, clipped_to_image
 from ..core.lanes import is_lane_class
 from ..core.project import Project
-from .flow import grey_frame, move, seeds_for, track_seeds, whole_shape
+from .flow import carry_polygon, grey_frame, move, seeds_for, seen_share, track_seeds, whole_shape
 from .interpolation import blend, interpolate_track
 
 METHODS = ("linear", "smooth", "flow")
@@ -246,9 +246,12 @@ class _Run:
     expected_error: float = 0.0  # px: the drift of every step since the anchor, added up
     reached: dict[int, tuple[Geometry, float]] = field(default_factory=dict)  # frame: (visible, confidence)
     stop: str | None = None
+    seen: np.ndarray | None = None  # a polygon as drawn on the anchor, carried along but never extended
 
     def __post_init__(self) -> None:
         self.geometry = self.visible = self.anchor.geometry
+        if self.anchor.geometry.kind is GeometryKind.POLYGON:
+            self.seen = self.anchor.geometry.points
 
     @property
     def last_reached(self) -> int:
@@ -320,6 +323,9 @@ def _step(runs: list[_Run], before: np.ndarray, after: np.ndarray, frame: int, s
         if stopped:
             run.stop, run.geometry, run.visible = stopped, None, None
             continue
+        if step.transform is not None:  # a polygon: how much of it is what the annotator saw
+            run.seen = carry_polygon(run.seen, step.transform, size) if run.seen is not None else None
+            confidence *= seen_share(run.seen, step.visible, size)
         # A polygon goes on past the border again each step: what is cut off there is never seen to end.
         whole = whole_shape(step.visible, size) if step.visible.kind is GeometryKind.POLYGON else step.geometry
         run.geometry, run.visible, run.expected_error = whole, step.visible, expected_error
