@@ -10,6 +10,7 @@ from napari_roadlabel.temporal.flow import (
     grey_frame,
     move,
     seeds_for,
+    seen_share,
     step_drift,
     step_quality,
     track_seeds,
@@ -167,3 +168,11 @@ def test_a_polygon_cut_by_the_border_goes_on_past_it_along_its_sides():
         assert outward[1] > 1000 and abs(parallel) < 1e-6 * np.linalg.norm(outward) * np.linalg.norm(side)
     inside = make_geometry("polygon", [[50, 50], [100, 50], [100, 90]])
     assert whole_shape(inside, (160, 120)) is inside
+
+
+def test_the_seen_share_is_what_the_annotator_drew_of_the_written_shape():
+    drawn = np.array([[40.0, 60.0], [120.0, 60.0], [120.0, 120.0], [40.0, 120.0]])
+    assert seen_share(drawn, make_geometry("polygon", drawn), (160, 120)) == 1.0
+    shown = make_geometry("polygon", [[40, 30], [120, 30], [120, 120], [40, 120]])  # extended upward by as much
+    assert seen_share(drawn, shown, (160, 120)) == pytest.approx(60 / 90)
+    assert seen_share(None, shown, (160, 120)) == 0.0
