@@ -425,7 +425,8 @@ def propagation(folder: Path, out: Path) -> Path:
 
     A fresh project: every object drawn on frame 0, carried to the second keyframe
     with Alt-C and moved onto the road there; then the Propagate box (all objects,
-    flow, forward, to the end) from frame 0.
+    flow, forward, to the end) from frame 0, and the light's state set where it
+    changes (frames 8 and 37: each becomes a keyframe, and the state holds after it).
     """
     folder.mkdir()
     session = open_sample(folder, out)
@@ -447,6 +448,10 @@ def propagation(folder: Path, out: Path) -> Path:
     while workspace.propagation.running:
         settle()
         time.sleep(0.05)
+    for frame, state in LIGHT_CHANGES:  # the light's state holds until a keyframe changes it: key the changes
+        workspace.go_to(frame)
+        select_light(session)
+        set_in_panel(session, "state (frame)", state)
     workspace.go_to(PROPAGATION_FRAME)
     select_light(session)
     look_at(session.viewer)

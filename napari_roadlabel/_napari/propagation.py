@@ -184,8 +184,9 @@ class PropagationControls(Container):
                                                                    "through the other frames; one undo step")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.summary = Label(value="")
+        self.summary.native.setWordWrap(True)
         rows = [Container(widgets=widgets, layout="horizontal", labels=True) for widgets in (
-            [self.scope, self.method], [self.direction, self.until, self.frames], [self.button, self.cancel_button])]
+            [self.scope, self.method], [self.direction], [self.until, self.frames], [self.button, self.cancel_button])]
         super().__init__(widgets=[*rows, self.summary], labels=False)
         for field_name in ("scope", "method", "direction", "until", "frames"):
             getattr(self, field_name).changed.connect(
@@ -208,5 +209,9 @@ class PropagationControls(Container):
             self.summary.value = "propagating…"
 
     def _show_result(self, result: PropagationResult | None, message: str) -> None:
+        """The summary's first line here; all of it (each stop, each skip) in the tooltip and napari's message."""
         self._show_running(False)
-        self.summary.value = message
+        lines = message.splitlines() or [""]
+        more = " …" if len(lines) > 1 else ""
+        self.summary.value = lines[0] + more
+        self.summary.tooltip = message

@@ -11,8 +11,17 @@ from pathlib import Path
 
 import napari
 from napari.utils.notifications import show_error, show_info
-from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from qtpy.QtCore import Qt, QTimer
+from qtpy.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core import Project, RoadlabelError
 from ..io.formats.geojson import export_geojson
@@ -55,7 +64,8 @@ class RoadLabelWidget(QWidget):
             (self._label_layout.addLayout if isinstance(item, QHBoxLayout) else self._label_layout.addWidget)(item)
         self._label_layout.addStretch()
         tabs = QTabWidget()
-        tabs.addTab(self._label_tab, "Label")
+        self._label_scroll = _UpDownScroll(self._label_tab)
+        tabs.addTab(self._label_scroll, "Label")
         tabs.addTab(KeysHelp(), "Keys")
         QVBoxLayout(self).addWidget(tabs)
         self._export_button.clicked.connect(self._choose_export)
@@ -85,6 +95,7 @@ class RoadLabelWidget(QWidget):
         keymap.install(self.workspace, self.report)
         self.panel = LabelingPanel(self.workspace, self.report)
         self._label_layout.insertWidget(self._label_layout.count() - 1, self.panel)
+        self._label_scroll.fit_width()
         self._show_project()
 
     def open_source(self, source: str | Path) -> Path:
@@ -177,3 +188,18 @@ class RoadLabelWidget(QWidget):
         except RoadlabelError as error:
             show_error(str(error))
             return None
+
+
+class _UpDownScroll(QScrollArea):
+    """Scrolls its widget up and down in a short window, and is as wide as the widget needs (no sideways scroll)."""
+
+    def __init__(self, widget: QWidget):
+        super().__init__()
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setWidget(widget)
+
+    def fit_width(self) -> None:
+        """Be as wide as the widget likes to be (call when its content changed): the dock makes room."""
+        self.setMinimumWidth(self.widget().sizeHint().width() + self.verticalScrollBar().sizeHint().width())

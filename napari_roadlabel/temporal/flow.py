@@ -21,13 +21,14 @@ onto keeps its true corners), and what is written is their visible part: seeds
 come from it, and an object whose visible part is gone has left the image.
 
 A step's quality is the fraction of good seeds times exp(-median forward-backward
-error / ``FB_SCALE_PX``); its drift, the error it is expected to add, is half the
-median forward-backward error (one way of the round trip), plus ``LOST_SEED_PX``
-for the share of seeds lost, plus the flow residual: the median distance of the
-good seeds from where the kind's motion model puts them, over the square root of
-how many of them see different pixels (the model averages their errors).  The
-forward-backward check alone cannot see a model's misfit (a small sign whose
-flow window also sees the background lags behind it); the residual does.
+error / ``FB_SCALE_PX``).  The error a step is expected to add comes in two parts.
+Its *noise*, half the median forward-backward error (one way of the round trip)
+plus ``LOST_SEED_PX`` for the share of seeds lost, is random from step to step.
+Its *bias*, the flow residual, is not: the median distance of the good seeds from
+where the kind's motion model puts them, over the square root of how many of them
+see different pixels (the model averages their errors).  The forward-backward
+check alone cannot see a model's misfit (a small sign whose flow window also sees
+the background lags behind it, frame after frame); the residual does.
 """
 
 from __future__ import annotations
@@ -104,8 +105,8 @@ def step_quality(good: np.ndarray, error: np.ndarray) -> float:
     return float(good.mean() * np.exp(-np.median(error[good]) / FB_SCALE_PX))
 
 
-def step_drift(good: np.ndarray, error: np.ndarray) -> float:
-    """The error, in px, a step is expected to add to the shape."""
+def step_noise(good: np.ndarray, error: np.ndarray) -> float:
+    """The random error, in px, a step is expected to add to the shape."""
     if not good.any():
         return float("inf")
     return float(np.median(error[good]) / 2 + (1 - good.mean()) * LOST_SEED_PX)
@@ -113,13 +114,14 @@ def step_drift(good: np.ndarray, error: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class Move:
-    """A shape carried one frame: the whole new shape, its visible part, the step's quality and drift (px);
-    or why it stopped."""
+    """A shape carried one frame: the whole new shape, its visible part, the step's quality, its noise and
+    bias (px); or why it stopped."""
 
     geometry: Geometry | None
     visible: Geometry | None
     quality: float
-    drift: float = 0.0
+    noise: float = 0.0
+    bias: float = 0.0
     stopped: str | None = None
     transform: np.ndarray | None = None  # a region's step, a 3x3 homography (to carry more outlines alike)
 
@@ -168,9 +170,9 @@ def move(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray, good: np.ndar
     visible = visible_part(carried, size, lane=lane) if carried is not None else None
     if visible is None:
         return Move(None, None, quality, stopped="left the image")
-    drift = step_drift(good, error) + residual / np.sqrt(_independent(seeds[good]))
+    bias = residual / np.sqrt(_independent(seeds[good]))
     region = geometry.kind is GeometryKind.POLYGON
-    return Move(carried, visible, quality, drift, transform=transform if region else None)
+    return Move(carried, visible, quality, step_noise(good, error), bias, transform=transform if region else None)
 
 
 def _independent(seeds: np.ndarray) -> float:

@@ -17,8 +17,9 @@ The rules (the user guide's "Propagation" section says the same):
   derived state takes the values of the anchor before it (before the first
   anchor, the first anchor's).  A light red on keyframe 100 and green on
   keyframe 120 is red on frames 101-119.
-* **Confidence**: each flow step adds its expected drift (see flow.py) to the
-  error expected since the anchor; a state's confidence is
+* **Confidence**: each flow step adds its expected error (see flow.py) to the
+  error expected since the anchor (biases add up, noise adds in quadrature:
+  random errors partly cancel); a state's confidence is
   exp(-expected error / ``CONFIDENCE_SCALE_PX``), and no more than the
   quality of the step that reached it over ``GOOD_STEP_QUALITY`` (tracking over
   noise passes a few seeds by chance); across a gap it is blended like the
@@ -243,7 +244,8 @@ class _Run:
     direction: int  # +1 forward, -1 backward
     geometry: Geometry | None = None  # the whole shape, which may reach past the image border
     visible: Geometry | None = None  # its part inside the image: what is written
-    expected_error: float = 0.0  # px: the drift of every step since the anchor, added up
+    bias: float = 0.0  # px: the bias of every step since the anchor, added up
+    noise_squared: float = 0.0  # px^2: their noise, squared and added up
     reached: dict[int, tuple[Geometry, float]] = field(default_factory=dict)  # frame: (visible, confidence)
     stop: str | None = None
     seen: np.ndarray | None = None  # a polygon as drawn on the anchor, carried along but never extended
@@ -317,7 +319,8 @@ def _step(runs: list[_Run], before: np.ndarray, after: np.ndarray, frame: int, s
         offset += len(own)
         step = move(run.geometry, own, moved[part], good[part], error[part], lane=run.span.lane, size=size,
                     image=after if run.span.lane else None)
-        expected_error = run.expected_error + step.drift
+        bias, noise_squared = run.bias + step.bias, run.noise_squared + step.noise ** 2
+        expected_error = bias + np.sqrt(noise_squared)
         confidence = min(float(np.exp(-expected_error / CONFIDENCE_SCALE_PX)), step.quality / GOOD_STEP_QUALITY)
         stopped = step.stopped or _collapse(step.quality, stop_below)
         if stopped:
@@ -328,7 +331,7 @@ def _step(runs: list[_Run], before: np.ndarray, after: np.ndarray, frame: int, s
             confidence *= seen_share(run.seen, step.visible, size)
         # A polygon goes on past the border again each step: what is cut off there is never seen to end.
         whole = whole_shape(step.visible, size) if step.visible.kind is GeometryKind.POLYGON else step.geometry
-        run.geometry, run.visible, run.expected_error = whole, step.visible, expected_error
+        run.geometry, run.visible, run.bias, run.noise_squared = whole, step.visible, bias, noise_squared
         run.reached[frame] = (step.visible, confidence)
 
 

@@ -11,7 +11,7 @@ from napari_roadlabel.temporal.flow import (
     move,
     seeds_for,
     seen_share,
-    step_drift,
+    step_noise,
     step_quality,
     track_seeds,
     whole_shape,
@@ -46,7 +46,7 @@ def test_track_seeds_finds_the_shift(texture, shift):
     assert np.abs(moved - GRID - shift).max() < 0.2
     assert error.max() < 0.2
     assert step_quality(good, error) > 0.8
-    assert 0 <= step_drift(good, error) < 0.1
+    assert 0 <= step_noise(good, error) < 0.1
 
 
 def test_track_seeds_without_seeds():
@@ -72,15 +72,15 @@ def test_step_quality_and_drift_of_seeds():
     good = np.array([True, True, False, False])
     error = np.array([0.2, 0.2, 5.0, 5.0])
     assert step_quality(good, error) == pytest.approx(0.5 * np.exp(-0.2))
-    assert step_drift(good, error) == pytest.approx(0.1 + 0.5 * 0.25)
-    assert step_quality(np.zeros(3, bool), error[:3]) == 0.0 and step_drift(np.zeros(3, bool), error[:3]) == np.inf
+    assert step_noise(good, error) == pytest.approx(0.1 + 0.5 * 0.25)
+    assert step_quality(np.zeros(3, bool), error[:3]) == 0.0 and step_noise(np.zeros(3, bool), error[:3]) == np.inf
 
 
 @pytest.mark.parametrize("shift", [(3.0, 2.0), (-2.4, 1.7)])
 def test_move_carries_a_box_by_the_shift(texture, shift):
     start = box(40, 30, 80, 60)
     step = _carry(texture, start, shift)
-    assert step.stopped is None and step.quality > 0.8 and step.drift < 0.1
+    assert step.stopped is None and step.quality > 0.8 and step.noise + step.bias < 0.1
     assert step.geometry.kind is GeometryKind.BOX
     np.testing.assert_allclose(step.geometry.points, start.points + shift, atol=0.2)
     assert step.visible == step.geometry  # all of it is on the image
