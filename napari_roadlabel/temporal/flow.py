@@ -8,8 +8,9 @@ into a new shape:
 
 * lanes: seeds on the curve slide along the line as the car drives (dashes move),
   so only the lateral shift counts: the shift of each seed from the old curve at
-  its new row is fitted as a smooth function of the row, and the whole curve moves
-  by it, keeping its rows (the far end stays at the same distance);
+  its new row is fitted as a straight function of the row, and the whole curve moves
+  by it, keeping its rows (the far end stays at the same distance); then it is
+  snapped onto its paint, where there is paint to see;
 * boxes: a grid of seeds inside; median motion and median change of scale (Median Flow);
 * polygons and masks: seeds at the corners and inside, related by a homography
   (road paint is planar) or, with few seeds, a similarity;
@@ -17,8 +18,9 @@ into a new shape:
   the median motion of the others.
 
 Shapes move whole, past the image border if need be (a crosswalk the car drives
-onto keeps its true corners), and what is written is their visible part: seeds
-come from it, and an object whose visible part is gone has left the image.
+onto keeps its true corners; a polygon cut by the border goes on past it, see
+``whole_shape``), and what is written is their visible part: seeds come from it,
+and an object whose visible part is gone has left the image.
 
 A step's quality is the fraction of good seeds times exp(-median forward-backward
 error / ``FB_SCALE_PX``).  The error a step is expected to add comes in two parts.
