@@ -157,3 +157,30 @@ def test_the_range_follows_the_direction_and_until(widget, direction, until, exp
     plan = plan_for(workspace, PropagationOptions("selected", "flow", until, 2, direction))
     span = plan.spans[0]
     assert (span.first, span.last) == expected
+
+
+def test_the_viewer_keeps_working_while_a_run_computes(widget, qtbot, monkeypatch):
+    import threading
+
+    import napari_roadlabel._napari.propagation as gui_propagation
+
+    release = threading.Event()
+    real = gui_propagation.compute_propagation
+
+    def held(*args, **kwargs):  # the worker waits here until the test has stepped through frames
+        release.wait(20)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gui_propagation, "compute_propagation", held)
+    workspace = widget.workspace
+    workspace.go_to(2)
+    workspace.select_track(LIGHT)
+    widget.panel.propagate.method.value = "linear"
+    with qtbot.waitSignal(workspace.propagation.finished, timeout=20000):
+        widget.panel.propagate.button.clicked.emit()
+        for frame in (3, 7, 4):
+            workspace.go_to(frame)
+            qtbot.wait(10)
+            assert workspace.shown_frame == frame and workspace.propagation.running
+        release.set()
+    assert workspace.project.state(LIGHT, 3).source is Source.INTERPOLATED
