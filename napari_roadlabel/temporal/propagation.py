@@ -44,7 +44,7 @@ from ..core.errors import AnnotationError, RoadlabelError
 from ..core.geometry import Geometry, GeometryKind, clipped_to_image
 from ..core.lanes import is_lane_class
 from ..core.project import Project
-from .flow import carry_polygon, grey_frame, move, seeds_for, seen_share, track_seeds, whole_shape
+from .flow import Move, carry_polygon, grey_frame, move, seeds_for, seen_share, track_seeds, whole_shape
 from .interpolation import blend, interpolate_track
 
 METHODS = ("linear", "smooth", "flow")
@@ -319,20 +319,27 @@ def _step(runs: list[_Run], before: np.ndarray, after: np.ndarray, frame: int, s
         offset += len(own)
         step = move(run.geometry, own, moved[part], good[part], error[part], lane=run.span.lane, size=size,
                     image=after if run.span.lane else None)
-        bias, noise_squared = run.bias + step.bias, run.noise_squared + step.noise ** 2
-        expected_error = bias + np.sqrt(noise_squared)
-        confidence = min(float(np.exp(-expected_error / CONFIDENCE_SCALE_PX)), step.quality / GOOD_STEP_QUALITY)
         stopped = step.stopped or _collapse(step.quality, stop_below)
         if stopped:
             run.stop, run.geometry, run.visible = stopped, None, None
-            continue
-        if step.transform is not None:  # a polygon: how much of it is what the annotator saw
-            run.seen = carry_polygon(run.seen, step.transform, size) if run.seen is not None else None
-            confidence *= seen_share(run.seen, step.visible, size)
-        # A polygon goes on past the border again each step: what is cut off there is never seen to end.
-        whole = whole_shape(step.visible, size) if step.visible.kind is GeometryKind.POLYGON else step.geometry
-        run.geometry, run.visible, run.bias, run.noise_squared = whole, step.visible, bias, noise_squared
-        run.reached[frame] = (step.visible, confidence)
+        else:
+            _advance(run, step, frame, size)
+
+
+def _advance(run: _Run, step: Move, frame: int, size: tuple[int, int]) -> None:
+    """Take the step: the run's shape and expected error, and the state it reached with its confidence."""
+    run.bias += step.bias
+    run.noise_squared += step.noise ** 2
+    expected_error = run.bias + np.sqrt(run.noise_squared)
+    confidence = min(float(np.exp(-expected_error / CONFIDENCE_SCALE_PX)), step.quality / GOOD_STEP_QUALITY)
+    if step.transform is not None:  # a polygon: how much of it is what the annotator saw
+        run.seen = carry_polygon(run.seen, step.transform, size) if run.seen is not None else None
+        confidence *= seen_share(run.seen, step.visible, size)
+    # A polygon goes on past the border again each step: what is cut off there is never seen to end.
+    polygon = step.visible.kind is GeometryKind.POLYGON
+    run.geometry = whole_shape(step.visible, size) if polygon else step.geometry
+    run.visible = step.visible
+    run.reached[frame] = (step.visible, confidence)
 
 
 def _collapse(quality: float, stop_below: float) -> str | None:
