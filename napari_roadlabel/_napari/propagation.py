@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from magicgui.widgets import ComboBox, Container, Label, PushButton, SpinBox
+from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton, SpinBox
 from napari.qt.threading import create_worker
 from napari.utils import cancelable_progress
 from napari.utils.notifications import show_error, show_info
@@ -47,6 +47,7 @@ class PropagationOptions:
     until: str = "next keyframe"  # backward: the previous keyframe, N frames back, or the first frame
     frames: int = 30
     direction: str = "forward"
+    extend_tags: bool = False  # frame tags (a school zone active) covering the first frame last to the last
 
 
 def plan_for(workspace, options: PropagationOptions) -> PropagationPlan:
@@ -66,7 +67,8 @@ def plan_for(workspace, options: PropagationOptions) -> PropagationPlan:
         start, end = (current, last) if forward else (0, current)
     to_keyframe = options.until == "next keyframe"
     return plan_propagation(workspace.project, method=options.method, tracks=tracks, start=start, end=end,
-                            to_next_keyframe=to_keyframe and forward, to_previous_keyframe=to_keyframe and not forward)
+                            to_next_keyframe=to_keyframe and forward, to_previous_keyframe=to_keyframe and not forward,
+                            extend_tags=options.extend_tags)
 
 
 class _Relay(QObject):
@@ -180,6 +182,9 @@ class PropagationControls(Container):
                               tooltip="Backward: the previous keyframe, N frames back, or the first frame")
         self.frames = SpinBox(label="N", value=options.frames, min=1, max=100000,
                               tooltip="How many frames 'N frames' goes")
+        self.extend_tags = CheckBox(text="Extend frame tags", value=options.extend_tags,
+                                    tooltip="Frame tags on the first frame of the run (a school zone active) "
+                                            "last to its last frame")
         self.button = PushButton(text="Propagate (Alt-P)", tooltip="Carry the objects from their keyframes "
                                                                    "through the other frames; one undo step")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
@@ -187,8 +192,8 @@ class PropagationControls(Container):
         self.summary.native.setWordWrap(True)
         rows = [Container(widgets=widgets, layout="horizontal", labels=True) for widgets in (
             [self.scope, self.method], [self.direction], [self.until, self.frames], [self.button, self.cancel_button])]
-        super().__init__(widgets=[*rows, self.summary], labels=False)
-        for field_name in ("scope", "method", "direction", "until", "frames"):
+        super().__init__(widgets=[*rows[:3], self.extend_tags, rows[3], self.summary], labels=False)
+        for field_name in ("scope", "method", "direction", "until", "frames", "extend_tags"):
             getattr(self, field_name).changed.connect(
                 lambda value, name=field_name: setattr(runner.options, name, value))
         self.button.changed.connect(self._start)

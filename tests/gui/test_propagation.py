@@ -184,3 +184,14 @@ def test_the_viewer_keeps_working_while_a_run_computes(widget, qtbot, monkeypatc
             assert workspace.shown_frame == frame and workspace.propagation.running
         release.set()
     assert workspace.project.state(LIGHT, 3).source is Source.INTERPOLATED
+
+
+def test_a_run_can_extend_the_frame_tags_it_starts_in(widget, qtbot):
+    workspace = widget.workspace
+    tag = workspace.project.add_tag("school-zone-active", 0, 3)
+    workspace.go_to(2)
+    workspace.select_track(LIGHT)
+    run(widget, qtbot, scope="selected", method="linear", direction="forward", until="end", extend_tags=True)
+    assert workspace.project.tags()[0].end == 11 and workspace.project.tags()[0].id == tag.id
+    workspace.undo()  # the same undo step as the states
+    assert workspace.project.tags()[0].end == 3 and workspace.project.state(LIGHT, 3) is None
