@@ -188,16 +188,20 @@ class PropagationControls(Container):
         self.button = PushButton(text="Propagate (Alt-P)", tooltip="Carry the objects from their keyframes "
                                                                    "through the other frames; one undo step")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
+        self.next_to_check = PushButton(text="Next to check (Alt-Right)",
+                                        tooltip="Go to the next frame with a propagated state under confidence 0.5")
         self.summary = Label(value="")
         self.summary.native.setWordWrap(True)
         rows = [Container(widgets=widgets, layout="horizontal", labels=True) for widgets in (
             [self.scope, self.method], [self.direction], [self.until, self.frames], [self.button, self.cancel_button])]
-        super().__init__(widgets=[*rows[:3], self.extend_tags, rows[3], self.summary], labels=False)
+        super().__init__(widgets=[*rows[:3], self.extend_tags, rows[3], self.summary, self.next_to_check],
+                         labels=False)
         for field_name in ("scope", "method", "direction", "until", "frames", "extend_tags"):
             getattr(self, field_name).changed.connect(
                 lambda value, name=field_name: setattr(runner.options, name, value))
         self.button.changed.connect(self._start)
         self.cancel_button.changed.connect(lambda *args: runner.cancel())
+        self.next_to_check.changed.connect(lambda *args: runner.workspace.jump_to_check(forward=True))
         runner.started.connect(lambda: self._show_running(True))
         runner.finished.connect(self._show_result)
 

@@ -21,6 +21,7 @@ from ..core import FrameObject, GeometryKind, Project, RoadlabelError, make_geom
 from ..core.lanes import fit_lane
 from ..core.snap import snap_to_paint
 from ..io.frames import FrameSource
+from ..temporal.propagation import FLAG_BELOW
 from .adapter import EDITING_COLUMNS, NEW_OBJECT, LayerData, clip_to_image, objects_by_layer
 from .derived_outlines import DerivedOutlineView
 from .filling import fill_layer
@@ -267,6 +268,15 @@ class Workspace:
         """Go to the next (or previous) frame holding a keyframe; returns it, or None when there is none."""
         frame = self.project.nearest_keyframe(self.current_frame, before=not forward)
         if frame is not None:
+            self.go_to(frame)
+        return frame
+
+    def jump_to_check(self, *, forward: bool) -> int | None:
+        """Go to the next (or previous) frame with a propagated state flagged for review; None when none is left."""
+        frame = self.project.nearest_to_check(self.current_frame, FLAG_BELOW, before=not forward)
+        if frame is None:
+            self.viewer.status = f"no propagated state to check {'after' if forward else 'before'} this frame"
+        else:
             self.go_to(frame)
         return frame
 

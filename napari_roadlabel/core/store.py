@@ -197,10 +197,18 @@ class AnnotationStore:
 
     def nearest_keyframe(self, frame: int, *, before: bool) -> int | None:
         """The closest frame strictly before (or after) ``frame`` that holds any manual state."""
+        return self._nearest_frame(frame, "source=?", (Source.MANUAL.value,), before=before)
+
+    def nearest_below_confidence(self, frame: int, threshold: float, *, before: bool) -> int | None:
+        """The closest frame strictly before (or after) ``frame`` with a propagated state under ``threshold``."""
+        return self._nearest_frame(frame, "source=? AND confidence < ?", (Source.PROPAGATED.value, threshold),
+                                   before=before)
+
+    def _nearest_frame(self, frame: int, condition: str, values: tuple, *, before: bool) -> int | None:
         aggregate, comparison = ("MAX", "<") if before else ("MIN", ">")
         with self._lock:
-            return self._db.execute(f"SELECT {aggregate}(frame) FROM states WHERE source=? AND frame {comparison} ?",
-                                    (Source.MANUAL.value, frame)).fetchone()[0]
+            return self._db.execute(f"SELECT {aggregate}(frame) FROM states WHERE {condition} AND frame {comparison} ?",
+                                    (*values, frame)).fetchone()[0]
 
     def objects_on(self, frame: int) -> list[FrameObject]:
         """Every track's state on ``frame``, ordered by track id."""

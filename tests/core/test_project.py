@@ -292,3 +292,16 @@ def test_nearest_keyframe_of_any_object(project):
     assert project.nearest_keyframe(10, before=False) == 30
     assert project.nearest_keyframe(30, before=True) == 10
     assert project.nearest_keyframe(10, before=True) is None
+
+
+def test_the_nearest_frame_to_check_is_a_propagated_state_under_the_threshold(tmp_path):
+    with Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 20, 100, 100, 10.0)) as project:
+        car = project.add_track("vehicle")
+        project.set_state(car.id, 2, box(1, 1, 9, 9))  # a keyframe: never to check
+        for frame, confidence in ((5, 0.3), (9, 0.7), (12, 0.45)):
+            project.set_state(car.id, frame, box(1, 1, 9, 9), source=Source.PROPAGATED, confidence=confidence)
+        assert project.nearest_to_check(0, 0.5, before=False) == 5
+        assert project.nearest_to_check(5, 0.5, before=False) == 12
+        assert project.nearest_to_check(12, 0.5, before=True) == 5
+        assert project.nearest_to_check(12, 0.5, before=False) is None
+        assert project.nearest_to_check(5, 0.8, before=False) == 9  # a higher threshold takes in more

@@ -195,3 +195,18 @@ def test_a_run_can_extend_the_frame_tags_it_starts_in(widget, qtbot):
     assert workspace.project.tags()[0].end == 11 and workspace.project.tags()[0].id == tag.id
     workspace.undo()  # the same undo step as the states
     assert workspace.project.tags()[0].end == 3 and workspace.project.state(LIGHT, 3) is None
+
+
+def test_next_to_check_jumps_between_flagged_frames(widget):
+    workspace = widget.workspace
+    project = workspace.project
+    for frame, confidence in ((3, 0.2), (4, 0.9), (8, 0.1)):
+        project.set_state(LIGHT, frame, box(100, 5, 110, 30), source=Source.PROPAGATED, confidence=confidence)
+    workspace.go_to(0)
+    widget.panel.propagate.next_to_check.clicked.emit()
+    assert workspace.current_frame == 3
+    next(binding for binding in BINDINGS if binding.keys == "Alt-Right").action(workspace)
+    assert workspace.current_frame == 8  # frame 4 is confident enough
+    assert workspace.jump_to_check(forward=True) is None and workspace.current_frame == 8
+    assert "no propagated state to check after this frame" in workspace.viewer.status
+    assert workspace.jump_to_check(forward=False) == 3
