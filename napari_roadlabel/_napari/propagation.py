@@ -191,7 +191,6 @@ class PropagationControls(Container):
         self.next_to_check = PushButton(text="Next to check (Alt-Right)",
                                         tooltip="Go to the next frame with a propagated state under confidence 0.5")
         self.summary = Label(value="")
-        self.summary.native.setWordWrap(True)
         rows = [Container(widgets=widgets, layout="horizontal", labels=True) for widgets in (
             [self.scope, self.method], [self.direction], [self.until, self.frames], [self.button, self.cancel_button])]
         super().__init__(widgets=[*rows[:3], self.extend_tags, rows[3], self.summary, self.next_to_check],
@@ -218,9 +217,12 @@ class PropagationControls(Container):
             self.summary.value = "propagating…"
 
     def _show_result(self, result: PropagationResult | None, message: str) -> None:
-        """The summary's first line here; all of it (each stop, each skip) in the tooltip and napari's message."""
+        """One short line here; the whole summary (each stop, each skip) in its tooltip and napari's message."""
         self._show_running(False)
-        lines = message.splitlines() or [""]
-        more = " …" if len(lines) > 1 else ""
-        self.summary.value = lines[0] + more
+        self.summary.value = _brief(result) if result is not None else message.splitlines()[0]
         self.summary.tooltip = message
+
+
+def _brief(result: PropagationResult) -> str:
+    stopped = f", {len(result.stops)} stopped" if result.stops else ""
+    return f"{result.plan.method}: {len(result.states)} states, {len(result.flagged)} to check{stopped}"
