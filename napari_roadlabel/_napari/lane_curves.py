@@ -14,14 +14,13 @@ import numpy as np
 
 from ..core import GeometryError
 from ..core.lane_order import order_lanes, order_name
-from ..core.lanes import fit_lane, fit_lanes
+from ..core.lanes import fit_lane, fit_lanes, is_lane_class
 from .adapter import LayerData, to_napari, to_xy
 from .filling import fill_layer
 from .layers import LANES
 from .style import edge_color, lane_width
 
 LAYER_NAME = "Lane curves"
-LANE_CLASS = "lane-line"
 CURVE_STEP = 8.0  # pixels of arc between the points drawn (more makes each step slower, not smoother)
 DRAFT_STYLE = (np.array([1.0, 1.0, 1.0, 1.0]), 2.0)  # a lane being drawn, not in the store yet
 TEXT = {"string": "{label}", "size": 9, "color": "white", "anchor": "center"}  # mid-lane
@@ -39,7 +38,7 @@ class LaneCurveView:
     def show_store(self, frame: int | None = None) -> None:
         """The lanes of the shown frame, from the store."""
         taxonomy = self.workspace.project.taxonomy
-        lanes = [obj for obj in self.workspace.shown_objects if obj.track.class_name == LANE_CLASS]
+        lanes = [obj for obj in self.workspace.shown_objects if is_lane_class(obj.track.class_name)]
         self._styles = {obj.track.id: (edge_color(obj, taxonomy), lane_width(obj)) for obj in lanes}
         self._show({obj.track.id: obj.state.geometry.points for obj in lanes})
 
@@ -56,7 +55,7 @@ class LaneCurveView:
         controls = {int(track_id): to_xy(vertices)
                     for vertices, track_id, class_name in zip(lanes.data, features["track_id"], features["class"],
                                                               strict=True)
-                    if class_name == LANE_CLASS}
+                    if is_lane_class(class_name)}
         self._show(controls)
 
     def _show(self, controls: dict[int, np.ndarray]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import FrameObject, GeometryKind, Taxonomy
+from ..core.lanes import is_lane_class
 
 LIGHT_COLORS = {"red": "#ff3030", "yellow": "#ffd000", "green": "#30ff60", "red-yellow": "#ff8000",
                 "off": "#606060", "unknown": "#b0b0b0"}
@@ -37,7 +38,7 @@ def edge_color(obj: FrameObject, taxonomy: Taxonomy) -> np.ndarray:
     color = class_color(taxonomy, obj.track.class_name)
     if obj.track.class_name == "traffic-light":
         color = LIGHT_COLORS.get(obj.attributes.get("state"), color)
-    elif obj.track.class_name == "lane-line":
+    elif is_lane_class(obj.track.class_name):
         color = LANE_COLORS.get(obj.attributes.get("color"), color)
     return hex_to_rgba(color, 1.0 if obj.state.is_keyframe else NOT_KEYFRAME_ALPHA)
 
@@ -49,7 +50,7 @@ def face_color(obj: FrameObject, taxonomy: Taxonomy) -> np.ndarray:
 
 
 def edge_width(obj: FrameObject) -> float:
-    return CONTROL_WIDTH if obj.track.class_name == "lane-line" else DEFAULT_WIDTH
+    return CONTROL_WIDTH if is_lane_class(obj.track.class_name) else DEFAULT_WIDTH
 
 
 def lane_width(obj: FrameObject) -> float:

@@ -18,7 +18,7 @@ from psygnal import Signal
 from qtpy.QtCore import QTimer
 
 from ..core import FrameObject, GeometryKind, Project, RoadlabelError, make_geometry
-from ..core.lanes import fit_lane
+from ..core.lanes import fit_lane, is_lane_class
 from ..core.snap import snap_to_paint
 from ..io.frames import FrameSource
 from ..temporal.propagation import FLAG_BELOW
@@ -384,7 +384,7 @@ class Workspace:
         """
         max_shift = self.snap_max_shift if max_shift is None else max_shift
         frame = self.current_frame
-        lanes = {obj.track.id: obj for obj in self.project.objects_on(frame) if obj.track.class_name == "lane-line"}
+        lanes = {obj.track.id: obj for obj in self.project.objects_on(frame) if is_lane_class(obj.track.class_name)}
         picked = [track_id for track_id in self.selected_tracks() if track_id in lanes] or list(lanes)
         image = self.frames.read(frame)
         moved = 0
