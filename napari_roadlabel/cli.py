@@ -15,7 +15,10 @@ from tqdm import tqdm
 
 from . import __version__
 from .core import Project, RoadlabelError, Source, Taxonomy, default_taxonomy, load_taxonomy
+from .io.formats.culane import export_culane, import_culane
 from .io.formats.geojson import export_geojson, import_geojson
+from .io.formats.report import report_path
+from .io.formats.tusimple import export_tusimple, import_tusimple
 from .io.frames import open_frames
 from .io.projects import create_project
 from .temporal.propagation import (
@@ -28,6 +31,8 @@ from .temporal.propagation import (
 )
 
 EXIT_ERROR = 1
+EXPORTERS = {"tusimple": export_tusimple, "culane": export_culane}  # lane formats: each returns its mapping report
+IMPORTERS = {"geojson": import_geojson, "tusimple": import_tusimple, "culane": import_culane}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     importer = commands.add_parser("import", help="add annotations from a file to a project")
     importer.add_argument("project", type=Path)
     importer.add_argument("file", type=Path)
-    importer.add_argument("--format", choices=["geojson"], required=True)
+    importer.add_argument("--format", choices=sorted(IMPORTERS), required=True)
     importer.add_argument("--as", dest="source", choices=[s.value for s in Source],
                           help="mark every imported state with this source (e.g. suggested for predictions)")
     importer.set_defaults(run=_import)
@@ -78,8 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     exporter = commands.add_parser("export", help="write a project's annotations to a file")
     exporter.add_argument("project", type=Path)
     exporter.add_argument("out", type=Path)
-    exporter.add_argument("--format", choices=["geojson"], required=True)
+    exporter.add_argument("--format", choices=sorted(["geojson", *EXPORTERS]), required=True)
     exporter.add_argument("--frames", type=_frame_range, help="only frames A:B (B excluded)")
+    exporter.add_argument("--every", type=int, default=1, metavar="N",
+                          help="every N-th frame (lane formats; default 1)")
     exporter.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     exporter.set_defaults(run=_export)
 
@@ -163,15 +170,21 @@ def _taxonomy(args) -> None:
 
 def _import(args) -> None:
     with Project.open(args.project) as project:
-        source = Source(args.source) if args.source else None
-        count = import_geojson(project, args.file, source=source)
-    print(f"imported {count} features from {args.file} into {args.project}")
+        options = {"source": Source(args.source)} if args.source else {}
+        count = IMPORTERS[args.format](project, args.file, **options)
+    print(f"imported {count} {'features' if args.format == 'geojson' else 'lanes'} from {args.file} "
+          f"into {args.project}")
 
 
 def _export(args) -> None:
     with Project.open(args.project) as project:
-        count = export_geojson(project, args.out, frames=args.frames, overwrite=args.overwrite)
-    print(f"exported {count} features to {args.out}")
+        if args.format == "geojson":
+            count = export_geojson(project, args.out, frames=args.frames, overwrite=args.overwrite)
+            print(f"exported {count} features to {args.out}")
+            return
+        report = EXPORTERS[args.format](project, args.out, frames=args.frames, every=args.every,
+                                        overwrite=args.overwrite)
+    print(f"{report.summary()}\nexported to {args.out}; mapping report {report_path(args.out)}")
 
 
 def _propagate(args) -> None:

@@ -36,6 +36,7 @@ METHODS = ("catmull-rom", "y-spline")
 LANE_CLASSES = frozenset({"lane-line"})  # classes drawn and carried as curves
 SAMPLES_PER_SEGMENT = 24
 MISSING = -2.0  # TuSimple's "no lane point on this row"
+ROW_TOLERANCE = 1e-6  # px
 ALPHA = 0.5  # centripetal parameterisation
 EPSILON = 1e-9
 TANGENT_SAMPLES = 4  # the end tangent is taken over this many curve samples
@@ -174,7 +175,8 @@ def _sample_rows(points: np.ndarray, rows: np.ndarray) -> np.ndarray:
     x, y = points[..., 0], points[..., 1]
     y0, y1 = y[:, None, :-1], y[:, None, 1:]
     at = rows[None, :, None]
-    crosses = (at >= np.minimum(y0, y1)) & (at <= np.maximum(y0, y1))  # (L, R, segments)
+    # A row through a control point counts though the spline's rounding puts it a hair beyond.
+    crosses = (at >= np.minimum(y0, y1) - ROW_TOLERANCE) & (at <= np.maximum(y0, y1) + ROW_TOLERANCE)
     has = crosses.any(axis=2)
     segment = np.argmax(crosses, axis=2)
     start_x, end_x = np.take_along_axis(x[:, :-1], segment, 1), np.take_along_axis(x[:, 1:], segment, 1)

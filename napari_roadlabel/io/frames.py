@@ -346,7 +346,7 @@ class ImageFolderSource(FrameSource):
     """The images of a folder in natural order (frame_2 before frame_10), one frame per file."""
 
     def __init__(self, path: Path, *, cache_bytes: int = DEFAULT_CACHE_BYTES, read_ahead: int = DEFAULT_READ_AHEAD):
-        self.files = _image_files(path)
+        self.files = image_files(path)
         if not self.files:
             supported = ", ".join(sorted(IMAGE_EXTENSIONS))
             raise FrameSourceError(path, f"the folder holds no images ({supported})")
@@ -377,7 +377,7 @@ class SingleImageSource(FrameSource):
         return self.path.name
 
 
-def _image_files(folder: Path) -> list[Path]:
+def image_files(folder: Path) -> list[Path]:
     files = [
         entry
         for entry in folder.iterdir()

@@ -1,0 +1,134 @@
+"""CULane: a ``.lines.txt`` beside each frame's image name, one lane a line (``x y x y ...``), and a list file.
+
+Export writes, into a new folder ``OUT``:
+
+    OUT/list.txt                       /clip/000017.jpg (one frame a line)
+    OUT/clip/000017.lines.txt          532.41 359 529.87 349 ... (one lane a line)
+
+Each lane line's fitted curve is sampled every ``ROW_STEP`` rows from the bottom
+row up, x with 3 decimals as CULane writes them; lanes left to right.  The
+folder is built beside ``OUT`` and renamed into place, so a failed export
+leaves nothing.  CULane holds lane lines only: the rest goes in the mapping
+report.
+
+Import takes the list file (or the folder holding it) and reads each listed
+frame's ``.lines.txt`` (a frame without one has no lanes).  Everything is
+checked before anything is added; each lane becomes a lane-line track.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from ...core import FormatError, Project, RoadlabelError, Source, make_geometry
+from ...core.lanes import MISSING
+from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export, lanes_left_to_right
+from .report import MappingReport
+
+ROW_STEP = 10
+LIST_NAME = "list.txt"
+LINES_SUFFIX = ".lines.txt"
+NOT_A_LANE = "CULane holds lane lines only"
+
+
+def export_culane(project: Project, folder: str | Path, *, frames: range | None = None, every: int = 1,
+                  overwrite: bool = False) -> MappingReport:
+    """Write the folder described above and the mapping report beside it."""
+    folder = Path(folder)
+    if folder.exists() and not overwrite:
+        raise RoadlabelError(folder, "already exists; choose another name or allow overwriting")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        report = _write_folder(project, staging, frames, every)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    report.write_beside(folder, overwrite=True)
+    return report
+
+
+def _write_folder(project: Project, staging: Path, frames: range | None, every: int) -> MappingReport:
+    names = frame_files(project)
+    rows = np.arange(project.sequence.height - 1, -1, -ROW_STEP, dtype=float)
+    report = MappingReport("culane")
+    listed = []
+    for frame in frames_to_export(project, frames, every):
+        lines = []
+        for obj, curve in lanes_left_to_right(project, frame, report, NOT_A_LANE):
+            xs = curve.sample_rows(rows)
+            reached = xs != MISSING
+            if reached.sum() < 2:
+                report.drop(obj.track.class_name, f"fewer than 2 points on rows {ROW_STEP} px apart")
+                continue
+            lines.append(" ".join(f"{x:.3f} {int(y)}" for x, y in zip(xs[reached], rows[reached], strict=True)))
+            report.wrote(obj.track.class_name, obj.attributes)
+        lines_file = staging / _lines_name(names[frame])
+        lines_file.parent.mkdir(parents=True, exist_ok=True)
+        lines_file.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        listed.append("/" + names[frame])
+        report.frames += 1
+    (staging / LIST_NAME).write_text("".join(name + "\n" for name in listed), encoding="utf-8")
+    return report
+
+
+def _lines_name(image: str) -> str:
+    path = PurePosixPath(image)
+    return str(path.with_name(path.stem + LINES_SUFFIX))
+
+
+def import_culane(project: Project, path: str | Path, *, source: Source = Source.IMPORTED) -> int:
+    """Add the lanes of every listed frame as lane-line tracks; returns the number of lanes.  All or nothing."""
+    path = Path(path)
+    listing = path / LIST_NAME if path.is_dir() else path
+    lookup = frame_lookup(project)
+    lanes = []
+    for number, image in enumerate(_listed(listing), start=1):
+        frame = find_frame(lookup, image)
+        if frame is None:
+            raise FormatError(listing, f"{image!r} is not a frame of this project", place=f"line {number}")
+        lines_file = listing.parent / _lines_name(image.lstrip("/"))
+        if lines_file.is_file():
+            lanes += [(frame, points) for points in _read_lanes(lines_file, project)]
+    with project.group(f"import CULane {listing.name}"):
+        for frame, points in lanes:
+            track = project.add_track("lane-line")
+            project.set_state(track.id, frame, make_geometry("polyline", points), source=source)
+    return len(lanes)
+
+
+def _listed(listing: Path) -> list[str]:
+    try:
+        text = listing.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise FormatError(listing, f"cannot read the list file ({error})") from error
+    # A list line may carry more after the image (CULane's train lists add the mask and flags).
+    return [line.split()[0] for line in text.splitlines() if line.strip()]
+
+
+def _read_lanes(lines_file: Path, project: Project) -> list[np.ndarray]:
+    width, height = project.sequence.width, project.sequence.height
+    lanes = []
+    for number, line in enumerate(lines_file.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        place = f"line {number}"
+        try:
+            values = np.array([float(value) for value in line.split()])
+        except ValueError as error:
+            raise FormatError(lines_file, f"expected numbers 'x y x y ...' ({error})", place=place) from error
+        if len(values) % 2 or len(values) < 4 or not np.isfinite(values).all():
+            raise FormatError(lines_file, "a lane is at least 2 finite points 'x y x y'", place=place)
+        points = values.reshape(-1, 2)
+        if (points < 0).any() or (points > [width, height]).any():
+            raise FormatError(lines_file, f"points outside the {width}x{height} image", place=place)
+        lanes.append(points)
+    return lanes

@@ -1,0 +1,123 @@
+"""TuSimple lane JSON lines: one JSON object per frame, each lane as its x at fixed image rows.
+
+    {"raw_file": "clip/000017.jpg", "lanes": [[-2, -2, 632, 625, ...], ...], "h_samples": [160, 170, ..., 710]}
+
+Export samples every lane line's fitted curve at the rows (``h_samples``;
+default: TuSimple's 160..710 step 10, scaled to the image height), rounds x to
+whole pixels as TuSimple does, writes -2 where a lane does not reach a row, and
+orders the lanes left to right.  ``raw_file`` names the frame (see
+``lane_frames.frame_files``).  TuSimple holds nothing but lane lines: every
+other object and every lane attribute is counted in the mapping report.
+
+Import reads every line first and checks it (JSON, keys, lengths, numbers,
+frames, image bounds); then each lane of each frame becomes a lane-line track
+(TuSimple has no identity across frames) through its points, in one undo step.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ...core import FormatError, GeometryError, Project, Source, make_geometry
+from ...core.lanes import MISSING
+from ..atomic import atomic_write
+from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export, lanes_left_to_right
+from .report import MappingReport
+
+TUSIMPLE_ROWS = tuple(range(160, 720, 10))  # h_samples of TuSimple's 720-row images
+TUSIMPLE_HEIGHT = 720
+NOT_A_LANE = "TuSimple holds lane lines only"
+
+
+def default_rows(height: int) -> list[int]:
+    """TuSimple's rows scaled to an image ``height`` (the same rows at 720)."""
+    return sorted({min(height - 1, int(round(row * height / TUSIMPLE_HEIGHT))) for row in TUSIMPLE_ROWS})
+
+
+def export_tusimple(project: Project, path: str | Path, *, frames: range | None = None, every: int = 1,
+                    rows: list[int] | None = None, overwrite: bool = False) -> MappingReport:
+    """Write one line per frame (every ``every``-th of ``frames``) and the mapping report beside the file."""
+    path = Path(path)
+    rows = rows or default_rows(project.sequence.height)
+    if any(not 0 <= row < project.sequence.height for row in rows):
+        raise GeometryError(None, f"h_samples rows must lie in the image (0..{project.sequence.height - 1})")
+    names = frame_files(project)
+    report = MappingReport("tusimple")
+    with atomic_write(path, overwrite=overwrite) as handle:
+        for frame in frames_to_export(project, frames, every):
+            lanes = []
+            for obj, curve in lanes_left_to_right(project, frame, report, NOT_A_LANE):
+                xs = curve.sample_rows(rows)
+                if (xs == MISSING).all():
+                    report.drop(obj.track.class_name, "no point on the h_samples rows")
+                    continue
+                lanes.append([int(round(x)) if x != MISSING else -2 for x in xs])
+                report.wrote(obj.track.class_name, obj.attributes)
+            handle.write(json.dumps({"raw_file": names[frame], "lanes": lanes, "h_samples": list(rows)}) + "\n")
+            report.frames += 1
+    report.write_beside(path, overwrite=overwrite)
+    return report
+
+
+def import_tusimple(project: Project, path: str | Path, *, source: Source = Source.IMPORTED) -> int:
+    """Add every lane of the file as a lane-line track; returns the number of lanes.  All or nothing."""
+    path = Path(path)
+    lookup = frame_lookup(project)
+    lanes = []
+    for number, line in enumerate(_lines(path), start=1):
+        lanes += _lanes_of(line, number, path, lookup, project)
+    with project.group(f"import TuSimple {path.name}"):
+        for frame, points in lanes:
+            track = project.add_track("lane-line")
+            project.set_state(track.id, frame, make_geometry("polyline", points), source=source)
+    return len(lanes)
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise FormatError(path, f"cannot read the file ({error})") from error
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def _lanes_of(line: str, number: int, path: Path, lookup: dict[str, int],
+              project: Project) -> list[tuple[int, np.ndarray]]:
+    place = f"line {number}"
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise FormatError(path, f"not JSON ({error.msg} at column {error.colno})", place=place) from error
+    if not isinstance(record, dict) or not {"raw_file", "lanes", "h_samples"} <= record.keys():
+        raise FormatError(path, "a TuSimple line needs raw_file, lanes and h_samples", place=place)
+    frame = find_frame(lookup, str(record["raw_file"]))
+    if frame is None:
+        raise FormatError(path, f"raw_file {record['raw_file']!r} is not a frame of this project", place=place)
+    rows = _numbers(record["h_samples"], path, f"{place}, h_samples")
+    lanes = []
+    for index, xs in enumerate(record["lanes"] if isinstance(record["lanes"], list) else [None]):
+        where = f"{place}, lane {index}"
+        xs = _numbers(xs, path, where)
+        if len(xs) != len(rows):
+            raise FormatError(path, f"{len(xs)} x values for {len(rows)} h_samples", place=where)
+        points = np.column_stack([xs, rows])[xs >= 0]
+        if len(points) < 2:
+            raise FormatError(path, "a lane needs at least 2 points (x >= 0)", place=where)
+        width, height = project.sequence.width, project.sequence.height
+        if (points > [width, height]).any():
+            raise FormatError(path, f"points outside the {width}x{height} image", place=where)
+        lanes.append((frame, points))
+    return lanes
+
+
+def _numbers(values, path: Path, place: str) -> np.ndarray:
+    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                               for v in values):
+        raise FormatError(path, "expected a list of numbers", place=place)
+    array = np.asarray(values, dtype=float)
+    if not np.isfinite(array).all():
+        raise FormatError(path, "numbers must be finite", place=place)
+    return array

@@ -1,0 +1,168 @@
+"""TuSimple and CULane: export, import, round trips, the mapping report, and bad files refused whole."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from napari_roadlabel.core import FormatError, Project, RoadlabelError, Source, box, make_geometry
+from napari_roadlabel.io.formats.culane import export_culane, import_culane
+from napari_roadlabel.io.formats.report import report_path
+from napari_roadlabel.io.formats.tusimple import default_rows, export_tusimple, import_tusimple
+from napari_roadlabel.io.projects import create_project
+
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "tusimple-lanenet6"
+LEFT = [[10, 89], [40, 50], [60, 30]]  # x, y on the 160x90 clip
+RIGHT = [[150, 89], [110, 50], [90, 30]]
+
+
+@pytest.fixture
+def lanes_project(tmp_path, small_video):
+    """clip.mp4 with two lane lines on frame 1 (the right one yellow) and a traffic light on frames 1 and 2."""
+    with create_project(tmp_path / "p", small_video) as project:
+        right = project.add_track("lane-line", {"color": "yellow"})
+        left = project.add_track("lane-line")
+        light = project.add_track("traffic-light")
+        project.set_state(right.id, 1, make_geometry("polyline", RIGHT))
+        project.set_state(left.id, 1, make_geometry("polyline", LEFT))
+        for frame in (1, 2):
+            project.set_state(light.id, frame, box(100, 5, 110, 30), {"state": "red"})
+    return tmp_path / "p"
+
+
+def test_tusimple_export_samples_lanes_left_to_right_at_the_rows(lanes_project, tmp_path):
+    rows = [30, 50, 70, 89]
+    with Project.open(lanes_project) as project:
+        report = export_tusimple(project, tmp_path / "t.json", frames=range(0, 3), rows=rows)
+    assert report.frames == 3
+    lines = [json.loads(line) for line in (tmp_path / "t.json").read_text().splitlines()]
+    assert [line["raw_file"] for line in lines] == ["clip/000000.jpg", "clip/000001.jpg", "clip/000002.jpg"]
+    assert lines[0]["lanes"] == [] and lines[1]["h_samples"] == rows
+    left, right = lines[1]["lanes"]
+    assert left[0] == 60 and left[-1] == 10 and right[0] == 90 and right[-1] == 150
+    mapping = json.loads(report_path(tmp_path / "t.json").read_text())
+    assert mapping["written"] == {"lane-line": 2} and mapping["frames"] == 3
+    assert mapping["dropped"] == {"traffic-light": {"TuSimple holds lane lines only": 2}}
+    assert mapping["attributes_not_carried"]["lane-line"]["color"] == 2
+
+
+def test_tusimple_writes_minus_two_where_a_lane_misses_a_row(lanes_project, tmp_path):
+    with Project.open(lanes_project) as project:
+        export_tusimple(project, tmp_path / "t.json", frames=range(1, 2), rows=[10, 40, 89])
+    left = json.loads((tmp_path / "t.json").read_text())["lanes"][0]
+    assert left[0] == -2 and left[1] > 0 and left[2] == 10
+
+
+def test_tusimple_round_trip_gives_the_same_file(lanes_project, tmp_path, small_video):
+    with Project.open(lanes_project) as project:
+        export_tusimple(project, tmp_path / "a.json", rows=list(range(30, 90, 5)))
+    with create_project(tmp_path / "q", small_video) as fresh:
+        assert import_tusimple(fresh, tmp_path / "a.json", source=Source.SUGGESTED) == 2
+        assert {state.source for track in fresh.tracks() for state in fresh.states_of(track.id)} == {Source.SUGGESTED}
+        export_tusimple(fresh, tmp_path / "b.json", rows=list(range(30, 90, 5)))
+    assert (tmp_path / "a.json").read_text() == (tmp_path / "b.json").read_text()
+
+
+def test_default_rows_are_tusimples_at_720_and_scaled_elsewhere():
+    assert default_rows(720) == list(range(160, 720, 10))
+    assert default_rows(360)[0] == 80 and default_rows(360)[-1] == 355
+
+
+def test_an_existing_export_is_kept(lanes_project, tmp_path):
+    (tmp_path / "t.json").write_text("mine")
+    with Project.open(lanes_project) as project, pytest.raises(RoadlabelError, match="already exists"):
+        export_tusimple(project, tmp_path / "t.json")
+    assert (tmp_path / "t.json").read_text() == "mine"
+
+
+@pytest.mark.parametrize("line, message", [
+    ("{not json", "line 2: not JSON"),
+    ('{"raw_file": "clip/000001.jpg", "lanes": []}', "line 2: a TuSimple line needs raw_file, lanes and h_samples"),
+    ('{"raw_file": "clip/000099.jpg", "lanes": [], "h_samples": []}', "'clip/000099.jpg' is not a frame"),
+    ('{"raw_file": "clip/000001.jpg", "lanes": [[1, 2]], "h_samples": [10, 20, 30]}', "2 x values for 3 h_samples"),
+    ('{"raw_file": "clip/000001.jpg", "lanes": [[5, -2, -2]], "h_samples": [10, 20, 30]}', "at least 2 points"),
+    ('{"raw_file": "clip/000001.jpg", "lanes": [[5, 500, 7]], "h_samples": [10, 20, 30]}', "outside the 160x90"),
+    ('{"raw_file": "clip/000001.jpg", "lanes": [["a", 1, 7]], "h_samples": [10, 20, 30]}', "list of numbers"),
+])
+def test_a_bad_tusimple_file_is_refused_whole_with_its_line(lanes_project, tmp_path, line, message):
+    good = '{"raw_file": "clip/000000.jpg", "lanes": [[5, 6, 7]], "h_samples": [10, 20, 30]}'
+    (tmp_path / "bad.json").write_text(good + "\n" + line + "\n")
+    with Project.open(lanes_project) as project:
+        before = len(project.tracks())
+        with pytest.raises(FormatError, match=message):
+            import_tusimple(project, tmp_path / "bad.json")
+        assert len(project.tracks()) == before  # the good first line was not imported either
+
+
+def test_culane_export_writes_a_lines_file_per_frame_and_the_list(lanes_project, tmp_path):
+    with Project.open(lanes_project) as project:
+        report = export_culane(project, tmp_path / "cu", frames=range(0, 3))
+    assert (tmp_path / "cu" / "list.txt").read_text().splitlines() == [
+        "/clip/000000.jpg", "/clip/000001.jpg", "/clip/000002.jpg"]
+    assert (tmp_path / "cu" / "clip" / "000000.lines.txt").read_text() == ""
+    left, right = [np.array(line.split(), float).reshape(-1, 2)
+                   for line in (tmp_path / "cu" / "clip" / "000001.lines.txt").read_text().splitlines()]
+    assert left[0].tolist() == [pytest.approx(10.0, abs=0.2), 89] and right[0, 0] == pytest.approx(150, abs=0.2)
+    assert (np.diff(left[:, 1]) == -10).all()  # every 10 rows, from the bottom up
+    assert report.written == {"lane-line": 2} and report_path(tmp_path / "cu").is_file()
+
+
+def test_culane_round_trip_gives_the_same_files(lanes_project, tmp_path, small_video):
+    with Project.open(lanes_project) as project:
+        export_culane(project, tmp_path / "a")
+    with create_project(tmp_path / "q", small_video) as fresh:
+        assert import_culane(fresh, tmp_path / "a" / "list.txt") == 2
+        export_culane(fresh, tmp_path / "b")
+    for lines_file in (tmp_path / "a").rglob("*.txt"):
+        assert lines_file.read_text() == (tmp_path / "b" / lines_file.relative_to(tmp_path / "a")).read_text()
+
+
+@pytest.mark.parametrize("content, message", [
+    ("1 2 3\n", "at least 2 finite points"),
+    ("1 2 x 4\n", "expected numbers"),
+    ("10 80 200 40\n", "outside the 160x90"),
+])
+def test_a_bad_culane_lines_file_is_refused_whole(lanes_project, tmp_path, content, message):
+    with Project.open(lanes_project) as project:
+        export_culane(project, tmp_path / "cu", frames=range(0, 3))
+        (tmp_path / "cu" / "clip" / "000002.lines.txt").write_text(content)
+        before = len(project.tracks())
+        with pytest.raises(FormatError, match=f"000002.lines.txt: line 1: .*{message}"):
+            import_culane(project, tmp_path / "cu")
+        assert len(project.tracks()) == before
+
+
+def test_a_culane_list_naming_another_frame_is_refused(lanes_project, tmp_path):
+    (tmp_path / "list.txt").write_text("/clip/000001.jpg\n/elsewhere/000777.jpg\n")
+    with Project.open(lanes_project) as project, pytest.raises(FormatError, match="line 2: '/elsewhere/000777.jpg'"):
+        import_culane(project, tmp_path / "list.txt")
+
+
+@pytest.fixture
+def tusimple_truth(tmp_path):
+    if not (DATA / "label_data.json").is_file():
+        pytest.skip(f"the TuSimple sample is not here ({DATA}; see shared/data/SOURCES.md)")
+    with create_project(tmp_path / "truth", DATA / "images") as project:
+        import_tusimple(project, DATA / "label_data.json")
+    return tmp_path / "truth"
+
+
+def test_tusimple_ground_truth_comes_back_unchanged(tusimple_truth, tmp_path):
+    with Project.open(tusimple_truth) as project:
+        export_tusimple(project, tmp_path / "again.json")
+    original = [json.loads(line) for line in (DATA / "label_data.json").read_text().splitlines()]
+    again = [json.loads(line) for line in (tmp_path / "again.json").read_text().splitlines()]
+    assert [line["raw_file"] for line in again] == [line["raw_file"] for line in original]
+    for before, after in zip(original, again, strict=True):
+        assert sorted(after["lanes"]) == sorted(before["lanes"]) and after["h_samples"] == before["h_samples"]
+
+
+def test_culane_files_made_from_tusimple_truth_come_back_unchanged(tusimple_truth, tmp_path):
+    with Project.open(tusimple_truth) as project:
+        export_culane(project, tmp_path / "first")
+    with create_project(tmp_path / "q", DATA / "images") as fresh:
+        assert import_culane(fresh, tmp_path / "first") == 25
+        export_culane(fresh, tmp_path / "second")
+    for lines_file in (tmp_path / "first").rglob("*.lines.txt"):
+        assert lines_file.read_text() == (tmp_path / "second" / lines_file.relative_to(tmp_path / "first")).read_text()
