@@ -119,3 +119,22 @@ def test_propagate_refuses_bad_options_with_one_line(capsys, tmp_path, small_vid
     _project_with_two_lane_keyframes(capsys, tmp_path / "p", small_video)
     code, _, err = run(capsys, "propagate", tmp_path / "p", *args)
     assert code == 1 and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("fmt, out", [("tusimple", "lanes.json"), ("culane", "culane")])
+def test_lane_formats_export_with_a_mapping_report_and_import_back(capsys, tmp_path, small_video, fmt, out):
+    run(capsys, "new", tmp_path / "a", "--source", small_video)
+    run(capsys, "new", tmp_path / "b", "--source", small_video)
+    with Project.open(tmp_path / "a") as project:
+        lane = project.add_track("lane-line")
+        light = project.add_track("traffic-light")
+        for frame in (0, 4):
+            project.set_state(lane.id, frame, make_geometry("polyline", [[10, 89], [60, 30]]))
+            project.set_state(light.id, frame, make_geometry("box", [[100, 5], [110, 30]]))
+    code, printed, _ = run(capsys, "export", tmp_path / "a", "--format", fmt, tmp_path / out, "--every", 2)
+    assert code == 0 and f"{fmt}: 2 objects on 6 frames written; 2 objects" in printed
+    mapping = json.loads((tmp_path / (out.split(".")[0] + ".mapping.json")).read_text())
+    assert mapping["dropped"]["traffic-light"] == {f"{'TuSimple' if fmt == 'tusimple' else 'CULane'} holds lane "
+                                                  f"lines only": 2}
+    code, printed, _ = run(capsys, "import", tmp_path / "b", "--format", fmt, tmp_path / out, "--as", "suggested")
+    assert code == 0 and "imported 2 lanes" in printed
