@@ -17,6 +17,7 @@ from . import __version__
 from .core import Project, RoadlabelError, Source, Taxonomy, default_taxonomy, load_taxonomy
 from .io.formats.culane import export_culane, import_culane
 from .io.formats.geojson import export_geojson, import_geojson
+from .io.formats.openlane import export_openlane, import_openlane
 from .io.formats.report import report_path
 from .io.formats.tusimple import export_tusimple, import_tusimple
 from .io.frames import open_frames
@@ -31,8 +32,10 @@ from .temporal.propagation import (
 )
 
 EXIT_ERROR = 1
-EXPORTERS = {"tusimple": export_tusimple, "culane": export_culane}  # lane formats: each returns its mapping report
-IMPORTERS = {"geojson": import_geojson, "tusimple": import_tusimple, "culane": import_culane}
+# Lane formats: each export returns its mapping report.
+EXPORTERS = {"tusimple": export_tusimple, "culane": export_culane, "openlane": export_openlane}
+IMPORTERS = {"geojson": import_geojson, "tusimple": import_tusimple, "culane": import_culane,
+             "openlane": import_openlane}
 
 
 def main(argv: list[str] | None = None) -> int:

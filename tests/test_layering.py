@@ -17,7 +17,8 @@ print(','.join(gui))
 @pytest.mark.parametrize("module", ["napari_roadlabel.core", "napari_roadlabel.io.frames",
                                     "napari_roadlabel.temporal.propagation", "napari_roadlabel.io.formats.geojson",
                                     "napari_roadlabel.io.projects",
-                                    "napari_roadlabel.sample", "napari_roadlabel.cli"])
+                                    "napari_roadlabel.sample", "napari_roadlabel.cli",
+                                    "napari_roadlabel.qa.lane_metrics"])
 def test_module_does_not_import_gui_toolkits(module):
     result = subprocess.run([sys.executable, "-c", CHECK.format(module=module, gui=GUI_MODULES)],
                             capture_output=True, text=True, check=True)

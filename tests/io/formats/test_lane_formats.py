@@ -1,4 +1,4 @@
-"""TuSimple and CULane: export, import, round trips, the mapping report, and bad files refused whole."""
+"""TuSimple, CULane and OpenLane: export, import, round trips, the mapping report, and bad files refused whole."""
 
 import json
 from pathlib import Path
@@ -8,9 +8,12 @@ import pytest
 
 from napari_roadlabel.core import FormatError, Project, RoadlabelError, Source, box, make_geometry
 from napari_roadlabel.io.formats.culane import export_culane, import_culane
+from napari_roadlabel.io.formats.openlane import export_openlane, import_openlane
 from napari_roadlabel.io.formats.report import report_path
 from napari_roadlabel.io.formats.tusimple import default_rows, export_tusimple, import_tusimple
 from napari_roadlabel.io.projects import create_project
+from napari_roadlabel.qa.lane_metrics import culane_score, tusimple_score
+from napari_roadlabel.temporal.shape_distance import mean_distance
 
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "tusimple-lanenet6"
 LEFT = [[10, 89], [40, 50], [60, 30]]  # x, y on the 160x90 clip
@@ -166,3 +169,68 @@ def test_culane_files_made_from_tusimple_truth_come_back_unchanged(tusimple_trut
         export_culane(fresh, tmp_path / "second")
     for lines_file in (tmp_path / "first").rglob("*.lines.txt"):
         assert lines_file.read_text() == (tmp_path / "second" / lines_file.relative_to(tmp_path / "first")).read_text()
+
+
+def test_tusimple_ground_truth_exported_again_scores_perfectly(tusimple_truth, tmp_path):
+    with Project.open(tusimple_truth) as project:
+        export_tusimple(project, tmp_path / "again.json")
+    truth = [json.loads(line) for line in (DATA / "label_data.json").read_text().splitlines()]
+    again = {line["raw_file"]: line for line in map(json.loads, (tmp_path / "again.json").read_text().splitlines())}
+    score = tusimple_score((again[line["raw_file"]]["lanes"], line["lanes"], line["h_samples"]) for line in truth)
+    assert (score.accuracy, score.fp, score.fn, score.frames) == (1.0, 0.0, 0.0, 6)
+
+
+def test_culane_files_from_the_ground_truth_imported_and_exported_again_score_f1_one(tusimple_truth, tmp_path):
+    with Project.open(tusimple_truth) as project:
+        export_culane(project, tmp_path / "first")
+    with create_project(tmp_path / "q", DATA / "images") as fresh:
+        import_culane(fresh, tmp_path / "first")
+        export_culane(fresh, tmp_path / "second")
+
+    def lanes(folder, lines_file):
+        text = (folder / lines_file.relative_to(tmp_path / "first")).read_text()
+        return [np.array(line.split(), float).reshape(-1, 2) for line in text.splitlines()]
+
+    files = sorted((tmp_path / "first").rglob("*.lines.txt"))
+    counts = culane_score((lanes(tmp_path / "second", file), lanes(tmp_path / "first", file), (1280, 720))
+                          for file in files)
+    assert (counts.true_positives, counts.false_positives, counts.false_negatives) == (25, 0, 0)
+    assert counts.f1 == 1.0
+
+
+def test_openlane_keeps_track_ids_categories_and_places(lanes_project, tmp_path, small_video):
+    with Project.open(lanes_project) as project:
+        project.set_frame_attributes(2, 1, {"style": "dashed"})  # track 2 is the left (white) lane
+        report = export_openlane(project, tmp_path / "ol", frames=range(0, 3))
+    frame = json.loads((tmp_path / "ol" / "clip" / "000001.json").read_text())
+    assert frame["file_path"] == "clip/000001.jpg"
+    left, right = frame["lane_lines"]
+    assert (left["track_id"], left["category"], left["attribute"]) == (2, 1, 2)  # white dash, left
+    assert (right["track_id"], right["category"], right["attribute"]) == (1, 8, 3)  # yellow solid, right
+    assert len(left["uv"]) == 2 and left["uv"][1][0] == pytest.approx(89) and left["uv"][1][-1] == pytest.approx(30)
+    assert report.dropped == {"traffic-light": {"OpenLane 2D holds lane lines only": 2}}
+    with create_project(tmp_path / "q", small_video) as fresh:
+        assert import_openlane(fresh, tmp_path / "ol") == 2
+        imported = {track.attributes["color"]: fresh.states_of(track.id)[0] for track in fresh.tracks()}
+        assert imported["white"].attributes["style"] == "dashed" and imported["yellow"].attributes["style"] == "solid"
+        assert mean_distance(imported["white"].geometry, make_geometry("polyline", LEFT), lane=True) < 0.5
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{", "not a readable JSON file"),
+    ('{"lane_lines": []}', "needs file_path and a lane_lines list"),
+    ('{"file_path": "clip/000001.jpg", "lane_lines": [{"uv": [[1, 2]]}]}', r"lane_lines\[0\]: uv must be"),
+    ('{"file_path": "clip/000001.jpg", "lane_lines": [{"uv": [[1, 2], [3, 400]]}]}', "outside the 160x90"),
+    ('{"file_path": "clip/000001.jpg", "lane_lines": [{"uv": [[1, 2], [3, 4]], "category": 99}]}',
+     "unknown category 99"),
+])
+def test_a_bad_openlane_file_is_refused_whole(lanes_project, tmp_path, content, message):
+    (tmp_path / "ol" / "clip").mkdir(parents=True)
+    (tmp_path / "ol" / "clip" / "000000.json").write_text(
+        '{"file_path": "clip/000000.jpg", "lane_lines": [{"uv": [[1, 2], [3, 4]], "track_id": 9}]}')
+    (tmp_path / "ol" / "clip" / "000001.json").write_text(content)
+    with Project.open(lanes_project) as project:
+        before = len(project.tracks())
+        with pytest.raises(FormatError, match=message):
+            import_openlane(project, tmp_path / "ol")
+        assert len(project.tracks()) == before

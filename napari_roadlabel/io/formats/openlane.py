@@ -1,0 +1,166 @@
+"""OpenLane 2D lanes: one JSON file per frame, as OpenLane's ``lane3d`` annotations without the 3D part.
+
+    OUT/clip/000017.json
+    {"file_path": "clip/000017.jpg",
+     "lane_lines": [{"category": 2, "attribute": 2, "track_id": 4, "uv": [[u...], [v...]],
+                     "visibility": [1.0, ...]}, ...]}
+
+``uv`` is the lane's fitted curve, a point every ``UV_STEP`` px of arc;
+``track_id`` is ours, stable across frames; ``attribute`` is the lane's place
+from the car (1 left-left, 2 left, 3 right, 4 right-right, 0 further out);
+``category`` comes from the lane's style and colour (curbs: left or right
+curbside by side).  What has no category (botts' dots, road edges, other
+colours: 0 "unknown") and every other class goes in the mapping report.  There
+are no intrinsics, extrinsics or 3D points: the project has none.
+
+Import reads every ``*.json`` under a folder (or one file), checks them all,
+then adds one lane-line track per OpenLane ``track_id`` with its style, colour
+and kind from the category, in one undo step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from ...core import FormatError, Project, RoadlabelError, Source, make_geometry
+from ...core.lane_order import order_lanes
+from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export, lanes_left_to_right
+from .report import MappingReport
+
+UV_STEP = 10.0
+NOT_A_LANE = "OpenLane 2D holds lane lines only"
+CATEGORIES = {  # OpenLane category code: (style, color); 20 and 21 are curbs
+    1: ("dashed", "white"), 2: ("solid", "white"), 3: ("double-dashed", "white"), 4: ("double-solid", "white"),
+    5: ("dashed-solid", "white"), 6: ("solid-dashed", "white"), 7: ("dashed", "yellow"), 8: ("solid", "yellow"),
+    9: ("double-dashed", "yellow"), 10: ("double-solid", "yellow"), 11: ("dashed-solid", "yellow"),
+    12: ("solid-dashed", "yellow"),
+}
+CODES = {look: code for code, look in CATEGORIES.items()}
+LEFT_CURB, RIGHT_CURB, UNKNOWN = 20, 21, 0
+PLACES = {-2: 1, -1: 2, 1: 3, 2: 4}  # our lane order -> OpenLane's attribute
+CARRIED = frozenset({"style", "color", "kind"})  # lane attributes the category says
+
+
+def export_openlane(project: Project, folder: str | Path, *, frames: range | None = None, every: int = 1,
+                    overwrite: bool = False) -> MappingReport:
+    """Write one JSON file per frame into a new folder (built beside it, renamed into place), and the report."""
+    folder = Path(folder)
+    if folder.exists() and not overwrite:
+        raise RoadlabelError(folder, "already exists; choose another name or allow overwriting")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        report = _write_frames(project, staging, frames, every)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    report.write_beside(folder, overwrite=True)
+    return report
+
+
+def _write_frames(project: Project, staging: Path, frames: range | None, every: int) -> MappingReport:
+    names = frame_files(project)
+    report = MappingReport("openlane")
+    for frame in frames_to_export(project, frames, every):
+        lanes = list(lanes_left_to_right(project, frame, report, NOT_A_LANE))
+        places = _places(len(lanes), [curve for _, curve in lanes], project)
+        lane_lines = []
+        for (obj, curve), place in zip(lanes, places, strict=True):
+            uv = curve.polyline(UV_STEP)
+            category = _category(obj.attributes, place)
+            if category == UNKNOWN:
+                report.drop(obj.track.class_name, "no OpenLane category for its style and colour: exported as 0")
+            lane_lines.append({"category": category, "attribute": PLACES.get(place, 0), "track_id": obj.track.id,
+                               "uv": [uv[:, 0].round(3).tolist(), uv[:, 1].round(3).tolist()],
+                               "visibility": [1.0] * len(uv)})
+            report.wrote(obj.track.class_name, obj.attributes, CARRIED)
+        target = staging / PurePosixPath(names[frame]).with_suffix(".json")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps({"file_path": names[frame], "lane_lines": lane_lines}), encoding="utf-8")
+        report.frames += 1
+    return report
+
+
+def _places(count: int, curves: list, project: Project) -> list[int]:
+    order = order_lanes(dict(enumerate(curves)), project.sequence.width, project.sequence.height)
+    return [order[index] for index in range(count)]
+
+
+def _category(attributes: dict, place: int) -> int:
+    if attributes.get("kind") == "curb":
+        return LEFT_CURB if place < 0 else RIGHT_CURB
+    if attributes.get("kind") == "road-edge":
+        return UNKNOWN
+    return CODES.get((attributes.get("style"), attributes.get("color")), UNKNOWN)
+
+
+def _attributes_of(category: int) -> tuple[dict, dict]:
+    """(track attributes, frame attributes) an OpenLane category says."""
+    if category in (LEFT_CURB, RIGHT_CURB):
+        return {"kind": "curb"}, {}
+    if category in CATEGORIES:
+        style, color = CATEGORIES[category]
+        return {"kind": "lane-marking", "color": color}, {"style": style}
+    return {}, {}
+
+
+def import_openlane(project: Project, path: str | Path, *, source: Source = Source.IMPORTED) -> int:
+    """Add the lanes of every frame file as lane-line tracks (one per OpenLane track_id); returns the lanes."""
+    path = Path(path)
+    files = sorted(path.rglob("*.json")) if path.is_dir() else [path]
+    files = [file for file in files if not file.name.endswith(".mapping.json")]
+    lookup = frame_lookup(project)
+    lanes = [lane for file in files for lane in _read_frame(file, lookup, project)]
+    tracks: dict[object, int] = {}
+    with project.group(f"import OpenLane {path.name}"):
+        for frame, track_key, category, points in lanes:
+            track_attributes, frame_attributes = _attributes_of(category)
+            if track_key not in tracks:
+                tracks[track_key] = project.add_track("lane-line", track_attributes).id
+            project.set_state(tracks[track_key], frame, make_geometry("polyline", points), frame_attributes,
+                              source=source)
+    return len(lanes)
+
+
+def _read_frame(file: Path, lookup: dict[str, int], project: Project) -> list[tuple]:
+    try:
+        record = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise FormatError(file, f"not a readable JSON file ({error})") from error
+    if not isinstance(record, dict) or "file_path" not in record or not isinstance(record.get("lane_lines"), list):
+        raise FormatError(file, "an OpenLane frame needs file_path and a lane_lines list")
+    frame = find_frame(lookup, str(record["file_path"]))
+    if frame is None:
+        raise FormatError(file, f"file_path {record['file_path']!r} is not a frame of this project")
+    return [_lane(lane, index, file, frame, project) for index, lane in enumerate(record["lane_lines"])]
+
+
+def _lane(lane, index: int, file: Path, frame: int, project: Project) -> tuple:
+    place = f"lane_lines[{index}]"
+    if not isinstance(lane, dict) or "uv" not in lane:
+        raise FormatError(file, "a lane needs uv", place=place)
+    try:
+        uv = np.asarray(lane["uv"], dtype=float)
+    except (TypeError, ValueError) as error:
+        raise FormatError(file, f"uv must be two lists of numbers ({error})", place=place) from error
+    if uv.ndim != 2 or uv.shape[0] != 2 or uv.shape[1] < 2 or not np.isfinite(uv).all():
+        raise FormatError(file, "uv must be [[u...], [v...]] with at least 2 finite points", place=place)
+    points = uv.T
+    width, height = project.sequence.width, project.sequence.height
+    if (points < 0).any() or (points > [width, height]).any():
+        raise FormatError(file, f"points outside the {width}x{height} image", place=place)
+    category = lane.get("category", UNKNOWN)
+    if not isinstance(category, int) or (category not in CATEGORIES and category not in (UNKNOWN, LEFT_CURB,
+                                                                                          RIGHT_CURB)):
+        raise FormatError(file, f"unknown category {category!r}", place=place)
+    track_key = lane.get("track_id", (file, index))  # no track_id: a lane of its own
+    return frame, track_key, category, points
