@@ -22,6 +22,7 @@ from .io.formats.report import report_path
 from .io.formats.tusimple import export_tusimple, import_tusimple
 from .io.frames import open_frames
 from .io.projects import create_project
+from .io.splits import SPLITS, parse_ratios, split_dataset
 from .temporal.propagation import (
     FLAG_BELOW,
     METHODS,
@@ -40,7 +41,12 @@ IMPORTERS = {"geojson": import_geojson, "tusimple": import_tusimple, "culane": i
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "split":  # OUT comes after the options: PROJECTS... --ratios R --format F OUT
+        args.paths += [Path(item) for item in extra if not item.startswith("-")]
+        extra = [item for item in extra if item.startswith("-")]
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.run(args) or 0
     except RoadlabelError as error:
@@ -110,6 +116,15 @@ def _parser() -> argparse.ArgumentParser:
     propagate.add_argument("--stop-below", type=float, default=STOP_BELOW,
                            help=f"stop an object when a step's quality falls below this (default {STOP_BELOW})")
     propagate.set_defaults(run=_propagate)
+
+    split = commands.add_parser("split", help="split projects by sequence into train/val/test and export each")
+    split.add_argument("paths", type=Path, nargs="+", metavar="PATH",
+                       help="the projects (one sequence each), then the output folder OUT")
+    split.add_argument("--ratios", type=_ratios, default=(0.8, 0.1, 0.1), help="train,val,test (default 0.8,0.1,0.1)")
+    split.add_argument("--seed", type=int, default=0, help="shuffling seed (default 0): the same seed, the same split")
+    split.add_argument("--format", choices=sorted(["geojson", *EXPORTERS]), required=True)
+    split.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    split.set_defaults(run=_split)
 
     demo = commands.add_parser("demo", help="open napari on the bundled sample clip with the plugin docked")
     demo.add_argument("--out", type=Path, default=Path("demo_output"), help="where the demo project and files go")
@@ -188,6 +203,27 @@ def _export(args) -> None:
         report = EXPORTERS[args.format](project, args.out, frames=args.frames, every=args.every,
                                         overwrite=args.overwrite)
     print(f"{report.summary()}\nexported to {args.out}; mapping report {report_path(args.out)}")
+
+
+def _ratios(text: str) -> tuple[float, float, float]:
+    try:
+        return parse_ratios(text)
+    except RoadlabelError as error:
+        raise argparse.ArgumentTypeError(error.reason) from error
+
+
+def _split(args) -> None:
+    if len(args.paths) < 2:
+        raise RoadlabelError(None, "give at least one project and the output folder")
+    *projects, out = args.paths
+    export = export_geojson if args.format == "geojson" else EXPORTERS[args.format]
+    result = split_dataset(projects, out, ratios=args.ratios, seed=args.seed, fmt=args.format, export=export,
+                           overwrite=args.overwrite)
+    for name in SPLITS:
+        stats = result["statistics"][name]
+        print(f"{name}: {stats['sequences']} sequences, {stats['frames']} frames, "
+              f"{sum(stats['objects'].values())} objects")
+    print(f"written to {out} (splits.json, statistics.json)")
 
 
 def _propagate(args) -> None:
