@@ -24,14 +24,13 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from unittest import mock
 
 import napari
 import numpy as np
 from napari._qt.dialogs.qt_notification import NapariQtNotification
 from PIL import Image
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QApplication, QFileDialog, QPushButton, QTabWidget
+from qtpy.QtWidgets import QApplication, QDialogButtonBox, QPushButton, QTabWidget
 from skimage.draw import polygon as polygon_pixels
 
 from napari_roadlabel._napari.keymap import BINDINGS
@@ -279,10 +278,17 @@ def undo_a_mistake(session: Session) -> None:
 
 
 def export(session: Session, path: Path) -> None:
-    """Press Export… and accept ``path`` in the save dialog."""
+    """Press Export…, choose GeoJSON and ``path`` in the dialog, export, wait for it, close it."""
     button = next(b for b in session.widget.findChildren(QPushButton) if b.text().startswith("Export"))
-    with mock.patch.object(QFileDialog, "getSaveFileName", return_value=(str(path), "")):
-        button.click()
+    button.click()
+    dialog = session.widget.export_dialog
+    dialog.format.setCurrentText("geojson")
+    dialog.out.setText(str(path))
+    dialog.buttons.button(QDialogButtonBox.Ok).click()
+    while dialog.worker is not None:
+        settle()
+        time.sleep(0.05)
+    dialog.close()
     settle()
 
 

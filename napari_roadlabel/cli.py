@@ -9,17 +9,15 @@ import argparse
 import json
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
 
 from . import __version__
 from .core import Project, RoadlabelError, Source, Taxonomy, default_taxonomy, load_taxonomy
-from .io.formats.culane import export_culane, import_culane
-from .io.formats.geojson import export_geojson, import_geojson
-from .io.formats.openlane import export_openlane, import_openlane
+from .io.formats.registry import IMPORTERS, export_any, export_formats
 from .io.formats.report import report_path
-from .io.formats.tusimple import export_tusimple, import_tusimple
 from .io.frames import open_frames
 from .io.projects import create_project
 from .io.splits import SPLITS, parse_ratios, split_dataset
@@ -33,10 +31,6 @@ from .temporal.propagation import (
 )
 
 EXIT_ERROR = 1
-# Lane formats: each export returns its mapping report.
-EXPORTERS = {"tusimple": export_tusimple, "culane": export_culane, "openlane": export_openlane}
-IMPORTERS = {"geojson": import_geojson, "tusimple": import_tusimple, "culane": import_culane,
-             "openlane": import_openlane}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     exporter = commands.add_parser("export", help="write a project's annotations to a file")
     exporter.add_argument("project", type=Path)
     exporter.add_argument("out", type=Path)
-    exporter.add_argument("--format", choices=sorted(["geojson", *EXPORTERS]), required=True)
+    exporter.add_argument("--format", choices=export_formats(), required=True)
     exporter.add_argument("--frames", type=_frame_range, help="only frames A:B (B excluded)")
     exporter.add_argument("--every", type=int, default=1, metavar="N",
                           help="every N-th frame (lane formats; default 1)")
@@ -122,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="the projects (one sequence each), then the output folder OUT")
     split.add_argument("--ratios", type=_ratios, default=(0.8, 0.1, 0.1), help="train,val,test (default 0.8,0.1,0.1)")
     split.add_argument("--seed", type=int, default=0, help="shuffling seed (default 0): the same seed, the same split")
-    split.add_argument("--format", choices=sorted(["geojson", *EXPORTERS]), required=True)
+    split.add_argument("--format", choices=export_formats(), required=True)
     split.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     split.set_defaults(run=_split)
 
@@ -196,13 +190,12 @@ def _import(args) -> None:
 
 def _export(args) -> None:
     with Project.open(args.project) as project:
-        if args.format == "geojson":
-            count = export_geojson(project, args.out, frames=args.frames, overwrite=args.overwrite)
-            print(f"exported {count} features to {args.out}")
-            return
-        report = EXPORTERS[args.format](project, args.out, frames=args.frames, every=args.every,
-                                        overwrite=args.overwrite)
-    print(f"{report.summary()}\nexported to {args.out}; mapping report {report_path(args.out)}")
+        result = export_any(args.format, project, args.out, frames=args.frames, every=args.every,
+                            overwrite=args.overwrite)
+    if isinstance(result, int):
+        print(f"exported {result} features to {args.out}")
+    else:
+        print(f"{result.summary()}\nexported to {args.out}; mapping report {report_path(args.out)}")
 
 
 def _ratios(text: str) -> tuple[float, float, float]:
@@ -216,9 +209,8 @@ def _split(args) -> None:
     if len(args.paths) < 2:
         raise RoadlabelError(None, "give at least one project and the output folder")
     *projects, out = args.paths
-    export = export_geojson if args.format == "geojson" else EXPORTERS[args.format]
-    result = split_dataset(projects, out, ratios=args.ratios, seed=args.seed, fmt=args.format, export=export,
-                           overwrite=args.overwrite)
+    result = split_dataset(projects, out, ratios=args.ratios, seed=args.seed, fmt=args.format,
+                           export=partial(export_any, args.format), overwrite=args.overwrite)
     for name in SPLITS:
         stats = result["statistics"][name]
         print(f"{name}: {stats['sequences']} sequences, {stats['frames']} frames, "

@@ -24,9 +24,9 @@ from qtpy.QtWidgets import (
 )
 
 from ..core import Project, RoadlabelError
-from ..io.formats.geojson import export_geojson
 from ..io.projects import create_project, open_project_frames
 from . import keymap
+from .export_dialog import ExportDialog
 from .panel import KeysHelp, LabelingPanel
 from .reader import OPEN_REQUEST_KEY
 from .workspace import Workspace
@@ -51,9 +51,11 @@ class RoadLabelWidget(QWidget):
         for label in (self._details, self._frame_summary):
             label.setWordWrap(True)
         self._export_button = QPushButton("Export…")
-        self._export_button.setToolTip("Write the annotations as GeoJSON (edits are saved as you make them)")
+        self._export_button.setToolTip("Write the annotations for training code: GeoJSON, TuSimple, CULane, OpenLane "
+                                       "... (edits are saved as you make them)")
         self._export_button.setEnabled(False)
         self.panel: LabelingPanel | None = None
+        self.export_dialog: ExportDialog | None = None
         self._label_tab = QWidget()
         self._label_layout = QVBoxLayout(self._label_tab)
         buttons = QHBoxLayout()
@@ -170,13 +172,9 @@ class RoadLabelWidget(QWidget):
         self._report_errors(self.open_path, path)
 
     def _choose_export(self) -> None:
-        default = str(self.workspace.project.folder.with_suffix(".geojson"))
-        path, _ = QFileDialog.getSaveFileName(self, "Export GeoJSON", default, "GeoJSON (*.geojson)")
-        if path:
-            # The dialog already asked before replacing an existing file.
-            count = self._report_errors(export_geojson, self.workspace.project, path, overwrite=True)
-            if count is not None:
-                show_info(f"Exported {count} features to {path}")
+        """The Export dialog: any format, a frame range, written in the background."""
+        self.export_dialog = ExportDialog(self.workspace, self)
+        self.export_dialog.show()
 
     @staticmethod
     def report(error: RoadlabelError) -> None:

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from ..core import FormatError, Project, RoadlabelError
+from .formats.registry import SUFFIXES
 
 SPLITS = ("train", "val", "test")
-FILE_SUFFIXES = {"geojson": ".geojson", "tusimple": ".json", "coco": ".json", "bdd100k": ".json", "cvat": ".xml"}
 
 Exporter = Callable[..., object]  # export_<format>(project, out, *, overwrite=...)
 
@@ -106,7 +106,7 @@ def _export_split(members: list[str], names: dict[str, Path], folder: Path, fmt:
               "attributes": defaultdict(lambda: defaultdict(Counter))}
     for name in members:
         with Project.open(names[name]) as project:
-            export(project, folder / f"{name}{FILE_SUFFIXES.get(fmt, '')}")
+            export(project, folder / f"{name}{SUFFIXES.get(fmt, '')}")
             _add(totals, statistics(project))
     return {"sequences": totals["sequences"], "frames": totals["frames"], "objects": dict(totals["objects"]),
             "attributes": {cls: {attr: dict(counts) for attr, counts in attrs.items()}

@@ -1,0 +1,33 @@
+"""Every format by name: the command line and the Export dialog list and call these.
+
+An exporter is ``export(project, out, *, frames=None, every=1, overwrite=False)``; the lane and
+dataset formats return their ``MappingReport`` (GeoJSON carries everything and returns a count).
+An importer is ``import_(project, file, *, source=...)`` and returns what it added.
+"""
+
+from __future__ import annotations
+
+from ...core import RoadlabelError
+from .culane import export_culane, import_culane
+from .geojson import export_geojson, import_geojson
+from .openlane import export_openlane, import_openlane
+from .tusimple import export_tusimple, import_tusimple
+
+EXPORTERS = {"tusimple": export_tusimple, "culane": export_culane, "openlane": export_openlane}
+IMPORTERS = {"geojson": import_geojson, "tusimple": import_tusimple, "culane": import_culane,
+             "openlane": import_openlane}
+FOLDER_FORMATS = frozenset({"culane", "openlane"})  # written as a folder; the others as one file
+SUFFIXES = {"geojson": ".geojson", "tusimple": ".json"}
+
+
+def export_formats() -> list[str]:
+    return sorted(["geojson", *EXPORTERS])
+
+
+def export_any(fmt: str, project, out, *, frames: range | None = None, every: int = 1, overwrite: bool = False):
+    """Export in ``fmt``: a MappingReport, or for GeoJSON the number of features written."""
+    if fmt == "geojson":
+        if every != 1:
+            raise RoadlabelError(None, "GeoJSON keeps every frame of the range: 'every' is for the training formats")
+        return export_geojson(project, out, frames=frames, overwrite=overwrite)
+    return EXPORTERS[fmt](project, out, frames=frames, every=every, overwrite=overwrite)
