@@ -8,31 +8,54 @@ are 1 (right), 2 (right-right), ...  Recomputed from the curves whenever lanes c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .lanes import MISSING, LaneCurve
+from .lanes import EPSILON, MISSING, TANGENT_SAMPLES, LaneCurve, sample_rows_many
 
 NAMES = {-2: "left-left", -1: "left", 1: "right", 2: "right-right"}
 
 
 def bottom_crossing(curve: LaneCurve, height: int) -> float:
     """x where the lane meets the image's bottom row (its lowest point's x when its tangent never gets there)."""
-    x = curve.extended(float(height)).sample_rows([float(height)])[0]
-    if x == MISSING:
-        x = curve.points[int(np.argmax(curve.points[:, 1])), 0]
-    return float(x)
+    return float(bottom_crossings([curve], height)[0])
+
+
+def bottom_crossings(curves: Sequence[LaneCurve], height: int) -> np.ndarray:
+    """``bottom_crossing`` of many lanes: those that reach the row are sampled together."""
+    row = float(height)
+    crossings = sample_rows_many(curves, [row])[:, 0] if curves else np.zeros(0)
+    for index in np.flatnonzero(crossings == MISSING):
+        crossings[index] = _along_end_tangent(curves[index], row)
+    return crossings
+
+
+def _along_end_tangent(curve: LaneCurve, row: float) -> float:
+    """Where the curve's end nearer ``row``, carried along its tangent, meets the row (as ``LaneCurve.extended``)."""
+    points = curve.points
+    at_end = abs(points[-1, 1] - row) <= abs(points[0, 1] - row)
+    ordered = points if at_end else points[::-1]
+    end = ordered[-1]
+    direction = end - ordered[max(0, len(ordered) - 1 - TANGENT_SAMPLES)]
+    if abs(direction[1]) < EPSILON or (row - end[1]) * direction[1] <= 0:
+        return float(points[int(np.argmax(points[:, 1])), 0])
+    return float(end[0] + direction[0] * (row - end[1]) / direction[1])
 
 
 def order_lanes(curves: Mapping[int, LaneCurve], width: int, height: int) -> dict[int, int]:
     """Each track id's position: -1, -2, ... outwards on the left; 1, 2, ... on the right."""
+    ids = list(curves)
+    return places(dict(zip(ids, bottom_crossings([curves[key] for key in ids], height), strict=True)), width)
+
+
+def places(crossings: Mapping[int, float], width: int) -> dict[int, int]:
+    """Positions from where each lane meets the bottom row: the car is at the middle of it."""
     ego = width / 2
-    crossings = {track_id: bottom_crossing(curve, height) for track_id, curve in curves.items()}
-    left = sorted((x, track_id) for track_id, x in crossings.items() if x < ego)[::-1]
-    right = sorted((x, track_id) for track_id, x in crossings.items() if x >= ego)
-    return {**{track_id: -(rank + 1) for rank, (_, track_id) in enumerate(left)},
-            **{track_id: rank + 1 for rank, (_, track_id) in enumerate(right)}}
+    left = sorted((x, key) for key, x in crossings.items() if x < ego)[::-1]
+    right = sorted((x, key) for key, x in crossings.items() if x >= ego)
+    return {**{key: -(rank + 1) for rank, (_, key) in enumerate(left)},
+            **{key: rank + 1 for rank, (_, key) in enumerate(right)}}
 
 
 def order_name(position: int) -> str:

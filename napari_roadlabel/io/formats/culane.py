@@ -26,8 +26,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ...core import FormatError, Project, RoadlabelError, Source, make_geometry
-from ...core.lanes import MISSING
-from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export, lanes_left_to_right
+from ...core.lanes import MISSING, sample_rows_many
+from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export, lanes_by_frame
 from .report import MappingReport
 
 ROW_STEP = 10
@@ -61,16 +61,15 @@ def _write_folder(project: Project, staging: Path, frames: range | None, every: 
     rows = np.arange(project.sequence.height - 1, -1, -ROW_STEP, dtype=float)
     report = MappingReport("culane")
     listed = []
-    for frame in frames_to_export(project, frames, every):
+    for frame, found in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE):
         lines = []
-        for obj, curve in lanes_left_to_right(project, frame, report, NOT_A_LANE):
-            xs = curve.sample_rows(rows)
+        for lane, xs in zip(found, sample_rows_many([lane.curve for lane in found], rows), strict=True):
             reached = xs != MISSING
             if reached.sum() < 2:
-                report.drop(obj.track.class_name, f"fewer than 2 points on rows {ROW_STEP} px apart")
+                report.drop(lane.obj.track.class_name, f"fewer than 2 points on rows {ROW_STEP} px apart")
                 continue
             lines.append(" ".join(f"{x:.3f} {int(y)}" for x, y in zip(xs[reached], rows[reached], strict=True)))
-            report.wrote(obj.track.class_name, obj.attributes)
+            report.wrote(lane.obj.track.class_name, lane.obj.attributes)
         lines_file = staging / _lines_name(names[frame])
         lines_file.parent.mkdir(parents=True, exist_ok=True)
         lines_file.write_text("".join(line + "\n" for line in lines), encoding="utf-8")

@@ -1,15 +1,20 @@
-"""What the lane-only formats (TuSimple, CULane) share: frame file names, and a frame's lanes left to right."""
+"""What the lane formats (TuSimple, CULane, OpenLane) share: frame file names, and each frame's lanes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from ...core import FrameObject, GeometryError, Project
-from ...core.lane_order import order_lanes
-from ...core.lanes import LaneCurve, fit_lane, is_lane_class
+from ...core.lane_order import bottom_crossings, places
+from ...core.lanes import LaneCurve, fit_lanes, is_lane_class
 from ..frames import VIDEO_EXTENSIONS, image_files
 from .report import MappingReport
+
+CHUNK = 500  # frames read and fitted at once
+
+CHUNK = 500  # frames read and fitted at once
 
 
 def frame_files(project: Project) -> list[str]:
@@ -46,18 +51,44 @@ def frames_to_export(project: Project, frames: range | None, every: int) -> rang
     return range(chosen.start, chosen.stop, chosen.step * every)
 
 
-def lanes_left_to_right(project: Project, frame: int, report: MappingReport,
-                        reason: str) -> Iterator[tuple[FrameObject, LaneCurve]]:
-    """The frame's lane lines with their curves, leftmost first; every other object counted as dropped."""
-    lanes = {}
-    for obj in project.objects_on(frame):
-        if is_lane_class(obj.track.class_name):
-            lanes[obj.track.id] = (obj, fit_lane(obj.state.geometry.points, where=f"track {obj.track.id}"))
-        else:
-            report.drop(obj.track.class_name, reason)
-    order = order_lanes({track_id: curve for track_id, (_, curve) in lanes.items()}, project.sequence.width,
-                        project.sequence.height)
-    for track_id in sorted(lanes, key=order.get):
-        yield lanes[track_id]
+@dataclass(frozen=True)
+class Lane:
+    obj: FrameObject
+    curve: LaneCurve
+    place: int  # from the car: -1 left, -2 left-left, ..., 1 right, 2 right-right, ...
 
 
+def lanes_by_frame(project: Project, frames: range, report: MappingReport, reason: str) -> Iterator[tuple[int, list]]:
+    """(frame, its lanes left to right) for each frame; every other object counted as dropped with ``reason``.
+
+    Frames are read and their lanes fitted ``CHUNK`` frames at a time: one query, and the curves of all
+    lanes with the same number of points computed together.
+    """
+    for first in range(0, len(frames), CHUNK):
+        chunk = frames[first:first + CHUNK]
+        by_frame: dict[int, list[FrameObject]] = {frame: [] for frame in chunk}
+        for obj in project.store.iter_objects(range(chunk[0], chunk[-1] + 1)):
+            if obj.state.frame in by_frame:
+                by_frame[obj.state.frame].append(obj)
+        lanes = [obj for frame in chunk for obj in by_frame[frame] if _is_lane(obj, report, reason)]
+        curves = fit_lanes([obj.state.geometry.points for obj in lanes],
+                           where=[f"track {obj.track.id}, frame {obj.state.frame}" for obj in lanes])
+        crossings = bottom_crossings(curves, project.sequence.height)
+        fitted: dict[int, list] = {frame: [] for frame in chunk}
+        for obj, curve, crossing in zip(lanes, curves, crossings, strict=True):
+            fitted[obj.state.frame].append((obj, curve, crossing))
+        for frame in chunk:
+            yield frame, _left_to_right(fitted[frame], project.sequence.width)
+
+
+def _is_lane(obj: FrameObject, report: MappingReport, reason: str) -> bool:
+    if is_lane_class(obj.track.class_name):
+        return True
+    report.drop(obj.track.class_name, reason)
+    return False
+
+
+def _left_to_right(lanes: list, width: int) -> list[Lane]:
+    order = places({index: crossing for index, (_, _, crossing) in enumerate(lanes)}, width)
+    return [Lane(obj, curve, order[index]) for index, (obj, curve, _) in sorted(
+        enumerate(lanes), key=lambda item: item[1][2])]

@@ -18,18 +18,22 @@ outlines), then ``boxes`` (filled rectangles: lights, signs, vehicles), then
 traffic-direction arrows through their points as placed, ``lane_width`` px
 wide).  Within a layer the object covering more pixels is drawn first, so the
 smaller, more specific one shows (a crosswalk inside a school zone, a stop line
-across a lane); ties go by track id.  Both PNGs use the same order, so where
-semantic says a class, instance says a track of that class.
+across a lane); on a tie the lower track id first.  Both PNGs use the same
+order, so where semantic says a class, instance says a track of that class.
 
-A pixel belongs to a shape when its centre (x + 0.5, y + 0.5) lies inside it:
-a box from x0 to x1 covers columns ceil(x0 - 0.5) up to, not including,
-ceil(x1 - 0.5); a line covers the pixels whose centre lies less than
-``lane_width / 2`` from it, plus the pixels it passes through (so a 1-px line
-stays unbroken); a mask's pixels sit at its rounded offset.  Nothing is
-rounded before drawing, so a 4 px box is 4 pixels wide wherever it sits.
-Points, keypoints and frame-range tags are not drawn: the mapping report
-counts them, and every attribute, as not carried, and counts a shape too small
-to cover a pixel centre as dropped.
+Coordinates are napari's, as everywhere in the project: pixel (column c, row
+r) has its centre at x = c, y = r.  A pixel belongs to a shape when its centre
+lies inside it, a centre on the edge counting for the shape to its right or
+below (so a box from x0 to x1 covers columns ceil(x0) up to, not including,
+ceil(x1), and shapes that share an edge neither overlap nor leave a gap); a
+line covers the pixels whose centre lies less than ``lane_width / 2`` from it,
+plus the pixels it passes through (so a 1-px line stays unbroken); a mask's
+pixels sit at its offset, rounded.  Nothing is rounded before drawing, so a
+4 px box is 4 pixels wide wherever it sits, and an 8 px line 8 pixels across.
+
+Points, keypoints and frame-range tags are not drawn, nor a shape too small to
+cover a pixel centre: the mapping report counts them as dropped.  No attribute
+is carried (the report counts them too).
 
 The folder is built beside ``OUT`` and renamed into place, so a failed export
 leaves nothing.  There is no import: a mask does not give back the points.
@@ -45,7 +49,6 @@ from pathlib import Path, PurePosixPath
 
 import cv2
 import numpy as np
-from skimage.draw import polygon as polygon_pixels
 
 from ...core import FrameObject, GeometryError, GeometryKind, Project, RoadlabelError
 from ...core.lanes import fit_lane, fit_lanes, is_lane_class
@@ -60,6 +63,7 @@ LAYER_OF = {kind: index for index, (_, kinds) in enumerate(LAYERS) for kind in k
 CURVE_STEP = 2.0  # px of arc between the points a lane's curve is drawn through
 STROKE_STEP = 2.0  # px: longer segments are split so each one's neighbourhood is a small fixed window
 TRACE_STEP = 0.5  # px between the points whose pixels a line passes through
+EDGE = 1e-6  # px: a line moved up and left by this leaves out the centres on its right and bottom edges
 MAX_CLASSES = 255  # uint8
 MAX_TRACK_ID = 65535  # uint16
 NOT_DRAWN = {GeometryKind.POINT: "points are not drawn in masks", GeometryKind.KEYPOINTS: "keypoints are not "
@@ -148,7 +152,7 @@ def _shapes(objects: list[FrameObject], shape: tuple[int, int], lane_width: int,
                 continue  # a lane that could not be fitted, already reported
             rows, cols = stroke_pixels(points, lane_width, shape)
         elif geometry.kind is GeometryKind.POLYGON:
-            rows, cols = polygon_pixels(geometry.points[:, 1] - 0.5, geometry.points[:, 0] - 0.5, shape)
+            rows, cols = polygon_pixels(geometry.points, shape)
         elif geometry.kind is GeometryKind.BOX:
             rows, cols = box_pixels(geometry.points, shape)
         else:
@@ -181,10 +185,41 @@ def box_pixels(corners: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray,
     """Rows and columns of the pixels whose centre lies in the box (left and top edges in, right and bottom out)."""
     height, width = shape
     (x0, y0), (x1, y1) = corners
-    left, right = (int(np.clip(np.ceil(value - 0.5), 0, width)) for value in (x0, x1))
-    top, bottom = (int(np.clip(np.ceil(value - 0.5), 0, height)) for value in (y0, y1))
+    left, right = (int(np.clip(np.ceil(value), 0, width)) for value in (x0, x1))
+    top, bottom = (int(np.clip(np.ceil(value), 0, height)) for value in (y0, y1))
     rows, cols = np.mgrid[top:bottom, left:right]
     return rows.ravel(), cols.ravel()
+
+
+def polygon_pixels(points: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of the pixels whose centre lies inside the polygon (even-odd rule), by scanlines: on
+    row r, each edge crossing it (top end in, bottom end out) gives an x, and between the 1st and 2nd, the 3rd
+    and 4th, ... x the columns ceil(x_a) up to, not including, ceil(x_b) are in."""
+    height, width = shape
+    x0, y0 = points[:, 0], points[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    down = y0 <= y1  # each edge is computed from its top end, so two polygons sharing it agree to the last bit
+    x_top, top = np.where(down, x0, x1), np.where(down, y0, y1)
+    x_bottom, bottom = np.where(down, x1, x0), np.where(down, y1, y0)
+    rows = np.arange(max(0, int(np.ceil(top.min()))), min(height, int(np.ceil(bottom.max()))))
+    at = rows[:, None].astype(float)
+    crosses = (top[None] <= at) & (at < bottom[None])  # a flat edge crosses no row
+    slope = np.divide(x_bottom - x_top, bottom - top, out=np.zeros_like(x0), where=bottom != top)
+    xs = np.sort(np.where(crosses, x_top[None] + (at - top[None]) * slope[None], np.inf), axis=1)
+    pairs = xs[:, : xs.shape[1] // 2 * 2].reshape(len(rows), -1, 2)  # (rows, runs, start and stop x)
+    starts = np.clip(np.ceil(pairs[..., 0]), 0, width)
+    stops = np.clip(np.ceil(pairs[..., 1]), 0, width)
+    keep = np.isfinite(pairs[..., 1]) & (stops > starts)
+    return _runs(np.broadcast_to(rows[:, None], keep.shape)[keep], starts[keep].astype(np.int64),
+                 stops[keep].astype(np.int64))
+
+
+def _runs(rows: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of the pixels of runs ``starts[i] <= column < stops[i]`` on ``rows[i]``."""
+    lengths = stops - starts
+    run = np.repeat(np.arange(len(lengths)), lengths)
+    within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return rows[run], starts[run] + within
 
 
 def mask_pixels(offset: np.ndarray, mask: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -199,7 +234,7 @@ def stroke_pixels(points: np.ndarray, width: float, shape: tuple[int, int]) -> t
     """Rows and columns of the pixels whose centre lies less than ``width / 2`` from the polyline, and of the
     pixels it passes through; round ends and joins, as a brush of that width would paint."""
     height, image_width = shape
-    dense = _densified(np.asarray(points, dtype=float), STROKE_STEP)
+    dense = _densified(np.asarray(points, dtype=float) - EDGE, STROKE_STEP)  # ties: like polygons' edges
     starts, ends = dense[:-1], dense[1:]
     half = width / 2
     # Every segment is at most STROKE_STEP long, so a fixed window around its start holds its neighbourhood.
@@ -210,15 +245,26 @@ def stroke_pixels(points: np.ndarray, width: float, shape: tuple[int, int]) -> t
     rows = base[:, 1, None, None] + offsets[None, :, None]  # (S, K, 1)
     direction = ends - starts
     length2 = np.maximum((direction**2).sum(axis=1), 1e-12)[:, None, None]
-    px, py = cols + 0.5 - starts[:, 0, None, None], rows + 0.5 - starts[:, 1, None, None]
+    px, py = cols - starts[:, 0, None, None], rows - starts[:, 1, None, None]
     t = np.clip((px * direction[:, 0, None, None] + py * direction[:, 1, None, None]) / length2, 0.0, 1.0)
     distance2 = (px - t * direction[:, 0, None, None]) ** 2 + (py - t * direction[:, 1, None, None]) ** 2
     near = distance2 < half * half
     rows, cols = np.broadcast_to(rows, near.shape)[near], np.broadcast_to(cols, near.shape)[near]
-    trace = np.floor(_densified(dense, TRACE_STEP)).astype(np.int64)
+    trace = np.floor(_densified(dense, TRACE_STEP) + 0.5).astype(np.int64)
     rows, cols = np.concatenate([rows, trace[:, 1]]), np.concatenate([cols, trace[:, 0]])
     inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < image_width)
-    return rows[inside], cols[inside]
+    return _distinct(rows[inside], cols[inside])
+
+
+def _distinct(rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel once (the windows around a line's segments overlap), in row-major order."""
+    if len(rows) == 0:
+        return rows, cols
+    top, left = rows.min(), cols.min()
+    seen = np.zeros((rows.max() - top + 1, cols.max() - left + 1), bool)
+    seen[rows - top, cols - left] = True
+    rows, cols = np.nonzero(seen)
+    return rows + top, cols + left
 
 
 def _densified(points: np.ndarray, step: float) -> np.ndarray:

@@ -29,8 +29,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ...core import FormatError, Project, RoadlabelError, Source, make_geometry
-from ...core.lane_order import order_lanes
-from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export, lanes_left_to_right
+from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export, lanes_by_frame
 from .report import MappingReport
 
 UV_STEP = 10.0
@@ -70,16 +69,14 @@ def export_openlane(project: Project, folder: str | Path, *, frames: range | Non
 def _write_frames(project: Project, staging: Path, frames: range | None, every: int) -> MappingReport:
     names = frame_files(project)
     report = MappingReport("openlane")
-    for frame in frames_to_export(project, frames, every):
-        lanes = list(lanes_left_to_right(project, frame, report, NOT_A_LANE))
-        places = _places(len(lanes), [curve for _, curve in lanes], project)
+    for frame, lanes in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE):
         lane_lines = []
-        for (obj, curve), place in zip(lanes, places, strict=True):
-            uv = curve.polyline(UV_STEP)
-            category = _category(obj.attributes, place)
+        for lane in lanes:
+            obj, uv = lane.obj, lane.curve.polyline(UV_STEP)
+            category = _category(obj.attributes, lane.place)
             if category == UNKNOWN:
                 report.drop(obj.track.class_name, "no OpenLane category for its style and colour: exported as 0")
-            lane_lines.append({"category": category, "attribute": PLACES.get(place, 0), "track_id": obj.track.id,
+            lane_lines.append({"category": category, "attribute": PLACES.get(lane.place, 0), "track_id": obj.track.id,
                                "uv": [uv[:, 0].round(3).tolist(), uv[:, 1].round(3).tolist()],
                                "visibility": [1.0] * len(uv)})
             report.wrote(obj.track.class_name, obj.attributes, CARRIED)
@@ -88,11 +85,6 @@ def _write_frames(project: Project, staging: Path, frames: range | None, every: 
         target.write_text(json.dumps({"file_path": names[frame], "lane_lines": lane_lines}), encoding="utf-8")
         report.frames += 1
     return report
-
-
-def _places(count: int, curves: list, project: Project) -> list[int]:
-    order = order_lanes(dict(enumerate(curves)), project.sequence.width, project.sequence.height)
-    return [order[index] for index in range(count)]
 
 
 def _category(attributes: dict, place: int) -> int:

@@ -8,16 +8,21 @@ An importer is ``import_(project, file, *, source=...)`` and returns what it add
 from __future__ import annotations
 
 from ...core import RoadlabelError
+from .bdd100k import export_bdd100k, import_bdd100k
+from .coco import export_coco, import_coco
 from .culane import export_culane, import_culane
+from .cvat import export_cvat, import_cvat
 from .geojson import export_geojson, import_geojson
+from .masks import export_masks
 from .openlane import export_openlane, import_openlane
 from .tusimple import export_tusimple, import_tusimple
 
-EXPORTERS = {"tusimple": export_tusimple, "culane": export_culane, "openlane": export_openlane}
-IMPORTERS = {"geojson": import_geojson, "tusimple": import_tusimple, "culane": import_culane,
-             "openlane": import_openlane}
-FOLDER_FORMATS = frozenset({"culane", "openlane"})  # written as a folder; the others as one file
-SUFFIXES = {"geojson": ".geojson", "tusimple": ".json"}
+EXPORTERS = {"bdd100k": export_bdd100k, "tusimple": export_tusimple, "culane": export_culane,
+             "openlane": export_openlane, "coco": export_coco, "cvat": export_cvat, "masks": export_masks}
+IMPORTERS = {"geojson": import_geojson, "bdd100k": import_bdd100k, "tusimple": import_tusimple,
+             "culane": import_culane, "openlane": import_openlane, "coco": import_coco, "cvat": import_cvat}
+FOLDER_FORMATS = frozenset({"culane", "openlane", "masks"})  # written as a folder; the others as one file
+SUFFIXES = {"geojson": ".geojson", "bdd100k": ".json", "tusimple": ".json", "coco": ".json", "cvat": ".xml"}
 
 
 def export_formats() -> list[str]:

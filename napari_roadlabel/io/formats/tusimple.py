@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from ...core import FormatError, GeometryError, Project, Source, make_geometry
-from ...core.lanes import MISSING
+from ...core.lanes import MISSING, sample_rows_many
 from ..atomic import atomic_write
-from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export, lanes_left_to_right
+from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export, lanes_by_frame
 from .report import MappingReport
 
 TUSIMPLE_ROWS = tuple(range(160, 720, 10))  # h_samples of TuSimple's 720-row images
@@ -47,15 +47,15 @@ def export_tusimple(project: Project, path: str | Path, *, frames: range | None 
     names = frame_files(project)
     report = MappingReport("tusimple")
     with atomic_write(path, overwrite=overwrite) as handle:
-        for frame in frames_to_export(project, frames, every):
+        for frame, found in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE):
             lanes = []
-            for obj, curve in lanes_left_to_right(project, frame, report, NOT_A_LANE):
-                xs = curve.sample_rows(rows)
+            table = sample_rows_many([lane.curve for lane in found], rows)
+            for lane, xs in zip(found, table, strict=True):
                 if (xs == MISSING).all():
-                    report.drop(obj.track.class_name, "no point on the h_samples rows")
+                    report.drop(lane.obj.track.class_name, "no point on the h_samples rows")
                     continue
-                lanes.append([int(round(x)) if x != MISSING else -2 for x in xs])
-                report.wrote(obj.track.class_name, obj.attributes)
+                lanes.append(np.where(xs == MISSING, -2, np.round(xs)).astype(int).tolist())
+                report.wrote(lane.obj.track.class_name, lane.obj.attributes)
             handle.write(json.dumps({"raw_file": names[frame], "lanes": lanes, "h_samples": list(rows)}) + "\n")
             report.frames += 1
     report.write_beside(path, overwrite=overwrite)

@@ -1,0 +1,462 @@
+"""BDD100K / Scalabel JSON: one list of frames, each with its labels (boxes and poly2d shapes).
+
+    [{"name": "clip/000017.jpg", "videoName": "clip", "frameIndex": 17,
+      "labels": [{"id": "4", "category": "lane/single yellow",
+                  "attributes": {"laneDirection": "parallel", "laneStyle": "dashed"},
+                  "poly2d": [{"vertices": [[10.0, 89.0], [60.0, 30.0]], "types": "LL", "closed": false}]},
+                 {"id": "7", "category": "traffic light", "attributes": {"trafficLightColor": "R"},
+                  "box2d": {"x1": 100.0, "y1": 5.0, "x2": 109.0, "y2": 29.0}}]}, ...]
+
+``name`` is the frame's file (see ``lane_frames.frame_files``), ``videoName``
+the video (or image folder), ``frameIndex`` our 0-based frame.  ``id`` is our
+track id, the same on every frame.  Boxes are ``box2d`` with Scalabel's
+inclusive corners (``x2 = our right edge - 1``, as ``scalabel.label.transforms``
+has it); polylines and polygons are one ``poly2d`` with straight segments
+(``types`` all ``"L"``; ``closed`` for polygons); a lane line is its control
+points, so BDD100K tools draw it as straight segments between them.
+
+Classes, ours -> BDD100K ``category`` (``MAPPING_TABLE`` below holds the
+same in Markdown for the docs):
+
+* lane-line: ``lane/road curb`` (kind curb or road-edge) or
+  ``lane/{single|double} {white|yellow|other}`` from style and colour, with
+  ``laneDirection: parallel`` and ``laneStyle`` solid or dashed
+  (solid-dashed and dashed-solid are written ``solid``, botts' dots ``dashed``);
+* stop-line: ``lane/single white`` with ``laneDirection: vertical``;
+* crosswalk: ``lane/crosswalk``, a closed poly2d, ``laneDirection: vertical``;
+* traffic-light: ``traffic light`` with ``trafficLightColor`` G / Y / R / NA;
+* traffic-sign: ``traffic sign``; vehicle: its type (car, truck, bus,
+  motorcycle, trailer, other vehicle), pedestrian: ``pedestrian``, cyclist:
+  ``rider``, with ``occluded`` / ``truncated``; custom: its label when that is
+  a BDD100K category we have no class for (bicycle, train, other person).
+
+What BDD100K cannot hold is counted in the mapping report: school zones,
+traffic directions, frame-range tags, points, keypoints and masks, and the
+attribute values no category or attribute says (sign type and value, lane
+split/merge, the light's face and flashing, ...).
+
+Import reads the whole file (a list of frames, or a Scalabel dataset
+``{"frames": [...]}``) and checks every frame and label first: the frame
+(by name, else by ``videoName`` and ``frameIndex``), the category, the shape
+(``"C"`` vertices are Bezier control points, flattened), finite coordinates
+inside the image, one class per id.  Then each ``id`` becomes one track, in
+one undo step.  BDD100K's own aliases (person, motor, bike, van, caravan) and
+long light colours (green, yellow, red, none) are read too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...core import (
+    AnnotationError,
+    FormatError,
+    FrameObject,
+    Geometry,
+    GeometryError,
+    GeometryKind,
+    Project,
+    Scope,
+    Source,
+    make_geometry,
+)
+from ..atomic import atomic_write
+from ..frames import VIDEO_EXTENSIONS
+from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export
+from .report import MappingReport
+
+# ---------------------------------------------------------------- the mapping
+
+LANE_STYLES = {  # our lane style -> (single or double, laneStyle)
+    "solid": ("single", "solid"), "dashed": ("single", "dashed"), "botts-dots": ("single", "dashed"),
+    "double-solid": ("double", "solid"), "double-dashed": ("double", "dashed"),
+    "solid-dashed": ("double", "solid"), "dashed-solid": ("double", "solid"),
+}
+STYLES_BACK = {("single", "solid"): "solid", ("single", "dashed"): "dashed",
+               ("double", "solid"): "double-solid", ("double", "dashed"): "double-dashed"}
+LANE_COLORS = ("white", "yellow", "other")
+ROAD_CURB, CROSSWALK = "lane/road curb", "lane/crosswalk"
+STOP_LINE_CATEGORY = "lane/single white"
+LIGHT_COLORS = {"green": "G", "yellow": "Y", "red": "R", "unknown": "NA"}  # "off", "red-yellow" -> NA, not carried
+LIGHT_STATES = {"G": "green", "Y": "yellow", "R": "red", "NA": "unknown",
+                "green": "green", "yellow": "yellow", "red": "red", "none": "unknown"}
+VEHICLE_TYPES = {"car": "car", "truck": "truck", "bus": "bus", "motorcycle": "motorcycle", "trailer": "trailer",
+                 "other": "other vehicle"}
+PLAIN = {"traffic-light": "traffic light", "traffic-sign": "traffic sign", "pedestrian": "pedestrian",
+         "cyclist": "rider"}
+FOREIGN = ("bicycle", "train", "other person")  # BDD100K categories without a class of ours: custom, by label
+ALIASES = {"person": "pedestrian", "motor": "motorcycle", "bike": "bicycle", "van": "car", "caravan": "car"}
+OCCLUSION = ("occluded", "truncated")  # BDD100K boolean attributes, same names as ours
+
+MAPPING_TABLE = """\
+| napari-roadlabel | BDD100K `category` | BDD100K attributes | not carried (mapping report) |
+|---|---|---|---|
+| lane-line, kind lane-marking | `lane/single white\\|yellow\\|other` (style solid, dashed, botts-dots); \
+`lane/double white\\|yellow\\|other` (double-solid, double-dashed, solid-dashed, dashed-solid) | \
+`laneDirection: parallel`, `laneStyle: solid\\|dashed` | style botts-dots (read back as dashed), solid-dashed and \
+dashed-solid (read back as double-solid); split-merge split/merge |
+| lane-line, kind curb | `lane/road curb` | `laneDirection: parallel`, `laneStyle` | colour; split-merge |
+| lane-line, kind road-edge | `lane/road curb` | as above | kind (read back as curb); colour; split-merge |
+| stop-line | `lane/single white` | `laneDirection: vertical`, `laneStyle: solid` | - |
+| crosswalk (polygon) | `lane/crosswalk` (closed poly2d) | `laneDirection: vertical`, `laneStyle: solid` | - |
+| traffic-light (box) | `traffic light` | `trafficLightColor: G\\|Y\\|R\\|NA` (green, yellow, red, unknown) | \
+state off and red-yellow (written NA, read back unknown); flashing; face; orientation |
+| traffic-sign (box) | `traffic sign` | - | type; value; unit; point geometries |
+| vehicle | `car`, `truck`, `bus`, `motorcycle`, `trailer`, `other vehicle` (by type) | `occluded`, `truncated` | \
+keypoints; masks |
+| pedestrian | `pedestrian` | `occluded` | keypoints; masks |
+| cyclist | `rider` | `occluded` | keypoints; masks |
+| custom, label bicycle / train / other person | that label | - | other labels; points; keypoints; masks |
+| school-zone, traffic-direction | - | - | the whole object |
+| school-zone-active, scene (frame-range tags) | - | - | the whole tag, counted on every exported frame |
+"""
+
+
+@dataclass
+class _Label:
+    """One imported label, checked: where it goes and what it becomes."""
+
+    frame: int
+    key: object  # the BDD100K id (one track per id), or the label's place when it has none
+    class_name: str
+    geometry: Geometry
+    track_attributes: dict = field(default_factory=dict)
+    frame_attributes: dict = field(default_factory=dict)
+
+
+class _Dropped(Exception):
+    """This object has no place in BDD100K: the reason goes in the mapping report."""
+
+
+# ---------------------------------------------------------------- export
+
+def export_bdd100k(project: Project, path: str | Path, *, frames: range | None = None, every: int = 1,
+                   overwrite: bool = False) -> MappingReport:
+    """Write one JSON list of frames (every ``every``-th of ``frames``) and the mapping report beside it."""
+    path = Path(path)
+    names = frame_files(project)
+    video = video_name(project)
+    report = MappingReport("bdd100k")
+    records = []
+    for frame in frames_to_export(project, frames, every):
+        labels = []
+        for obj in sorted(project.objects_on(frame), key=lambda obj: obj.track.id):
+            try:
+                label, carried = _label(obj)
+            except _Dropped as dropped:
+                report.drop(obj.track.class_name, str(dropped))
+                continue
+            labels.append(label)
+            report.wrote(obj.track.class_name, obj.attributes, carried)
+        for tag in project.tags_on(frame):
+            report.drop(tag.class_name, "BDD100K has no frame-range tags")
+        records.append({"name": names[frame], "videoName": video, "frameIndex": frame, "labels": labels})
+        report.frames += 1
+    with atomic_write(path, overwrite=overwrite) as handle:
+        json.dump(records, handle)
+        handle.write("\n")
+    report.write_beside(path, overwrite=overwrite)
+    return report
+
+
+def video_name(project: Project) -> str:
+    """``videoName``: the video's stem, or the image folder's name (the folder part of ``frame_files``)."""
+    source = project.source_path()
+    return source.stem if not source.is_dir() and source.suffix.lower() in VIDEO_EXTENSIONS else source.name
+
+
+def _label(obj: FrameObject) -> tuple[dict, frozenset[str]]:
+    """The BDD100K label of one object and the names of our attributes it carries; _Dropped when it has none."""
+    category, attributes, carried = _category(obj)
+    label = {"id": str(obj.track.id), "category": category}
+    if attributes:
+        label["attributes"] = attributes
+    label.update(_shape(obj.state.geometry))
+    return label, carried
+
+
+def _category(obj: FrameObject) -> tuple[str, dict, frozenset[str]]:
+    name, values = obj.track.class_name, obj.attributes
+    occlusion = {key: bool(values[key]) for key in OCCLUSION if key in values}
+    if name == "lane-line":
+        return _lane_category(values)
+    if name == "stop-line":
+        return STOP_LINE_CATEGORY, {"laneDirection": "vertical", "laneStyle": "solid"}, frozenset()
+    if name == "crosswalk":
+        return CROSSWALK, {"laneDirection": "vertical", "laneStyle": "solid"}, frozenset()
+    if name == "traffic-light":
+        state = values.get("state", "unknown")
+        carried = {"state"} if state in LIGHT_COLORS else set()
+        return PLAIN[name], {"trafficLightColor": LIGHT_COLORS.get(state, "NA")}, frozenset(carried)
+    if name == "vehicle":
+        category = VEHICLE_TYPES.get(values.get("type", "car"))
+        if category is None:
+            raise _Dropped(f"vehicle type {values.get('type')!r} has no BDD100K category")
+        return category, occlusion, frozenset({"type", *occlusion})
+    if name in PLAIN:
+        return PLAIN[name], occlusion, frozenset(occlusion)
+    if name == "custom":
+        label = values.get("label", "")
+        if label not in FOREIGN:
+            raise _Dropped(f"custom label {label!r} is not a BDD100K category (only {', '.join(FOREIGN)})")
+        return label, {}, frozenset({"label"})
+    raise _Dropped("BDD100K has no category for this class")
+
+
+def _lane_category(values: dict) -> tuple[str, dict, frozenset[str]]:
+    style = values.get("style", "solid")
+    multiplicity, lane_style = LANE_STYLES.get(style, ("single", "solid"))
+    attributes = {"laneDirection": "parallel", "laneStyle": lane_style}
+    carried = {"style"} if STYLES_BACK.get((multiplicity, lane_style)) == style else set()
+    if values.get("split-merge", "none") == "none":
+        carried.add("split-merge")  # nothing to carry
+    kind = values.get("kind", "lane-marking")
+    if kind in ("curb", "road-edge"):
+        carried |= {"kind"} if kind == "curb" else set()
+        if style in ("solid", "dashed"):
+            carried.add("style")
+        return ROAD_CURB, attributes, frozenset(carried)
+    color = values.get("color", "white")
+    carried |= {"kind", "color"} if color in LANE_COLORS else {"kind"}
+    category = f"lane/{multiplicity} {color if color in LANE_COLORS else 'other'}"
+    return category, attributes, frozenset(carried)
+
+
+def _shape(geometry: Geometry) -> dict:
+    points = geometry.points
+    if geometry.kind is GeometryKind.BOX:
+        (x0, y0), (x1, y1) = points
+        # Scalabel's x2, y2 are the last pixel inside the box: our right and bottom edges minus one.
+        return {"box2d": {"x1": float(x0), "y1": float(y0), "x2": float(max(x0, x1 - 1)),
+                          "y2": float(max(y0, y1 - 1))}}
+    if geometry.kind in (GeometryKind.POLYLINE, GeometryKind.POLYGON):
+        return {"poly2d": [{"vertices": points.tolist(), "types": "L" * len(points),
+                            "closed": geometry.kind is GeometryKind.POLYGON}]}
+    raise _Dropped(f"BDD100K JSON holds box2d and poly2d, not {geometry.kind.value} geometries")
+
+
+# ---------------------------------------------------------------- import
+
+def import_bdd100k(project: Project, path: str | Path, *, source: Source = Source.IMPORTED) -> int:
+    """Add every label of the file (one track per BDD100K id); returns the number of labels.  All or nothing."""
+    path = Path(path)
+    labels = _read(path, project)
+    tracks: dict[object, int] = {}
+    with project.group(f"import BDD100K {path.name}"):
+        for label in labels:
+            if label.key not in tracks:
+                tracks[label.key] = project.add_track(label.class_name, label.track_attributes).id
+            project.set_state(tracks[label.key], label.frame, label.geometry, label.frame_attributes, source=source)
+    return len(labels)
+
+
+def _read(path: Path, project: Project) -> list[_Label]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise FormatError(path, f"cannot read the file ({error})") from error
+    except json.JSONDecodeError as error:
+        raise FormatError(path, f"not JSON ({error.msg})", place=f"line {error.lineno}, column {error.colno}") \
+            from error
+    if isinstance(data, dict) and isinstance(data.get("frames"), list):
+        data = data["frames"]  # a Scalabel dataset
+    if not isinstance(data, list):
+        raise FormatError(path, "expected a JSON list of frames (or a Scalabel dataset with \"frames\")")
+    lookup, video = frame_lookup(project), video_name(project)
+    labels: list[_Label] = []
+    seen: dict[object, tuple[str, dict, str]] = {}  # id -> (class, track attributes, where first seen)
+    for index, record in enumerate(data):
+        frame, place = _frame_of(record, index, path, lookup, video, project)
+        ids_here: set[str] = set()
+        raw_labels = record.get("labels") or []
+        if not isinstance(raw_labels, list):
+            raise FormatError(path, "labels must be a list", place=place)
+        for number, raw in enumerate(raw_labels):
+            where = f"{place}, label {number}"
+            label = _read_label(raw, frame, where, path, project)
+            if isinstance(raw.get("id"), (str, int)) and not isinstance(raw.get("id"), bool):
+                key = str(raw["id"])
+                where = f"{place}, label {number} (id {key!r})"
+                if key in ids_here:
+                    raise FormatError(path, f"id {key!r} twice on one frame", place=where)
+                ids_here.add(key)
+                label.key = key
+                first = seen.setdefault(key, (label.class_name, label.track_attributes, where))
+                if first[:2] != (label.class_name, label.track_attributes):
+                    raise FormatError(path, f"id {key!r} is a {label.class_name} {label.track_attributes} here but a "
+                                            f"{first[0]} {first[1]} at {first[2]}", place=where)
+            labels.append(label)
+    return labels
+
+
+def _frame_of(record: Any, index: int, path: Path, lookup: dict[str, int], video: str,
+              project: Project) -> tuple[int, str]:
+    place = f"frame {index}"
+    if not isinstance(record, dict) or not isinstance(record.get("name"), str):
+        raise FormatError(path, "a frame needs a name", place=place)
+    place = f"frame {index} ({record['name']!r})"
+    frame = find_frame(lookup, record["name"])
+    position = record.get("frameIndex")
+    if frame is None and record.get("videoName") == video and isinstance(position, int) \
+            and not isinstance(position, bool) and 0 <= position < project.sequence.frame_count:
+        frame = position
+    if frame is None:
+        raise FormatError(path, f"{record['name']!r} is not a frame of this project (nor frameIndex "
+                                f"{position!r} of video {video!r})", place=place)
+    return frame, place
+
+
+def _read_label(raw: Any, frame: int, where: str, path: Path, project: Project) -> _Label:
+    if not isinstance(raw, dict):
+        raise FormatError(path, "a label must be a JSON object", place=where)
+    category = raw.get("category")
+    attributes = raw.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise FormatError(path, "attributes must be a JSON object", place=where)
+    try:
+        class_name, track_attributes, frame_attributes = _class_of(category, attributes)
+    except KeyError:
+        raise FormatError(path, f"unknown category {category!r}", place=where) from None
+    if class_name not in project.taxonomy:
+        raise FormatError(path, f"category {category!r} needs class {class_name!r}, which this project's taxonomy "
+                                "does not have", place=where)
+    spec = project.taxonomy[class_name]
+    track_attributes = {k: v for k, v in track_attributes.items() if k in spec.attributes_of(Scope.TRACK)}
+    frame_attributes = {k: v for k, v in frame_attributes.items() if k in spec.attributes_of(Scope.FRAME)}
+    try:
+        spec.check_attributes(track_attributes, Scope.TRACK, where)
+        spec.check_attributes(frame_attributes, Scope.FRAME, where)
+    except AnnotationError as error:
+        raise FormatError(path, error.reason, place=where) from None
+    geometry = _geometry(raw, spec.geometry, category, where, path, project)
+    return _Label(frame, where, class_name, geometry, track_attributes, frame_attributes)
+
+
+def _class_of(category: Any, attributes: dict) -> tuple[str, dict, dict]:
+    """(class, track attributes, frame attributes) for a BDD100K category; KeyError when it has none."""
+    if not isinstance(category, str):
+        raise KeyError(category)
+    category = ALIASES.get(category, category)
+    occlusion = {key: attributes[key] for key in OCCLUSION if key in attributes}
+    if category == "traffic light":
+        color = attributes.get("trafficLightColor", "NA")
+        return "traffic-light", {}, {"state": LIGHT_STATES.get(color, color)}
+    if category == "traffic sign":
+        return "traffic-sign", {}, {}
+    if category in ("pedestrian", "rider"):
+        return "pedestrian" if category == "pedestrian" else "cyclist", {}, occlusion
+    vehicles = {bdd: ours for ours, bdd in VEHICLE_TYPES.items()}
+    if category in vehicles:
+        return "vehicle", {"type": vehicles[category]}, occlusion
+    if category in FOREIGN:
+        return "custom", {"label": category}, {}
+    if category == CROSSWALK:
+        return "crosswalk", {}, {}
+    lane_style = attributes.get("laneStyle", "solid")
+    if category == ROAD_CURB:
+        return "lane-line", {"kind": "curb"}, {"style": STYLES_BACK.get(("single", lane_style), lane_style)}
+    parts = category.removeprefix("lane/").split(" ") if category.startswith("lane/") else []
+    if len(parts) != 2 or parts[0] not in ("single", "double") or parts[1] not in LANE_COLORS:
+        raise KeyError(category)
+    if attributes.get("laneDirection") == "vertical":
+        return "stop-line", {}, {}
+    style = STYLES_BACK.get((parts[0], lane_style), lane_style)
+    return "lane-line", {"kind": "lane-marking", "color": parts[1]}, {"style": style}
+
+
+def _geometry(raw: dict, kinds: tuple[GeometryKind, ...], category: str, where: str, path: Path,
+              project: Project) -> Geometry:
+    """The label's shape as one geometry its class takes (poly2d first, else box2d), checked inside the image."""
+    poly2d, box2d = raw.get("poly2d"), raw.get("box2d")
+    if poly2d is not None:
+        points, closed = _poly2d(poly2d, where, path)
+        kind = GeometryKind.POLYGON if closed else GeometryKind.POLYLINE
+        if kind not in kinds and not (box2d is not None and GeometryKind.BOX in kinds):
+            raise FormatError(path, f"{category!r} as a {'closed' if closed else 'open'} poly2d: its class takes "
+                                    f"{', '.join(taken.value for taken in kinds)}", place=where)
+        if kind in kinds:
+            return _checked(kind, points, where, path, project)
+    if box2d is not None:
+        if GeometryKind.BOX not in kinds:
+            raise FormatError(path, f"{category!r} as a box2d: its class takes "
+                                    f"{', '.join(taken.value for taken in kinds)}", place=where)
+        return _checked(GeometryKind.BOX, _box2d(box2d, where, path, project), where, path, project)
+    raise FormatError(path, "a label needs box2d or poly2d", place=where)
+
+
+def _box2d(box2d: Any, where: str, path: Path, project: Project) -> np.ndarray:
+    if not isinstance(box2d, dict) or not {"x1", "y1", "x2", "y2"} <= box2d.keys():
+        raise FormatError(path, "box2d needs x1, y1, x2, y2", place=where)
+    x1, y1, x2, y2 = (_number(box2d[key], f"{where}, box2d.{key}", path) for key in ("x1", "y1", "x2", "y2"))
+    if x2 < x1 or y2 < y1:
+        raise FormatError(path, f"box2d has x2 < x1 or y2 < y1: {[x1, y1, x2, y2]}", place=where)
+    width, height = project.sequence.width, project.sequence.height
+    if min(x1, y1) < 0 or x2 > width or y2 > height:
+        raise FormatError(path, f"box2d outside the {width}x{height} image: {[x1, y1, x2, y2]}", place=where)
+    # x2, y2 are the last pixel inside: our edges are one further (at most the image border).
+    return np.array([[x1, y1], [min(x2 + 1, width), min(y2 + 1, height)]])
+
+
+def _poly2d(poly2d: Any, where: str, path: Path) -> tuple[np.ndarray, bool]:
+    if not isinstance(poly2d, list) or len(poly2d) != 1 or not isinstance(poly2d[0], dict):
+        count = len(poly2d) if isinstance(poly2d, list) else "no list of"
+        raise FormatError(path, f"poly2d must be a list of one shape (napari-roadlabel keeps one shape an object), "
+                                f"got {count} shapes", place=where)
+    shape = poly2d[0]
+    vertices, closed = shape.get("vertices"), shape.get("closed", False)
+    if not isinstance(closed, bool):
+        raise FormatError(path, "poly2d closed must be true or false", place=where)
+    if not isinstance(vertices, list) or not all(isinstance(vertex, list) and len(vertex) == 2 for vertex in vertices):
+        raise FormatError(path, "poly2d vertices must be a list of [x, y]", place=where)
+    points = np.array([[_number(value, f"{where}, poly2d vertex {index}", path) for value in vertex]
+                       for index, vertex in enumerate(vertices)], dtype=float).reshape(-1, 2)
+    types = shape.get("types", "L" * len(points))
+    if not isinstance(types, str) or len(types) != len(points) or set(types) - {"L", "C"}:
+        raise FormatError(path, f"poly2d types must be one 'L' or 'C' per vertex ({len(points)}), got {types!r}",
+                          place=where)
+    return _flatten(points, types, closed, where, path), closed
+
+
+def _flatten(points: np.ndarray, types: str, closed: bool, where: str, path: Path,
+             samples: int = 8) -> np.ndarray:
+    """Vertices with each Bezier run (``L C C L``: two control points) replaced by points on the curve."""
+    if "C" not in types:
+        return points
+    count = len(points)
+    out = [points[0]]
+    index = 0
+    while index < count - (0 if closed else 1):
+        if types[(index + 1) % count] == "C":
+            if types[(index + 2) % count] != "C" or (not closed and index + 3 >= count):
+                raise FormatError(path, "poly2d 'C' vertices come in pairs between two 'L' vertices", place=where)
+            p0, c1, c2, p3 = (points[(index + step) % count] for step in range(4))
+            t = np.linspace(0, 1, samples + 1)[1:, None]
+            out.extend((1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * c1 + 3 * (1 - t) * t ** 2 * c2 + t ** 3 * p3)
+            index += 3
+        else:
+            out.append(points[(index + 1) % count])
+            index += 1
+    flat = np.array(out)
+    return flat[:-1] if closed and len(flat) > 1 and np.allclose(flat[-1], flat[0]) else flat
+
+
+def _checked(kind: GeometryKind, points: np.ndarray, where: str, path: Path, project: Project) -> Geometry:
+    width, height = project.sequence.width, project.sequence.height
+    if (points < 0).any() or (points > [width, height]).any():
+        raise FormatError(path, f"points outside the {width}x{height} image", place=where)
+    try:
+        return make_geometry(kind, points)
+    except GeometryError as error:
+        raise FormatError(path, error.reason, place=where) from None
+
+
+def _number(value: Any, where: str, path: Path) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise FormatError(path, f"expected a finite number, got {value!r}", place=where)
+    return float(value)

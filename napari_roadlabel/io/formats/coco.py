@@ -1,0 +1,550 @@
+"""COCO object detection / segmentation JSON: one file, one image per exported frame.
+
+    {"info": {...}, "licenses": [],
+     "videos": [{"id": 1, "name": "clip", "file_name": "../clip.mp4", "frame_count": 12, "fps": 10.0}],
+     "images": [{"id": 2, "file_name": "clip/000001.jpg", "width": 160, "height": 90,
+                 "frame_index": 1, "video_id": 1, "video": "clip"}, ...],
+     "categories": [{"id": 4, "name": "traffic-light", "supercategory": "road-default", "geometry": ["box"]}, ...],
+     "annotations": [{"id": 1, "image_id": 2, "category_id": 4, "bbox": [100, 5, 10, 25], "area": 250,
+                      "iscrowd": 0, "segmentation": [[100, 5, 110, 5, 110, 30, 100, 30]], "shape": "box",
+                      "track_id": 3, "attributes": {"state": "red", ...}, "source": "manual"}, ...]}
+
+Images: ``id`` is the frame index + 1, ``file_name`` names the frame as the
+other formats do (``lane_frames.frame_files``), ``frame_index`` is 0-based.
+Categories: every class of the taxonomy except frame-range classes, ids 1..N
+in taxonomy order.  Annotations, one per object per exported frame, by
+geometry (``shape`` says which, so an import gets the same kind back):
+
+    box        bbox; segmentation is the box's rectangle (so mask tools see it)
+    polygon    segmentation [[x, y, ...]] (one ring); bbox its bounds; area by the shoelace formula
+    polyline   keypoints [x, y, 2, ...] in drawing order: the line exactly.  For mask tools also a
+               segmentation: the line stroked ``line_width`` px wide (default 4) and cut to the image;
+               bbox and area are the stroke's.  Import reads the keypoints.
+    point      keypoints [x, y, 2], num_keypoints 1; bbox [x, y, 0, 0], area 0
+    keypoints  keypoints [x, y, 2, ...] (unnamed, any number); bbox their bounds, area the bbox's
+    mask       segmentation as pycocotools' compressed RLE over the whole image
+               ({"size": [h, w], "counts": "..."}, column-major); bbox the set pixels', area their count
+
+Coordinates are written as the project holds them, unshifted: the project's
+image spans 0..width x 0..height as COCO's does, so a COCO box on the image
+border imports as it is.  (Read as pixel centres, as ``masks.py`` does, COCO's
+pixel edges sit half a pixel further out.)
+
+Every annotation has ``iscrowd`` 0, ``track_id`` (ours: the same object on
+other frames), ``attributes`` (track-level and per-frame together), ``source``
+and, where known, ``score`` (the state's confidence).  Frame-range tags have no
+place in COCO: each tag that covers an exported frame is counted as dropped in
+the mapping report.
+
+Import reads and checks the whole file first: JSON, the three lists, each
+image's frame (by ``file_name``, else ``frame_index``; its size must be the
+project's), each annotation's category (by name: it must be a class of the
+project's taxonomy), numbers (finite), bbox and geometry inside the image,
+attributes against the taxonomy, and that annotations sharing a ``track_id``
+agree on class and track-level attributes and are on different frames.  Then,
+in one undo step, one track per ``track_id`` (an annotation without one is a
+track of its own) gets a state on each of its frames.  The geometry kind is
+``shape`` when given, else the first the class takes of: an RLE segmentation
+(mask), a polygon segmentation (polygon), keypoints (polyline, point,
+keypoints; points with visibility 0 are left out) and the bbox (box).  A box is
+the bounds of its one-polygon segmentation when it has one, else the bbox.  A
+mask comes back cropped to its set pixels; RLE counts may be a list or
+pycocotools' compressed string.  Refused: crowd regions (iscrowd 1) and
+segmentations of several polygons (our polygons have one ring).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from ... import __version__
+from ...core import (
+    FormatError,
+    Geometry,
+    GeometryError,
+    GeometryKind,
+    Project,
+    RoadlabelError,
+    Source,
+    check_inside_image,
+    make_geometry,
+    make_mask,
+)
+from ...core.geometry import clip_polygon_to_image
+from ...core.taxonomy import ClassSpec, Taxonomy
+from ..atomic import atomic_write
+from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export
+from .report import MappingReport
+
+LINE_WIDTH = 4.0  # px: how wide a polyline's segmentation stroke is
+VIDEO_ID = 1
+VISIBLE = 2  # COCO keypoint visibility: labeled and visible
+EDGE = 1e-6  # px of rounding allowed where a bbox meets the image border
+NO_TAGS = "COCO has no frame-range tags"
+KEYPOINT_KINDS = (GeometryKind.POLYLINE, GeometryKind.POINT, GeometryKind.KEYPOINTS)
+
+
+# ---------------------------------------------------------------- export
+
+
+def coco_categories(taxonomy: Taxonomy) -> list[dict]:
+    """The COCO categories of a taxonomy: every class but the frame-range ones, ids 1..N in taxonomy order."""
+    carried = [spec for spec in taxonomy if not spec.is_tag]
+    return [{"id": number, "name": spec.name, "supercategory": taxonomy.name,
+             "geometry": [kind.value for kind in spec.geometry]} for number, spec in enumerate(carried, start=1)]
+
+
+def export_coco(project: Project, path: str | Path, *, frames: range | None = None, every: int = 1,
+                line_width: float = LINE_WIDTH, overwrite: bool = False) -> MappingReport:
+    """Write one COCO JSON file for the frames (every ``every``-th of ``frames``) and the mapping report beside it."""
+    path = Path(path)
+    if not (isinstance(line_width, (int, float)) and math.isfinite(line_width) and line_width > 0):
+        raise GeometryError(None, f"the line width must be a positive number of pixels, got {line_width!r}")
+    width, height = project.sequence.width, project.sequence.height
+    names = frame_files(project)
+    video = PurePosixPath(names[0]).parent.name or project.source_path().stem
+    categories = coco_categories(project.taxonomy)
+    category_ids = {category["name"]: category["id"] for category in categories}
+    report = MappingReport("coco")
+    chosen = frames_to_export(project, frames, every)
+    images, annotations = [], []
+    for frame in chosen:
+        images.append({"id": frame + 1, "file_name": names[frame], "width": width, "height": height,
+                       "frame_index": frame, "video_id": VIDEO_ID, "video": video})
+        for obj in project.objects_on(frame):
+            state = obj.state
+            fields = _annotation_fields(state.geometry, width, height, line_width)
+            annotation = {"id": len(annotations) + 1, "image_id": frame + 1,
+                          "category_id": category_ids[obj.track.class_name], **fields,
+                          "shape": state.geometry.kind.value, "track_id": obj.track.id,
+                          "attributes": obj.attributes, "source": state.source.value}
+            if state.confidence is not None:
+                annotation["score"] = state.confidence
+            annotations.append(annotation)
+            report.wrote(obj.track.class_name, obj.attributes, frozenset(obj.attributes))
+        report.frames += 1
+    for tag in project.tags():
+        if any(tag.covers(frame) for frame in chosen):
+            report.drop(tag.class_name, NO_TAGS)
+    document = {"info": _info(project), "licenses": [], "videos": [_video(project, video)], "images": images,
+                "categories": categories, "annotations": annotations}
+    with atomic_write(path, overwrite=overwrite) as handle:
+        json.dump(document, handle)
+        handle.write("\n")
+    report.write_beside(path, overwrite=overwrite)
+    return report
+
+
+def _info(project: Project) -> dict:
+    return {"description": f"napari-roadlabel export of {project.sequence.source}", "version": "1.0",
+            "year": datetime.date.today().year, "contributor": project.metadata.get("annotator", ""),
+            "date_created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "url": "", "producer": f"napari-roadlabel {__version__}"}
+
+
+def _video(project: Project, name: str) -> dict:
+    sequence = project.sequence
+    return {"id": VIDEO_ID, "name": name, "file_name": sequence.source, "frame_count": sequence.frame_count,
+            "fps": sequence.fps, "width": sequence.width, "height": sequence.height}
+
+
+def _annotation_fields(geometry: Geometry, width: int, height: int, line_width: float) -> dict:
+    """bbox, area, iscrowd, and segmentation and/or keypoints for one geometry (see the module docstring)."""
+    kind, points = geometry.kind, geometry.points
+    if kind is GeometryKind.MASK:
+        full = _full_mask(geometry, width, height)
+        ys, xs = np.nonzero(full)
+        x0, y0 = int(xs.min()), int(ys.min())
+        return {"bbox": [x0, y0, int(xs.max()) + 1 - x0, int(ys.max()) + 1 - y0], "area": int(full.sum()),
+                "iscrowd": 0, "segmentation": rle_encode(full)}
+    if kind is GeometryKind.POLYLINE:
+        outline = clip_polygon_to_image(stroke(points, line_width / 2), width, height)
+        return {"bbox": _bbox(outline), "area": _polygon_area(outline), "iscrowd": 0,
+                "segmentation": [outline.ravel().tolist()], **_keypoints(points)}
+    bbox = _bbox(points)
+    if kind is GeometryKind.BOX:
+        (x0, y0), (x1, y1) = points.tolist()
+        return {"bbox": bbox, "area": bbox[2] * bbox[3], "iscrowd": 0,
+                "segmentation": [[x0, y0, x1, y0, x1, y1, x0, y1]]}
+    if kind is GeometryKind.POLYGON:
+        return {"bbox": bbox, "area": _polygon_area(points), "iscrowd": 0, "segmentation": [points.ravel().tolist()]}
+    return {"bbox": bbox, "area": bbox[2] * bbox[3], "iscrowd": 0, **_keypoints(points)}  # point, keypoints
+
+
+def _bbox(points: np.ndarray) -> list[float]:
+    (x0, y0), (x1, y1) = points.min(axis=0).tolist(), points.max(axis=0).tolist()
+    return [x0, y0, x1 - x0, y1 - y0]
+
+
+def _polygon_area(points: np.ndarray) -> float:
+    x, y = points[:, 0], points[:, 1]
+    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
+
+
+def _keypoints(points: np.ndarray) -> dict:
+    return {"keypoints": np.column_stack([points, np.full(len(points), VISIBLE)]).ravel().tolist(),
+            "num_keypoints": len(points)}
+
+
+def stroke(points: np.ndarray, half_width: float) -> np.ndarray:
+    """The outline of a polyline drawn ``2 * half_width`` wide: one side forward, the other back."""
+    points = np.asarray(points, dtype=float)
+    keep = np.concatenate([[True], (np.diff(points, axis=0) != 0).any(axis=1)])
+    points = points[keep]  # no zero-length segments
+    if len(points) < 2:  # every point the same: a square around it
+        (x, y), h = points[0], half_width
+        return np.array([[x - h, y - h], [x + h, y - h], [x + h, y + h], [x - h, y + h]])
+    segments = np.diff(points, axis=0)
+    normals = np.column_stack([-segments[:, 1], segments[:, 0]]) / np.hypot(*segments.T)[:, None]
+    at_points = np.vstack([normals[:1], normals[:-1] + normals[1:], normals[-1:]])
+    lengths = np.hypot(*at_points.T)[:, None]
+    at_points = np.where(lengths > 1e-9, at_points / np.maximum(lengths, 1e-9), np.vstack([normals, normals[-1:]]))
+    return np.vstack([points + at_points * half_width, (points - at_points * half_width)[::-1]])
+
+
+def _full_mask(geometry: Geometry, width: int, height: int) -> np.ndarray:
+    """The mask placed on a whole ``height`` x ``width`` image (cut where it would reach outside)."""
+    x0, y0 = np.round(geometry.points[0]).astype(int).tolist()
+    h, w = geometry.mask.shape
+    full = np.zeros((height, width), dtype=bool)
+    top, left = max(0, y0), max(0, x0)
+    bottom, right = min(height, y0 + h), min(width, x0 + w)
+    if bottom > top and right > left:
+        full[top:bottom, left:right] = geometry.mask[top - y0:bottom - y0, left - x0:right - x0]
+    return full
+
+
+# ---------------------------------------------------------------- RLE, as pycocotools writes it
+
+
+def rle_encode(mask: np.ndarray) -> dict:
+    """COCO's compressed RLE of a boolean image: column-major runs starting with zeros, as pycocotools encodes."""
+    flat = np.asarray(mask, dtype=bool).ravel(order="F")
+    edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    runs = np.diff(np.concatenate([[0], edges, [flat.size]])).tolist()
+    if flat.size and flat[0]:
+        runs = [0] + runs
+    return {"size": list(mask.shape), "counts": _compress(runs)}
+
+
+def rle_decode(rle: dict) -> np.ndarray:
+    """The boolean image of a COCO RLE (counts a list, or pycocotools' compressed string).  ValueError if bad."""
+    height, width = rle["size"]
+    counts = rle["counts"]
+    runs = _decompress(counts) if isinstance(counts, str) else [int(count) for count in counts]
+    if any(run < 0 for run in runs) or sum(runs) != height * width:
+        raise ValueError(f"the run lengths add up to {sum(runs)}, not {height}x{width} = {height * width}")
+    values = np.arange(len(runs)) % 2 == 1
+    return np.repeat(values, runs).reshape((height, width), order="F")
+
+
+def _compress(runs: list[int]) -> str:
+    """pycocotools' rleToString: each count (after the second, as a difference) in 5-bit groups from '0'."""
+    text = []
+    for index, count in enumerate(runs):
+        value = count - runs[index - 2] if index > 2 else count
+        more = True
+        while more:
+            chunk = value & 0x1F
+            value >>= 5
+            more = value != -1 if chunk & 0x10 else value != 0
+            text.append(chr(chunk + 48 + (0x20 if more else 0)))
+    return "".join(text)
+
+
+def _decompress(text: str) -> list[int]:
+    """pycocotools' rleFrString."""
+    runs: list[int] = []
+    position = 0
+    while position < len(text):
+        value, shift, more = 0, 0, True
+        while more:
+            if position >= len(text):
+                raise ValueError("the compressed counts end in the middle of a number")
+            chunk = ord(text[position]) - 48
+            if not 0 <= chunk < 64:
+                raise ValueError(f"{text[position]!r} is not a compressed RLE character")
+            value |= (chunk & 0x1F) << 5 * shift
+            more = bool(chunk & 0x20)
+            position += 1
+            shift += 1
+            if not more and chunk & 0x10:
+                value |= -1 << 5 * shift
+        if len(runs) > 2:
+            value += runs[-2]
+        runs.append(value)
+    return runs
+
+
+# ---------------------------------------------------------------- import
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    place: str
+    frame: int
+    class_name: str
+    track_key: object
+    track_attributes: dict
+    frame_attributes: dict
+    geometry: Geometry
+    confidence: float | None
+
+
+def import_coco(project: Project, path: str | Path, *, source: Source = Source.IMPORTED) -> int:
+    """Add every annotation of the file as a state of a track (one per track_id); returns the annotations.
+
+    All or nothing: the whole file is checked before anything is added, and the additions are one undo step.
+    """
+    path = Path(path)
+    data = _load(path)
+    frames = _image_frames(data["images"], path, project)
+    categories = _category_names(data["categories"], path)
+    parsed = [_annotation(annotation, index, path, project, frames, categories)
+              for index, annotation in enumerate(data["annotations"])]
+    tracks = _tracks(parsed, path)
+    with project.group(f"import COCO {path.name}"):
+        for members in tracks.values():
+            first = members[0]
+            track = project.add_track(first.class_name, first.track_attributes)
+            for item in sorted(members, key=lambda item: item.frame):
+                project.set_state(track.id, item.frame, item.geometry, item.frame_attributes, source=source,
+                                  confidence=item.confidence)
+    return len(parsed)
+
+
+def _load(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as error:
+        raise FormatError(path, f"cannot read: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise FormatError(path, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except json.JSONDecodeError as error:
+        raise FormatError(path, f"malformed JSON: {error.msg}", f"line {error.lineno}, column {error.colno}") from None
+    if not isinstance(data, dict) or not all(isinstance(data.get(key), list)
+                                             for key in ("images", "annotations", "categories")):
+        raise FormatError(path, "a COCO file is an object with \"images\", \"annotations\" and \"categories\" lists")
+    return data
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _image_frames(images: list, path: Path, project: Project) -> dict[int, int]:
+    """Image id -> frame, every image checked against the project."""
+    lookup = frame_lookup(project)
+    sequence = project.sequence
+    frames: dict[int, int] = {}
+    for index, image in enumerate(images):
+        if not isinstance(image, dict) or not _is_int(image.get("id")):
+            raise FormatError(path, "an image needs an integer \"id\"", f"images[{index}]")
+        place = f"image {image['id']}"
+        if image["id"] in frames:
+            raise FormatError(path, "a second image with this id", place)
+        name = image.get("file_name")
+        frame = find_frame(lookup, name) if isinstance(name, str) else None
+        number = image.get("frame_index")
+        if frame is None and _is_int(number) and 0 <= number < sequence.frame_count:
+            frame = number
+        if frame is None:
+            raise FormatError(path, f"file_name {name!r} is not a frame of this project, and frame_index {number!r} "
+                                    f"is not one of its frames (0..{sequence.frame_count - 1})", place)
+        size = (image.get("width", sequence.width), image.get("height", sequence.height))
+        if size != (sequence.width, sequence.height):
+            raise FormatError(path, f"the image is {size[0]}x{size[1]}, the project's frames are "
+                                    f"{sequence.width}x{sequence.height}", place)
+        frames[image["id"]] = frame
+    return frames
+
+
+def _category_names(categories: list, path: Path) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for index, category in enumerate(categories):
+        place = f"categories[{index}]"
+        if not isinstance(category, dict) or not _is_int(category.get("id")) or not isinstance(category.get("name"),
+                                                                                                  str):
+            raise FormatError(path, "a category needs an integer \"id\" and a \"name\"", place)
+        if category["id"] in names:
+            raise FormatError(path, f"a second category with id {category['id']}", place)
+        names[category["id"]] = category["name"]
+    return names
+
+
+def _annotation(annotation: Any, index: int, path: Path, project: Project, frames: dict[int, int],
+                categories: dict[int, str]) -> _Parsed:
+    has_id = isinstance(annotation, dict) and _is_int(annotation.get("id"))
+    place = f"annotation {annotation['id']}" if has_id else f"annotations[{index}]"
+    if not isinstance(annotation, dict):
+        raise FormatError(path, "an annotation must be an object", place)
+    image_id, category_id = annotation.get("image_id"), annotation.get("category_id")
+    if not _is_int(image_id) or image_id not in frames:
+        raise FormatError(path, f"image_id {image_id!r} is not an image of the file", place)
+    if not _is_int(category_id) or category_id not in categories:
+        raise FormatError(path, f"category_id {category_id!r} is not one of the file's categories", place)
+    spec = _class_of(categories[category_id], project.taxonomy, path, place)
+    if annotation.get("iscrowd", 0) not in (0, False):
+        raise FormatError(path, "a crowd region (iscrowd 1) is not one object; napari-roadlabel cannot hold it",
+                          place)
+    sequence = project.sequence
+    bbox = _numbers(annotation.get("bbox"), path, place, "bbox")
+    if len(bbox) != 4 or (bbox[2:] < 0).any():
+        raise FormatError(path, f"bbox must be [x, y, width, height] with width and height >= 0, got {bbox.tolist()}",
+                          place)
+    x, y, w, h = bbox.tolist()
+    if x < -EDGE or y < -EDGE or x + w > sequence.width + EDGE or y + h > sequence.height + EDGE:
+        raise FormatError(path, f"bbox {bbox.tolist()} reaches outside the {sequence.width}x{sequence.height} image",
+                          place)
+    try:
+        geometry = _geometry(_kind(annotation, spec), annotation, bbox, sequence.width, sequence.height)
+        check_inside_image(geometry, sequence.width, sequence.height)
+        attributes = annotation.get("attributes", {})
+        if not isinstance(attributes, dict):
+            raise FormatError(None, "\"attributes\" must be an object")
+        track_attributes, frame_attributes = spec.split_attributes(attributes)
+    except RoadlabelError as error:
+        raise FormatError(path, error.reason, place) from None
+    track_id = annotation.get("track_id")
+    if track_id is not None and not _is_int(track_id):
+        raise FormatError(path, f"track_id must be an integer, got {track_id!r}", place)
+    return _Parsed(place, frames[image_id], spec.name, ("track", track_id) if track_id is not None else ("own", index),
+                   track_attributes, frame_attributes, geometry, _score(annotation.get("score"), path, place))
+
+
+def _class_of(name: str, taxonomy: Taxonomy, path: Path, place: str) -> ClassSpec:
+    if name not in taxonomy:
+        raise FormatError(path, f"unknown category {name!r} (the project's taxonomy has {sorted(taxonomy.classes)})",
+                          place)
+    spec = taxonomy[name]
+    if spec.is_tag:
+        raise FormatError(path, f"category {name!r} is a frame-range class: it has no per-frame annotations", place)
+    return spec
+
+
+def _numbers(values: Any, path: Path, place: str, key: str) -> np.ndarray:
+    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                               for v in values):
+        raise FormatError(path, f"{key} must be a list of numbers, got {values!r}", place)
+    array = np.asarray(values, dtype=float)
+    if not np.isfinite(array).all():
+        raise FormatError(path, f"{key} must be finite numbers, got {values!r}", place)
+    return array
+
+
+def _score(score: Any, path: Path, place: str) -> float | None:
+    if score is None:
+        return None
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
+        raise FormatError(path, f"score must be a number from 0 to 1, got {score!r}", place)
+    return float(score)
+
+
+def _kind(annotation: dict, spec: ClassSpec) -> GeometryKind:
+    """The geometry kind: ``shape`` when given, else the first the class takes of what the annotation has."""
+    allowed = ", ".join(kind.value for kind in spec.geometry)
+    shape = annotation.get("shape")
+    if shape is not None:
+        kinds = {kind.value: kind for kind in GeometryKind if kind is not GeometryKind.TAG}
+        if shape not in kinds:
+            raise FormatError(None, f"unknown shape {shape!r} (known: {', '.join(kinds)})")
+        if kinds[shape] not in spec.geometry:
+            raise FormatError(None, f"class {spec.name!r} takes {allowed}, not {shape}")
+        return kinds[shape]
+    segmentation, keypoints = annotation.get("segmentation"), annotation.get("keypoints")
+    candidates = []
+    if isinstance(segmentation, dict):
+        candidates.append(GeometryKind.MASK)
+    elif isinstance(segmentation, list) and segmentation:
+        candidates.append(GeometryKind.POLYGON)
+    if isinstance(keypoints, list) and keypoints:
+        one = len(keypoints) == 3 or annotation.get("num_keypoints") == 1
+        candidates += [GeometryKind.POLYLINE, GeometryKind.POINT, GeometryKind.KEYPOINTS] if one else \
+            [GeometryKind.POLYLINE, GeometryKind.KEYPOINTS, GeometryKind.POINT]
+    candidates.append(GeometryKind.BOX)
+    for kind in candidates:
+        if kind in spec.geometry:
+            return kind
+    raise FormatError(None, f"class {spec.name!r} takes {allowed}; the annotation has none of them")
+
+
+def _geometry(kind: GeometryKind, annotation: dict, bbox: np.ndarray, width: int, height: int) -> Geometry:
+    segmentation = annotation.get("segmentation")
+    if kind is GeometryKind.BOX:
+        if isinstance(segmentation, list) and len(segmentation) == 1:
+            outline = _polygon(segmentation)
+            return make_geometry(kind, [outline.min(axis=0), outline.max(axis=0)])
+        x, y, w, h = bbox.tolist()
+        return make_geometry(kind, [[x, y], [x + w, y + h]])
+    if kind is GeometryKind.POLYGON:
+        return make_geometry(kind, _polygon(segmentation))
+    if kind is GeometryKind.MASK:
+        return _mask(segmentation, width, height)
+    values = annotation.get("keypoints")
+    if not isinstance(values, list) or not values or len(values) % 3:
+        raise FormatError(None, f"{kind} needs keypoints [x, y, v, ...], got {values!r}")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+        raise FormatError(None, f"keypoints must be finite numbers, got {values!r}")
+    triples = np.asarray(values, dtype=float).reshape(-1, 3)
+    if not np.isin(triples[:, 2], (0, 1, 2)).all():
+        raise FormatError(None, "keypoint visibility must be 0, 1 or 2")
+    return make_geometry(kind, triples[triples[:, 2] > 0, :2])
+
+
+def _polygon(segmentation: Any) -> np.ndarray:
+    if not isinstance(segmentation, list) or len(segmentation) != 1 or not isinstance(segmentation[0], list):
+        count = len(segmentation) if isinstance(segmentation, list) else 0
+        raise FormatError(None, f"a polygon segmentation must be one ring [[x, y, ...]] (got {count}); "
+                                "napari-roadlabel polygons have no holes or parts")
+    ring = segmentation[0]
+    if len(ring) < 6 or len(ring) % 2 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in ring):
+        raise FormatError(None, "a polygon segmentation needs 3 or more points of finite numbers [x, y, x, y, ...]")
+    points = np.asarray(ring, dtype=float).reshape(-1, 2)
+    if len(points) > 3 and (points[0] == points[-1]).all():
+        points = points[:-1]  # closed the GeoJSON way
+    return points
+
+
+def _mask(segmentation: Any, width: int, height: int) -> Geometry:
+    try:
+        size = [int(value) for value in segmentation["size"]]
+        if size != [height, width]:
+            raise FormatError(None, f"the RLE size is {size}, the image's [height, width] is {[height, width]}")
+        full = rle_decode(segmentation)
+    except FormatError:
+        raise
+    except (TypeError, KeyError, ValueError) as error:
+        raise FormatError(None, f"an RLE segmentation needs \"size\" [h, w] and \"counts\" ({error})") from None
+    ys, xs = np.nonzero(full)
+    if not len(xs):
+        raise FormatError(None, "the RLE mask is empty (no pixel set)")
+    x0, y0 = int(xs.min()), int(ys.min())
+    return make_mask(full[y0:ys.max() + 1, x0:xs.max() + 1], (x0, y0))
+
+
+def _tracks(parsed: list[_Parsed], path: Path) -> dict[object, list[_Parsed]]:
+    """The annotations by track, in the order the tracks first appear; a track keeps one class and its
+    track-level attributes, and is once on a frame."""
+    tracks: dict[object, list[_Parsed]] = {}
+    for item in parsed:
+        members = tracks.setdefault(item.track_key, [])
+        if members:
+            first = members[0]
+            label = f"track_id {item.track_key[1]}"
+            if (first.class_name, first.track_attributes) != (item.class_name, item.track_attributes):
+                raise FormatError(path, f"{label} is {first.class_name} {first.track_attributes} in {first.place} "
+                                        f"but {item.class_name} {item.track_attributes} here", item.place)
+            twice = next((other for other in members if other.frame == item.frame), None)
+            if twice is not None:
+                raise FormatError(path, f"{label} is on frame {item.frame} already ({twice.place})", item.place)
+        members.append(item)
+    return tracks

@@ -1,0 +1,510 @@
+"""CVAT for video 1.1: one XML file, ``<annotations>`` with the task's meta, one ``<track>`` per object, and tags.
+
+    <annotations>
+      <version>1.1</version>
+      <meta><task> size, mode interpolation, start/stop frame, frame_filter, labels, original_size </task></meta>
+      <track id="4" label="traffic-light" source="manual">
+        <box frame="1" keyframe="1" outside="0" occluded="0" xtl="100.0" ytl="5.0" xbr="110.0" ybr="30.0" z_order="0">
+          <attribute name="state">red</attribute> <attribute name="face">circle</attribute> ...
+        </box>
+        <box frame="2" keyframe="0" outside="0" ...>  (an interpolated state)
+        <box frame="3" keyframe="1" outside="1" ...>  (the track has left: the frame after its last state)
+      </track>
+      <tag frame="5" label="school-zone-active" source="manual"> <attribute .../> </tag>
+    </annotations>
+
+Mapping (ours -> CVAT):
+
+* a track -> a ``<track>`` with our track id and its class as ``label``; one shape element per frame
+  where the track has a state: ``box`` (xtl ytl xbr ybr), ``polygon``, ``polyline`` (a lane line's
+  control points exactly as placed) and ``points`` (a point or keypoints), coordinates written with
+  full float precision.
+* ``keyframe="1"`` for manual states (our keyframes), ``"0"`` for interpolated, propagated, imported
+  and suggested ones.  On the frame after a track's last state, and on the first frame of every gap,
+  an ``outside="1"`` keyframe copy of the last shape ends it, as CVAT does (CVAT extends a track to
+  the end of the task otherwise).  With ``frames``/``every`` "the frame after" is the next exported frame.
+* per-frame attributes -> mutable label attributes, track-level ones -> immutable (``mutable`` False);
+  CVAT writes both on every shape and so do we.  A bool ``occluded`` attribute is CVAT's own
+  ``occluded`` flag and is not repeated as an ``<attribute>``.  Unset values are left out.
+* frame-range tags (school zone active, scene): with ``tags=True``, one ``<tag frame= label=>`` under
+  ``<annotations>`` per frame they cover (CVAT tags are per frame; CVAT 2.x lists tags for its video
+  format).  Off by default: datumaro's CVAT reader (1.13) and CVAT 1.x's loader read ``<tag>`` only
+  inside an ``<image>`` and fail on such a file; left out, the tags are counted in the report.
+* ``<meta><task>``: ``size`` (frames exported), ``mode`` interpolation, ``start_frame``, ``stop_frame``,
+  ``frame_filter`` (``step=N`` with ``every``), every taxonomy class as a label (``type`` tag for
+  frame-range classes, else any) with its colour and attributes (``input_type`` select / checkbox /
+  number / text, ``values``, ``default_value``), and ``original_size``.  Frame numbers are ours.
+
+Not carried (counted in the mapping report): masks; a state whose shape type differs from the
+track's first one (a CVAT track keeps one shape type); the source beyond the keyframe flag and the
+confidence.  CVAT itself keeps only ``keyframe="1"`` shapes of a track when it uploads a file, and
+re-interpolates between them: ``all_keyframes=True`` writes every state as a keyframe, for tracks
+whose states came from propagation, an import or a model rather than from a person.
+
+Import checks the whole file first: XML syntax (with the line), the root, every label against the
+taxonomy, every frame against the sequence, every number (NaN refused), every point against the
+image, shape types against the class, attribute names and values, one class and one set of
+track-level attributes per track.  Errors name the file, the line and the element.  Then, in one
+undo step, each CVAT track becomes one track with a state on each of its frames that is not
+outside: ``keyframe="1"`` shapes get ``source`` (imported by default, manual to take them as our
+keyframes), ``keyframe="0"`` ones become interpolated states, so the keyframe flag survives.  CVAT
+track ids are kept when the project has never used them.  Runs of ``<tag>`` elements with the same
+label and attributes on consecutive (exported) frames become one frame-range tag.  The XML is read
+with expat and any DTD or entity declaration is refused (no entity expansion, no external fetch).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.parsers import expat
+
+from ...core import (
+    FormatError,
+    FrameState,
+    Geometry,
+    GeometryError,
+    GeometryKind,
+    Project,
+    RoadlabelError,
+    Scope,
+    Source,
+    Track,
+    check_inside_image,
+    make_geometry,
+)
+from ...core.taxonomy import AttributeSpec, AttributeType, ClassSpec
+from ..atomic import atomic_write
+from .lane_frames import frames_to_export
+from .report import MappingReport
+
+CVAT_VERSION = "1.1"
+SHAPE_ELEMENTS = {GeometryKind.BOX: "box", GeometryKind.POLYGON: "polygon", GeometryKind.POLYLINE: "polyline",
+                  GeometryKind.POINT: "points", GeometryKind.KEYPOINTS: "points"}
+NO_MASKS = "masks are not carried to CVAT for video"
+ONE_SHAPE_TYPE = "a CVAT track keeps one shape type: a state of another kind is left out"
+TAGS_LEFT_OUT = "frame-range tags are written only with tags=True (CVAT 2.x reads them; datumaro does not)"
+OCCLUDED = "occluded"
+INPUT_TYPES = {AttributeType.CHOICE: "select", AttributeType.BOOL: "checkbox", AttributeType.NUMBER: "number",
+               AttributeType.TEXT: "text"}
+
+
+# ---------------------------------------------------------------- export
+
+
+def export_cvat(project: Project, path: str | Path, *, frames: range | None = None, every: int = 1,
+                overwrite: bool = False, tags: bool = False, all_keyframes: bool = False) -> MappingReport:
+    """Write the project (every ``every``-th of ``frames``) as a CVAT for video 1.1 XML file, and the report."""
+    path = Path(path)
+    chosen = frames_to_export(project, frames, every)
+    report = MappingReport("cvat")
+    root = ET.Element("annotations")
+    ET.SubElement(root, "version").text = CVAT_VERSION
+    root.append(_meta(project, chosen))
+    for track in sorted(project.tracks(), key=lambda track: track.id):
+        element = _track_element(project, track, chosen, report, all_keyframes)
+        if element is not None:
+            root.append(element)
+    for tag in sorted(project.tags(), key=lambda tag: (tag.start, tag.class_name, tag.id)):
+        for frame in chosen:
+            if not tag.covers(frame):
+                continue
+            if not tags:
+                report.drop(tag.class_name, TAGS_LEFT_OUT)
+                continue
+            element = ET.SubElement(root, "tag", {"frame": str(frame), "label": tag.class_name, "source": "manual"})
+            _add_attributes(element, project.taxonomy[tag.class_name], tag.attributes)
+            report.wrote(tag.class_name, tag.attributes, frozenset(tag.attributes))
+    report.frames = len(chosen)
+    ET.indent(root)
+    with atomic_write(path, overwrite=overwrite, binary=True) as handle:
+        handle.write(b'<?xml version="1.0" encoding="utf-8"?>\n')
+        ET.ElementTree(root).write(handle, encoding="utf-8", xml_declaration=False)
+        handle.write(b"\n")
+    report.write_beside(path, overwrite=overwrite)
+    return report
+
+
+def _meta(project: Project, chosen: range) -> ET.Element:
+    sequence = project.sequence
+    meta = ET.Element("meta")
+    task = ET.SubElement(meta, "task")
+    last = chosen[-1] if len(chosen) else chosen.start
+    for name, value in (("name", Path(sequence.source).name), ("size", len(chosen)), ("mode", "interpolation"),
+                        ("overlap", 0), ("flipped", "False"), ("start_frame", chosen.start), ("stop_frame", last),
+                        ("frame_filter", f"step={chosen.step}" if chosen.step != 1 else "")):
+        ET.SubElement(task, name).text = str(value)
+    labels = ET.SubElement(task, "labels")
+    for spec in project.taxonomy:
+        label = ET.SubElement(labels, "label")
+        ET.SubElement(label, "name").text = spec.name
+        ET.SubElement(label, "color").text = spec.color
+        ET.SubElement(label, "type").text = "tag" if spec.is_tag else "any"
+        attributes = ET.SubElement(label, "attributes")
+        for attribute in spec.attributes.values():
+            if _is_occluded_flag(spec, attribute.name):
+                continue
+            attributes.append(_attribute_meta(attribute))
+    size = ET.SubElement(task, "original_size")
+    ET.SubElement(size, "width").text = str(sequence.width)
+    ET.SubElement(size, "height").text = str(sequence.height)
+    ET.SubElement(meta, "source").text = Path(sequence.source).name
+    return meta
+
+
+def _attribute_meta(attribute: AttributeSpec) -> ET.Element:
+    element = ET.Element("attribute")
+    if attribute.type is AttributeType.CHOICE:
+        values, default = list(attribute.values), attribute.default or attribute.values[0]
+    elif attribute.type is AttributeType.BOOL:
+        values, default = ["false", "true"], "true" if attribute.default else "false"
+    elif attribute.type is AttributeType.NUMBER:
+        low = attribute.minimum if attribute.minimum is not None else -1e9
+        high = attribute.maximum if attribute.maximum is not None else 1e9
+        values = [_number(low), _number(high), "1"]  # CVAT: min;max;step
+        default = _number(attribute.default if attribute.default is not None else low)
+    else:
+        values, default = [], attribute.default or ""
+    for name, value in (("name", attribute.name), ("mutable", str(attribute.scope is Scope.FRAME)),
+                        ("input_type", INPUT_TYPES[attribute.type]), ("default_value", default),
+                        ("values", "\n".join(values))):
+        ET.SubElement(element, name).text = str(value)
+    return element
+
+
+def _track_element(project: Project, track: Track, chosen: range, report: MappingReport,
+                   all_keyframes: bool) -> ET.Element | None:
+    spec = project.taxonomy[track.class_name]
+    shapes: list[FrameState] = []
+    for state in project.states_of(track.id):
+        if state.frame not in chosen:
+            continue
+        if state.geometry.kind is GeometryKind.MASK:
+            report.drop(track.class_name, NO_MASKS)
+        elif shapes and SHAPE_ELEMENTS[state.geometry.kind] != SHAPE_ELEMENTS[shapes[0].geometry.kind]:
+            report.drop(track.class_name, ONE_SHAPE_TYPE)
+        else:
+            shapes.append(state)
+    if not shapes:
+        return None
+    source = "manual" if any(state.is_keyframe for state in shapes) else "auto"
+    element = ET.Element("track", {"id": str(track.id), "label": track.class_name, "source": source})
+    carried = frozenset(spec.attributes)
+    for index, state in enumerate(shapes):
+        attributes = {**track.attributes, **state.attributes}
+        element.append(_shape(spec, state.geometry, state.frame, attributes, keyframe=all_keyframes or
+                              state.is_keyframe, outside=False))
+        report.wrote(track.class_name, attributes, carried)
+        position = chosen.index(state.frame) + 1
+        following = shapes[index + 1].frame if index + 1 < len(shapes) else None
+        if position < len(chosen) and chosen[position] != following:
+            element.append(_shape(spec, state.geometry, chosen[position], attributes, keyframe=True, outside=True))
+    return element
+
+
+def _shape(spec: ClassSpec, geometry: Geometry, frame: int, attributes: dict[str, Any], *, keyframe: bool,
+           outside: bool) -> ET.Element:
+    occluded = bool(attributes.get(OCCLUDED)) if _is_occluded_flag(spec, OCCLUDED) else False
+    values = {"frame": str(frame), "keyframe": str(int(keyframe)), "outside": str(int(outside)),
+              "occluded": str(int(occluded))}
+    points = geometry.points
+    if geometry.kind is GeometryKind.BOX:
+        (xtl, ytl), (xbr, ybr) = points
+        values.update(xtl=_number(xtl), ytl=_number(ytl), xbr=_number(xbr), ybr=_number(ybr))
+    else:
+        values["points"] = ";".join(f"{_number(x)},{_number(y)}" for x, y in points)
+    values["z_order"] = "0"
+    element = ET.Element(SHAPE_ELEMENTS[geometry.kind], values)
+    _add_attributes(element, spec, attributes)
+    return element
+
+
+def _add_attributes(element: ET.Element, spec: ClassSpec, attributes: dict[str, Any]) -> None:
+    for name, value in attributes.items():
+        if value is None or _is_occluded_flag(spec, name):
+            continue
+        child = ET.SubElement(element, "attribute", {"name": name})
+        child.text = ("true" if value else "false") if isinstance(value, bool) else (
+            _number(value) if isinstance(value, (int, float)) else str(value))
+
+
+def _is_occluded_flag(spec: ClassSpec, name: str) -> bool:
+    """A bool attribute called ``occluded`` is carried by CVAT's own occluded flag."""
+    attribute = spec.attributes.get(name)
+    return name == OCCLUDED and attribute is not None and attribute.type is AttributeType.BOOL
+
+
+def _number(value: float) -> str:
+    """Full precision, and whole numbers without a trailing .0."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 2 ** 53 else repr(value)
+
+
+# ---------------------------------------------------------------- import
+
+
+@dataclass
+class _ParsedTrack:
+    cvat_id: int
+    class_name: str
+    place: str
+    track_attributes: dict[str, Any] | None = None
+    states: list[tuple[int, Geometry, dict[str, Any], bool]] = field(default_factory=list)  # frame, ..., keyframe
+
+
+@dataclass
+class _ParsedTag:
+    class_name: str
+    frame: int
+    attributes: dict[str, Any]
+
+
+def import_cvat(project: Project, path: str | Path, *, source: Source = Source.IMPORTED) -> int:
+    """Add every CVAT track (and tag run) of the file; returns the number of tracks and tags added.
+
+    All or nothing: the whole file is checked before the first track is added, in one undo step.
+    """
+    path = Path(path)
+    root, lines = _parse(path)
+    if root.tag != "annotations":
+        raise FormatError(path, f"the root element is <{root.tag}>, not <annotations>: not a CVAT XML file",
+                          place="line 1")
+    reader = _Reader(project, path, lines)
+    step = reader.frame_step(root)
+    tracks = [reader.track(element) for element in root.findall("track")]
+    tracks = [track for track in tracks if track.states]  # a track that is outside everywhere adds nothing
+    seen: dict[int, str] = {}
+    for track in tracks:
+        if track.cvat_id in seen:
+            raise FormatError(path, f"track id {track.cvat_id} is used twice (first {seen[track.cvat_id]})",
+                              place=track.place)
+        seen[track.cvat_id] = track.place
+    runs = _tag_runs([reader.tag(element) for element in root.findall("tag")], step)
+    keep_ids = bool(seen) and min(seen) >= project.store.next_id()
+    with project.group(f"import CVAT {path.name}"):
+        for track in sorted(tracks, key=lambda track: track.cvat_id):
+            added = project.add_track(track.class_name, track.track_attributes,
+                                      track_id=track.cvat_id if keep_ids else None)
+            for frame, geometry, attributes, keyframe in sorted(track.states, key=lambda state: state[0]):
+                project.set_state(added.id, frame, geometry, attributes,
+                                  source=source if keyframe else Source.INTERPOLATED)
+        for class_name, start, end, attributes in runs:
+            project.add_tag(class_name, start, end, attributes, source=source)
+    return len(tracks) + len(runs)
+
+
+def _parse(path: Path) -> tuple[ET.Element, dict[ET.Element, int]]:
+    """The element tree and each element's line; malformed XML and any DTD raise FormatError with the line."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise FormatError(path, f"cannot read the file ({error.strerror or error})") from error
+    builder = ET.TreeBuilder()
+    lines: dict[ET.Element, int] = {}
+    parser = expat.ParserCreate()
+
+    def start(tag: str, attributes: dict[str, str]) -> None:
+        lines[builder.start(tag, attributes)] = parser.CurrentLineNumber
+
+    def refuse_dtd(*_: Any) -> None:
+        raise FormatError(path, "a DTD or entity declaration is not allowed in a CVAT file",
+                          place=f"line {parser.CurrentLineNumber}")
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = builder.end
+    parser.CharacterDataHandler = builder.data
+    parser.StartDoctypeDeclHandler = refuse_dtd
+    parser.EntityDeclHandler = refuse_dtd
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as error:
+        raise FormatError(path, f"not well-formed XML ({expat.ErrorString(error.code)})",
+                          place=f"line {error.lineno}, column {error.offset + 1}") from None
+    return builder.close(), lines
+
+
+def _tag_runs(tags: list[_ParsedTag], step: int) -> list[tuple[str, int, int, dict[str, Any]]]:
+    """Tags with the same label and attributes on frames ``step`` apart, as (class, first, last, attributes)."""
+    runs: list[tuple[str, int, int, dict[str, Any]]] = []
+    for tag in sorted(tags, key=lambda tag: (tag.class_name, sorted(tag.attributes.items(), key=str), tag.frame)):
+        if runs and runs[-1][0] == tag.class_name and runs[-1][3] == tag.attributes and \
+                tag.frame - runs[-1][2] in (0, step):
+            runs[-1] = (tag.class_name, runs[-1][1], tag.frame, tag.attributes)
+        else:
+            runs.append((tag.class_name, tag.frame, tag.frame, tag.attributes))
+    return runs
+
+
+class _Reader:
+    """Checks elements against the project, raising FormatError(file, reason, "line N, <element ...>")."""
+
+    def __init__(self, project: Project, path: Path, lines: dict[ET.Element, int]):
+        self.project = project
+        self.path = path
+        self.lines = lines
+
+    def place(self, element: ET.Element, owner: str = "") -> str:
+        shown = " ".join(f'{key}="{element.get(key)}"' for key in ("id", "frame", "label") if key in element.attrib)
+        return f"line {self.lines.get(element, '?')}, <{element.tag}{' ' + shown if shown else ''}>{owner}"
+
+    def fail(self, element: ET.Element, reason: str, owner: str = "") -> FormatError:
+        return FormatError(self.path, reason, place=self.place(element, owner))
+
+    def frame_step(self, root: ET.Element) -> int:
+        element = root.find("meta/task/frame_filter")
+        match = re.fullmatch(r"\s*step\s*=\s*(\d+)\s*", element.text or "") if element is not None else None
+        return max(1, int(match.group(1))) if match else 1
+
+    def spec(self, element: ET.Element, *, tag: bool) -> ClassSpec:
+        label = element.get("label")
+        if label is None:
+            raise self.fail(element, "no label")
+        if label not in self.project.taxonomy:
+            raise self.fail(element, f"unknown label {label!r} (the project's taxonomy has "
+                                     f"{sorted(self.project.taxonomy.classes)})")
+        spec = self.project.taxonomy[label]
+        if spec.is_tag != tag:
+            kind = "a frame-range class: it belongs in <tag>" if spec.is_tag else "not a frame-range class"
+            raise self.fail(element, f"label {label!r} is {kind}")
+        return spec
+
+    def integer(self, element: ET.Element, name: str, owner: str = "") -> int:
+        value = element.get(name)
+        if value is None or not re.fullmatch(r"\s*[+-]?\d+\s*", value):
+            raise self.fail(element, f"{name} must be a whole number, got {value!r}", owner)
+        return int(value)
+
+    def flag(self, element: ET.Element, name: str, owner: str, default: str | None = None) -> bool:
+        value = element.get(name, default)
+        if value not in ("0", "1"):
+            raise self.fail(element, f"{name} must be 0 or 1, got {value!r}", owner)
+        return value == "1"
+
+    def frame(self, element: ET.Element, owner: str = "") -> int:
+        frame = self.integer(element, "frame", owner)
+        count = self.project.sequence.frame_count
+        if not 0 <= frame < count:
+            raise self.fail(element, f"frame {frame} is outside the sequence (0..{count - 1})", owner)
+        return frame
+
+    def track(self, element: ET.Element) -> _ParsedTrack:
+        spec = self.spec(element, tag=False)
+        parsed = _ParsedTrack(self.integer(element, "id"), spec.name, self.place(element))
+        owner = f" of track {parsed.cvat_id}"
+        frames: set[int] = set()
+        for child in element:
+            if child.tag not in ("box", "polygon", "polyline", "points"):
+                raise self.fail(child, f"<{child.tag}> is not supported (box, polygon, polyline, points)", owner)
+            frame = self.frame(child, owner)
+            if frame in frames:
+                raise self.fail(child, f"a second shape on frame {frame}", owner)
+            frames.add(frame)
+            keyframe = self.flag(child, "keyframe", owner)
+            if self.flag(child, "outside", owner):
+                continue
+            occluded = self.flag(child, "occluded", owner, default="0")
+            geometry = self.geometry(child, spec, owner)
+            track_level, frame_level = self.attributes(child, spec, owner, occluded)
+            if parsed.track_attributes is None:
+                parsed.track_attributes = track_level
+            elif track_level != parsed.track_attributes:
+                raise self.fail(child, f"track-level attributes {track_level} differ from the track's first shape "
+                                       f"({parsed.track_attributes})", owner)
+            parsed.states.append((frame, geometry, frame_level, keyframe))
+        return parsed
+
+    def geometry(self, element: ET.Element, spec: ClassSpec, owner: str) -> Geometry:
+        if element.tag == "box":
+            if "rotation" in element.attrib and self.coordinate(element, "rotation", owner) != 0:
+                raise self.fail(element, "rotated boxes are not supported", owner)
+            corners = [self.coordinate(element, name, owner) for name in ("xtl", "ytl", "xbr", "ybr")]
+            kind, points = GeometryKind.BOX, [corners[:2], corners[2:]]
+        else:
+            points = self.points(element, owner)
+            kind = {"polygon": GeometryKind.POLYGON, "polyline": GeometryKind.POLYLINE}.get(element.tag) or (
+                self.points_kind(spec, len(points)))
+        if kind not in spec.geometry:
+            raise self.fail(element, f"class {spec.name!r} takes {[k.value for k in spec.geometry]}, not {kind.value}",
+                            owner)
+        try:
+            geometry = make_geometry(kind, points)
+            check_inside_image(geometry, self.project.sequence.width, self.project.sequence.height)
+        except GeometryError as error:
+            raise self.fail(element, error.reason, owner) from None
+        return geometry
+
+    def points_kind(self, spec: ClassSpec, count: int) -> GeometryKind:
+        """CVAT ``points`` is our point (one) or keypoints, as the class allows."""
+        if GeometryKind.POINT in spec.geometry and (count == 1 or GeometryKind.KEYPOINTS not in spec.geometry):
+            return GeometryKind.POINT
+        return GeometryKind.KEYPOINTS
+
+    def coordinate(self, element: ET.Element, name: str, owner: str) -> float:
+        text = element.get(name)
+        try:
+            value = float(text)
+        except (TypeError, ValueError):
+            raise self.fail(element, f"{name} must be a number, got {text!r}", owner) from None
+        if not math.isfinite(value):
+            raise self.fail(element, f"{name} is not a finite number: {text!r}", owner)
+        return value
+
+    def points(self, element: ET.Element, owner: str) -> list[list[float]]:
+        text = element.get("points")
+        if not text:
+            raise self.fail(element, "no points", owner)
+        points = []
+        for pair in text.strip().split(";"):
+            try:
+                x, y = (float(value) for value in pair.split(","))
+            except ValueError:
+                raise self.fail(element, f"points must be 'x,y;x,y;...', got {pair!r}", owner) from None
+            if not (math.isfinite(x) and math.isfinite(y)):
+                raise self.fail(element, f"point {pair!r} is not finite", owner)
+            points.append([x, y])
+        return points
+
+    def attributes(self, element: ET.Element, spec: ClassSpec, owner: str,
+                   occluded: bool | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(track-level, per-frame) values of the element's ``<attribute>`` children, checked."""
+        values: dict[str, Any] = {}
+        for child in element.findall("attribute"):
+            name = child.get("name")
+            attribute = spec.attributes.get(name)
+            if attribute is None:
+                raise self.fail(child, f"class {spec.name!r} has no attribute {name!r} (has "
+                                       f"{sorted(spec.attributes)})", f" in {self.place(element)}{owner}")
+            values[name] = self.value(child, attribute, f" in {self.place(element)}{owner}")
+        if occluded is not None and _is_occluded_flag(spec, OCCLUDED):
+            values.setdefault(OCCLUDED, occluded)
+        try:
+            return spec.split_attributes(values)
+        except RoadlabelError as error:
+            raise self.fail(element, error.reason, owner) from None
+
+    def value(self, element: ET.Element, attribute: AttributeSpec, owner: str) -> Any:
+        text = (element.text or "").strip() if attribute.type is not AttributeType.TEXT else element.text or ""
+        if attribute.type is AttributeType.BOOL:
+            if text.lower() not in ("true", "false"):
+                raise self.fail(element, f"attribute {attribute.name!r} must be true or false, got {text!r}", owner)
+            return text.lower() == "true"
+        if attribute.type is AttributeType.NUMBER:
+            try:
+                number = float(text)
+            except ValueError:
+                raise self.fail(element, f"attribute {attribute.name!r} must be a number, got {text!r}",
+                                owner) from None
+            if not math.isfinite(number):
+                raise self.fail(element, f"attribute {attribute.name!r} is not a finite number: {text!r}", owner)
+            return int(number) if number.is_integer() else number
+        return text
+
+    def tag(self, element: ET.Element) -> _ParsedTag:
+        spec = self.spec(element, tag=True)
+        frame = self.frame(element)
+        track_level, _ = self.attributes(element, spec, "")
+        return _ParsedTag(spec.name, frame, track_level)

@@ -1,0 +1,226 @@
+"""CVAT for video 1.1: export, import, round trips, outside markers, the mapping report, bad files refused whole."""
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from napari_roadlabel.core import FormatError, Project, RoadlabelError, Source, box, make_geometry, make_mask
+from napari_roadlabel.io.formats.cvat import NO_MASKS, TAGS_LEFT_OUT, export_cvat, import_cvat
+from napari_roadlabel.io.formats.report import report_path
+from napari_roadlabel.io.projects import create_project
+
+LANE = [[10, 89], [40.125, 50.5], [60, 30]]  # x, y on the 160x90 clip
+
+
+@pytest.fixture
+def cvat_project(tmp_path, small_video):
+    """clip.mp4 with a yellow lane (keyframe 1, interpolated 2), a traffic light (1 manual, 4 propagated: a gap),
+    an occluded truck (keyframe 3), a sign as a point, a crosswalk and a school zone active on frames 2..4."""
+    with create_project(tmp_path / "p", small_video) as project:
+        lane = project.add_track("lane-line", {"color": "yellow"})
+        project.set_state(lane.id, 1, make_geometry("polyline", LANE))
+        project.set_state(lane.id, 2, make_geometry("polyline", np.add(LANE, [1, 0])), {"style": "dashed"},
+                          source=Source.INTERPOLATED)
+        light = project.add_track("traffic-light", {"face": "arrow-left"})
+        project.set_state(light.id, 1, box(100, 5, 110, 30), {"state": "red"})
+        project.set_state(light.id, 4, box(101, 5, 111, 30.5), {"state": "green", "flashing": True},
+                          source=Source.PROPAGATED, confidence=0.8)
+        truck = project.add_track("vehicle", {"type": "truck"})
+        project.set_state(truck.id, 3, box(1, 2, 50, 60), {"occluded": True})
+        sign = project.add_track("traffic-sign", {"type": "speed-limit", "value": 30, "unit": "km/h"})
+        project.set_state(sign.id, 5, make_geometry("point", [150.5, 20]))
+        crosswalk = project.add_track("crosswalk")
+        project.set_state(crosswalk.id, 11, make_geometry("polygon", [[0, 80], [160, 80], [160, 90], [0, 90]]))
+        project.add_tag("school-zone-active", 2, 4)
+        project.add_tag("scene", 0, 11, {"weather": "rain", "time-of-day": "night"})
+    return tmp_path / "p"
+
+
+def _tracks(project):
+    """track id -> (class, track attributes, [(frame, kind, points, frame attributes, keyframe)])."""
+    return {track.id: (track.class_name, dict(track.attributes),
+                       [(s.frame, s.geometry.kind, s.geometry.points.tolist(), dict(s.attributes), s.is_keyframe)
+                        for s in project.states_of(track.id)])
+            for track in project.tracks()}
+
+
+def _shapes(path):
+    """track id -> [(element, frame, keyframe, outside)] from the written XML."""
+    root = ET.parse(path).getroot()
+    return {int(track.get("id")): [(shape.tag, int(shape.get("frame")), shape.get("keyframe"), shape.get("outside"))
+                                   for shape in track]
+            for track in root.findall("track")}
+
+
+def test_round_trip_gives_back_tracks_geometries_attributes_keyframes_and_tags(cvat_project, tmp_path, small_video):
+    with Project.open(cvat_project) as project:
+        before = _tracks(project)
+        tags_before = [(tag.class_name, tag.start, tag.end, dict(tag.attributes)) for tag in project.tags()]
+        export_cvat(project, tmp_path / "a.xml", tags=True)
+    with create_project(tmp_path / "q", small_video) as fresh:
+        assert import_cvat(fresh, tmp_path / "a.xml", source=Source.MANUAL) == 5 + 2
+        assert _tracks(fresh) == before  # same ids, classes, frames, points, attributes and keyframe flags
+        assert sorted((tag.class_name, tag.start, tag.end, dict(tag.attributes)) for tag in fresh.tags()) == \
+            sorted(tags_before)
+        export_cvat(fresh, tmp_path / "b.xml", tags=True)
+    assert (tmp_path / "a.xml").read_text() == (tmp_path / "b.xml").read_text()
+
+
+def test_keyframes_take_the_source_and_the_other_states_come_back_interpolated(cvat_project, tmp_path, small_video):
+    with Project.open(cvat_project) as project:
+        export_cvat(project, tmp_path / "a.xml")
+    with create_project(tmp_path / "q", small_video) as fresh:
+        import_cvat(fresh, tmp_path / "a.xml")
+        sources = {(track.class_name, state.frame): state.source for track in fresh.tracks()
+                   for state in fresh.states_of(track.id)}
+        assert not fresh.tags()  # not written by default
+    assert sources[("lane-line", 1)] is Source.IMPORTED and sources[("lane-line", 2)] is Source.INTERPOLATED
+    assert sources[("traffic-light", 4)] is Source.INTERPOLATED
+
+
+def test_outside_markers_end_each_track_and_every_gap(cvat_project, tmp_path):
+    with Project.open(cvat_project) as project:
+        export_cvat(project, tmp_path / "a.xml")
+        export_cvat(project, tmp_path / "every2.xml", every=2, all_keyframes=True)
+    shapes = _shapes(tmp_path / "a.xml")
+    assert shapes[1] == [("polyline", 1, "1", "0"), ("polyline", 2, "0", "0"), ("polyline", 3, "1", "1")]
+    assert shapes[2] == [("box", 1, "1", "0"), ("box", 2, "1", "1"), ("box", 4, "0", "0"), ("box", 5, "1", "1")]
+    assert shapes[4] == [("points", 5, "1", "0"), ("points", 6, "1", "1")]
+    assert shapes[5] == [("polygon", 11, "1", "0")]  # on the last frame: nothing after it to mark
+    truck = ET.parse(tmp_path / "a.xml").getroot().find("track[@id='3']/box")
+    assert truck.get("occluded") == "1" and {a.get("name") for a in truck.findall("attribute")} == {"type", "truncated"}
+    every2 = _shapes(tmp_path / "every2.xml")  # frames 0, 2, 4, ...: the next exported frame ends a track
+    assert every2[1] == [("polyline", 2, "1", "0"), ("polyline", 4, "1", "1")]
+    assert every2[2] == [("box", 4, "1", "0"), ("box", 6, "1", "1")]
+    task = ET.parse(tmp_path / "every2.xml").getroot().find("meta/task")
+    assert [task.findtext(name) for name in ("size", "mode", "start_frame", "stop_frame", "frame_filter")] == \
+        ["6", "interpolation", "0", "10", "step=2"]
+    assert task.findtext("original_size/width") == "160" and task.findtext("original_size/height") == "90"
+
+
+def test_meta_lists_every_label_with_mutable_frame_and_immutable_track_attributes(cvat_project, tmp_path):
+    with Project.open(cvat_project) as project:
+        export_cvat(project, tmp_path / "a.xml")
+        names = [spec.name for spec in project.taxonomy]
+    labels = ET.parse(tmp_path / "a.xml").getroot().findall("meta/task/labels/label")
+    assert [label.findtext("name") for label in labels] == names
+    light = next(label for label in labels if label.findtext("name") == "traffic-light")
+    attributes = {a.findtext("name"): (a.findtext("mutable"), a.findtext("input_type"), a.findtext("values"))
+                  for a in light.findall("attributes/attribute")}
+    assert attributes["state"] == ("True", "select", "red\nyellow\ngreen\nred-yellow\noff\nunknown")
+    assert attributes["face"][:2] == ("False", "select") and attributes["flashing"][:2] == ("True", "checkbox")
+    scene = next(label for label in labels if label.findtext("name") == "scene")
+    assert scene.findtext("type") == "tag"
+
+
+def test_mapping_report_counts_masks_other_shape_types_and_tags(cvat_project, tmp_path):
+    with Project.open(cvat_project) as project:
+        car = project.add_track("vehicle")
+        project.set_state(car.id, 6, make_mask(np.ones((4, 5), bool), (10, 10)))
+        project.set_state(car.id, 7, box(10, 10, 20, 20))
+        project.set_state(car.id, 8, make_geometry("polygon", [[10, 10], [20, 10], [20, 20]]))
+        report = export_cvat(project, tmp_path / "a.xml")
+    mapping = report_path(tmp_path / "a.xml")
+    assert mapping.name == "a.mapping.json" and mapping.is_file()
+    assert report.frames == 12
+    assert report.written == {"lane-line": 2, "traffic-light": 2, "vehicle": 2, "traffic-sign": 1, "crosswalk": 1}
+    assert report.dropped["vehicle"] == {NO_MASKS: 1, "a CVAT track keeps one shape type: a state of another kind "
+                                                      "is left out": 1}
+    assert report.dropped["school-zone-active"] == {TAGS_LEFT_OUT: 3} and report.dropped["scene"] == {TAGS_LEFT_OUT: 12}
+    assert not report.attributes_not_carried
+    assert _shapes(tmp_path / "a.xml")[car.id] == [("box", 7, "1", "0"), ("box", 8, "1", "1")]
+
+
+def test_an_existing_export_is_kept(cvat_project, tmp_path):
+    (tmp_path / "a.xml").write_text("mine")
+    with Project.open(cvat_project) as project, pytest.raises(RoadlabelError, match="already exists"):
+        export_cvat(project, tmp_path / "a.xml")
+    assert (tmp_path / "a.xml").read_text() == "mine"
+
+
+GOOD_TRACK = ('<track id="1" label="traffic-light" source="manual">\n'
+              '<box frame="0" keyframe="1" outside="0" occluded="0" xtl="1" ytl="2" xbr="10" ybr="20" z_order="0">'
+              '<attribute name="state">red</attribute></box>\n</track>\n')
+
+
+@pytest.mark.parametrize("body, message", [
+    ('<track id="2" label="traffic-light"><box frame="1" keyframe="1" outside="0"', r"line 8, column \d+: not "
+                                                                                   "well-formed XML"),
+    ('<track id="2" label="tram"></track>', r"line 7, <track id=\"2\" label=\"tram\">: unknown label 'tram'"),
+    ('<track id="2" label="traffic-light"><box frame="12" keyframe="1" outside="0" xtl="1" ytl="2" xbr="3" ybr="4"/>'
+     '</track>', r"line 7, <box frame=\"12\"> of track 2: frame 12 is outside the sequence \(0..11\)"),
+    ('<track id="2" label="lane-line"><polyline frame="1" keyframe="1" outside="0" points="1,2;170,5"/></track>',
+     r"<polyline frame=\"1\"> of track 2: polyline reaches outside the 160x90 image"),
+    ('<track id="2" label="traffic-light"><box frame="1" keyframe="1" outside="0" xtl="nan" ytl="2" xbr="3" '
+     'ybr="4"/></track>', r"<box frame=\"1\"> of track 2: xtl is not a finite number"),
+    ('<track id="2" label="traffic-light"><box frame="1" keyframe="1" outside="0" xtl="1" ytl="2" xbr="3" ybr="4">'
+     '<attribute name="colour">red</attribute></box></track>',
+     r"line 7, <attribute> in line 7, <box frame=\"1\"> of track 2: class 'traffic-light' has no attribute 'colour'"),
+    ('<track id="2" label="traffic-light"><box frame="1" keyframe="1" outside="0" xtl="1" ytl="2" xbr="3" ybr="4">'
+     '<attribute name="state">purple</attribute></box></track>', r"'purple' is not one of"),
+    ('<track id="2" label="traffic-light"><polyline frame="1" keyframe="1" outside="0" points="1,2;3,4"/></track>',
+     r"class 'traffic-light' takes \['box'\], not polyline"),
+    ('<track id="1" label="traffic-light"><box frame="1" keyframe="1" outside="0" xtl="1" ytl="2" xbr="3" ybr="4"/>'
+     '</track>', r"track id 1 is used twice"),
+    ('<tag frame="3" label="vehicle"/>', r"<tag frame=\"3\" label=\"vehicle\">: label 'vehicle' is not a frame-range"),
+])
+def test_a_bad_cvat_file_is_refused_whole_naming_file_line_and_element(cvat_project, tmp_path, body, message):
+    bad = tmp_path / "bad.xml"
+    bad.write_text('<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n<version>1.1</version>\n'
+                   + GOOD_TRACK + body + "\n</annotations>\n")
+    with Project.open(cvat_project) as project:
+        before = (len(project.tracks()), len(project.tags()))
+        with pytest.raises(FormatError, match=message) as error:
+            import_cvat(project, bad)
+        assert error.value.where == str(bad)
+        assert (len(project.tracks()), len(project.tags())) == before  # the good first track was not imported
+
+
+def test_entities_and_other_roots_are_refused(cvat_project, tmp_path):
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text('<?xml version="1.0"?>\n<!DOCTYPE a [<!ENTITY x "xxxxxxxx">]>\n<annotations>&x;</annotations>')
+    other = tmp_path / "other.xml"
+    other.write_text("<dataset/>")
+    with Project.open(cvat_project) as project:
+        with pytest.raises(FormatError, match="line 2: a DTD or entity declaration is not allowed"):
+            import_cvat(project, bomb)
+        with pytest.raises(FormatError, match="the root element is <dataset>"):
+            import_cvat(project, other)
+
+
+def test_a_cvat_file_written_by_cvat_imports_keyframes_and_skips_outside_shapes(cvat_project, tmp_path, small_video):
+    (tmp_path / "cvat.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<annotations><version>1.1</version>\n'
+        '<track id="0" label="vehicle" source="manual">\n'
+        '<box frame="2" outside="0" occluded="1" keyframe="1" xtl="1.50" ytl="2.00" xbr="30.00" ybr="40.00">'
+        '<attribute name="type">bus</attribute><attribute name="truncated">true</attribute></box>\n'
+        '<box frame="3" outside="0" occluded="0" keyframe="0" xtl="2.50" ytl="2.00" xbr="31.00" ybr="40.00">'
+        '<attribute name="type">bus</attribute><attribute name="truncated">true</attribute></box>\n'
+        '<box frame="4" outside="1" occluded="0" keyframe="1" xtl="2.50" ytl="2.00" xbr="31.00" ybr="40.00">'
+        '<attribute name="type">bus</attribute></box>\n</track>\n</annotations>\n')
+    with create_project(tmp_path / "q", small_video) as fresh:
+        assert import_cvat(fresh, tmp_path / "cvat.xml") == 1
+        (track,) = fresh.tracks()
+        states = fresh.states_of(track.id)
+    assert track.attributes == {"type": "bus"}
+    assert [(s.frame, s.source, dict(s.attributes)) for s in states] == [
+        (2, Source.IMPORTED, {"occluded": True, "truncated": True}),
+        (3, Source.INTERPOLATED, {"occluded": False, "truncated": True})]
+    assert states[0].geometry == box(1.5, 2, 30, 40)
+
+
+def test_datumaro_reads_the_export_with_every_shape(cvat_project, tmp_path):
+    datumaro = pytest.importorskip("datumaro")
+    with Project.open(cvat_project) as project:
+        export_cvat(project, tmp_path / "cvat" / "annotations.xml")
+        shapes = sum(len(project.states_of(track.id)) for track in project.tracks())
+    outside = sum(outside == "1" for track in _shapes(tmp_path / "cvat" / "annotations.xml").values()
+                  for *_, outside in track)
+    dataset = datumaro.Dataset.import_from(str(tmp_path / "cvat"), "cvat")
+    annotations = [annotation for item in dataset for annotation in item.annotations]
+    assert len(annotations) == shapes + outside == 7 + 5  # datumaro keeps outside shapes, flagged
+    assert sum(annotation.attributes["outside"] for annotation in annotations) == outside
+    labels = dataset.categories()[datumaro.AnnotationType.label]
+    assert sorted({labels[annotation.label].name for annotation in annotations}) == [
+        "crosswalk", "lane-line", "traffic-light", "traffic-sign", "vehicle"]
