@@ -293,3 +293,19 @@ def test_categories_are_the_taxonomys_object_classes_in_order(coco_project):
         categories = coco_categories(project.taxonomy)
     assert categories[0] == {"id": 1, "name": "lane-line", "supercategory": "road-default", "geometry": ["polyline"]}
     assert categories[-1]["geometry"] == ["box", "polygon", "point", "keypoints", "mask"]
+
+
+def test_datumaro_imports_the_export(coco_project, tmp_path):
+    datumaro = pytest.importorskip("datumaro")
+    with Project.open(coco_project) as project:
+        export_coco(project, tmp_path / "export.json")
+    dataset = tmp_path / "dataset"  # datumaro's COCO layout: annotations/instances_<subset>.json and images/
+    (dataset / "annotations").mkdir(parents=True)
+    (dataset / "images").mkdir()
+    (dataset / "annotations" / "instances_default.json").write_text((tmp_path / "export.json").read_text())
+    imported = datumaro.Dataset.import_from(str(dataset), "coco_instances")
+    written = json.loads((tmp_path / "export.json").read_text())
+    assert len(imported) == len(written["images"])
+    # datumaro splits an annotation into its parts (a box, a polygon, points), all with the annotation's id
+    assert {annotation.id for item in imported for annotation in item.annotations} == {
+        annotation["id"] for annotation in written["annotations"]}
