@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,3 +43,24 @@ def _permissions_for_new_files() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | Path, *, overwrite: bool) -> Iterator[Path]:
+    """A staging folder beside ``path`` to fill; it takes ``path``'s place only when the block succeeds.
+
+    An existing ``path`` is an error unless ``overwrite`` (then it is replaced at the end, not before).
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise RoadlabelError(path, "already exists; choose another name or allow overwriting")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        yield staging
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -11,9 +11,6 @@ and renamed into place, so a failed run leaves nothing.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import FormatError, Project, RoadlabelError
+from .atomic import atomic_folder
 from .formats.registry import SUFFIXES
 
 SPLITS = ("train", "val", "test")
@@ -66,25 +64,14 @@ def statistics(project: Project) -> dict:
 def split_dataset(projects: Sequence[Path], out: Path, *, ratios: Sequence[float], seed: int, fmt: str,
                   export: Exporter, overwrite: bool = False) -> dict:
     """Split, export and describe; returns the contents of splits.json with the statistics."""
-    out = Path(out)
     names = _sequence_names(projects)
-    if out.exists() and not overwrite:
-        raise RoadlabelError(out, "already exists; choose another name or allow overwriting")
     assignment = assign_splits(list(names), ratios, seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    summary = {"seed": seed, "ratios": list(ratios), "format": fmt,
+               "splits": {split: assignment[split] for split in SPLITS}}
+    with atomic_folder(out, overwrite=overwrite) as staging:
         stats = {split: _export_split(assignment[split], names, staging / split, fmt, export) for split in SPLITS}
-        summary = {"seed": seed, "ratios": list(ratios), "format": fmt,
-                   "splits": {split: assignment[split] for split in SPLITS}}
         (staging / "splits.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         (staging / "statistics.json").write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return {**summary, "statistics": stats}
 
 

@@ -66,8 +66,8 @@ from ...core import (
     Source,
     make_geometry,
 )
-from ..atomic import atomic_write
 from ..frames import VIDEO_EXTENSIONS
+from .json_files import write_export
 from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export
 from .report import MappingReport
 
@@ -158,11 +158,7 @@ def export_bdd100k(project: Project, path: str | Path, *, frames: range | None =
             report.drop(tag.class_name, "BDD100K has no frame-range tags")
         records.append({"name": names[frame], "videoName": video, "frameIndex": frame, "labels": labels})
         report.frames += 1
-    with atomic_write(path, overwrite=overwrite) as handle:
-        json.dump(records, handle)
-        handle.write("\n")
-    report.write_beside(path, overwrite=overwrite)
-    return report
+    return write_export(path, records, report, overwrite=overwrite)
 
 
 def video_name(project: Project) -> str:

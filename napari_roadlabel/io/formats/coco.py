@@ -56,7 +56,6 @@ segmentations of several polygons (our polygons have one ring).
 from __future__ import annotations
 
 import datetime
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -79,7 +78,7 @@ from ...core import (
 )
 from ...core.geometry import clip_polygon_to_image
 from ...core.taxonomy import ClassSpec, Taxonomy
-from ..atomic import atomic_write
+from .json_files import load_json, write_export
 from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export
 from .report import MappingReport
 
@@ -135,11 +134,7 @@ def export_coco(project: Project, path: str | Path, *, frames: range | None = No
             report.drop(tag.class_name, NO_TAGS)
     document = {"info": _info(project), "licenses": [], "videos": [_video(project, video)], "images": images,
                 "categories": categories, "annotations": annotations}
-    with atomic_write(path, overwrite=overwrite) as handle:
-        json.dump(document, handle)
-        handle.write("\n")
-    report.write_beside(path, overwrite=overwrite)
-    return report
+    return write_export(path, document, report, overwrite=overwrite)
 
 
 def _info(project: Project) -> dict:
@@ -321,15 +316,7 @@ def import_coco(project: Project, path: str | Path, *, source: Source = Source.I
 
 
 def _load(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except OSError as error:
-        raise FormatError(path, f"cannot read: {error.strerror or error}") from None
-    except UnicodeDecodeError as error:
-        raise FormatError(path, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
-    except json.JSONDecodeError as error:
-        raise FormatError(path, f"malformed JSON: {error.msg}", f"line {error.lineno}, column {error.colno}") from None
+    data = load_json(path)
     if not isinstance(data, dict) or not all(isinstance(data.get(key), list)
                                              for key in ("images", "annotations", "categories")):
         raise FormatError(path, "a COCO file is an object with \"images\", \"annotations\" and \"categories\" lists")

@@ -18,16 +18,14 @@ checked before anything is added; each lane becomes a lane-line track.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ...core import FormatError, Project, RoadlabelError, Source, make_geometry
+from ...core import FormatError, Project, Source
 from ...core.lanes import MISSING, sample_rows_many
-from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export, lanes_by_frame
+from ..atomic import atomic_folder
+from .lane_frames import add_lanes, find_frame, frame_files, frame_lookup, frames_to_export, lanes_by_frame
 from .report import MappingReport
 
 ROW_STEP = 10
@@ -39,19 +37,8 @@ NOT_A_LANE = "CULane holds lane lines only"
 def export_culane(project: Project, folder: str | Path, *, frames: range | None = None, every: int = 1,
                   overwrite: bool = False) -> MappingReport:
     """Write the folder described above and the mapping report beside it."""
-    folder = Path(folder)
-    if folder.exists() and not overwrite:
-        raise RoadlabelError(folder, "already exists; choose another name or allow overwriting")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with atomic_folder(folder, overwrite=overwrite) as staging:
         report = _write_folder(project, staging, frames, every)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     report.write_beside(folder, overwrite=True)
     return report
 
@@ -97,11 +84,7 @@ def import_culane(project: Project, path: str | Path, *, source: Source = Source
         lines_file = listing.parent / _lines_name(image.lstrip("/"))
         if lines_file.is_file():
             lanes += [(frame, points) for points in _read_lanes(lines_file, project)]
-    with project.group(f"import CULane {listing.name}"):
-        for frame, points in lanes:
-            track = project.add_track("lane-line")
-            project.set_state(track.id, frame, make_geometry("polyline", points), source=source)
-    return len(lanes)
+    return add_lanes(project, lanes, f"import CULane {listing.name}", source)
 
 
 def _listed(listing: Path) -> list[str]:

@@ -46,6 +46,7 @@ from ...core import (
     make_mask,
 )
 from ..atomic import atomic_write
+from .json_files import load_json
 
 PRECISION = 17  # keep every float exactly: export then import gives back the same numbers
 
@@ -158,7 +159,7 @@ class ParsedFeature:
 def read_geojson(path: str | Path) -> tuple[dict, list[ParsedFeature]]:
     """Parse and check a GeoJSON file: returns the collection's ``roadlabel`` info and its features."""
     path = Path(path)
-    data = _load_json(path)
+    data = load_json(path)
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise FormatError(path, "not a GeoJSON FeatureCollection (\"type\" must be \"FeatureCollection\")")
     features = data.get("features")
@@ -166,18 +167,6 @@ def read_geojson(path: str | Path) -> tuple[dict, list[ParsedFeature]]:
         raise FormatError(path, "\"features\" must be a list")
     parsed = [_parse_feature(feature, f"feature {index}", path) for index, feature in enumerate(features)]
     return data.get("roadlabel") or {}, parsed
-
-
-def _load_json(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except OSError as error:
-        raise FormatError(path, f"cannot read: {error.strerror or error}") from None
-    except UnicodeDecodeError as error:
-        raise FormatError(path, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
-    except json.JSONDecodeError as error:
-        raise FormatError(path, f"malformed JSON: {error.msg}", f"line {error.lineno}, column {error.colno}") from None
 
 
 def _parse_feature(feature: Any, place: str, path: Path) -> ParsedFeature:

@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from ...core import FrameObject, GeometryError, Project
+import numpy as np
+
+from ...core import FrameObject, GeometryError, Project, Source, make_geometry
 from ...core.lane_order import bottom_crossings, places
 from ...core.lanes import LaneCurve, fit_lanes, is_lane_class
 from ..frames import VIDEO_EXTENSIONS, image_files
@@ -92,3 +94,12 @@ def _left_to_right(lanes: list, width: int) -> list[Lane]:
     order = places({index: crossing for index, (_, _, crossing) in enumerate(lanes)}, width)
     return [Lane(obj, curve, order[index]) for index, (obj, curve, _) in sorted(
         enumerate(lanes), key=lambda item: item[1][2])]
+
+
+def add_lanes(project: Project, lanes: list[tuple[int, np.ndarray]], label: str, source: Source) -> int:
+    """Each (frame, points) as a lane-line track of its own (the formats have no identity across frames)."""
+    with project.group(label):
+        for frame, points in lanes:
+            track = project.add_track("lane-line")
+            project.set_state(track.id, frame, make_geometry("polyline", points), source=source)
+    return len(lanes)

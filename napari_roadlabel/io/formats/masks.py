@@ -42,9 +42,6 @@ leaves nothing.  There is no import: a mask does not give back the points.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path, PurePosixPath
 
 import cv2
@@ -52,6 +49,7 @@ import numpy as np
 
 from ...core import FrameObject, GeometryError, GeometryKind, Project, RoadlabelError
 from ...core.lanes import fit_lane, fit_lanes, is_lane_class
+from ..atomic import atomic_folder
 from .lane_frames import frame_files, frames_to_export
 from .report import MappingReport
 
@@ -79,19 +77,9 @@ def export_masks(project: Project, folder: str | Path, *, frames: range | None =
     folder = Path(folder)
     if isinstance(lane_width, bool) or not isinstance(lane_width, int) or lane_width < 1:
         raise GeometryError(None, f"the lane width must be a whole number of pixels, 1 or more, got {lane_width!r}")
-    if folder.exists() and not overwrite:
-        raise RoadlabelError(folder, "already exists; choose another name or allow overwriting")
     ids = class_ids(project)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with atomic_folder(folder, overwrite=overwrite) as staging:
         report = _write_folder(project, staging, ids, frames, every, lane_width)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     report.write_beside(folder, overwrite=True)
     return report
 

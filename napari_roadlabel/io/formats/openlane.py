@@ -21,14 +21,12 @@ and kind from the category, in one undo step.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ...core import FormatError, Project, RoadlabelError, Source, make_geometry
+from ...core import FormatError, Project, Source, make_geometry
+from ..atomic import atomic_folder
 from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export, lanes_by_frame
 from .report import MappingReport
 
@@ -49,19 +47,8 @@ CARRIED = frozenset({"style", "color", "kind"})  # lane attributes the category 
 def export_openlane(project: Project, folder: str | Path, *, frames: range | None = None, every: int = 1,
                     overwrite: bool = False) -> MappingReport:
     """Write one JSON file per frame into a new folder (built beside it, renamed into place), and the report."""
-    folder = Path(folder)
-    if folder.exists() and not overwrite:
-        raise RoadlabelError(folder, "already exists; choose another name or allow overwriting")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with atomic_folder(folder, overwrite=overwrite) as staging:
         report = _write_frames(project, staging, frames, every)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     report.write_beside(folder, overwrite=True)
     return report
 

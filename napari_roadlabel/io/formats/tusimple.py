@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ...core import FormatError, GeometryError, Project, Source, make_geometry
+from ...core import FormatError, GeometryError, Project, Source
 from ...core.lanes import MISSING, sample_rows_many
 from ..atomic import atomic_write
-from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export, lanes_by_frame
+from .lane_frames import add_lanes, find_frame, frame_files, frame_lookup, frames_to_export, lanes_by_frame
 from .report import MappingReport
 
 TUSIMPLE_ROWS = tuple(range(160, 720, 10))  # h_samples of TuSimple's 720-row images
@@ -69,11 +69,7 @@ def import_tusimple(project: Project, path: str | Path, *, source: Source = Sour
     lanes = []
     for number, line in enumerate(_lines(path), start=1):
         lanes += _lanes_of(line, number, path, lookup, project)
-    with project.group(f"import TuSimple {path.name}"):
-        for frame, points in lanes:
-            track = project.add_track("lane-line")
-            project.set_state(track.id, frame, make_geometry("polyline", points), source=source)
-    return len(lanes)
+    return add_lanes(project, lanes, f"import TuSimple {path.name}", source)
 
 
 def _lines(path: Path) -> list[str]:
