@@ -184,6 +184,9 @@ def clipped_to_image(geometry: Geometry, width: int, height: int) -> Geometry | 
 
 def clip_polygon_to_image(polygon: np.ndarray, width: float, height: float) -> np.ndarray:
     """The part of a polygon inside 0..width, 0..height (fewer than 3 points when none is)."""
+    polygon = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    if ((polygon >= 0) & (polygon <= [width, height])).all():
+        return polygon  # nothing to cut (the common case, and the clipping passes are slow)
     for axis, limit, keep_above in ((0, 0.0, True), (0, width, False), (1, 0.0, True), (1, height, False)):
         polygon = clip_polygon(polygon, axis, limit, keep_above=keep_above)
         if len(polygon) < 3:
