@@ -322,6 +322,13 @@ def shoot(session: Session, name: str, viewer: napari.Viewer | None = None) -> P
     return path
 
 
+def show_in_panel(session: Session, widget) -> None:
+    """Scroll the Label tab so that ``widget`` shows (the panel is taller than the window)."""
+    settle()  # let the panel lay out first: before that the scroll area does not know where the widget is
+    session.widget._label_scroll.ensureWidgetVisible(widget, 0, 40)
+    settle()
+
+
 def show_tab(session: Session, title: str, width: int) -> None:
     """Show a tab of the panel, with the panel dragged to ``width`` pixels."""
     tabs = session.widget.findChild(QTabWidget)
@@ -369,6 +376,8 @@ def select_light(session: Session) -> None:
 
 
 def shoot_light(session: Session, name: str, zoom: float) -> None:
+    """The light, zoomed, with the panel scrolled down to its attributes and timeline."""
+    show_in_panel(session, session.widget.panel.timeline.text)
     frame = session.workspace.current_frame
     look_at(session.viewer, center_of(session.truth.on(frame)[LIGHT]), zoom=zoom)
     shoot(session, name)
@@ -460,6 +469,7 @@ def propagation(folder: Path, out: Path) -> Path:
         set_in_panel(session, "state (frame)", state)
     workspace.go_to(PROPAGATION_FRAME)
     select_light(session)
+    show_in_panel(session, controls.native)  # the box is at the bottom of the panel
     look_at(session.viewer)
     path = shoot(session, "10-propagated")
     session.viewer.close()

@@ -337,7 +337,7 @@ class KeysHelp(QTableWidget):
 
 
 class LabelingPanel(QWidget):
-    """Everything for labeling the open workspace, stacked: class, objects, attributes, timeline."""
+    """Everything for labeling the open workspace, stacked: class, objects, attributes, timeline, propagation."""
 
     def __init__(self, workspace: Workspace, report: Callable[[RoadlabelError], None]):
         super().__init__()
@@ -352,10 +352,10 @@ class LabelingPanel(QWidget):
         self.timeline = TimelineBar(workspace)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.chooser.native, self.snap.native, self.ghost.native, QLabel("Propagate"),
-                       self.propagate.native, QLabel("Objects on this frame"),
+        for widget in (self.chooser.native, self.snap.native, self.ghost.native, QLabel("Objects on this frame"),
                        self.objects, QLabel("Attributes"), self.attributes.native,
-                       QLabel("Per-frame attributes over time"), self.timeline, self.timeline.text):
+                       QLabel("Per-frame attributes over time"), self.timeline, self.timeline.text,
+                       QLabel("Propagate"), self.propagate.native):
             layout.addWidget(widget)
 
     def _show_ghost_state(self, shown: bool) -> None:
