@@ -1,9 +1,9 @@
 """The Export dialog: any format, a frame range, every N-th frame; written in a worker with a progress bar.
 
 The export reads the store from the worker thread (the store serialises its
-connection), so the viewer stays usable; the file or folder appears whole when
-it is done (each exporter writes beside it and renames), with its mapping
-report beside it.
+connection), so the viewer stays usable, and napari's progress bar counts the
+frames written.  The file or folder appears whole when it is done (each
+exporter writes beside it and renames), with its mapping report beside it.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from qtpy.QtWidgets import (
 )
 
 from ..core import RoadlabelError
-from ..io.formats.registry import FOLDER_FORMATS, SUFFIXES, export_any, export_formats
+from ..io.formats.registry import FOLDER_FORMATS, SUFFIXES, export_any, export_formats, frames_written
 from ..io.formats.report import report_path
+from .relay import ProgressRelay
 
 
 class ExportDialog(QDialog):
@@ -97,12 +98,15 @@ class ExportDialog(QDialog):
         if not len(frames):
             self.status.setText("The range is empty: the first frame is after the last.")
             return
-        bar = progress(total=0, desc=f"Exporting {fmt}")  # busy until the exporter is done
+        total = frames_written(self.workspace.project, frames, self.every.value())
+        bar = progress(total=total, desc=f"Exporting {fmt}")
+        relay = ProgressRelay(self)
+        relay.advanced.connect(bar.update)
         self.buttons.button(QDialogButtonBox.Ok).setEnabled(False)
-        self.status.setText(f"Exporting {len(frames)} frames as {fmt}…")
+        self.status.setText(f"Exporting {total} frames as {fmt}…")
         self.worker = create_worker(export_any, fmt, self.workspace.project, out, frames=frames,
                                     every=self.every.value(), overwrite=self.overwrite.isChecked(),
-                                    _ignore_errors=True)
+                                    progress=relay.advanced.emit, _ignore_errors=True)
         self.worker.returned.connect(lambda result: self._done(fmt, out, result))
         self.worker.errored.connect(self._failed)
         self.worker.finished.connect(bar.close)

@@ -18,8 +18,6 @@ from napari.qt.threading import create_worker
 from napari.utils import cancelable_progress
 from napari.utils.notifications import show_error, show_info
 from psygnal import Signal
-from qtpy.QtCore import QObject
-from qtpy.QtCore import Signal as QtSignal
 
 from ..core import RoadlabelError
 from ..io.frames import open_frames
@@ -32,6 +30,7 @@ from ..temporal.propagation import (
     plan_propagation,
     write_propagation,
 )
+from .relay import ProgressRelay
 
 SCOPES = ("selected", "all")
 UNTIL = ("next keyframe", "N frames", "end")
@@ -71,12 +70,6 @@ def plan_for(workspace, options: PropagationOptions) -> PropagationPlan:
                             extend_tags=options.extend_tags)
 
 
-class _Relay(QObject):
-    """Carries progress from the worker thread to the bar, which lives on the main thread."""
-
-    advanced = QtSignal(int)
-
-
 class PropagationRunner:
     """One propagation at a time for a workspace: started, computed in a thread, written, or cancelled."""
 
@@ -89,7 +82,7 @@ class PropagationRunner:
         self.worker = None
         self._cancel = threading.Event()
         self._bar = None
-        self._relay = _Relay()
+        self._relay = ProgressRelay()
 
     @property
     def running(self) -> bool:

@@ -43,3 +43,18 @@ def test_the_suggested_name_follows_the_format(widget):
     assert dialog.out.text().endswith("clip_culane")
     dialog.format.setCurrentText("geojson")
     assert dialog.out.text().endswith("clip_geojson.geojson")
+
+
+def test_the_progress_bar_counts_the_frames_written(widget, qtbot, tmp_path, monkeypatch):
+    import napari_roadlabel._napari.export_dialog as dialog_module
+
+    bars = []
+    real = dialog_module.progress
+
+    def recorded(*args, **kwargs):
+        bars.append(real(*args, **kwargs))
+        return bars[-1]
+
+    monkeypatch.setattr(dialog_module, "progress", recorded)
+    export(open_dialog(widget), qtbot, "culane", tmp_path / "cu", first=0, last=11, every=3)
+    assert bars[0].total == 4 and bars[0].n == 4  # frames 0, 3, 6, 9

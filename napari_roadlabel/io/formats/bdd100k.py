@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,12 +138,12 @@ class _Dropped(Exception):
 # ---------------------------------------------------------------- export
 
 def export_bdd100k(project: Project, path: str | Path, *, frames: range | None = None, every: int = 1,
-                   overwrite: bool = False) -> MappingReport:
+                   overwrite: bool = False, progress: Callable[[int], None] | None = None) -> MappingReport:
     """Write one JSON list of frames (every ``every``-th of ``frames``) and the mapping report beside it."""
     path = Path(path)
     names = frame_files(project)
     video = video_name(project)
-    report = MappingReport("bdd100k")
+    report = MappingReport("bdd100k", progress=progress)
     records = []
     for frame in frames_to_export(project, frames, every):
         labels = []
@@ -157,7 +158,7 @@ def export_bdd100k(project: Project, path: str | Path, *, frames: range | None =
         for tag in project.tags_on(frame):
             report.drop(tag.class_name, "BDD100K has no frame-range tags")
         records.append({"name": names[frame], "videoName": video, "frameIndex": frame, "labels": labels})
-        report.frames += 1
+        report.frame_done()
     return write_export(path, records, report, overwrite=overwrite)
 
 

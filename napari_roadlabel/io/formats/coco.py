@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import datetime
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -101,7 +102,8 @@ def coco_categories(taxonomy: Taxonomy) -> list[dict]:
 
 
 def export_coco(project: Project, path: str | Path, *, frames: range | None = None, every: int = 1,
-                line_width: float = LINE_WIDTH, overwrite: bool = False) -> MappingReport:
+                line_width: float = LINE_WIDTH, overwrite: bool = False,
+                progress: Callable[[int], None] | None = None) -> MappingReport:
     """Write one COCO JSON file for the frames (every ``every``-th of ``frames``) and the mapping report beside it."""
     path = Path(path)
     if not (isinstance(line_width, (int, float)) and math.isfinite(line_width) and line_width > 0):
@@ -111,7 +113,7 @@ def export_coco(project: Project, path: str | Path, *, frames: range | None = No
     video = PurePosixPath(names[0]).parent.name or project.source_path().stem
     categories = coco_categories(project.taxonomy)
     category_ids = {category["name"]: category["id"] for category in categories}
-    report = MappingReport("coco")
+    report = MappingReport("coco", progress=progress)
     chosen = frames_to_export(project, frames, every)
     images, annotations = [], []
     for frame in chosen:
@@ -128,7 +130,7 @@ def export_coco(project: Project, path: str | Path, *, frames: range | None = No
                 annotation["score"] = state.confidence
             annotations.append(annotation)
             report.wrote(obj.track.class_name, obj.attributes, frozenset(obj.attributes))
-        report.frames += 1
+        report.frame_done()
     for tag in project.tags():
         if any(tag.covers(frame) for frame in chosen):
             report.drop(tag.class_name, NO_TAGS)

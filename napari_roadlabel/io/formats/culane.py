@@ -18,6 +18,7 @@ checked before anything is added; each lane becomes a lane-line track.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -35,18 +36,18 @@ NOT_A_LANE = "CULane holds lane lines only"
 
 
 def export_culane(project: Project, folder: str | Path, *, frames: range | None = None, every: int = 1,
-                  overwrite: bool = False) -> MappingReport:
+                  overwrite: bool = False, progress: Callable[[int], None] | None = None) -> MappingReport:
     """Write the folder described above and the mapping report beside it."""
     with atomic_folder(folder, overwrite=overwrite) as staging:
-        report = _write_folder(project, staging, frames, every)
+        report = _write_folder(project, staging, frames, every, MappingReport("culane", progress=progress))
     report.write_beside(folder, overwrite=True)
     return report
 
 
-def _write_folder(project: Project, staging: Path, frames: range | None, every: int) -> MappingReport:
+def _write_folder(project: Project, staging: Path, frames: range | None, every: int,
+                  report: MappingReport) -> MappingReport:
     names = frame_files(project)
     rows = np.arange(project.sequence.height - 1, -1, -ROW_STEP, dtype=float)
-    report = MappingReport("culane")
     listed = []
     for frame, found in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE):
         lines = []
@@ -61,7 +62,7 @@ def _write_folder(project: Project, staging: Path, frames: range | None, every: 
         lines_file.parent.mkdir(parents=True, exist_ok=True)
         lines_file.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         listed.append("/" + names[frame])
-        report.frames += 1
+        report.frame_done()
     (staging / LIST_NAME).write_text("".join(name + "\n" for name in listed), encoding="utf-8")
     return report
 

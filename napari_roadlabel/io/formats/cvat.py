@@ -58,6 +58,7 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,11 +98,12 @@ INPUT_TYPES = {AttributeType.CHOICE: "select", AttributeType.BOOL: "checkbox", A
 
 
 def export_cvat(project: Project, path: str | Path, *, frames: range | None = None, every: int = 1,
-                overwrite: bool = False, tags: bool = False, all_keyframes: bool = False) -> MappingReport:
+                overwrite: bool = False, tags: bool = False, all_keyframes: bool = False,
+                progress: Callable[[int], None] | None = None) -> MappingReport:
     """Write the project (every ``every``-th of ``frames``) as a CVAT for video 1.1 XML file, and the report."""
     path = Path(path)
     chosen = frames_to_export(project, frames, every)
-    report = MappingReport("cvat")
+    report = MappingReport("cvat", progress=progress)
     root = ET.Element("annotations")
     ET.SubElement(root, "version").text = CVAT_VERSION
     root.append(_meta(project, chosen))
@@ -119,7 +121,7 @@ def export_cvat(project: Project, path: str | Path, *, frames: range | None = No
             element = ET.SubElement(root, "tag", {"frame": str(frame), "label": tag.class_name, "source": "manual"})
             _add_attributes(element, project.taxonomy[tag.class_name], tag.attributes)
             report.wrote(tag.class_name, tag.attributes, frozenset(tag.attributes))
-    report.frames = len(chosen)
+    report.frame_done(len(chosen))  # tracks, not frames, are written one by one
     ET.indent(root)
     with atomic_write(path, overwrite=overwrite, binary=True) as handle:
         handle.write(b'<?xml version="1.0" encoding="utf-8"?>\n')

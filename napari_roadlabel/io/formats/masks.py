@@ -42,6 +42,7 @@ leaves nothing.  There is no import: a mask does not give back the points.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 import cv2
@@ -72,14 +73,16 @@ BAD_LANE = "a lane needs 2 distinct points"
 
 
 def export_masks(project: Project, folder: str | Path, *, frames: range | None = None, every: int = 1,
-                 lane_width: int = 8, overwrite: bool = False) -> MappingReport:
+                 lane_width: int = 8, overwrite: bool = False,
+                 progress: Callable[[int], None] | None = None) -> MappingReport:
     """Write the folder described above and the mapping report beside it."""
     folder = Path(folder)
     if isinstance(lane_width, bool) or not isinstance(lane_width, int) or lane_width < 1:
         raise GeometryError(None, f"the lane width must be a whole number of pixels, 1 or more, got {lane_width!r}")
     ids = class_ids(project)
     with atomic_folder(folder, overwrite=overwrite) as staging:
-        report = _write_folder(project, staging, ids, frames, every, lane_width)
+        report = _write_folder(project, staging, ids, frames, every, lane_width,
+                               MappingReport("masks", progress=progress))
     report.write_beside(folder, overwrite=True)
     return report
 
@@ -94,11 +97,10 @@ def class_ids(project: Project) -> dict[str, int]:
 
 
 def _write_folder(project: Project, staging: Path, ids: dict[str, int], frames: range | None, every: int,
-                  lane_width: int) -> MappingReport:
+                  lane_width: int, report: MappingReport) -> MappingReport:
     names = frame_files(project)
     shape = (project.sequence.height, project.sequence.width)
     tags = project.tags()
-    report = MappingReport("masks")
     for frame in frames_to_export(project, frames, every):
         semantic, instance = np.zeros(shape, np.uint8), np.zeros(shape, np.uint16)
         drawn = _shapes(project.objects_on(frame), shape, lane_width, report)
@@ -112,7 +114,7 @@ def _write_folder(project: Project, staging: Path, ids: dict[str, int], frames: 
         stem = PurePosixPath(names[frame]).with_suffix(".png")
         _write_png(staging / SEMANTIC / stem, semantic)
         _write_png(staging / INSTANCE / stem, instance)
-        report.frames += 1
+        report.frame_done()
     classes = {"classes": ids, "not_drawn": [spec.name for spec in project.taxonomy if spec.name not in ids],
                "lane_width": lane_width, "drawing_order": [{"layer": name, "geometry": [kind.value for kind in kinds]}
                                                            for name, kinds in LAYERS],

@@ -21,6 +21,7 @@ and kind from the category, in one undo step.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -45,17 +46,17 @@ CARRIED = frozenset({"style", "color", "kind"})  # lane attributes the category 
 
 
 def export_openlane(project: Project, folder: str | Path, *, frames: range | None = None, every: int = 1,
-                    overwrite: bool = False) -> MappingReport:
+                    overwrite: bool = False, progress: Callable[[int], None] | None = None) -> MappingReport:
     """Write one JSON file per frame into a new folder (built beside it, renamed into place), and the report."""
     with atomic_folder(folder, overwrite=overwrite) as staging:
-        report = _write_frames(project, staging, frames, every)
+        report = _write_frames(project, staging, frames, every, MappingReport("openlane", progress=progress))
     report.write_beside(folder, overwrite=True)
     return report
 
 
-def _write_frames(project: Project, staging: Path, frames: range | None, every: int) -> MappingReport:
+def _write_frames(project: Project, staging: Path, frames: range | None, every: int,
+                  report: MappingReport) -> MappingReport:
     names = frame_files(project)
-    report = MappingReport("openlane")
     for frame, lanes in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE):
         lane_lines = []
         for lane in lanes:
@@ -70,7 +71,7 @@ def _write_frames(project: Project, staging: Path, frames: range | None, every: 
         target = staging / PurePosixPath(names[frame]).with_suffix(".json")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps({"file_path": names[frame], "lane_lines": lane_lines}), encoding="utf-8")
-        report.frames += 1
+        report.frame_done()
     return report
 
 

@@ -7,12 +7,15 @@ An importer is ``import_(project, file, *, source=...)`` and returns what it add
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ...core import RoadlabelError
 from .bdd100k import export_bdd100k, import_bdd100k
 from .coco import export_coco, import_coco
 from .culane import export_culane, import_culane
 from .cvat import export_cvat, import_cvat
 from .geojson import export_geojson, import_geojson
+from .lane_frames import frames_to_export
 from .masks import export_masks
 from .openlane import export_openlane, import_openlane
 from .tusimple import export_tusimple, import_tusimple
@@ -29,10 +32,22 @@ def export_formats() -> list[str]:
     return sorted(["geojson", *EXPORTERS])
 
 
-def export_any(fmt: str, project, out, *, frames: range | None = None, every: int = 1, overwrite: bool = False):
-    """Export in ``fmt``: a MappingReport, or for GeoJSON the number of features written."""
+def export_any(fmt: str, project, out, *, frames: range | None = None, every: int = 1, overwrite: bool = False,
+               progress: Callable[[int], None] | None = None):
+    """Export in ``fmt``: a MappingReport, or for GeoJSON the number of features written.
+
+    ``progress`` is told of each frame written (GeoJSON tells it of all of them at the end).
+    """
     if fmt == "geojson":
         if every != 1:
             raise RoadlabelError(None, "GeoJSON keeps every frame of the range: 'every' is for the training formats")
-        return export_geojson(project, out, frames=frames, overwrite=overwrite)
-    return EXPORTERS[fmt](project, out, frames=frames, every=every, overwrite=overwrite)
+        count = export_geojson(project, out, frames=frames, overwrite=overwrite)
+        if progress is not None:
+            progress(len(frames or range(project.sequence.frame_count)))
+        return count
+    return EXPORTERS[fmt](project, out, frames=frames, every=every, overwrite=overwrite, progress=progress)
+
+
+def frames_written(project, frames: range | None, every: int) -> int:
+    """How many frames an export of ``frames`` (every ``every``-th) writes: the progress bar's total."""
+    return len(frames_to_export(project, frames, every))

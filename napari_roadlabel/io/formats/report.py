@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,12 @@ class MappingReport:
     written: Counter = field(default_factory=Counter)  # class -> objects written
     dropped: defaultdict = field(default_factory=lambda: defaultdict(Counter))  # class -> reason -> objects
     attributes_not_carried: defaultdict = field(default_factory=lambda: defaultdict(Counter))  # class -> name -> n
+    progress: Callable[[int], None] | None = field(default=None, repr=False)  # told of each frame done
+
+    def frame_done(self, count: int = 1) -> None:
+        self.frames += count
+        if self.progress is not None:
+            self.progress(count)
 
     def wrote(self, class_name: str, attributes: dict[str, Any], carried: frozenset[str] = frozenset()) -> None:
         """One object written; its attributes with a value that the format has no place for are counted."""

@@ -17,6 +17,7 @@ frames, image bounds); then each lane of each frame becomes a lane-line track
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,14 +39,15 @@ def default_rows(height: int) -> list[int]:
 
 
 def export_tusimple(project: Project, path: str | Path, *, frames: range | None = None, every: int = 1,
-                    rows: list[int] | None = None, overwrite: bool = False) -> MappingReport:
+                    rows: list[int] | None = None, overwrite: bool = False,
+                    progress: Callable[[int], None] | None = None) -> MappingReport:
     """Write one line per frame (every ``every``-th of ``frames``) and the mapping report beside the file."""
     path = Path(path)
     rows = rows or default_rows(project.sequence.height)
     if any(not 0 <= row < project.sequence.height for row in rows):
         raise GeometryError(None, f"h_samples rows must lie in the image (0..{project.sequence.height - 1})")
     names = frame_files(project)
-    report = MappingReport("tusimple")
+    report = MappingReport("tusimple", progress=progress)
     with atomic_write(path, overwrite=overwrite) as handle:
         for frame, found in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE):
             lanes = []
@@ -57,7 +59,7 @@ def export_tusimple(project: Project, path: str | Path, *, frames: range | None 
                 lanes.append(np.where(xs == MISSING, -2, np.round(xs)).astype(int).tolist())
                 report.wrote(lane.obj.track.class_name, lane.obj.attributes)
             handle.write(json.dumps({"raw_file": names[frame], "lanes": lanes, "h_samples": list(rows)}) + "\n")
-            report.frames += 1
+            report.frame_done()
     report.write_beside(path, overwrite=overwrite)
     return report
 
