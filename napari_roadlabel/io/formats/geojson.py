@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import geojson
 import numpy as np
 
 from ...core import (
@@ -48,9 +47,6 @@ from ...core import (
 from ..atomic import atomic_write
 from .json_files import load_json
 
-PRECISION = 17  # keep every float exactly: export then import gives back the same numbers
-
-
 # ---------------------------------------------------------------- export
 
 
@@ -63,7 +59,7 @@ def export_geojson(project: Project, path: str | Path, *, frames: range | None =
     return write_feature_collection(path, _features(project, frames), _collection_info(project), overwrite=overwrite)
 
 
-def write_feature_collection(path: str | Path, features: Iterable[geojson.Feature], info: dict | None = None, *,
+def write_feature_collection(path: str | Path, features: Iterable[dict], info: dict | None = None, *,
                              overwrite: bool = False) -> int:
     """Stream ``features`` into a FeatureCollection file (``info`` as its "roadlabel" member); returns the count."""
     count = 0
@@ -83,7 +79,7 @@ def _collection_info(project: Project) -> dict:
             "height": sequence.height, "fps": sequence.fps, "taxonomy": project.taxonomy.name}
 
 
-def _features(project: Project, frames: range | None) -> Iterator[geojson.Feature]:
+def _features(project: Project, frames: range | None) -> Iterator[dict]:
     for tag in project.tags():
         if frames is None or (tag.start <= frames[-1] and tag.end >= frames[0]):
             yield tag_feature(tag)
@@ -91,39 +87,41 @@ def _features(project: Project, frames: range | None) -> Iterator[geojson.Featur
         yield object_feature(obj)
 
 
-def object_feature(obj: FrameObject) -> geojson.Feature:
+def object_feature(obj: FrameObject) -> dict:
     state = obj.state
     properties: dict[str, Any] = {"frame": state.frame, "track_id": obj.track.id, "class": obj.track.class_name,
                                   "attributes": obj.attributes, "source": state.source.value}
     if state.confidence is not None:
         properties["confidence"] = state.confidence
     geometry = _geometry_to_geojson(state.geometry, properties)
-    return geojson.Feature(geometry=geometry, properties=properties)
+    return {"type": "Feature", "geometry": geometry, "properties": properties}
 
 
-def tag_feature(tag: FrameRangeTag) -> geojson.Feature:
+def tag_feature(tag: FrameRangeTag) -> dict:
     properties = {"frame": tag.start, "frame_end": tag.end, "track_id": tag.id, "class": tag.class_name,
                   "attributes": dict(tag.attributes), "source": tag.source.value}
-    return geojson.Feature(geometry=None, properties=properties)
+    return {"type": "Feature", "geometry": None, "properties": properties}
 
 
-def _geometry_to_geojson(geometry: Geometry, properties: dict) -> geojson.geometry.Geometry:
+def _geometry_to_geojson(geometry: Geometry, properties: dict) -> dict:
+    """The GeoJSON geometry, as plain dicts: the geojson package's objects would round each coordinate
+    (to keep every float it needs precision=17, and the rounding pass dominates a long export)."""
     points = geometry.points.tolist()
     kind = geometry.kind
     if kind is GeometryKind.POLYLINE:
-        return geojson.LineString(points, precision=PRECISION)
+        return {"type": "LineString", "coordinates": points}
     if kind is GeometryKind.POLYGON:
-        return geojson.Polygon([points + points[:1]], precision=PRECISION)
+        return {"type": "Polygon", "coordinates": [points + points[:1]]}
     if kind is GeometryKind.POINT:
-        return geojson.Point(points[0], precision=PRECISION)
+        return {"type": "Point", "coordinates": points[0]}
     if kind is GeometryKind.KEYPOINTS:
-        return geojson.MultiPoint(points, precision=PRECISION)
+        return {"type": "MultiPoint", "coordinates": points}
     xmin, ymin, xmax, ymax = geometry.bounds()
     properties["shape"] = kind.value  # box or mask: the ring below is their outline
     if kind is GeometryKind.MASK:
         properties["mask"] = {"size": list(geometry.mask.shape), "counts": _run_lengths(geometry.mask)}
     corners = [[xmin, ymin], [xmax, ymin], [xmax, ymax], [xmin, ymax], [xmin, ymin]]
-    return geojson.Polygon([corners], precision=PRECISION)
+    return {"type": "Polygon", "coordinates": [corners]}
 
 
 def _run_lengths(mask: np.ndarray) -> list[int]:
