@@ -60,18 +60,25 @@ class Lane:
     place: int  # from the car: -1 left, -2 left-left, ..., 1 right, 2 right-right, ...
 
 
-def lanes_by_frame(project: Project, frames: range, report: MappingReport, reason: str) -> Iterator[tuple[int, list]]:
-    """(frame, its lanes left to right) for each frame; every other object counted as dropped with ``reason``.
-
-    Frames are read and their lanes fitted ``CHUNK`` frames at a time: one query, and the curves of all
-    lanes with the same number of points computed together.
-    """
+def objects_by_frame(project: Project, frames: range) -> Iterator[dict[int, list[FrameObject]]]:
+    """The frames' objects (in track id order), ``CHUNK`` frames at a time: one query per chunk, not per frame."""
     for first in range(0, len(frames), CHUNK):
         chunk = frames[first:first + CHUNK]
         by_frame: dict[int, list[FrameObject]] = {frame: [] for frame in chunk}
         for obj in project.store.iter_objects(range(chunk[0], chunk[-1] + 1)):
             if obj.state.frame in by_frame:
                 by_frame[obj.state.frame].append(obj)
+        yield by_frame
+
+
+def lanes_by_frame(project: Project, frames: range, report: MappingReport, reason: str) -> Iterator[tuple[int, list]]:
+    """(frame, its lanes left to right) for each frame; every other object counted as dropped with ``reason``.
+
+    The lanes of ``CHUNK`` frames are fitted together: the curves of all lanes with the same number of
+    points are computed at once.
+    """
+    for by_frame in objects_by_frame(project, frames):
+        chunk = list(by_frame)
         lanes = [obj for frame in chunk for obj in by_frame[frame] if _is_lane(obj, report, reason)]
         curves = fit_lanes([obj.state.geometry.points for obj in lanes],
                            where=[f"track {obj.track.id}, frame {obj.state.frame}" for obj in lanes])
