@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core import FrameObject, GeometryError, GeometryKind
 from ..core.lanes import fit_lane, is_lane_class
-from ..temporal.propagation import FLAG_BELOW
+from ..temporal.propagation import needs_review
 from .adapter import box_corners, to_napari
 from .style import edge_color, hex_to_rgba
 
@@ -23,11 +23,6 @@ GAP_PX = 5.0
 DASH_WIDTH = 2.0
 FLAGGED_COLOR = hex_to_rgba("#ff8c00")
 CURVE_STEP = 4.0  # px between the points of a lane curve the dashes follow
-
-
-def is_flagged(obj: FrameObject, flag_below: float = FLAG_BELOW) -> bool:
-    """A propagated state whose confidence is under the review threshold."""
-    return obj.state.confidence is not None and obj.state.confidence < flag_below
 
 
 def outline(obj: FrameObject) -> np.ndarray | None:
@@ -75,7 +70,7 @@ class DerivedOutlineView:
             if points is None or len(points) < 2:
                 continue
             found = dashes(points)
-            color = FLAGGED_COLOR if is_flagged(obj) else edge_color(obj, taxonomy)[:3].tolist() + [1.0]
+            color = FLAGGED_COLOR if needs_review(obj.state) else edge_color(obj, taxonomy)[:3].tolist() + [1.0]
             vectors.append(found)
             colors += [color] * len(found)
         if not vectors and self.layer is None:

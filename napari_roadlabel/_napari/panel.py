@@ -30,8 +30,7 @@ from ..core.annotations import FrameState
 from ..core.lane_order import order_name
 from ..core.taxonomy import AttributeType
 from ..core.timeline import Run, attribute_runs, describe_runs
-from ..temporal.propagation import FLAG_BELOW
-from .derived_outlines import is_flagged
+from ..temporal.propagation import needs_review
 from .keymap import BINDINGS
 from .layers import drawable_classes
 from .propagation import PropagationControls
@@ -152,7 +151,7 @@ def source_note(obj) -> str:
     confidence = obj.state.confidence
     if confidence is None:
         return obj.state.source.value
-    return f"{obj.state.source.value} {confidence:.2f}{', check' if is_flagged(obj) else ''}"
+    return f"{obj.state.source.value} {confidence:.2f}{', check' if needs_review(obj.state) else ''}"
 
 
 class AttributeEditor(Container):
@@ -297,7 +296,7 @@ def _with_origin(state: FrameState) -> FrameState:
     """The state with where it came from as an attribute, so the timeline draws it as one more row."""
     if state.is_keyframe:
         origin = "keyframe"
-    elif state.confidence is not None and state.confidence < FLAG_BELOW:
+    elif needs_review(state):
         origin = "to check"
     else:
         origin = state.source.value

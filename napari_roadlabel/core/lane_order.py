@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .lanes import EPSILON, MISSING, TANGENT_SAMPLES, LaneCurve, sample_rows_many
+from .lanes import MISSING, LaneCurve, sample_rows_many
 
 NAMES = {-2: "left-left", -1: "left", 1: "right", 2: "right-right"}
 
@@ -32,15 +32,11 @@ def bottom_crossings(curves: Sequence[LaneCurve], height: int) -> np.ndarray:
 
 
 def _along_end_tangent(curve: LaneCurve, row: float) -> float:
-    """Where the curve's end nearer ``row``, carried along its tangent, meets the row (as ``LaneCurve.extended``)."""
-    points = curve.points
-    at_end = abs(points[-1, 1] - row) <= abs(points[0, 1] - row)
-    ordered = points if at_end else points[::-1]
-    end = ordered[-1]
-    direction = end - ordered[max(0, len(ordered) - 1 - TANGENT_SAMPLES)]
-    if abs(direction[1]) < EPSILON or (row - end[1]) * direction[1] <= 0:
-        return float(points[int(np.argmax(points[:, 1])), 0])
-    return float(end[0] + direction[0] * (row - end[1]) / direction[1])
+    """Where the curve's nearer end, carried along its tangent, meets ``row``; else its lowest point's x."""
+    reach = curve.end_tangent_reach(row)
+    if reach is None:
+        return float(curve.points[int(np.argmax(curve.points[:, 1])), 0])
+    return float(reach[1][0])
 
 
 def order_lanes(curves: Mapping[int, LaneCurve], width: int, height: int) -> dict[int, int]:

@@ -84,14 +84,23 @@ class LaneCurve:
         The end nearer that row is extended; when it already reaches the row, or
         its tangent runs away from it, the curve is returned as it is.
         """
+        reach = self.end_tangent_reach(to_row)
+        if reach is None:
+            return self
+        at_end, point = reach
+        points = np.vstack([self.points, point]) if at_end else np.vstack([point, self.points])
+        return _curve(self.controls, points)
+
+    def end_tangent_reach(self, to_row: float) -> tuple[bool, np.ndarray] | None:
+        """(whether it is the last end, the point) where the end nearer ``to_row``, carried along its tangent,
+        meets that row; None when that end is on the row already or its tangent runs away from it."""
         at_end = abs(self.points[-1, 1] - to_row) <= abs(self.points[0, 1] - to_row)
         points = self.points if at_end else self.points[::-1]
         end = points[-1]
         direction = end - points[max(0, len(points) - 1 - TANGENT_SAMPLES)]
         if abs(direction[1]) < EPSILON or (to_row - end[1]) * direction[1] <= 0:
-            return self
-        points = np.vstack([points, end + direction * (to_row - end[1]) / direction[1]])
-        return _curve(self.controls, points if at_end else points[::-1])
+            return None
+        return at_end, end + direction * (to_row - end[1]) / direction[1]
 
     def clipped(self, width: int, height: int) -> LaneCurve | None:
         """The longest run of the curve inside the image (0..width, 0..height), or None when none is.

@@ -57,6 +57,11 @@ GOOD_STEP_QUALITY = 0.5  # a step of at least this quality is trusted fully; a w
 BACKWARD_CHUNK = 32  # frames read ahead (in file order) when walking a video backward
 
 
+def needs_review(state: FrameState, flag_below: float = FLAG_BELOW) -> bool:
+    """A state whose confidence is under the review threshold (a propagated state the tool is unsure of)."""
+    return state.confidence is not None and state.confidence < flag_below
+
+
 class PropagationCancelled(RoadlabelError):
     def __init__(self) -> None:
         super().__init__(None, "propagation cancelled: nothing was changed")
@@ -114,8 +119,7 @@ class PropagationResult:
     @property
     def flagged(self) -> list[FrameState]:
         """States whose confidence is under the plan's review threshold."""
-        return [state for state in self.states
-                if state.confidence is not None and state.confidence < self.plan.flag_below]
+        return [state for state in self.states if needs_review(state, self.plan.flag_below)]
 
     def summary(self) -> str:
         tracks = len({state.track_id for state in self.states})
