@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Install the Debian packages napari needs to draw under Xvfb (and python3-venv), when missing.
+# Install the Debian packages napari needs to draw under Xvfb, Chromium (the QA report's rendering test and
+# screenshot) and python3-venv, when missing.
 # As root it runs apt-get; otherwise it prints the command to run and fails.
 set -euo pipefail
 
 packages=(
   xvfb xauth libgl1-mesa-dri libglx-mesa0 libegl1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4
   libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0
-  libxcb-xfixes0 libdbus-1-3 libfontconfig1 libglib2.0-0
+  libxcb-xfixes0 libdbus-1-3 libfontconfig1 libglib2.0-0 chromium fonts-dejavu-core
 )
 python="${PYTHON:-python3}"
 if ! "$python" -c "import venv, ensurepip" 2>/dev/null; then

@@ -29,7 +29,7 @@ from .. import __version__
 from .annotations import FrameObject, FrameRangeTag, FrameState, Source, Track
 from .errors import AnnotationError, ProjectError
 from .geometry import Geometry, check_inside_image
-from .store import SCHEMA_VERSION, AnnotationStore
+from .store import MIGRATABLE_VERSIONS, SCHEMA_VERSION, AnnotationStore
 from .taxonomy import ClassSpec, Scope, Taxonomy, default_taxonomy, load_taxonomy
 
 METADATA_FILE = "project.json"
@@ -106,7 +106,10 @@ class Project:
         if not taxonomy_path.is_file():
             raise ProjectError(taxonomy_path, "the project's taxonomy file is missing")
         taxonomy = load_taxonomy(taxonomy_path)
-        store = AnnotationStore.open(folder / DATABASE_FILE)
+        store = AnnotationStore.open(folder / DATABASE_FILE)  # migrates an older database
+        if metadata["schema_version"] != SCHEMA_VERSION:
+            metadata["schema_version"] = SCHEMA_VERSION
+            _write_metadata(folder / METADATA_FILE, metadata)
         return cls(folder, metadata, taxonomy, store)
 
     def close(self) -> None:
@@ -358,7 +361,7 @@ def _read_metadata(path: Path) -> dict:
     if not isinstance(metadata, dict) or metadata.get("format") != PROJECT_MARK:
         raise ProjectError(path, f"not a napari-roadlabel project file (no \"format\": \"{PROJECT_MARK}\")")
     version = metadata.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version != SCHEMA_VERSION and version not in MIGRATABLE_VERSIONS:
         raise ProjectError(path, _schema_message(version), "schema_version")
     missing = [key for key in SequenceInfo.__dataclass_fields__ if key not in metadata and key != "fps"]
     if missing:
@@ -367,10 +370,16 @@ def _read_metadata(path: Path) -> dict:
     return metadata
 
 
+def _write_metadata(path: Path, metadata: dict) -> None:
+    """Replace project.json whole: a crash leaves the old file or the new one, never half of one."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
 def _schema_message(version: Any) -> str:
     if isinstance(version, int) and version > SCHEMA_VERSION:
         return (f"the project has schema version {version}, made by a newer napari-roadlabel; "
                 f"this one ({__version__}) reads version {SCHEMA_VERSION}: upgrade napari-roadlabel")
-    # No older schema has ever been released; migrations will be registered here when one is.
     return f"unsupported schema version {version!r} (this napari-roadlabel reads version {SCHEMA_VERSION})"
 

@@ -8,6 +8,9 @@ undo step (a propagation run, an import).
 
 Reading one frame's objects is an indexed lookup on ``states(frame)``: its
 cost follows the objects on that frame, not the length of the sequence.
+
+Review marks and comments (see review.py) live here too, so they are as
+durable and as undoable as the edits they judge.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from pathlib import Path
 from .annotations import FrameObject, FrameRangeTag, FrameState, Source, Track
 from .errors import AnnotationError, ProjectError
 from .geometry import Geometry
+from .review import Comment, ReviewMark, ReviewStatus
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_UNDO_STEPS = 500
 
 _SCHEMA = """
@@ -55,7 +59,37 @@ CREATE TABLE tags (
     source TEXT NOT NULL
 );
 """
+# Schema 2: review marks and comments.  Sentinels instead of NULL keep the primary key unique:
+# track_id 0 is "no track" (ids start at 1), frame -1 is "no frame".
+_REVIEW_SCHEMA = """
+CREATE TABLE reviews (
+    track_id INTEGER NOT NULL,
+    frame INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    time TEXT NOT NULL,
+    PRIMARY KEY (track_id, frame)
+) WITHOUT ROWID;
+CREATE TABLE comments (
+    id INTEGER PRIMARY KEY,
+    text TEXT NOT NULL,
+    author TEXT NOT NULL,
+    time TEXT NOT NULL,
+    frame INTEGER,
+    track_id INTEGER,
+    x REAL,
+    y REAL,
+    resolved_by TEXT NOT NULL,
+    resolved_time TEXT NOT NULL
+);
+"""
+_MIGRATIONS = {1: _REVIEW_SCHEMA}  # version -> the script that brings it to version + 1
+MIGRATABLE_VERSIONS = frozenset(_MIGRATIONS)
 _TABLES = {"meta", "tracks", "states", "tags"}
+_KEY_COLUMNS = {"tracks": ("id",), "tags": ("id",), "comments": ("id",), "states": ("track_id", "frame"),
+                "reviews": ("track_id", "frame")}
+NO_TRACK, NO_FRAME = 0, -1
 _STATE_COLUMNS = "track_id, frame, kind, geometry, attributes, source, confidence"
 
 
@@ -90,6 +124,31 @@ def _tag_row(tag: FrameRangeTag) -> tuple:
     return (tag.id, tag.class_name, tag.start, tag.end, _dumps(tag.attributes), tag.source.value)
 
 
+def _review_row(mark: ReviewMark) -> tuple:
+    return _review_key(mark.track_id, mark.frame) + (mark.status.value, mark.reason, mark.reviewer, mark.time)
+
+
+def _review_key(track_id: int | None, frame: int | None) -> tuple[int, int]:
+    return (NO_TRACK if track_id is None else track_id, NO_FRAME if frame is None else frame)
+
+
+def _comment_row(comment: Comment) -> tuple:
+    x, y = comment.point if comment.point is not None else (None, None)
+    return (comment.id, comment.text, comment.author, comment.time, comment.frame, comment.track_id, x, y,
+            comment.resolved_by, comment.resolved_time)
+
+
+def _review_from_row(row) -> ReviewMark:
+    return ReviewMark(track_id=None if row[0] == NO_TRACK else row[0], frame=None if row[1] == NO_FRAME else row[1],
+                      status=ReviewStatus(row[2]), reason=row[3], reviewer=row[4], time=row[5])
+
+
+def _comment_from_row(row) -> Comment:
+    point = None if row[6] is None else (row[6], row[7])
+    return Comment(id=row[0], text=row[1], author=row[2], time=row[3], frame=row[4], track_id=row[5], point=point,
+                   resolved_by=row[8], resolved_time=row[9])
+
+
 def _track_from_row(row) -> Track:
     return Track(id=row[0], class_name=row[1], attributes=json.loads(row[2]))
 
@@ -116,6 +175,8 @@ class AnnotationStore:
         self._redo: list[UndoStep] = []
         self._tracks = {row[0]: _track_from_row(row) for row in self._db.execute("SELECT * FROM tracks")}
         self._tags = {row[0]: _tag_from_row(row) for row in self._db.execute("SELECT * FROM tags")}
+        self._reviews = {tuple(row[:2]): _review_from_row(row) for row in self._db.execute("SELECT * FROM reviews")}
+        self._comments = {row[0]: _comment_from_row(row) for row in self._db.execute("SELECT * FROM comments")}
 
     # ---------------------------------------------------------- open / create
 
@@ -123,7 +184,7 @@ class AnnotationStore:
     def create(cls, path: Path) -> AnnotationStore:
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(_SCHEMA)
+        db.executescript(_SCHEMA + _REVIEW_SCHEMA)
         db.execute("INSERT INTO meta VALUES ('next_id', '1')")
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         _configure(db)
@@ -144,7 +205,9 @@ class AnnotationStore:
         if not _TABLES <= tables:
             db.close()
             raise ProjectError(path, f"not an annotation database: tables {sorted(_TABLES - tables)} are missing")
-        if version != SCHEMA_VERSION:
+        if version in _MIGRATIONS:
+            _migrate(db, version)
+        elif version != SCHEMA_VERSION:
             db.close()
             raise ProjectError(path, f"database schema version {version}, expected {SCHEMA_VERSION}")
         _configure(db)
@@ -250,6 +313,22 @@ class AnnotationStore:
                 "GROUP BY tracks.class, states.source").fetchall()
         return {(class_name, source): count for class_name, source, count in rows}
 
+    def review_marks(self) -> list[ReviewMark]:
+        """Every review mark: frames, tracks, objects on frames and the sequence's sign-off."""
+        return list(self._reviews.values())
+
+    def review_mark(self, track_id: int | None, frame: int | None) -> ReviewMark | None:
+        return self._reviews.get(_review_key(track_id, frame))
+
+    def comments(self) -> list[Comment]:
+        return sorted(self._comments.values(), key=lambda comment: comment.id)
+
+    def comment(self, comment_id: int) -> Comment:
+        try:
+            return self._comments[comment_id]
+        except KeyError:
+            raise AnnotationError(None, f"no comment with id {comment_id}") from None
+
     def next_id(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT value FROM meta WHERE key='next_id'").fetchone()[0])
@@ -276,6 +355,16 @@ class AnnotationStore:
     def put_tag(self, tag: FrameRangeTag, label: str = "edit tag") -> None:
         self._record(label, [RowChange("tags", (tag.id,), self._row_of_tag(tag.id), _tag_row(tag))])
 
+    def put_review(self, mark: ReviewMark, label: str = "review") -> None:
+        """Set a review mark; status UNREVIEWED removes it (the target is back to unreviewed)."""
+        key = _review_key(mark.track_id, mark.frame)
+        after = None if mark.status is ReviewStatus.UNREVIEWED else _review_row(mark)
+        self._record(label, [RowChange("reviews", key, self._row_of_review(key), after)])
+
+    def put_comment(self, comment: Comment, label: str = "comment") -> None:
+        before = _comment_row(self._comments[comment.id]) if comment.id in self._comments else None
+        self._record(label, [RowChange("comments", (comment.id,), before, _comment_row(comment))])
+
     def delete_state(self, track_id: int, frame: int, label: str = "delete state") -> None:
         key = (track_id, frame)
         before = self._row_of_state(key)
@@ -291,6 +380,8 @@ class AnnotationStore:
         with self._lock:
             rows = self._db.execute(f"SELECT {_STATE_COLUMNS} FROM states WHERE track_id=?", (track_id,)).fetchall()
         changes = [RowChange("states", (row[0], row[1]), tuple(row), None) for row in rows]
+        changes += [RowChange("reviews", key, _review_row(mark), None)
+                    for key, mark in self._reviews.items() if mark.track_id == track_id]
         self._record(label, changes + [RowChange("tracks", (track_id,), before, None)])
 
     def delete_tag(self, tag_id: int, label: str = "delete tag") -> None:
@@ -384,10 +475,7 @@ class AnnotationStore:
         self._db.execute("COMMIT")
 
     def _write(self, table: str, key: tuple, row: tuple | None) -> None:
-        if table == "states":
-            where = "track_id=? AND frame=?"
-        else:
-            where = "id=?"
+        where = " AND ".join(f"{column}=?" for column in _KEY_COLUMNS[table])
         if row is None:
             self._db.execute(f"DELETE FROM {table} WHERE {where}", key)
         else:
@@ -395,14 +483,16 @@ class AnnotationStore:
         self._update_cache(table, key, row)
 
     def _update_cache(self, table: str, key: tuple, row: tuple | None) -> None:
-        cache, decode = {"tracks": (self._tracks, _track_from_row), "tags": (self._tags, _tag_from_row)}.get(
-            table, (None, None))
+        cache, decode = {"tracks": (self._tracks, _track_from_row), "tags": (self._tags, _tag_from_row),
+                         "comments": (self._comments, _comment_from_row),
+                         "reviews": (self._reviews, _review_from_row)}.get(table, (None, None))
         if cache is None:
             return
+        cache_key = key if table == "reviews" else key[0]
         if row is None:
-            cache.pop(key[0], None)
+            cache.pop(cache_key, None)
         else:
-            cache[key[0]] = decode(row)
+            cache[cache_key] = decode(row)
 
     def _row_of_track(self, track_id: int) -> tuple | None:
         track = self._tracks.get(track_id)
@@ -412,10 +502,30 @@ class AnnotationStore:
         tag = self._tags.get(tag_id)
         return _tag_row(tag) if tag else None
 
+    def _row_of_review(self, key: tuple) -> tuple | None:
+        mark = self._reviews.get(key)
+        return _review_row(mark) if mark else None
+
     def _row_of_state(self, key: tuple) -> tuple | None:
         with self._lock:
             row = self._db.execute(f"SELECT {_STATE_COLUMNS} FROM states WHERE track_id=? AND frame=?", key).fetchone()
         return tuple(row) if row else None
+
+
+def _migrate(db: sqlite3.Connection, version: int) -> None:
+    """Bring an older database up to SCHEMA_VERSION in one transaction (all or nothing)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        while version < SCHEMA_VERSION:
+            for statement in _MIGRATIONS[version].split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            version += 1
+            db.execute(f"PRAGMA user_version={version}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _configure(db: sqlite3.Connection) -> None:

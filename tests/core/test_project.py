@@ -15,6 +15,7 @@ from napari_roadlabel.core import (
     make_geometry,
     make_mask,
 )
+from napari_roadlabel.core.store import SCHEMA_VERSION
 
 LANE = make_geometry("polyline", [[100, 350], [200, 250], [300, 180]])
 
@@ -23,7 +24,7 @@ def test_create_writes_metadata_taxonomy_and_database(tmp_path):
     with Project.create(tmp_path / "p", SequenceInfo("../clip.mp4", 120, 1920, 1080, 30.0), annotator="ana"):
         pass
     metadata = json.loads((tmp_path / "p" / "project.json").read_text())
-    assert metadata["schema_version"] == 1 and metadata["annotator"] == "ana"
+    assert metadata["schema_version"] == SCHEMA_VERSION and metadata["annotator"] == "ana"
     assert metadata["frame_count"] == 120 and metadata["source"] == "../clip.mp4" and metadata["created"]
     with Project.open(tmp_path / "p") as project:
         assert project.taxonomy == default_taxonomy()
@@ -219,7 +220,8 @@ def test_corrupt_metadata_names_the_line(tmp_path):
         Project.open(tmp_path / "p")
 
 
-@pytest.mark.parametrize(("version", "reason"), [(2, "newer napari-roadlabel"), (0, "unsupported schema version 0")])
+@pytest.mark.parametrize(("version", "reason"), [(SCHEMA_VERSION + 1, "newer napari-roadlabel"),
+                                                   (0, "unsupported schema version 0")])
 def test_other_schema_versions_are_refused_and_nothing_changes(tmp_path, fingerprint, version, reason):
     with Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 640, 360)) as project:
         project.set_state(project.add_track("lane-line").id, 1, LANE)
@@ -238,7 +240,7 @@ def test_database_of_another_schema_version_is_refused(tmp_path):
     db = sqlite3.connect(tmp_path / "p" / "annotations.sqlite")
     db.execute("PRAGMA user_version=7")
     db.close()
-    with pytest.raises(ProjectError, match="database schema version 7, expected 1"):
+    with pytest.raises(ProjectError, match=f"database schema version 7, expected {SCHEMA_VERSION}"):
         Project.open(tmp_path / "p")
 
 
