@@ -13,9 +13,8 @@ import numpy as np
 
 from ..core import FrameObject, GeometryKind, Taxonomy
 from ..core.lanes import is_lane_class
+from ..core.palette import LIGHT_COLORS
 
-LIGHT_COLORS = {"red": "#ff3030", "yellow": "#ffd000", "green": "#30ff60", "red-yellow": "#ff8000",
-                "off": "#606060", "unknown": "#b0b0b0"}
 LANE_WIDTHS = {"solid": 4.0, "dashed": 2.0, "botts-dots": 2.0, "double-solid": 7.0, "double-dashed": 5.0,
                "solid-dashed": 6.0, "dashed-solid": 6.0}
 DEFAULT_WIDTH = 3.0

@@ -40,6 +40,9 @@ ROW_TOLERANCE = 1e-6  # px
 ALPHA = 0.5  # centripetal parameterisation
 EPSILON = 1e-9
 TANGENT_SAMPLES = 4  # the end tangent is taken over this many curve samples
+TUSIMPLE_ROWS = tuple(range(160, 720, 10))  # h_samples of TuSimple's 720-row images
+TUSIMPLE_HEIGHT = 720
+CULANE_ROW_STEP = 10  # px between the rows a CULane lane is written at
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,16 @@ def fit_lanes(lanes: Sequence, *, method: str = "catmull-rom", samples_per_segme
         for row, index in enumerate(indices):
             curves[index] = LaneCurve(controls[index], dense[row], arcs[row])
     return curves
+
+
+def tusimple_rows(height: int) -> list[int]:
+    """TuSimple's rows scaled to an image ``height`` (the same rows at 720)."""
+    return sorted({min(height - 1, int(round(row * height / TUSIMPLE_HEIGHT))) for row in TUSIMPLE_ROWS})
+
+
+def culane_rows(height: int) -> np.ndarray:
+    """The rows CULane lanes are written at: every ``CULANE_ROW_STEP`` px from the bottom row up."""
+    return np.arange(height - 1, -1, -CULANE_ROW_STEP, dtype=float)
 
 
 def sample_rows_many(curves: Sequence[LaneCurve], rows: Sequence[float]) -> np.ndarray:

@@ -5,7 +5,7 @@ Export writes, into a new folder ``OUT``:
     OUT/list.txt                       /clip/000017.jpg (one frame a line)
     OUT/clip/000017.lines.txt          532.41 359 529.87 349 ... (one lane a line)
 
-Each lane line's fitted curve is sampled every ``ROW_STEP`` rows from the bottom
+Each lane line's fitted curve is sampled every ``CULANE_ROW_STEP`` rows from the bottom
 row up, x with 3 decimals as CULane writes them; lanes left to right.  The
 folder is built beside ``OUT`` and renamed into place, so a failed export
 leaves nothing.  CULane holds lane lines only: the rest goes in the mapping
@@ -24,12 +24,11 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ...core import FormatError, Project, Source
-from ...core.lanes import MISSING, sample_rows_many
+from ...core.lanes import CULANE_ROW_STEP, MISSING, culane_rows, sample_rows_many
 from ..atomic import atomic_folder
 from .lane_frames import add_lanes, find_frame, frame_files, frame_lookup, frames_to_export, lanes_by_frame
 from .report import MappingReport
 
-ROW_STEP = 10
 LIST_NAME = "list.txt"
 LINES_SUFFIX = ".lines.txt"
 NOT_A_LANE = "CULane holds lane lines only"
@@ -47,14 +46,14 @@ def export_culane(project: Project, folder: str | Path, *, frames: range | None 
 def _write_folder(project: Project, staging: Path, frames: range | None, every: int,
                   report: MappingReport) -> MappingReport:
     names = frame_files(project)
-    rows = np.arange(project.sequence.height - 1, -1, -ROW_STEP, dtype=float)
+    rows = culane_rows(project.sequence.height)
     listed = []
     for frame, found in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE):
         lines = []
         for lane, xs in zip(found, sample_rows_many([lane.curve for lane in found], rows), strict=True):
             reached = xs != MISSING
             if reached.sum() < 2:
-                report.drop(lane.obj.track.class_name, f"fewer than 2 points on rows {ROW_STEP} px apart")
+                report.drop(lane.obj.track.class_name, f"fewer than 2 points on rows {CULANE_ROW_STEP} px apart")
                 continue
             lines.append(" ".join(f"{x:.3f} {int(y)}" for x, y in zip(xs[reached], rows[reached], strict=True)))
             report.wrote(lane.obj.track.class_name, lane.obj.attributes)

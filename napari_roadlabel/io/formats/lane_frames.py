@@ -9,14 +9,11 @@ from pathlib import PurePosixPath
 import numpy as np
 
 from ...core import FrameObject, GeometryError, Project, Source, make_geometry
+from ...core.frame_objects import objects_by_frame
 from ...core.lane_order import bottom_crossings, places
 from ...core.lanes import LaneCurve, fit_lanes, is_lane_class
 from ..frames import VIDEO_EXTENSIONS, image_files
 from .report import MappingReport
-
-CHUNK = 500  # frames read and fitted at once
-
-CHUNK = 500  # frames read and fitted at once
 
 
 def frame_files(project: Project) -> list[str]:
@@ -58,17 +55,6 @@ class Lane:
     obj: FrameObject
     curve: LaneCurve
     place: int  # from the car: -1 left, -2 left-left, ..., 1 right, 2 right-right, ...
-
-
-def objects_by_frame(project: Project, frames: range) -> Iterator[dict[int, list[FrameObject]]]:
-    """The frames' objects (in track id order), ``CHUNK`` frames at a time: one query per chunk, not per frame."""
-    for first in range(0, len(frames), CHUNK):
-        chunk = frames[first:first + CHUNK]
-        by_frame: dict[int, list[FrameObject]] = {frame: [] for frame in chunk}
-        for obj in project.store.iter_objects(range(chunk[0], chunk[-1] + 1)):
-            if obj.state.frame in by_frame:
-                by_frame[obj.state.frame].append(obj)
-        yield by_frame
 
 
 def lanes_by_frame(project: Project, frames: range, report: MappingReport, reason: str) -> Iterator[tuple[int, list]]:

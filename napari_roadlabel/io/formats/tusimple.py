@@ -24,18 +24,12 @@ import numpy as np
 
 from ...core import FormatError, GeometryError, Project, Source
 from ...core.lanes import MISSING, sample_rows_many
+from ...core.lanes import tusimple_rows as default_rows
 from ..atomic import atomic_write
 from .lane_frames import add_lanes, find_frame, frame_files, frame_lookup, frames_to_export, lanes_by_frame
 from .report import MappingReport
 
-TUSIMPLE_ROWS = tuple(range(160, 720, 10))  # h_samples of TuSimple's 720-row images
-TUSIMPLE_HEIGHT = 720
 NOT_A_LANE = "TuSimple holds lane lines only"
-
-
-def default_rows(height: int) -> list[int]:
-    """TuSimple's rows scaled to an image ``height`` (the same rows at 720)."""
-    return sorted({min(height - 1, int(round(row * height / TUSIMPLE_HEIGHT))) for row in TUSIMPLE_ROWS})
 
 
 def export_tusimple(project: Project, path: str | Path, *, frames: range | None = None, every: int = 1,
