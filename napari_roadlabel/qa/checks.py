@@ -1,0 +1,737 @@
+"""Automatic QA checks: what looks wrong in a project's annotations, as findings a reviewer can jump to.
+
+Each check has a name (the contract used in ``checks.yaml``, ``PROJECT/qa.yaml``
+and reports), a default severity and its thresholds.  ``run_checks`` reads the
+store once, a chunk of frames at a time in (frame, track id) order, and hands
+every frame to every enabled check: per-frame checks judge the frame's objects
+together, per-track checks keep what they need of each track's previous state,
+and anything that needs the whole range (open runs, tags) is settled at the end.
+
+A check is a class registered in ``CHECKS`` under its name; it is built with
+``(project, settings, frames)`` and offers ``on_frame(frame)`` and ``finish()``,
+each yielding findings.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import numpy as np
+import yaml
+
+from ..core.annotations import FrameObject, Source
+from ..core.errors import FormatError, GeometryError
+from ..core.geometry import GeometryKind
+from ..core.lanes import LaneCurve, fit_lanes, is_lane_class
+from ..core.project import Project
+from ..core.review import ReviewStatus
+from .findings import Finding, Severity
+
+DEFAULTS_FILE = Path(__file__).with_name("checks.yaml")
+PROJECT_CONFIG_FILE = "qa.yaml"  # in the project folder: overrides some of the defaults
+CHUNK_FRAMES = 500  # frames read from the store at a time (and between progress reports)
+LANE_SAMPLES = 33  # points a fitted lane is sampled at (equal arc length): about every 12 px on a 400 px lane
+CROSSING_STRIDE = 2  # every other sample is enough to find where two lanes cross, at a quarter of the cost
+REGION_MARGIN = 20.0  # px around a point of interest
+LIGHT_CLASS, LIGHT_STATE, LIGHT_FLASHING = "traffic-light", "state", "flashing"
+ZONE_CLASS, ZONE_TAG = "school-zone", "school-zone-active"
+SPLIT_MERGE = "split-merge"
+AREA_KINDS = frozenset({GeometryKind.BOX, GeometryKind.POLYGON, GeometryKind.MASK})
+REVIEWED = frozenset({ReviewStatus.ACCEPTED, ReviewStatus.REJECTED})
+
+Region = tuple[float, float, float, float]
+
+
+# ---------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """One check's settings: whether it runs, the severity of its findings, its thresholds by name."""
+
+    enabled: bool
+    severity: Severity
+    thresholds: Mapping[str, float]
+
+    def __getitem__(self, key: str) -> float:
+        return self.thresholds[key]
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """Every check's settings, by check name (read-only)."""
+
+    checks: Mapping[str, CheckSettings]
+
+    def __getitem__(self, name: str) -> CheckSettings:
+        return self.checks[name]
+
+
+def load_check_config(path: str | Path | None = None) -> CheckConfig:
+    """The defaults of ``checks.yaml``, with the keys a user file (e.g. PROJECT/qa.yaml) gives replaced.
+
+    A bad file raises FormatError naming the file, the key (``checks.track-jump.max_speed``) and the reason.
+    """
+    defaults = _read_yaml(DEFAULTS_FILE)
+    merged = _overlay(defaults["checks"], defaults, DEFAULTS_FILE)  # checks the packaged file like a user's
+    if path is not None:
+        merged = _overlay(merged, _read_yaml(Path(path)), Path(path))
+    return CheckConfig(MappingProxyType({name: _settings(body) for name, body in merged.items()}))
+
+
+def config_for(project: Project) -> CheckConfig:
+    """The project's checks config: PROJECT/qa.yaml over the defaults when the file exists, else the defaults."""
+    path = project.folder / PROJECT_CONFIG_FILE
+    return load_check_config(path if path.is_file() else None)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise FormatError(path, f"cannot read: {error.strerror or error}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        place = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        raise FormatError(path, f"not valid YAML: {getattr(error, 'problem', None) or error}", place) from None
+
+
+def _overlay(base: dict[str, dict], data: Any, path: Path) -> dict[str, dict]:
+    """``base`` (check name -> key -> value) with the values ``data`` gives, each checked against the base's."""
+    if data is None:
+        return base  # an empty file changes nothing
+    if not isinstance(data, dict) or set(data) - {"checks"}:
+        raise FormatError(path, "must be a mapping with one key, 'checks'", _first_unknown(data, {"checks"}))
+    checks = data.get("checks") or {}
+    if not isinstance(checks, dict):
+        raise FormatError(path, "must map check names to their settings", "checks")
+    merged = {name: dict(body) for name, body in base.items()}
+    for name, body in checks.items():
+        key = f"checks.{name}"
+        if name not in base:
+            raise FormatError(path, f"unknown check (known: {', '.join(sorted(base))})", key)
+        if not isinstance(body, dict):
+            raise FormatError(path, "must map setting names to values", key)
+        for setting, value in body.items():
+            if setting not in base[name]:
+                raise FormatError(path, f"unknown key (allowed: {', '.join(base[name])})", f"{key}.{setting}")
+            merged[name][setting] = _checked_value(setting, value, base[name][setting], path, f"{key}.{setting}")
+    return merged
+
+
+def _first_unknown(data: Any, known: set[str]) -> str | None:
+    unknown = sorted(str(key) for key in data if key not in known) if isinstance(data, dict) else []
+    return unknown[0] if unknown else None
+
+
+def _checked_value(setting: str, value: Any, default: Any, path: Path, key: str) -> Any:
+    if setting == "enabled":
+        if not isinstance(value, bool):
+            raise FormatError(path, f"must be true or false, got {value!r}", key)
+    elif setting == "severity":
+        if value not in tuple(severity.value for severity in Severity):
+            raise FormatError(path, f"must be error, warning or info, got {value!r}", key)
+    elif isinstance(default, int) and not isinstance(default, bool):  # a count of frames: whole numbers only
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FormatError(path, f"must be a whole number, got {value!r}", key)
+    elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise FormatError(path, f"must be a number, got {value!r}", key)
+    if setting not in ("enabled", "severity") and value < 0:
+        raise FormatError(path, f"must not be negative, got {value!r}", key)
+    return value
+
+
+def _settings(body: dict[str, Any]) -> CheckSettings:
+    thresholds = {key: value for key, value in body.items() if key not in ("enabled", "severity")}
+    return CheckSettings(body["enabled"], Severity(body["severity"]), MappingProxyType(thresholds))
+
+
+# ---------------------------------------------------------------- running
+
+
+def run_checks(project: Project, config: CheckConfig | None = None, *, frames: range | None = None,
+               progress: Callable[[int], None] | None = None) -> list[Finding]:
+    """Run every enabled check over ``frames`` (consecutive; default: the whole sequence); findings in
+    ``sort_key`` order.
+
+    ``progress(n)`` is told of each chunk of ``n`` frames checked (increments, like exports and propagation:
+    they add up to ``len(frames)``).
+    """
+    config = config or config_for(project)
+    frames = range(project.sequence.frame_count) if frames is None else frames
+    checks = [CHECKS[name](project, settings, frames) for name, settings in config.checks.items() if settings.enabled]
+    findings: list[Finding] = []
+    for first in range(frames.start, frames.stop, CHUNK_FRAMES):
+        chunk = range(first, min(first + CHUNK_FRAMES, frames.stop))
+        objects = project.store.iter_objects(chunk, chunk=CHUNK_FRAMES)
+        for number, on_frame in itertools.groupby(objects, key=lambda item: item.state.frame):
+            frame = Frame(number, list(on_frame))
+            for check in checks:
+                findings.extend(check.on_frame(frame))
+        if progress is not None:
+            progress(len(chunk))
+    for check in checks:
+        findings.extend(check.finish())
+    return sorted(findings, key=Finding.sort_key)
+
+
+@dataclass
+class Frame:
+    """One frame's objects, in track id order, with what several checks derive from them computed once."""
+
+    number: int
+    objects: list[FrameObject]
+
+    @functools.cached_property
+    def bounds(self) -> dict[int, Region]:
+        """Track id -> bounds of its geometry on this frame."""
+        return {item.track.id: item.state.geometry.bounds() for item in self.objects}
+
+    @functools.cached_property
+    def lanes(self) -> Lanes:
+        return Lanes.fit([item for item in self.objects if is_lane_class(item.track.class_name)
+                          and item.state.geometry.kind is GeometryKind.POLYLINE])
+
+
+@dataclass(frozen=True)
+class Lanes:
+    """A frame's lane lines: those that have a curve, sampled at LANE_SAMPLES points each, and those that do not."""
+
+    fitted: list[FrameObject]
+    samples: np.ndarray  # (len(fitted), LANE_SAMPLES, 2)
+    unfit: list[tuple[FrameObject, str]]  # with the reason
+
+    @functools.cached_property
+    def rows(self) -> dict[int, int]:
+        """Track id of a fitted lane -> its row in ``samples``."""
+        return {lane.track.id: row for row, lane in enumerate(self.fitted)}
+
+    @classmethod
+    def fit(cls, lanes: list[FrameObject]) -> Lanes:
+        try:  # one call fits the lanes together, much faster than one by one
+            curves = fit_lanes([lane.state.geometry.points for lane in lanes])
+        except GeometryError:
+            return cls._fit_one_by_one(lanes)
+        return cls(lanes, _equal_samples(curves), [])
+
+    @classmethod
+    def _fit_one_by_one(cls, lanes: list[FrameObject]) -> Lanes:
+        fitted, curves, unfit = [], [], []
+        for lane in lanes:
+            try:
+                curves.append(fit_lanes([lane.state.geometry.points])[0])
+                fitted.append(lane)
+            except GeometryError as error:
+                unfit.append((lane, error.reason))
+        return cls(fitted, _equal_samples(curves), unfit)
+
+
+CHECKS: dict[str, type[Check]] = {}
+
+
+def _register(name: str):
+    def register(cls: type[Check]) -> type[Check]:
+        cls.name = name
+        CHECKS[name] = cls
+        return cls
+    return register
+
+
+class Check:
+    """A check: sees every frame in order, then finishes; both yield findings of its name and severity."""
+
+    name: ClassVar[str]
+
+    def __init__(self, project: Project, settings: CheckSettings, frames: range):
+        self.project = project
+        self.settings = settings
+        self.frames = frames
+
+    def on_frame(self, frame: Frame) -> Iterable[Finding]:
+        return ()
+
+    def finish(self) -> Iterable[Finding]:
+        return ()
+
+    def finding(self, message: str, frame: int | None, track_ids: Iterable[int] = (),
+                region: Region | None = None) -> Finding:
+        return Finding(self.name, self.settings.severity, message, frame, tuple(track_ids), region)
+
+
+# ---------------------------------------------------------------- per-frame checks
+
+
+@_register("crossing-lanes")
+class CrossingLanes(Check):
+    def on_frame(self, frame: Frame) -> Iterator[Finding]:
+        lanes = frame.lanes
+        keep = [index for index, lane in enumerate(lanes.fitted) if lane.attributes.get(SPLIT_MERGE, "none") == "none"]
+        coarse = lanes.samples[keep, ::CROSSING_STRIDE]
+        for first, second, point in _crossings(coarse, self.settings["touch_tolerance"]):
+            a, b = lanes.fitted[keep[first]], lanes.fitted[keep[second]]
+            x, y = point
+            yield self.finding(f"{_label(a)} and {_label(b)} cross at ({x:.0f}, {y:.0f}) on frame {frame.number}",
+                               frame.number, (a.track.id, b.track.id), _around(point))
+
+
+@_register("lane-shape")
+class LaneShape(Check):
+    def on_frame(self, frame: Frame) -> Iterator[Finding]:
+        lanes = frame.lanes
+        for lane, reason in lanes.unfit:
+            yield self._finding(lane, frame.number, f"cannot be drawn as a curve ({reason})")
+        folds = _fold_depths(lanes.samples)
+        crossings = _self_crossings(lanes.samples)
+        for index, lane in enumerate(lanes.fitted):
+            if index in crossings:  # a loop folds back too: one finding says it
+                x, y = crossings[index]
+                yield self._finding(lane, frame.number, f"crosses itself at ({x:.0f}, {y:.0f})", _around((x, y)))
+            elif folds[index] > self.settings["fold_tolerance"]:
+                yield self._finding(lane, frame.number, f"folds back: its rows turn back by {folds[index]:.0f} px "
+                                                        f"(tolerance {self.settings['fold_tolerance']:g})")
+
+    def _finding(self, lane: FrameObject, frame: int, problem: str, region: Region | None = None) -> Finding:
+        return self.finding(f"{_label(lane)} on frame {frame} {problem}", frame, (lane.track.id,),
+                            region or lane.state.geometry.bounds())
+
+
+@_register("outside-image")
+class OutsideImage(Check):
+    def on_frame(self, frame: Frame) -> Iterator[Finding]:
+        width, height = self.project.sequence.width, self.project.sequence.height
+        for item in frame.objects:
+            x0, y0, x1, y1 = frame.bounds[item.track.id]
+            if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
+                yield self.finding(f"{_label(item)} reaches outside the {width}x{height} image on frame "
+                                   f"{frame.number} (x {x0:.1f}..{x1:.1f}, y {y0:.1f}..{y1:.1f})",
+                                   frame.number, (item.track.id,), (x0, y0, x1, y1))
+
+
+@_register("near-duplicate")
+class NearDuplicate(Check):
+    def on_frame(self, frame: Frame) -> Iterator[Finding]:
+        groups: dict[tuple, list[FrameObject]] = {}
+        for item in frame.objects:
+            groups.setdefault((item.track.class_name, *_shape_family(item)), []).append(item)
+        for (_, family, _), items in groups.items():
+            if len(items) < 2:
+                continue
+            for a, b, measure in self._pairs(family, items, frame):
+                yield self.finding(f"{_label(a)} and {_label(b)} nearly coincide on frame {frame.number} ({measure})",
+                                   frame.number, (a.track.id, b.track.id),
+                                   _union(frame.bounds[a.track.id], frame.bounds[b.track.id]))
+
+    def _pairs(self, family: str, items: list[FrameObject],
+               frame: Frame) -> Iterator[tuple[FrameObject, FrameObject, str]]:
+        if family == "area":
+            overlap = _pairwise_iou(np.array([frame.bounds[item.track.id] for item in items]))
+            close, text = overlap > self.settings["duplicate_iou"], "bounds IoU {:.2f}"
+        else:
+            shapes = np.array([_comparable_points(item, family, frame.lanes) for item in items])
+            overlap = _pairwise_mean_distance(shapes, self.settings["duplicate_distance"], reversible=family == "line")
+            close, text = overlap < self.settings["duplicate_distance"], "mean distance {:.1f} px"
+        for first, second in zip(*np.nonzero(np.triu(close, k=1)), strict=True):
+            yield items[first], items[second], text.format(overlap[first, second])
+
+
+# ---------------------------------------------------------------- per-track checks
+
+
+@_register("track-gap")
+class TrackGap(Check):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.last: dict[int, FrameObject] = {}  # track id -> its latest state so far
+
+    def on_frame(self, frame: Frame) -> Iterator[Finding]:
+        for item in frame.objects:
+            previous = self.last.get(item.track.id)
+            self.last[item.track.id] = item
+            if previous is None or frame.number - previous.state.frame - 1 <= self.settings["max_gap"]:
+                continue
+            first, last = previous.state.frame + 1, frame.number - 1
+            yield self.finding(f"{_label(item)} is missing on {_frames_text(first, last)}, between its states on "
+                               f"frames {previous.state.frame} and {frame.number}", first, (item.track.id,),
+                               previous.state.geometry.bounds())
+
+
+@_register("track-jump")
+class TrackJump(Check):
+    """Objects move by their bounds' centre; lanes by how far their curve moved (a lane growing is no jump)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.last: dict[int, tuple[int, Region]] = {}  # track id -> frame and bounds of its latest state
+        self.curves: dict[int, np.ndarray] = {}  # lane track id -> samples of its latest curve
+
+    def on_frame(self, frame: Frame) -> Iterator[Finding]:
+        lane_moves = self._lane_moves(frame.lanes)
+        for item in frame.objects:
+            bounds = frame.bounds[item.track.id]
+            previous = self.last.get(item.track.id)
+            self.last[item.track.id] = (frame.number, bounds)
+            if previous is None:
+                continue
+            before, before_bounds = previous
+            moved = lane_moves.get(item.track.id, math.dist(_centre(before_bounds), _centre(bounds)))
+            speed = moved / (frame.number - before)
+            if speed > self.settings["max_speed"]:
+                yield self.finding(f"{_label(item)} moves {moved:.0f} px from frame {before} to frame "
+                                   f"{frame.number} ({speed:.0f} px per frame, limit {self.settings['max_speed']:g})",
+                                   frame.number, (item.track.id,), _union(before_bounds, bounds))
+
+    def _lane_moves(self, lanes: Lanes) -> dict[int, float]:
+        """Lane track id -> median distance from its curve's samples to the nearest of its previous curve's."""
+        ids = [lane.track.id for lane in lanes.fitted]
+        known = [index for index, track_id in enumerate(ids) if track_id in self.curves]
+        moves = {}
+        if known:
+            before = np.stack([self.curves[ids[index]] for index in known])
+            now = lanes.samples[known, ::CROSSING_STRIDE]  # the previous curve's samples are the finer grid
+            gaps = now[:, :, None] - before[:, None]
+            nearest = (gaps[..., 0] ** 2 + gaps[..., 1] ** 2).min(axis=2)
+            moves = dict(zip([ids[index] for index in known], np.sqrt(np.median(nearest, axis=1)).tolist(),
+                             strict=True))
+        for lane, _ in lanes.unfit:
+            self.curves.pop(lane.track.id, None)  # compared by centre until it has a curve again
+        self.curves.update(zip(ids, lanes.samples, strict=True))
+        return moves
+
+
+@dataclass
+class _LightRun:
+    """Consecutive states of one traffic light showing the same thing."""
+
+    shows: tuple[Any, bool]  # state, flashing
+    start: int
+    last: int
+    bounds: Region
+
+
+def _shown(shows: tuple[Any, bool]) -> str:
+    return f"{'flashing ' if shows[1] else ''}{shows[0]}"
+
+
+@_register("light-flicker")
+class LightFlicker(Check):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.runs: dict[int, tuple[_LightRun | None, _LightRun]] = {}  # track id -> (run before, current run)
+
+    def on_frame(self, frame: Frame) -> Iterator[Finding]:
+        for item in frame.objects:
+            if item.track.class_name != LIGHT_CLASS:
+                continue
+            shows = (item.attributes.get(LIGHT_STATE), bool(item.attributes.get(LIGHT_FLASHING)))
+            before, current = self.runs.get(item.track.id, (None, None))
+            if current is not None and current.shows == shows:
+                current.last = frame.number
+                continue
+            if before is not None and self._too_short(current):
+                yield self._finding(item, before, current, shows)
+            self.runs[item.track.id] = (current, _LightRun(shows, frame.number, frame.number,
+                                                           item.state.geometry.bounds()))
+
+    def _too_short(self, run: _LightRun) -> bool:
+        """A steady state shown too briefly (a flashing light changes all the time)."""
+        return not run.shows[1] and run.last - run.start + 1 < self.settings["min_state_frames"]
+
+    def _finding(self, item: FrameObject, before: _LightRun, run: _LightRun, after: tuple[Any, bool]) -> Finding:
+        return self.finding(f"{_label(item)} shows {_shown(run.shows)} on {_frames_text(run.start, run.last)} only, "
+                            f"between {_shown(before.shows)} and {_shown(after)} (at least "
+                            f"{self.settings['min_state_frames']} frames expected)", run.start, (item.track.id,),
+                            run.bounds)
+
+
+@_register("missing-attribute")
+class MissingAttribute(Check):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.checked_classes = {spec.name for spec in self.project.taxonomy
+                                if any(attribute.required_if for attribute in spec.attributes.values())}
+        self.reported: set[int] = set()  # one finding per track
+
+    def on_frame(self, frame: Frame) -> Iterator[Finding]:
+        for item in frame.objects:
+            if item.track.class_name not in self.checked_classes or item.track.id in self.reported:
+                continue
+            spec = self.project.taxonomy[item.track.class_name]
+            missing = spec.missing_required(item.attributes)
+            if missing:
+                self.reported.add(item.track.id)
+                needs = "; ".join(f"{name} (required when {_condition(spec.attributes[name].required_if)})"
+                                  for name in missing)
+                yield self.finding(f"{_label(item)} lacks {needs}, from frame {frame.number}", frame.number,
+                                   (item.track.id,), item.state.geometry.bounds())
+
+
+@dataclass
+class _LowRun:
+    """Consecutive flagged states of one track."""
+
+    start: int
+    last: int
+    lowest: float
+    bounds: Region
+
+
+@_register("unreviewed-low-confidence")
+class UnreviewedLowConfidence(Check):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.open: dict[int, tuple[FrameObject, _LowRun]] = {}  # track id -> its run being extended
+
+    def on_frame(self, frame: Frame) -> Iterator[Finding]:
+        for item in frame.objects:
+            if not self._flagged(item):
+                continue
+            track_id, confidence = item.track.id, item.state.confidence
+            _, run = self.open.get(track_id, (None, None))
+            if run is not None and run.last == frame.number - 1:
+                run.last, run.lowest = frame.number, min(run.lowest, confidence)
+                continue
+            if run is not None:
+                yield self._finding(*self.open[track_id])
+            self.open[track_id] = (item, _LowRun(frame.number, frame.number, confidence, item.state.geometry.bounds()))
+
+    def finish(self) -> Iterator[Finding]:
+        return (self._finding(item, run) for item, run in self.open.values())
+
+    def _flagged(self, item: FrameObject) -> bool:
+        state, marks = item.state, self.project.store
+        if state.source is not Source.PROPAGATED or state.confidence is None:
+            return False
+        if state.confidence >= self.settings["min_confidence"]:
+            return False
+        targets = ((state.track_id, state.frame), (state.track_id, None), (None, state.frame))
+        return not any((mark := marks.review_mark(*target)) is not None and mark.status in REVIEWED
+                       for target in targets)
+
+    def _finding(self, item: FrameObject, run: _LowRun) -> Finding:
+        return self.finding(f"{_label(item)} has unreviewed propagated states below confidence "
+                            f"{self.settings['min_confidence']:g} on {_frames_text(run.start, run.last)}, "
+                            f"lowest {run.lowest:.2f}", run.start, (item.track.id,), run.bounds)
+
+
+# ---------------------------------------------------------------- checks over the whole range
+
+
+@_register("school-zone-tag")
+class SchoolZoneTag(Check):
+    """Tags and polygons should agree, but a zone is seen ahead before the car enters it (and the tag begins)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.zones: dict[int, list[FrameObject]] = {}  # frame -> its school-zone polygons
+
+    def on_frame(self, frame: Frame) -> Iterable[Finding]:
+        zones = [item for item in frame.objects if item.track.class_name == ZONE_CLASS]
+        if zones:
+            self.zones[frame.number] = zones
+        return ()
+
+    def finish(self) -> Iterator[Finding]:
+        tags = [tag for tag in self.project.tags() if tag.class_name == ZONE_TAG]
+        for tag in tags:
+            span = range(max(tag.start, self.frames.start), min(tag.end + 1, self.frames.stop))
+            for start, last in _runs(frame for frame in span if frame not in self.zones):
+                yield self.finding(f"{ZONE_TAG} tag {tag.id} covers {_frames_text(start, last)} with no {ZONE_CLASS} "
+                                   "polygon", start, (tag.id,))
+        covered = {frame for tag in tags for frame in range(tag.start, tag.end + 1)}
+        for seen_start, seen_last in _runs(self.zones):
+            for start, last in _runs(f for f in range(seen_start, seen_last + 1) if f not in covered):
+                if start == seen_start and last + 1 in covered:
+                    continue  # the zone seen ahead, before the car enters it
+                yield self._untagged(start, last)
+
+    def _untagged(self, start: int, last: int) -> Finding:
+        zones = [item for frame in range(start, last + 1) for item in self.zones[frame]]
+        ids = sorted({item.track.id for item in zones})
+        names = ", ".join(str(track_id) for track_id in ids)
+        return self.finding(f"{ZONE_CLASS} {names} on {_frames_text(start, last)} not covered by a {ZONE_TAG} tag",
+                            start, ids, functools.reduce(_union, (item.state.geometry.bounds()
+                                                                  for item in self.zones[start])))
+
+
+# ---------------------------------------------------------------- geometry helpers
+
+
+def _equal_samples(curves: list[LaneCurve]) -> np.ndarray:
+    """``LaneCurve.sample_equal(LANE_SAMPLES)`` of many curves, (C, LANE_SAMPLES, 2); curves of one length at once."""
+    samples = np.empty((len(curves), LANE_SAMPLES, 2))
+    lengths: dict[int, list[int]] = {}
+    for index, curve in enumerate(curves):
+        lengths.setdefault(len(curve.points), []).append(index)
+    for indices in lengths.values():
+        points = np.stack([curves[index].points for index in indices])  # (G, M, 2)
+        arcs = np.stack([curves[index].arc for index in indices])  # (G, M)
+        wanted = arcs[:, -1:] * np.linspace(0.0, 1.0, LANE_SAMPLES)  # (G, S)
+        end = np.clip((arcs[:, None, :] <= wanted[:, :, None]).sum(axis=2), 1, arcs.shape[1] - 1)  # segment ends
+        start_arc, end_arc = np.take_along_axis(arcs, end - 1, axis=1), np.take_along_axis(arcs, end, axis=1)
+        share = (wanted - start_arc) / np.maximum(end_arc - start_arc, 1e-12)
+        first = np.take_along_axis(points, (end - 1)[..., None], axis=1)
+        last = np.take_along_axis(points, end[..., None], axis=1)
+        samples[indices] = first + np.clip(share, 0.0, 1.0)[..., None] * (last - first)
+    return samples
+
+
+def _crossings(lanes: np.ndarray, touch: float) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(i, j, point) for each pair of sampled lanes (L, N, 2) that cross farther than ``touch`` from their ends."""
+    if len(lanes) < 2:
+        return
+    first, second = np.triu_indices(len(lanes), k=1)
+    low, high = lanes.min(axis=1), lanes.max(axis=1)
+    meet = (np.maximum(low[first], low[second]) <= np.minimum(high[first], high[second])).all(axis=1)
+    first, second = first[meet], second[meet]
+    pair, points = _segment_crossings(lanes[first], lanes[second])
+    ends = np.concatenate([lanes[first][:, [0, -1]], lanes[second][:, [0, -1]]], axis=1)[pair]  # (hits, 4, 2)
+    away = (np.linalg.norm(ends - points[:, None], axis=2) > touch).all(axis=1)
+    reported = set()
+    for index, point in zip(pair[away].tolist(), points[away], strict=True):
+        if index not in reported:  # the first crossing along the first lane stands for the pair
+            reported.add(index)
+            yield int(first[index]), int(second[index]), point
+
+
+def _self_crossings(lanes: np.ndarray) -> dict[int, np.ndarray]:
+    """Lane index -> where it first crosses itself, for sampled lanes (L, N, 2)."""
+    steps = np.diff(lanes, axis=1)
+    steady = ((steps > 0).all(axis=1) | (steps < 0).all(axis=1)).any(axis=1)  # steadily along x or y: cannot cross
+    candidates = np.flatnonzero(~steady)
+    if not len(candidates):
+        return {}
+    segments = lanes.shape[1] - 1
+    apart = np.triu(np.ones((segments, segments), dtype=bool), k=2)  # neighbouring segments share an end
+    lane, points = _segment_crossings(lanes[candidates], lanes[candidates], apart)
+    crossings: dict[int, np.ndarray] = {}
+    for index, point in zip(candidates[lane].tolist(), points, strict=True):
+        crossings.setdefault(index, point)
+    return crossings
+
+
+def _segment_crossings(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Where polyline a[k] meets polyline b[k], for (K, N, 2) arrays: (k of each hit, hit points), in order along a.
+
+    ``mask`` (N-1, N-1) limits the segment pairs looked at.  Parallel segments never count.
+    """
+    start, step = a[:, :-1, None], np.diff(a, axis=1)[:, :, None]  # (K, N-1, 1, 2)
+    other, other_step = b[:, None, :-1], np.diff(b, axis=1)[:, None]  # (K, 1, M-1, 2)
+    denominator = _cross(step, other_step)
+    offset = other - start
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = _cross(offset, other_step) / denominator
+        u = _cross(offset, step) / denominator
+    hits = (t >= 0) & (t <= 1) & (u >= 0) & (u <= 1)  # NaN and infinity (parallel) compare false
+    if mask is not None:
+        hits &= mask
+    k, i, j = np.nonzero(hits)
+    return k, a[k, i] + t[k, i, j, None] * (a[k, i + 1] - a[k, i])
+
+
+def _cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
+
+
+def _fold_depths(lanes: np.ndarray) -> np.ndarray:
+    """How far (px) each sampled lane's rows turn back against its main direction along the curve, (L,)."""
+    y = lanes[..., 1]
+    back_up = (np.maximum.accumulate(y, axis=1) - y).max(axis=1, initial=0.0)
+    back_down = (y - np.minimum.accumulate(y, axis=1)).max(axis=1, initial=0.0)
+    return np.minimum(back_up, back_down)
+
+
+def _shape_family(item: FrameObject) -> tuple[str, int]:
+    """What a geometry is compared as ('area', 'line' or 'points') and with how many points it must match."""
+    geometry = item.state.geometry
+    if geometry.kind in AREA_KINDS:
+        return "area", 0
+    if geometry.kind is GeometryKind.POLYLINE:
+        return "line", 0
+    return "points", len(geometry.points)
+
+
+def _comparable_points(item: FrameObject, family: str, lanes: Lanes) -> np.ndarray:
+    """A line at LANE_SAMPLES points equally spaced along it (a lane's fitted curve); points as they are."""
+    points = item.state.geometry.points
+    if family != "line":
+        return points
+    if item.track.id in lanes.rows:
+        return lanes.samples[lanes.rows[item.track.id]]
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
+    at = np.linspace(0.0, arc[-1], LANE_SAMPLES)
+    return np.column_stack([np.interp(at, arc, points[:, 0]), np.interp(at, arc, points[:, 1])])
+
+
+def _pairwise_iou(bounds: np.ndarray) -> np.ndarray:
+    """IoU of every pair of (x0, y0, x1, y1) rectangles, (B, B)."""
+    low = np.maximum(bounds[:, None, :2], bounds[None, :, :2])
+    high = np.minimum(bounds[:, None, 2:], bounds[None, :, 2:])
+    inter = np.clip(high - low, 0.0, None).prod(axis=2)
+    area = (bounds[:, 2:] - bounds[:, :2]).prod(axis=1)
+    union = area[:, None] + area[None, :] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(union > 0, inter / union, 0.0)
+
+
+def _pairwise_mean_distance(shapes: np.ndarray, limit: float, *, reversible: bool) -> np.ndarray:
+    """Mean distance between matching points of every pair (i < j) of (S, N, 2) shapes, a line either way round.
+
+    Worked out only where the centroids are closer than ``limit``: the mean distance is never below the distance
+    between the centroids.  inf elsewhere.
+    """
+    centroids = shapes.mean(axis=1)
+    near = np.linalg.norm(centroids[:, None] - centroids[None], axis=2) < limit
+    first, second = np.nonzero(np.triu(near, k=1))
+    distance = np.full((len(shapes), len(shapes)), np.inf)
+    pairs = shapes[first], shapes[second]
+    distance[first, second] = np.linalg.norm(pairs[0] - pairs[1], axis=2).mean(axis=1)
+    if reversible:
+        reverse = np.linalg.norm(pairs[0] - pairs[1][:, ::-1], axis=2).mean(axis=1)
+        distance[first, second] = np.minimum(distance[first, second], reverse)
+    return distance
+
+
+def _centre(bounds: Region) -> tuple[float, float]:
+    return (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
+
+
+def _union(a: Region, b: Region) -> Region:
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def _around(point, margin: float = REGION_MARGIN) -> Region:
+    x, y = (float(value) for value in point)
+    return x - margin, y - margin, x + margin, y + margin
+
+
+# ---------------------------------------------------------------- text and runs
+
+
+def _label(item: FrameObject) -> str:
+    return f"{item.track.class_name} {item.track.id}"
+
+
+def _frames_text(start: int, last: int) -> str:
+    return f"frame {start}" if start == last else f"frames {start}-{last} ({last - start + 1} frames)"
+
+
+def _condition(required_if: Mapping[str, Any]) -> str:
+    return " and ".join(f"{key} is {value}" for key, value in required_if.items())
+
+
+def _runs(frames: Iterable[int]) -> list[tuple[int, int]]:
+    """(first, last) of each run of consecutive numbers in ``frames`` (in increasing order)."""
+    runs: list[list[int]] = []
+    for frame in sorted(frames):
+        if runs and runs[-1][1] == frame - 1:
+            runs[-1][1] = frame
+        else:
+            runs.append([frame, frame])
+    return [(start, last) for start, last in runs]
