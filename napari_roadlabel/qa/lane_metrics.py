@@ -230,9 +230,12 @@ def culane_iou_matrix(predicted: Sequence[np.ndarray], truth: Sequence[np.ndarra
     shape = _image_shape(size)
     if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
         raise FormatError(None, f"the lane width must be a positive whole number of pixels, got {width!r}")
-    predicted_masks = [lane_mask(_culane_lane(lane, f"predicted lane {n}"), shape, width)
-                       for n, lane in enumerate(predicted)]
-    truth_masks = [lane_mask(_culane_lane(lane, f"truth lane {n}"), shape, width) for n, lane in enumerate(truth)]
+    predicted_pixels = [_lane_pixels(_culane_lane(lane, f"predicted lane {n}")) for n, lane in enumerate(predicted)]
+    truth_pixels = [_lane_pixels(_culane_lane(lane, f"truth lane {n}")) for n, lane in enumerate(truth)]
+    # Drawn in the part of the image the lanes can reach, not the whole image: the same pixels, far fewer to count.
+    origin, window = _window(predicted_pixels + truth_pixels, shape, int(width))
+    predicted_masks = [_draw(pixels - origin, window, width) for pixels in predicted_pixels]
+    truth_masks = [_draw(pixels - origin, window, width) for pixels in truth_pixels]
     ious = np.zeros((len(predicted_masks), len(truth_masks)))
     for i, a in enumerate(predicted_masks):
         for j, b in enumerate(truth_masks):
@@ -242,10 +245,29 @@ def culane_iou_matrix(predicted: Sequence[np.ndarray], truth: Sequence[np.ndarra
 
 def lane_mask(points: np.ndarray, shape: tuple[int, int], width: int = 30) -> np.ndarray:
     """The lane as CULane sees it: spline through the points, drawn ``width`` px thick on a (height, width) mask."""
-    mask = np.zeros(shape, dtype=np.uint8)
+    return _draw(_lane_pixels(points), shape, width)
+
+
+def _lane_pixels(points: np.ndarray) -> np.ndarray:
     # cv::line takes whole pixels (Point2f is rounded); the clip keeps absurd coordinates inside int32.
-    pixels = np.clip(np.rint(densify_lane(points)), -(2**30), 2**30).astype(np.int32)
-    cv2.polylines(mask, [pixels.reshape(-1, 1, 2)], isClosed=False, color=1, thickness=int(width))
+    return np.clip(np.rint(densify_lane(points)), -(2**30), 2**30).astype(np.int64)
+
+
+def _window(lanes: list[np.ndarray], shape: tuple[int, int], width: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """The (x, y) origin and (rows, columns) shape of the image part that lanes drawn ``width`` thick can touch."""
+    if not lanes:
+        return np.zeros(2, dtype=np.int64), shape
+    points = np.vstack(lanes)
+    low = np.maximum(points.min(axis=0) - width, 0)
+    high = np.minimum(points.max(axis=0) + width + 1, [shape[1], shape[0]])
+    high = np.maximum(high, low + 1)
+    return low, (int(high[1] - low[1]), int(high[0] - low[0]))
+
+
+def _draw(pixels: np.ndarray, shape: tuple[int, int], width: int) -> np.ndarray:
+    mask = np.zeros(shape, dtype=np.uint8)
+    drawn = np.clip(pixels, -(2**30), 2**30).astype(np.int32)
+    cv2.polylines(mask, [drawn.reshape(-1, 1, 2)], isClosed=False, color=1, thickness=int(width))
     return mask.astype(bool)
 
 
