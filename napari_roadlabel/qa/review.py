@@ -60,6 +60,40 @@ class ReviewProgress:
         return {**counts, "frames_unreviewed": self.frames_unreviewed, "sign_off": sign_off}
 
 
+def review_progress(project: Project) -> ReviewProgress:
+    """Where the review of ``project`` stands; reading it needs no reviewer."""
+    marks = project.store.review_marks()
+    frame_marks = [mark for mark in marks if mark.track_id is None and mark.frame is not None]
+    track_marks = [mark for mark in marks if mark.track_id is not None and mark.frame is None]
+    comments = project.store.comments()
+    return ReviewProgress(
+        frames=project.sequence.frame_count,
+        frames_accepted=_count(frame_marks, ReviewStatus.ACCEPTED),
+        frames_rejected=_count(frame_marks, ReviewStatus.REJECTED),
+        tracks=len(project.tracks()),
+        tracks_accepted=_count(track_marks, ReviewStatus.ACCEPTED),
+        tracks_rejected=_count(track_marks, ReviewStatus.REJECTED),
+        objects_rejected=sum(mark.status is ReviewStatus.REJECTED for mark in marks
+                             if mark.track_id is not None and mark.frame is not None),
+        open_comments=sum(not comment.resolved for comment in comments),
+        resolved_comments=sum(comment.resolved for comment in comments),
+        sign_off=project.store.review_mark(None, None))
+
+
+def review_runs(project: Project) -> list[tuple[int, int, ReviewStatus]]:
+    """The frames' own verdicts as runs (first frame, last frame, status) over the whole sequence."""
+    marks = {mark.frame: mark.status for mark in project.store.review_marks()
+             if mark.track_id is None and mark.frame is not None}
+    runs: list[tuple[int, int, ReviewStatus]] = []
+    for frame in range(project.sequence.frame_count):
+        status = marks.get(frame, ReviewStatus.UNREVIEWED)
+        if runs and runs[-1][2] is status:
+            runs[-1] = (runs[-1][0], frame, status)
+        else:
+            runs.append((frame, frame, status))
+    return runs
+
+
 class Review:
     """Review actions on one project by one named reviewer."""
 
@@ -117,8 +151,10 @@ class Review:
         return _status(self.store.review_mark(track_id, None))
 
     def object_status(self, track_id: int, frame: int) -> ReviewStatus:
-        """The object's own mark on this frame, else its track's."""
-        return _status(self.store.review_mark(track_id, frame) or self.store.review_mark(track_id, None))
+        """The object's own mark on this frame, else its track's, else the frame's (accepting a frame accepts
+        what is on it)."""
+        return _status(self.store.review_mark(track_id, frame) or self.store.review_mark(track_id, None)
+                       or self.store.review_mark(None, frame))
 
     def mark_of(self, *, track_id: int | None = None, frame: int | None = None) -> ReviewMark | None:
         return self.store.review_mark(track_id, frame)
@@ -174,22 +210,7 @@ class Review:
     # ---------------------------------------------------------- progress and sign-off
 
     def progress(self) -> ReviewProgress:
-        marks = self.store.review_marks()
-        frame_marks = [mark for mark in marks if mark.track_id is None and mark.frame is not None]
-        track_marks = [mark for mark in marks if mark.track_id is not None and mark.frame is None]
-        comments = self.store.comments()
-        return ReviewProgress(
-            frames=self.project.sequence.frame_count,
-            frames_accepted=_count(frame_marks, ReviewStatus.ACCEPTED),
-            frames_rejected=_count(frame_marks, ReviewStatus.REJECTED),
-            tracks=len(self.project.tracks()),
-            tracks_accepted=_count(track_marks, ReviewStatus.ACCEPTED),
-            tracks_rejected=_count(track_marks, ReviewStatus.REJECTED),
-            objects_rejected=sum(mark.status is ReviewStatus.REJECTED for mark in marks
-                                 if mark.track_id is not None and mark.frame is not None),
-            open_comments=sum(not comment.resolved for comment in comments),
-            resolved_comments=sum(comment.resolved for comment in comments),
-            sign_off=self.store.review_mark(None, None))
+        return review_progress(self.project)
 
     def blockers(self, findings: Iterable[Finding]) -> list[str]:
         """What stands between this sequence and sign-off, one line each; empty when it can be signed off."""

@@ -41,6 +41,7 @@ def test_verdicts_are_stored_with_reviewer_and_time_and_change_no_geometry(label
     assert (mark.status, mark.reviewer) == (ReviewStatus.ACCEPTED, "rita") and mark.time.endswith("+00:00")
     assert review.object_status(light, 3) is ReviewStatus.REJECTED
     assert review.object_status(light, 4) is ReviewStatus.UNREVIEWED
+    assert review.object_status(light, 2) is ReviewStatus.ACCEPTED  # its frame was accepted
     assert review.object_status(lane, 4) is ReviewStatus.ACCEPTED
     assert project.store.review_mark(light, 3).reason == "box too loose"
 
