@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+from collections import Counter
 from functools import partial
 from pathlib import Path
 
@@ -21,6 +22,11 @@ from .io.formats.report import report_path
 from .io.frames import open_frames
 from .io.projects import create_project
 from .io.splits import SPLITS, parse_ratios, split_dataset
+from .qa.agreement import compare_projects, compare_suggestions
+from .qa.browser import render_png
+from .qa.checks import config_for, load_check_config, run_checks
+from .qa.report import build_report, write_report
+from .qa.review import review_progress
 from .temporal.propagation import (
     FLAG_BELOW,
     METHODS,
@@ -31,6 +37,8 @@ from .temporal.propagation import (
 )
 
 EXIT_ERROR = 1
+EXIT_BLOCKED = 2  # `roadlabel qa`: blocking findings remain (or, with --require-sign-off, not signed off)
+SHOWN_FINDINGS = 20  # listed on the terminal; the report has them all
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     exporter.add_argument("--every", type=int, default=1, metavar="N",
                           help="every N-th frame (lane formats; default 1)")
     exporter.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    exporter.add_argument("--strict", action="store_true",
+                          help="refuse to export while the checks find blocking errors (default: warn)")
     exporter.set_defaults(run=_export)
 
     propagate = commands.add_parser("propagate", help="carry objects from their keyframes through the other frames")
@@ -119,6 +129,21 @@ def _parser() -> argparse.ArgumentParser:
     split.add_argument("--format", choices=export_formats(), required=True)
     split.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     split.set_defaults(run=_split)
+
+    qa = commands.add_parser("qa", help="run the checks, measure agreement and write the QA report; exits 2 while "
+                                        "blocking findings remain")
+    qa.add_argument("project", type=Path)
+    qa.add_argument("--report", type=Path, metavar="OUT.html", help="write the HTML report (and OUT.json beside it)")
+    qa.add_argument("--json", type=Path, metavar="OUT.json", help="write the JSON report here instead")
+    qa.add_argument("--png", type=Path, metavar="OUT.png", help="also a picture of the report (needs chromium)")
+    qa.add_argument("--against", type=Path, metavar="OTHER_PROJECT",
+                    help="agreement with another annotator's project of the same sequence")
+    qa.add_argument("--suggestions", action="store_true",
+                    help="agreement of the model's suggestions in PROJECT with its other labels")
+    qa.add_argument("--config", type=Path, help="check thresholds (default: PROJECT/qa.yaml, else the defaults)")
+    qa.add_argument("--require-sign-off", action="store_true", help="also exit 2 while the sequence is not signed off")
+    qa.add_argument("--overwrite", action="store_true", help="replace report files that exist")
+    qa.set_defaults(run=_qa)
 
     demo = commands.add_parser("demo", help="open napari on the bundled sample clip with the plugin docked")
     demo.add_argument("--out", type=Path, default=Path("demo_output"), help="where the demo project and files go")
@@ -190,12 +215,86 @@ def _import(args) -> None:
 
 def _export(args) -> None:
     with Project.open(args.project) as project:
+        _check_before_export(project, strict=args.strict)
         result = export_any(args.format, project, args.out, frames=args.frames, every=args.every,
                             overwrite=args.overwrite)
     if isinstance(result, int):
         print(f"exported {result} features to {args.out}")
     else:
         print(f"{result.summary()}\nexported to {args.out}; mapping report {report_path(args.out)}")
+
+
+def _check_before_export(project: Project, *, strict: bool) -> None:
+    blocking = [finding for finding in run_checks(project, config_for(project)) if finding.blocking]
+    if not blocking:
+        return
+    message = f"{len(blocking)} blocking findings, e.g. {_finding_line(blocking[0])} (see `roadlabel qa`)"
+    if strict:
+        raise RoadlabelError(project.folder, f"not exported: {message}")
+    print(f"roadlabel: warning: {message}", file=sys.stderr)
+
+
+def _qa(args) -> int:
+    with Project.open(args.project) as project:
+        config = load_check_config(args.config) if args.config else config_for(project)
+        with tqdm(total=project.sequence.frame_count, unit="frame", desc="checks", disable=None) as bar:
+            findings = run_checks(project, config, progress=bar.update)
+        agreement = _agreement(project, args)
+        progress = review_progress(project)
+        _print_qa(findings, progress, agreement)
+        if args.report or args.json:
+            _write_qa_report(project, findings, agreement, args)
+    blocked = any(finding.blocking for finding in findings) or (args.require_sign_off and not progress.signed_off)
+    return EXIT_BLOCKED if blocked else 0
+
+
+def _agreement(project: Project, args) -> dict | None:
+    if args.against and args.suggestions:
+        raise RoadlabelError(None, "give --against or --suggestions, not both")
+    if args.against:
+        with Project.open(args.against) as other:
+            return compare_projects(project, other).to_dict()
+    return compare_suggestions(project).to_dict() if args.suggestions else None
+
+
+def _write_qa_report(project: Project, findings: list, agreement: dict | None, args) -> None:
+    html = args.report
+    json_path = args.json or (html.with_suffix(".json") if html else None)
+    with open_frames(project.source_path()) as frames:
+        report = build_report(project, findings, agreement=agreement, frame_reader=frames.read)
+    write_report(report, html, json_path, overwrite=args.overwrite)
+    if args.png:
+        if html is None:
+            raise RoadlabelError(None, "--png pictures the HTML report: give --report too")
+        render_png(html, args.png)
+    print("report: " + ", ".join(str(path) for path in (html, json_path, args.png) if path))
+
+
+def _print_qa(findings: list, progress, agreement: dict | None) -> None:
+    counts = Counter(finding.severity.value for finding in findings)
+    print(f"findings: {counts['error']} blocking errors, {counts['warning']} warnings, {counts['info']} notes")
+    for finding in sorted(findings, key=lambda finding: finding.sort_key())[:SHOWN_FINDINGS]:
+        print(f"  {finding.severity.value:<7} {_finding_line(finding)}")
+    if len(findings) > SHOWN_FINDINGS:
+        print(f"  ... and {len(findings) - SHOWN_FINDINGS} more (see the report)")
+    signed = f"signed off by {progress.sign_off.reviewer}" if progress.signed_off else "not signed off"
+    print(f"review: {progress.frames_accepted}/{progress.frames} frames accepted, {progress.frames_rejected} rejected, "
+          f"{progress.open_comments} open comments; {signed}")
+    if agreement is not None:
+        overall = agreement["overall"]
+        print(f"agreement: lanes CULane F1 {_rate(overall['lanes']['culane']['f1'])}, TuSimple accuracy "
+              f"{_rate(overall['lanes']['tusimple']['accuracy'])}; boxes F1 {_rate(overall['boxes']['f1'])}; "
+              f"polygons F1 {_rate(overall['polygons']['f1'])}; attributes {_rate(overall['attributes']['rate'])}; "
+              f"light states {_rate(overall['light_states']['rate'])}")
+
+
+def _finding_line(finding) -> str:
+    where = f"frame {finding.frame}" if finding.frame is not None else "sequence"
+    return f"{where}: {finding.check}: {finding.message}"
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _ratios(text: str) -> tuple[float, float, float]:
