@@ -4,6 +4,9 @@ The export reads the store from the worker thread (the store serialises its
 connection), so the viewer stays usable, and napari's progress bar counts the
 frames written.  The file or folder appears whole when it is done (each
 exporter writes beside it and renames), with its mapping report beside it.
+Opening the dialog runs the automatic checks, and it says what they found
+before anything is written (exporting is still allowed: `roadlabel export
+--strict` is the gate for pipelines).
 """
 
 from __future__ import annotations
@@ -54,6 +57,10 @@ class ExportDialog(QDialog):
         self.overwrite = QCheckBox("Replace it if it exists")
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.checks = QLabel("Checking the annotations…")
+        self.checks.setWordWrap(True)
+        workspace.review.findings_changed.connect(self._show_findings)
+        workspace.review.run_checks()
         self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Close)
         self.buttons.button(QDialogButtonBox.Ok).setText("Export")
         self.buttons.accepted.connect(self.start)
@@ -73,8 +80,22 @@ class ExportDialog(QDialog):
         form.addRow("To", where)
         form.addRow("Frames", frames)
         form.addRow("", self.overwrite)
+        form.addRow(self.checks)
         form.addRow(self.status)
         form.addRow(self.buttons)
+
+    def _show_findings(self, findings: list) -> None:
+        blocking = sum(finding.blocking for finding in findings)
+        others = len(findings) - blocking
+        if not findings:
+            self.checks.setText("Checks: nothing found.")
+        else:
+            self.checks.setText(f"<span style='color:{'#ff6060' if blocking else '#ffa500'}'>Checks: {blocking} "
+                                f"errors, {others} warnings or notes: see the Review tab before exporting.</span>")
+
+    def done(self, result: int) -> None:
+        self.workspace.review.findings_changed.disconnect(self._show_findings)
+        super().done(result)
 
     def _suggest_name(self, fmt: str) -> None:
         project = self.workspace.project.folder

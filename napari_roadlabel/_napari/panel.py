@@ -109,6 +109,7 @@ class ObjectList(QListWidget):
         self.setSelectionMode(QAbstractItemView.SingleSelection)
         self._updating = False
         workspace.frame_shown.connect(lambda frame: self.reload())  # every edit shows the frame again
+        workspace.review.changed.connect(self.reload)  # verdicts show beside the objects
         workspace.selection_changed.connect(self._show_selection)
         self.itemSelectionChanged.connect(self._on_pick)
         self.reload()
@@ -117,10 +118,13 @@ class ObjectList(QListWidget):
         self._updating = True
         self.clear()
         order = self.workspace.lane_curves.order
+        store = self.workspace.project.store
         for obj in sorted(self.workspace.shown_objects, key=lambda o: o.track.id):
             mark = "" if obj.state.is_keyframe else f"  ({source_note(obj)})"
             place = f" {order_name(order[obj.track.id])}" if obj.track.id in order else ""
-            item = QListWidgetItem(f"#{obj.track.id}  {obj.track.class_name}{place}{mark}")
+            verdict = store.review_mark(obj.track.id, obj.state.frame) or store.review_mark(obj.track.id, None)
+            judged = f"  [{verdict.status.value}]" if verdict else ""
+            item = QListWidgetItem(f"#{obj.track.id}  {obj.track.class_name}{place}{mark}{judged}")
             item.setData(Qt.UserRole, obj.track.id)
             self.addItem(item)
         self._updating = False

@@ -29,6 +29,7 @@ from . import keymap
 from .export_dialog import ExportDialog
 from .panel import KeysHelp, LabelingPanel
 from .reader import OPEN_REQUEST_KEY
+from .review_panel import ReviewPanel
 from .workspace import Workspace
 
 PROJECT_SUFFIX = ".roadlabel"
@@ -55,6 +56,7 @@ class RoadLabelWidget(QWidget):
                                        "... (edits are saved as you make them)")
         self._export_button.setEnabled(False)
         self.panel: LabelingPanel | None = None
+        self.review_panel: ReviewPanel | None = None
         self.export_dialog: ExportDialog | None = None
         self._label_tab = QWidget()
         self._label_layout = QVBoxLayout(self._label_tab)
@@ -65,11 +67,13 @@ class RoadLabelWidget(QWidget):
         for item in (self._title, self._details, buttons, self._frame_summary):
             (self._label_layout.addLayout if isinstance(item, QHBoxLayout) else self._label_layout.addWidget)(item)
         self._label_layout.addStretch()
-        tabs = QTabWidget()
+        self.tabs = QTabWidget()
         self._label_scroll = _UpDownScroll(self._label_tab)
-        tabs.addTab(self._label_scroll, "Label")
-        tabs.addTab(KeysHelp(), "Keys")
-        QVBoxLayout(self).addWidget(tabs)
+        self.tabs.addTab(self._label_scroll, "Label")
+        self._review_scroll = _UpDownScroll(QLabel("Open a project to review it."))
+        self.tabs.addTab(self._review_scroll, "Review")
+        self.tabs.addTab(KeysHelp(), "Keys")
+        QVBoxLayout(self).addWidget(self.tabs)
         self._export_button.clicked.connect(self._choose_export)
         viewer.layers.events.inserted.connect(self._adopt_project_layer)
 
@@ -98,6 +102,8 @@ class RoadLabelWidget(QWidget):
         self.panel = LabelingPanel(self.workspace, self.report)
         self._label_layout.insertWidget(self._label_layout.count() - 1, self.panel)
         self._label_scroll.fit_width()
+        self.review_panel = ReviewPanel(self.workspace.review, self.workspace.comment_pins, self.report)
+        self._review_scroll.setWidget(self.review_panel)
         self._show_project()
 
     def open_source(self, source: str | Path) -> Path:
@@ -123,6 +129,9 @@ class RoadLabelWidget(QWidget):
             self.panel.setParent(None)
             self.panel.deleteLater()
             self.panel = None
+        if self.review_panel is not None:
+            self._review_scroll.setWidget(QLabel("Open a project to review it."))  # deletes the panel
+            self.review_panel = None
 
     def _show_project(self) -> None:
         project = self.workspace.project

@@ -28,6 +28,8 @@ from .filling import fill_layer
 from .lane_curves import LaneCurveView
 from .layers import ALL_LAYERS, MASKS, ElementLayer, classes_of, drawable_classes, layer_for
 from .propagation import PropagationRunner
+from .review_layers import CommentPins, FindingsView
+from .review_mode import ReviewMode
 from .style import hex_to_rgba
 from .sync import LayerSync
 
@@ -70,6 +72,9 @@ class Workspace:
         self.lane_curves = LaneCurveView(self)
         self.derived_outlines = DerivedOutlineView(self)
         self.propagation = PropagationRunner(self)
+        self.review = ReviewMode(self)
+        self.findings_view = FindingsView(self, self.review)
+        self.comment_pins = CommentPins(self, self.review)
         viewer.dims.events.current_step.connect(self._on_step)
         viewer.layers.events.removing.connect(self._on_layer_removing)
         viewer.dims.set_current_step(0, 0)  # napari would start in the middle of the clip
@@ -444,12 +449,14 @@ class Workspace:
         """Remove the workspace's layers and close the project and frames (the store has every edit already)."""
         self.propagation.cancel()  # a run's result is not written once its project is closed
         self.propagation.wait()
+        self.review.close()
         self.viewer.dims.events.current_step.disconnect(self._on_step)
         self.viewer.layers.events.removing.disconnect(self._on_layer_removing)
         self._refill_pending = False
         if self._attached:  # else the viewer is closing or the user removed the frames: leave the layers be
             self._attached = False
             for layer in [self.image_layer, self.ghost_layer, self.lane_curves.layer, self.derived_outlines.layer,
+                          self.findings_view.layer, self.comment_pins.layer,
                           *self.layers.values()]:
                 if layer is not None and layer in self.viewer.layers:
                     self.viewer.layers.remove(layer)

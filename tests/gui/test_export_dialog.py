@@ -58,3 +58,13 @@ def test_the_progress_bar_counts_the_frames_written(widget, qtbot, tmp_path, mon
     monkeypatch.setattr(dialog_module, "progress", recorded)
     export(open_dialog(widget), qtbot, "culane", tmp_path / "cu", first=0, last=11, every=3)
     assert bars[0].total == 4 and bars[0].n == 4  # frames 0, 3, 6, 9
+
+
+def test_the_dialog_says_what_the_checks_found_before_exporting(widget, qtbot):
+    project = widget.workspace.project
+    project.add_track("traffic-sign", {"type": "speed-limit"})  # a speed-limit sign without its value ...
+    project.set_state(project.tracks()[-1].id, 4, project.state(3, 2).geometry)  # ... on frame 4
+    with qtbot.waitSignal(widget.workspace.review.findings_changed, timeout=30000):
+        dialog = open_dialog(widget)
+    assert "Checks: 1 errors" in dialog.checks.text()
+    dialog.reject()

@@ -1,0 +1,284 @@
+"""Review mode: a QA reviewer's actions on the open workspace (the Review tab and the keys call these).
+
+Verdicts and comments go to the store under the reviewer's name (qa.review);
+none of them changes geometry.  The automatic checks run in a worker thread,
+on demand and again shortly after every change once they have run, so the
+findings the reviewer steps through stay current while problems are fixed.
+Playing steps through frames on a timer and can stop where there is
+something to look at.
+"""
+
+from __future__ import annotations
+
+from napari.qt.threading import create_worker
+from napari.utils import progress
+from napari.utils.notifications import show_error, show_info
+from psygnal import Signal
+from qtpy.QtCore import QTimer
+
+from ..core import RoadlabelError
+from ..core.review import Comment, ReviewStatus
+from ..qa.checks import config_for, run_checks
+from ..qa.findings import Finding
+from ..qa.review import Review, default_reviewer
+from ..temporal.propagation import needs_review
+from .relay import ProgressRelay
+
+RECHECK_DELAY_MS = 400  # after an edit; edits in quick succession cost one run
+DEFAULT_FPS = 10
+
+
+class ReviewMode:
+    changed = Signal()  # verdicts, comments or the reviewer changed
+    findings_changed = Signal(object)  # the new list of findings
+    playing_changed = Signal(bool)
+
+    def __init__(self, workspace):
+        self.workspace = workspace
+        self.reviewer = default_reviewer()
+        self.reason = ""  # the panel's text: a rejection's reason, or a comment
+        self.findings: list[Finding] = []
+        self.checked = False  # the checks have run at least once
+        self.fps = DEFAULT_FPS
+        self.stop_at_flags = True  # playing stops on frames with findings or states to check
+        self._worker = None
+        self._recheck_wanted = False
+        self._relay = ProgressRelay()
+        self._bar = None
+        self._player = QTimer()
+        self._player.timeout.connect(self._play_step)
+        self._recheck = QTimer(singleShot=True, interval=RECHECK_DELAY_MS)
+        self._recheck.timeout.connect(self.run_checks)
+        workspace.edited.connect(lambda message: self._after_change())
+
+    @property
+    def review(self) -> Review:
+        return Review(self.workspace.project, self.reviewer)
+
+    @property
+    def frame(self) -> int:
+        return self.workspace.current_frame
+
+    # ---------------------------------------------------------- verdicts
+
+    def accept_frame_and_next(self) -> int | None:
+        """Accept this frame and go to the next frame nobody has judged; returns it (None: all judged)."""
+        self.review.accept_frame(self.frame)
+        self._after_change(f"frame {self.frame} accepted")
+        return self.next_unreviewed()
+
+    def reject_frame(self) -> None:
+        self.review.reject_frame(self.frame, self._reason())
+        self._after_change(f"frame {self.frame} rejected")
+
+    def accept_up_to_here(self) -> int:
+        """Accept every frame not yet judged from the start to this one (what you have just watched)."""
+        accepted = self.review.accept_frames(range(0, self.frame + 1))
+        self._after_change(f"{accepted} frames accepted")
+        return accepted
+
+    def clear_frame(self) -> None:
+        self.review.set_status(ReviewStatus.UNREVIEWED, frame=self.frame)
+        self._after_change(f"frame {self.frame} back to unreviewed")
+
+    def accept_objects(self) -> list[int]:
+        """Accept the selected objects' tracks (every frame of them)."""
+        tracks = self._selected()
+        with self.workspace.project.group(f"accept {len(tracks)} tracks"):
+            for track_id in tracks:
+                self.review.accept_track(track_id)
+        self._after_change(f"accepted track{'s' if len(tracks) > 1 else ''} {', '.join(map(str, tracks))}")
+        return tracks
+
+    def reject_object(self) -> int:
+        """Reject the selected object on this frame, with the reason typed in the panel."""
+        track_id = self._selected()[0]
+        self.review.reject_track(track_id, self._reason(), frame=self.frame)
+        self._after_change(f"track {track_id} rejected on frame {self.frame}")
+        return track_id
+
+    def clear_object(self) -> None:
+        track_id = self._selected()[0]
+        with self.workspace.project.group(f"track {track_id} back to unreviewed"):
+            for frame in (self.frame, None):
+                if self.review.mark_of(track_id=track_id, frame=frame):
+                    self.review.set_status(ReviewStatus.UNREVIEWED, track_id=track_id, frame=frame)
+        self._after_change(f"track {track_id} back to unreviewed")
+
+    def sign_off(self) -> None:
+        """Sign the sequence off (refused, with every reason, while anything stands in the way).
+
+        The checks run once more here, in this thread: a sign-off must not rest on findings a moment old."""
+        self._show_findings(run_checks(self.workspace.project, config_for(self.workspace.project)))
+        mark = self.review.sign_off(self.findings)
+        self._after_change(f"signed off by {mark.reviewer}")
+        show_info(f"{self.workspace.project.folder.name} signed off by {mark.reviewer} at {mark.time}")
+
+    # ---------------------------------------------------------- comments
+
+    def comment(self, *, on_object: bool = False, point: tuple[float, float] | None = None) -> Comment:
+        """Comment with the panel's text on this frame: on the frame, the selected object, or a point (x, y)."""
+        text = self._text("type the comment first")
+        track_id = self._selected()[0] if on_object else None
+        comment = self.review.add_comment(text, frame=self.frame, track_id=track_id, point=point)
+        self.reason = ""
+        self._after_change(f"comment added on {'track ' + str(track_id) if on_object else 'frame ' + str(self.frame)}")
+        return comment
+
+    def resolve(self, comment_id: int) -> None:
+        self.review.resolve(comment_id)
+        self._after_change(f"comment {comment_id} resolved")
+
+    def reopen(self, comment_id: int) -> None:
+        self.review.reopen(comment_id)
+        self._after_change(f"comment {comment_id} reopened")
+
+    def go_to_comment(self, comment: Comment) -> None:
+        frame = comment.frame
+        if frame is None and comment.track_id is not None and self.workspace.project.has_track(comment.track_id):
+            states = self.workspace.project.states_of(comment.track_id)
+            frame = states[0].frame if states else None
+        if frame is not None:
+            self.workspace.go_to(frame)
+        if comment.track_id is not None:
+            self.workspace.select_track(comment.track_id)
+
+    # ---------------------------------------------------------- where next
+
+    def next_unreviewed(self, *, forward: bool = True) -> int | None:
+        frame = self.review.next_frame(self.frame, ReviewStatus.UNREVIEWED, forward=forward)
+        return self._go_or_say(frame, "every frame has been reviewed")
+
+    def next_rejected(self, *, forward: bool = True) -> int | None:
+        frame = self.review.next_frame(self.frame, ReviewStatus.REJECTED, forward=forward)
+        return self._go_or_say(frame, "no rejected frame")
+
+    def next_finding(self, *, forward: bool = True) -> Finding | None:
+        """Go to the closest finding after (or before) this frame, wrapping around; selects its object."""
+        located = [finding for finding in self.findings if finding.frame is not None]
+        if not located:
+            self.workspace.viewer.status = "no findings" if self.checked else "run the checks first (Alt-K)"
+            return None
+        ordered = sorted(located, key=lambda finding: finding.frame, reverse=not forward)
+        ahead = [finding for finding in ordered
+                 if (finding.frame > self.frame if forward else finding.frame < self.frame)]
+        finding = (ahead or ordered)[0]
+        self.go_to_finding(finding)
+        return finding
+
+    def go_to_finding(self, finding: Finding) -> None:
+        if finding.frame is not None:
+            self.workspace.go_to(finding.frame)
+        tracks = [track for track in finding.track_ids if self.workspace.project.state(track, self.frame)]
+        if tracks:
+            self.workspace.select_track(tracks[0])
+        self.workspace.viewer.status = f"{finding.severity.value}: {finding.message}"
+
+    def _go_or_say(self, frame: int | None, nothing: str) -> int | None:
+        if frame is None:
+            self.workspace.viewer.status = nothing
+        else:
+            self.workspace.go_to(frame)
+        return frame
+
+    # ---------------------------------------------------------- playing
+
+    @property
+    def playing(self) -> bool:
+        return self._player.isActive()
+
+    def play(self) -> None:
+        """Step forward at ``fps`` until the last frame, Stop, or (with stop_at_flags) something to look at."""
+        if self.playing or self.frame >= self.workspace.frame_count - 1:
+            return
+        self._player.start(max(1, round(1000 / self.fps)))
+        self.playing_changed.emit(True)
+
+    def stop(self) -> None:
+        if self.playing:
+            self._player.stop()
+            self.playing_changed.emit(False)
+
+    def toggle_play(self) -> None:
+        self.stop() if self.playing else self.play()
+
+    def _play_step(self) -> None:
+        self.workspace.step(1)
+        if self.frame >= self.workspace.frame_count - 1 or (self.stop_at_flags and self._worth_a_look(self.frame)):
+            self.stop()
+
+    def _worth_a_look(self, frame: int) -> bool:
+        """A finding on ``frame``, or a propagated state to check among the objects shown."""
+        return (any(finding.frame == frame for finding in self.findings)
+                or any(needs_review(obj.state) for obj in self.workspace.shown_objects))
+
+    # ---------------------------------------------------------- checks
+
+    def run_checks(self) -> None:
+        """Run every enabled check in a worker thread; the findings arrive through ``findings_changed``."""
+        if self._worker is not None:
+            self._recheck_wanted = True
+            return
+        project = self.workspace.project
+        config = config_for(project)
+        self._bar = progress(total=project.sequence.frame_count, desc="Checking annotations")
+        self._relay.advanced.connect(self._bar.update)
+        self._worker = create_worker(run_checks, project, config, progress=self._relay.advanced.emit,
+                                     _ignore_errors=True)
+        self._worker.returned.connect(self._show_findings)
+        self._worker.errored.connect(self._checks_failed)
+        self._worker.finished.connect(self._checks_done)
+        self._worker.start()
+
+    def wait(self, timeout_ms: int = 30000) -> None:
+        """Block until a running check ends (tests, closing)."""
+        if self._worker is not None:
+            self._worker.await_workers(timeout_ms)
+
+    def _show_findings(self, findings: list[Finding]) -> None:
+        self.findings = findings
+        self.checked = True
+        self.findings_changed.emit(findings)
+
+    def _checks_failed(self, error: Exception) -> None:
+        message = str(error) if isinstance(error, RoadlabelError) else f"the checks failed: {error!r}"
+        show_error(message)
+
+    def _checks_done(self) -> None:
+        self._worker = None
+        if self._bar is not None:
+            self._relay.advanced.disconnect(self._bar.update)
+            self._bar.close()
+            self._bar = None
+        if self._recheck_wanted:
+            self._recheck_wanted = False
+            self.run_checks()
+
+    def _after_change(self, message: str | None = None) -> None:
+        if message:
+            self.workspace.viewer.status = message
+        if self.checked:
+            self._recheck.start()
+        self.changed.emit()
+
+    # ---------------------------------------------------------- helpers
+
+    def _selected(self) -> list[int]:
+        tracks = self.workspace.selected_tracks()
+        if not tracks:
+            raise RoadlabelError(None, "select an object first (click it, or pick it in the Label tab's list)")
+        return tracks
+
+    def _reason(self) -> str:
+        return self._text("type the reason for rejecting in the Review tab first: the annotator will read it")
+
+    def _text(self, missing: str) -> str:
+        if not self.reason.strip():
+            raise RoadlabelError(None, missing)
+        return self.reason.strip()
+
+    def close(self) -> None:
+        self.stop()
+        self._recheck.stop()
+        self._recheck_wanted = False
+        self.wait()

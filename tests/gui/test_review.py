@@ -1,0 +1,209 @@
+"""Review mode in a real viewer: verdicts by key, comments on points, playing, the checks' findings, sign-off."""
+
+import numpy as np
+import pytest
+from qtpy.QtCore import QPoint, Qt
+
+from napari_roadlabel._napari.demo import prepare_demo_project
+from napari_roadlabel._napari.review_layers import COMMENTS_LAYER, FINDINGS_LAYER, SEVERITY_COLORS
+from napari_roadlabel._napari.style import hex_to_rgba
+from napari_roadlabel._napari.widget import RoadLabelWidget
+from napari_roadlabel.core import Project, box, make_geometry
+from napari_roadlabel.core.review import ReviewStatus
+from napari_roadlabel.qa.findings import Severity
+
+LANE, LIGHT, SIGN = 1, 2, 3  # track ids in the labeled_project fixture
+
+
+def press(widget, qtbot, key, modifiers=Qt.AltModifier):
+    canvas = widget.viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+    qtbot.keyClick(canvas, key, modifiers)
+
+
+def run_checks(widget, qtbot):
+    """Alt-K, and wait for the worker's findings."""
+    with qtbot.waitSignal(widget.workspace.review.findings_changed, timeout=30000) as arrived:
+        press(widget, qtbot, Qt.Key_K)
+    return arrived.args[0]
+
+
+def geometry_of(project):
+    return [(obj.track.id, obj.state.frame, obj.state.geometry) for obj in project.store.iter_objects()]
+
+
+def test_verdicts_by_key_are_stored_under_the_reviewers_name_and_move_no_geometry(widget, qtbot):
+    workspace, review = widget.workspace, widget.workspace.review
+    project = workspace.project
+    before = geometry_of(project)
+    widget.review_panel.reviewer.value = "rita"
+    workspace.go_to(2)
+    press(widget, qtbot, Qt.Key_A)  # accept frame 2, go to the next unreviewed one
+    assert review.review.frame_status(2) is ReviewStatus.ACCEPTED and workspace.current_frame == 3
+    assert project.store.review_mark(None, 2).reviewer == "rita"
+    press(widget, qtbot, Qt.Key_R)  # no reason typed: refused, nothing stored
+    assert review.review.frame_status(3) is ReviewStatus.UNREVIEWED
+    widget.review_panel.text.value = "stop line missing"
+    press(widget, qtbot, Qt.Key_R)
+    assert project.store.review_mark(None, 3).reason == "stop line missing"
+    workspace.go_to(5)
+    workspace.select_track(LIGHT)
+    widget.review_panel.text.value = "light is yellow here"
+    press(widget, qtbot, Qt.Key_X)  # reject the selected object on this frame
+    assert review.review.object_status(LIGHT, 5) is ReviewStatus.REJECTED
+    assert review.review.object_status(LIGHT, 4) is ReviewStatus.UNREVIEWED
+    workspace.go_to(2)
+    workspace.select_track(LANE)
+    press(widget, qtbot, Qt.Key_O)  # accept the lane's whole track
+    assert review.review.track_status(LANE) is ReviewStatus.ACCEPTED
+    assert "[accepted]" in widget.panel.objects.item(widget.panel.objects.track_ids().index(LANE)).text()
+    assert "rejected" in widget.review_panel.progress.text() and "1 rejected" in widget.review_panel.progress.text()
+    assert geometry_of(project) == before
+    workspace.undo()
+    assert review.review.track_status(LANE) is ReviewStatus.UNREVIEWED
+
+
+def test_the_strip_shows_verdicts_and_a_click_goes_to_the_frame(widget, qtbot):
+    workspace, review = widget.workspace, widget.workspace.review
+    review.reviewer = "rita"
+    review.review.accept_frames(range(0, 6))
+    review.review.reject_frame(8, "lane drifts")
+    strip = widget.review_panel.strip
+    picture = strip.grab().toImage()
+    per_frame = picture.width() / workspace.frame_count
+    green, red = picture.pixelColor(int(0.5 * per_frame), 15), picture.pixelColor(int(8.5 * per_frame), 15)
+    assert (green.green() > 150 and green.red() < 100) and (red.red() > 200 and red.green() < 100)
+    click = QPoint(int(6.5 * per_frame), 10)  # the middle of frame 6
+    qtbot.mouseClick(strip, Qt.LeftButton, pos=click)
+    assert workspace.current_frame == strip.frame_at(click.x()) == 6
+    assert review.next_rejected() == 8 and workspace.current_frame == 8
+
+
+def test_a_point_comment_is_placed_by_a_click_and_resolved_from_the_list(widget, qtbot):
+    workspace, review = widget.workspace, widget.workspace.review
+    review.reviewer = "rita"
+    workspace.go_to(2)
+    widget.review_panel.text.value = "dash missed here"
+    workspace.comment_pins.start_placing()
+    pins = widget.viewer.layers[COMMENTS_LAYER]
+    assert widget.viewer.layers.selection.active is pins and pins.mode == "add"
+    pins.add([[40.0, 70.0]])  # what a click at x 70, y 40 does
+    [comment] = review.review.comments()
+    assert (comment.frame, comment.point, comment.text) == (2, (70.0, 40.0), "dash missed here")
+    assert pins.mode == "pan_zoom" and len(pins.data) == 1 and widget.review_panel.text.value == ""
+    workspace.go_to(3)
+    assert len(pins.data) == 0  # pins show the current frame's comments only
+    comments = widget.review_panel.comments
+    comments.setCurrentRow(0)
+    comments.itemClicked.emit(comments.item(0))
+    assert workspace.current_frame == 2
+    workspace.review.resolve(comments.picked().id)
+    assert review.review.comments(open_only=True) == []
+    assert comments.item(0).text().startswith("resolved")
+    assert np.allclose(pins.face_color[0], hex_to_rgba("#909090"))
+
+
+def test_playing_stops_at_a_finding(widget, qtbot):
+    workspace, review = widget.workspace, widget.workspace.review
+    workspace.project.set_state(workspace.project.add_track("traffic-sign", {"type": "speed-limit"}).id, 7,
+                                make_geometry("point", [120, 40]))  # no speed value: a finding on frame 7
+    findings = run_checks(widget, qtbot)
+    assert 7 in {finding.frame for finding in findings}
+    workspace.go_to(0)
+    review.fps = 60
+    press(widget, qtbot, Qt.Key_Up)
+    assert review.playing and widget.review_panel.play_button.text.startswith("Stop")
+    qtbot.waitUntil(lambda: not review.playing, timeout=5000)
+    assert workspace.current_frame == min(finding.frame for finding in findings if finding.frame > 0)
+    review.stop_at_flags = False
+    review.play()
+    qtbot.waitUntil(lambda: not review.playing, timeout=5000)
+    assert workspace.current_frame == workspace.frame_count - 1
+
+
+def test_findings_are_listed_outlined_and_jumped_to(widget, qtbot):
+    workspace = widget.workspace
+    project = workspace.project
+    crossing = project.add_track("lane-line")
+    project.set_state(crossing.id, 2, make_geometry("polyline", [[90, 85], [50, 45], [20, 10]]))
+    findings = run_checks(widget, qtbot)
+    crossings = [finding for finding in findings if finding.check == "crossing-lanes"]
+    assert len(crossings) == 1 and set(crossings[0].track_ids) == {LANE, crossing.id}
+    assert crossings[0].severity is Severity.ERROR
+    workspace.go_to(9)
+    finding = workspace.review.next_finding()
+    assert finding.frame == 2 and workspace.current_frame == 2
+    assert workspace.selected_tracks()[0] in (LANE, crossing.id)
+    outlines = widget.viewer.layers[FINDINGS_LAYER]
+    assert len(outlines.data) >= 1
+    assert np.allclose(outlines.edge_color[0], hex_to_rgba(SEVERITY_COLORS[Severity.ERROR]))
+    listed = widget.review_panel.findings
+    assert any("crossing-lanes" in listed.item(row).text() for row in range(listed.count()))
+    assert "1 errors" in widget.review_panel.findings_summary.text()
+    workspace.select_track(crossing.id)
+    with qtbot.waitSignal(workspace.review.findings_changed, timeout=30000):
+        workspace.delete_selected(whole_track=True)  # the fix; the checks run again by themselves
+    assert not [finding for finding in workspace.review.findings if finding.check == "crossing-lanes"]
+
+
+@pytest.fixture
+def sample_with_mistakes(tmp_path):
+    """The bundled sample (ground truth) with three mistakes an annotator could make."""
+    folder = prepare_demo_project(tmp_path)
+    with Project.open(folder) as project:
+        sign = project.add_track("traffic-sign", {"type": "speed-limit"})  # no speed value
+        project.set_state(sign.id, 20, box(500, 120, 520, 140))
+        crossing = project.add_track("lane-line")  # across a lane: its bottom moved right, its top left
+        lane = project.state(project.tracks("lane-line")[0].id, 40).geometry.points
+        bottom, top = lane[np.argmax(lane[:, 1])], lane[np.argmin(lane[:, 1])]
+        width = project.sequence.width
+        ends = [[min(width - 1, bottom[0] + 40), bottom[1]], [max(0, top[0] - 40), top[1]]]
+        project.set_state(crossing.id, 40, make_geometry("polyline", ends))
+        [light] = project.tracks("traffic-light")
+        frame = steady_light_frame(project, light.id)
+        state = project.state(light.id, frame)
+        flicker = "yellow" if state.attributes["state"] != "yellow" else "red"
+        project.set_state(light.id, frame, state.geometry, {"state": flicker})  # this frame only
+    return folder, sign.id, crossing.id, light.id
+
+
+def steady_light_frame(project, light):
+    """A frame in the middle of seven with one light state."""
+    states = {state.frame: state.attributes["state"] for state in project.states_of(light)}
+    return next(frame for frame in sorted(states)
+                if len({states.get(near) for near in range(frame - 3, frame + 4)}) == 1)
+
+
+def test_a_reviewer_takes_the_sample_from_unreviewed_to_signed_off(make_napari_viewer, qtbot, sample_with_mistakes):
+    folder, sign, crossing, light = sample_with_mistakes
+    widget = RoadLabelWidget(make_napari_viewer())
+    widget.open_project(folder)
+    workspace, review = widget.workspace, widget.workspace.review
+    widget.review_panel.reviewer.value = "rita"
+    findings = run_checks(widget, qtbot)
+    assert {finding.check for finding in findings} == {"missing-attribute", "crossing-lanes", "light-flicker"}
+    fixes = {"missing-attribute": lambda: workspace.set_attributes(sign, {"value": 25}),
+             "crossing-lanes": lambda: workspace.delete_selected(whole_track=True),
+             "light-flicker": lambda: workspace.set_attributes(light, {
+                 "state": workspace.project.state(light, workspace.current_frame - 1).attributes["state"]})}
+    while review.findings:
+        press(widget, qtbot, Qt.Key_F)
+        finding = next(finding for finding in review.findings if finding.frame == workspace.current_frame)
+        if finding.check == "crossing-lanes":
+            workspace.select_track(crossing)
+        with qtbot.waitSignal(review.findings_changed, timeout=30000):
+            fixes[finding.check]()
+    workspace.go_to(10)
+    widget.review_panel.text.value = "check the crosswalk's far edge"
+    review.comment()
+    workspace.go_to(workspace.frame_count - 1)
+    with qtbot.waitSignal(review.findings_changed, timeout=30000):
+        review.accept_up_to_here()
+    assert "1 open comments" in widget.review_panel.blockers.text()
+    with qtbot.waitSignal(review.findings_changed, timeout=30000):
+        review.resolve(review.review.comments()[0].id)
+    assert widget.review_panel.blockers.text() == "Ready to sign off."
+    review.sign_off()
+    progress = review.review.progress()
+    assert progress.signed_off and progress.sign_off.reviewer == "rita" and progress.frames_accepted == 90
+    assert "signed off by rita" in widget.review_panel.progress.text()
