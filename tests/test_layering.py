@@ -18,7 +18,9 @@ print(','.join(gui))
                                     "napari_roadlabel.temporal.propagation", "napari_roadlabel.io.formats.geojson",
                                     "napari_roadlabel.io.projects",
                                     "napari_roadlabel.sample", "napari_roadlabel.cli",
-                                    "napari_roadlabel.qa.lane_metrics"])
+                                    "napari_roadlabel.qa.lane_metrics", "napari_roadlabel.qa.checks",
+                                    "napari_roadlabel.qa.agreement", "napari_roadlabel.qa.report",
+                                    "napari_roadlabel.qa.review"])
 def test_module_does_not_import_gui_toolkits(module):
     result = subprocess.run([sys.executable, "-c", CHECK.format(module=module, gui=GUI_MODULES)],
                             capture_output=True, text=True, check=True)

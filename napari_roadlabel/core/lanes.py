@@ -185,6 +185,22 @@ def sample_rows_many(curves: Sequence[LaneCurve], rows: Sequence[float]) -> np.n
     return result.reshape((len(curves), *rows.shape))
 
 
+def sample_equal_many(curves: Sequence[LaneCurve], count: int) -> np.ndarray:
+    """``LaneCurve.sample_equal`` for many curves at once: (C, count, 2), curves of one length together."""
+    samples = np.empty((len(curves), count, 2))
+    for indices in _by_length([curve.points for curve in curves]):
+        points = np.stack([curves[index].points for index in indices])  # (G, M, 2)
+        arcs = np.stack([curves[index].arc for index in indices])  # (G, M)
+        wanted = arcs[:, -1:] * np.linspace(0.0, 1.0, count)  # (G, S)
+        end = np.clip((arcs[:, None, :] <= wanted[:, :, None]).sum(axis=2), 1, arcs.shape[1] - 1)  # segment ends
+        start_arc, end_arc = np.take_along_axis(arcs, end - 1, axis=1), np.take_along_axis(arcs, end, axis=1)
+        share = (wanted - start_arc) / np.maximum(end_arc - start_arc, 1e-12)
+        first = np.take_along_axis(points, (end - 1)[..., None], axis=1)
+        last = np.take_along_axis(points, end[..., None], axis=1)
+        samples[indices] = first + np.clip(share, 0.0, 1.0)[..., None] * (last - first)
+    return samples
+
+
 def _by_length(arrays: Sequence[np.ndarray]) -> list[list[int]]:
     groups: dict[int, list[int]] = {}
     for index, array in enumerate(arrays):

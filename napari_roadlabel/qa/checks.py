@@ -29,7 +29,7 @@ import yaml
 from ..core.annotations import FrameObject, Source
 from ..core.errors import FormatError, GeometryError
 from ..core.geometry import GeometryKind
-from ..core.lanes import LaneCurve, fit_lanes, is_lane_class
+from ..core.lanes import fit_lanes, is_lane_class, sample_equal_many
 from ..core.project import Project
 from ..core.review import ReviewStatus
 from .findings import Finding, Severity
@@ -219,7 +219,7 @@ class Lanes:
             curves = fit_lanes([lane.state.geometry.points for lane in lanes])
         except GeometryError:
             return cls._fit_one_by_one(lanes)
-        return cls(lanes, _equal_samples(curves), [])
+        return cls(lanes, sample_equal_many(curves, LANE_SAMPLES), [])
 
     @classmethod
     def _fit_one_by_one(cls, lanes: list[FrameObject]) -> Lanes:
@@ -230,7 +230,7 @@ class Lanes:
                 fitted.append(lane)
             except GeometryError as error:
                 unfit.append((lane, error.reason))
-        return cls(fitted, _equal_samples(curves), unfit)
+        return cls(fitted, sample_equal_many(curves, LANE_SAMPLES), unfit)
 
 
 CHECKS: dict[str, type[Check]] = {}
@@ -561,25 +561,6 @@ class SchoolZoneTag(Check):
 
 
 # ---------------------------------------------------------------- geometry helpers
-
-
-def _equal_samples(curves: list[LaneCurve]) -> np.ndarray:
-    """``LaneCurve.sample_equal(LANE_SAMPLES)`` of many curves, (C, LANE_SAMPLES, 2); curves of one length at once."""
-    samples = np.empty((len(curves), LANE_SAMPLES, 2))
-    lengths: dict[int, list[int]] = {}
-    for index, curve in enumerate(curves):
-        lengths.setdefault(len(curve.points), []).append(index)
-    for indices in lengths.values():
-        points = np.stack([curves[index].points for index in indices])  # (G, M, 2)
-        arcs = np.stack([curves[index].arc for index in indices])  # (G, M)
-        wanted = arcs[:, -1:] * np.linspace(0.0, 1.0, LANE_SAMPLES)  # (G, S)
-        end = np.clip((arcs[:, None, :] <= wanted[:, :, None]).sum(axis=2), 1, arcs.shape[1] - 1)  # segment ends
-        start_arc, end_arc = np.take_along_axis(arcs, end - 1, axis=1), np.take_along_axis(arcs, end, axis=1)
-        share = (wanted - start_arc) / np.maximum(end_arc - start_arc, 1e-12)
-        first = np.take_along_axis(points, (end - 1)[..., None], axis=1)
-        last = np.take_along_axis(points, end[..., None], axis=1)
-        samples[indices] = first + np.clip(share, 0.0, 1.0)[..., None] * (last - first)
-    return samples
 
 
 def _crossings(lanes: np.ndarray, touch: float) -> Iterator[tuple[int, int, np.ndarray]]:

@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from napari_roadlabel.core import GeometryError
-from napari_roadlabel.core.lanes import METHODS, MISSING, LaneCurve, fit_lane, fit_lanes, sample_rows_many
+from napari_roadlabel.core.lanes import (
+    METHODS,
+    MISSING,
+    LaneCurve,
+    fit_lane,
+    fit_lanes,
+    sample_equal_many,
+    sample_rows_many,
+)
 
 WIDTH, HEIGHT = 1280, 720
 
@@ -275,3 +283,11 @@ def test_fit_lanes_names_the_bad_lane_by_index_or_name():
 def test_unknown_method_is_refused():
     with pytest.raises(GeometryError, match="unknown lane curve method 'bezier'"):
         fit_lane([[0.0, 0], [1, 1]], method="bezier")
+
+
+def test_sampling_many_curves_at_once_matches_one_by_one():
+    curves = fit_lanes([[[10, 350], [120, 200], [200, 120]], [[600, 350], [500, 220], [430, 130], [400, 90]],
+                        [[300, 350], [310, 100]]])
+    together = sample_equal_many(curves, 17)
+    for curve, samples in zip(curves, together, strict=True):
+        np.testing.assert_allclose(samples, curve.sample_equal(17), atol=1e-9)
