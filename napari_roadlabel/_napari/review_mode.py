@@ -48,7 +48,7 @@ class ReviewMode:
         self._player = QTimer()
         self._player.timeout.connect(self._play_step)
         self._recheck = QTimer(singleShot=True, interval=RECHECK_DELAY_MS)
-        self._recheck.timeout.connect(self.run_checks)
+        self._recheck.timeout.connect(self._run_again)
         workspace.edited.connect(lambda message: self._after_change())
 
     @property
@@ -214,15 +214,18 @@ class ReviewMode:
 
     # ---------------------------------------------------------- checks
 
-    def run_checks(self) -> None:
-        """Run every enabled check in a worker thread; the findings arrive through ``findings_changed``."""
+    def run_checks(self, *, quietly: bool = False) -> None:
+        """Run every enabled check in a worker thread; the findings arrive through ``findings_changed``.
+
+        ``quietly``: no progress bar (the re-runs after edits would flash one at every change)."""
         if self._worker is not None:
             self._recheck_wanted = True
             return
         project = self.workspace.project
         config = config_for(project)
-        self._bar = progress(total=project.sequence.frame_count, desc="Checking annotations")
-        self._relay.advanced.connect(self._bar.update)
+        if not quietly:
+            self._bar = progress(total=project.sequence.frame_count, desc="Checking annotations")
+            self._relay.advanced.connect(self._bar.update)
         self._worker = create_worker(run_checks, project, config, progress=self._relay.advanced.emit,
                                      _ignore_errors=True)
         self._worker.returned.connect(self._show_findings)
@@ -252,7 +255,14 @@ class ReviewMode:
             self._bar = None
         if self._recheck_wanted:
             self._recheck_wanted = False
-            self.run_checks()
+            self._run_again()
+
+    def _run_again(self) -> None:
+        """A re-run no key press asked for: an error (a bad PROJECT/qa.yaml) is shown, not raised into Qt."""
+        try:
+            self.run_checks(quietly=True)
+        except RoadlabelError as error:
+            show_error(str(error))
 
     def _after_change(self, message: str | None = None) -> None:
         if message:

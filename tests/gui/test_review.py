@@ -207,3 +207,12 @@ def test_a_reviewer_takes_the_sample_from_unreviewed_to_signed_off(make_napari_v
     progress = review.review.progress()
     assert progress.signed_off and progress.sign_off.reviewer == "rita" and progress.frames_accepted == 90
     assert "signed off by rita" in widget.review_panel.progress.text()
+
+
+def test_a_bad_checks_config_is_reported_not_raised_into_qt(widget, qtbot, capsys):
+    (widget.workspace.project.folder / "qa.yaml").write_text("checks:\n  track-jump: {max_speed: fast}\n")
+    press(widget, qtbot, Qt.Key_K)
+    widget.workspace.review._run_again()  # what the re-run after an edit does
+    printed = capsys.readouterr().out
+    assert printed.count("qa.yaml: checks.track-jump.max_speed: must be a number") == 2
+    assert not widget.workspace.review.checked
