@@ -67,6 +67,8 @@ BINDINGS: tuple[Binding, ...] = (
     Binding("Alt-U", "review: next frame not reviewed", lambda workspace: workspace.review.next_unreviewed()),
     Binding("Alt-Shift-U", "review: previous frame not reviewed",
             lambda workspace: workspace.review.next_unreviewed(forward=False)),
+    Binding("Alt-J", "review: next object not reviewed (selects it)",
+            lambda workspace: workspace.review.next_unreviewed_object()),
     Binding("Alt-F", "review: next finding of the checks (selects its object)",
             lambda workspace: workspace.review.next_finding()),
     Binding("Alt-Shift-F", "review: previous finding", lambda workspace: workspace.review.next_finding(forward=False)),

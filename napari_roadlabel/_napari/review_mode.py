@@ -149,6 +149,25 @@ class ReviewMode:
         frame = self.review.next_frame(self.frame, ReviewStatus.UNREVIEWED, forward=forward)
         return self._go_or_say(frame, "every frame has been reviewed")
 
+    def next_unreviewed_object(self) -> int | None:
+        """Go to the next object nobody has judged (its own verdict, its track's or its frame's), after the
+        selected one on this frame, then on the frames after (wrapping around); select it and return its track."""
+        review, count = self.review, self.workspace.frame_count
+        selected = self.workspace.selected_tracks()
+        after = selected[0] if selected else 0
+        for offset in range(count + 1):
+            frame = (self.frame + offset) % count
+            if review.frame_status(frame) is not ReviewStatus.UNREVIEWED:
+                continue  # a judged frame judges what is on it: no need to read its objects
+            for obj in self.workspace.project.objects_on(frame):
+                if (offset > 0 or obj.track.id > after) and review.object_status(obj.track.id, frame) is \
+                        ReviewStatus.UNREVIEWED:
+                    self.workspace.go_to(frame)
+                    self.workspace.select_track(obj.track.id)
+                    return obj.track.id
+        self.workspace.viewer.status = "every object has been reviewed"
+        return None
+
     def next_rejected(self, *, forward: bool = True) -> int | None:
         frame = self.review.next_frame(self.frame, ReviewStatus.REJECTED, forward=forward)
         return self._go_or_say(frame, "no rejected frame")

@@ -202,7 +202,8 @@ class ReviewPanel(QWidget):
              ("Finding ▶ (Alt-F)", mode.next_finding)],
             [("◀ To check (Alt-Left)", lambda: workspace.jump_to_check(forward=False)),
              ("To check ▶ (Alt-Right)", lambda: workspace.jump_to_check(forward=True))],
-            [("◀ Rejected", lambda: mode.next_rejected(forward=False)), ("Rejected ▶", mode.next_rejected)]])
+            [("◀ Rejected", lambda: mode.next_rejected(forward=False)), ("Rejected ▶", mode.next_rejected)],
+            [("Unreviewed object ▶ (Alt-J)", mode.next_unreviewed_object)]])
 
     def _play_controls(self) -> QWidget:
         mode = self.review_mode

@@ -21,7 +21,7 @@ from ..core import FrameObject, GeometryKind, Project, RoadlabelError, make_geom
 from ..core.lanes import fit_lane, is_lane_class
 from ..core.snap import snap_to_paint
 from ..io.frames import FrameSource
-from ..temporal.propagation import FLAG_BELOW
+from ..temporal.propagation import FLAG_BELOW, needs_review
 from .adapter import EDITING_COLUMNS, NEW_OBJECT, LayerData, clip_to_image, objects_by_layer
 from .derived_outlines import DerivedOutlineView
 from .filling import fill_layer
@@ -277,12 +277,15 @@ class Workspace:
         return frame
 
     def jump_to_check(self, *, forward: bool) -> int | None:
-        """Go to the next (or previous) frame with a propagated state flagged for review; None when none is left."""
+        """Go to the next (or previous) frame with a propagated state flagged for review and select that object;
+        None when none is left."""
         frame = self.project.nearest_to_check(self.current_frame, FLAG_BELOW, before=not forward)
         if frame is None:
             self.viewer.status = f"no propagated state to check {'after' if forward else 'before'} this frame"
         else:
             self.go_to(frame)
+            flagged = [obj.track.id for obj in self.shown_objects if needs_review(obj.state)]
+            self.select_track(flagged[0])
         return frame
 
     def choose_class(self, class_name: str, kind: GeometryKind | str | None = None) -> None:

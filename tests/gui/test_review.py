@@ -8,7 +8,7 @@ from napari_roadlabel._napari.demo import prepare_demo_project
 from napari_roadlabel._napari.review_layers import COMMENTS_LAYER, FINDINGS_LAYER, SEVERITY_COLORS
 from napari_roadlabel._napari.style import hex_to_rgba
 from napari_roadlabel._napari.widget import RoadLabelWidget
-from napari_roadlabel.core import Project, box, make_geometry
+from napari_roadlabel.core import Project, Source, box, make_geometry
 from napari_roadlabel.core.review import ReviewStatus
 from napari_roadlabel.qa.findings import Severity
 
@@ -216,3 +216,26 @@ def test_a_bad_checks_config_is_reported_not_raised_into_qt(widget, qtbot, capsy
     printed = capsys.readouterr().out
     assert printed.count("qa.yaml: checks.track-jump.max_speed: must be a number") == 2
     assert not widget.workspace.review.checked
+
+
+def test_next_unreviewed_object_skips_judged_frames_tracks_and_objects(widget, qtbot):
+    workspace, review = widget.workspace, widget.workspace.review
+    review.reviewer = "rita"
+    workspace.go_to(0)
+    press(widget, qtbot, Qt.Key_J)
+    assert (workspace.current_frame, workspace.selected_tracks()) == (2, [LANE])
+    review.review.accept_track(LANE)
+    review.review.reject_track(LIGHT, "loose box", frame=2)
+    press(widget, qtbot, Qt.Key_J)
+    assert (workspace.current_frame, workspace.selected_tracks()) == (2, [SIGN])
+    review.review.accept_frame(5)  # the light's other state is on an accepted frame
+    review.review.accept_track(SIGN)
+    assert review.next_unreviewed_object() is None
+
+
+def test_next_state_to_check_selects_the_flagged_object(widget):
+    workspace = widget.workspace
+    project = workspace.project
+    project.set_state(LIGHT, 4, box(100, 6, 111, 31), source=Source.PROPAGATED, confidence=0.3)
+    workspace.go_to(0)
+    assert workspace.jump_to_check(forward=True) == 4 and workspace.selected_tracks() == [LIGHT]
