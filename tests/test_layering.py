@@ -27,9 +27,16 @@ def test_module_does_not_import_gui_toolkits(module):
     assert result.stdout.strip() == "", f"{module} imported {result.stdout.strip()}"
 
 
-def test_core_imports_nothing_else_of_ours():
-    code = ("import sys, napari_roadlabel.core; "
-            "print(','.join(m for m in sys.modules if m.startswith('napari_roadlabel.') "
-            "and not m.startswith('napari_roadlabel.core')))")
+@pytest.mark.parametrize(("module", "allowed"), [
+    ("napari_roadlabel.core", {"core"}),
+    ("napari_roadlabel.temporal.propagation", {"core", "temporal"}),
+    ("napari_roadlabel.qa.checks", {"core", "qa"}),
+    ("napari_roadlabel.qa.agreement", {"core", "qa"}),
+    ("napari_roadlabel.qa.review", {"core", "qa"}),
+])
+def test_module_imports_only_the_layers_below_it(module, allowed):
+    code = (f"import sys, {module}; "
+            "print(','.join(sorted(m for m in sys.modules if m.startswith('napari_roadlabel.') "
+            f"and m.split('.')[1] not in {sorted(allowed)!r})))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == ""
+    assert result.stdout.strip() == "", f"{module} imported {result.stdout.strip()}"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -433,11 +430,3 @@ def test_frames_limit_what_is_checked(project):
     assert [(finding.check, finding.frame) for finding in findings] == [("outside-image", 3),
                                                                        ("school-zone-tag", 40)]
     assert "frames 40-49" in findings[1].message  # the tag's frames within the range only
-
-
-def test_checks_import_only_the_core():
-    code = ("import sys, napari_roadlabel.qa.checks; "
-            "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('napari', 'qtpy', 'PyQt5', 'vispy') "
-            "or (m.startswith('napari_roadlabel.') and m.split('.')[1] not in ('core', 'qa')))))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == ""
