@@ -9,7 +9,8 @@ Frame by frame, the reference's objects are matched to the candidate's:
   overlapping by half have IoU 50 / 150 = 1/3 exactly.  **Masks** count as polygons (their IoU is on their
   pixels), so a vehicle drawn as a polygon in one project and painted as a mask in the other still matches.
 - **lanes** (``core.lanes.LANE_CLASSES``), sampled as the exporters write them: TuSimple accuracy/FP/FN
-  (``tusimple_frame``) at the TuSimple rows, CULane TP/FP/FN (``culane_frame``) on the CULane rows' points.
+  (``tusimple_frame``) at the TuSimple rows, on the lanes TuSimple labels (up to two a side of the car);
+  CULane TP/FP/FN (``culane_frame``) on the CULane rows' points.
   ``culane_frame`` gives counts, not pairs, so lanes are paired for the attribute comparison on their own:
   one-to-one (the same Hungarian matcher) by the mean horizontal gap on the TuSimple rows both reach, a pair
   needing a gap under ``LANE_PAIR_DISTANCE`` (TuSimple's 20 px), whatever the track ids.
@@ -30,7 +31,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields
-from functools import cached_property
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -38,9 +38,12 @@ from skimage.draw import polygon2mask
 
 from ..core import FormatError, FrameObject, Geometry, GeometryKind, Project, ProjectError, SequenceInfo, Source
 from ..core.frame_objects import objects_by_frame
+from ..core.lane_order import order_lanes
 from ..core.lanes import MISSING, LaneCurve, culane_rows, fit_lanes, is_lane_class, sample_rows_many, tusimple_rows
 from .lane_metrics import CULaneCounts, culane_frame, tusimple_frame
+from .pixels import PixelWindow
 
+TUSIMPLE_SIDE_LANES = 2  # lanes a side of the car that TuSimple scores
 LANE_PAIR_DISTANCE = 20.0  # px: lanes further apart on average are not the same lane (TuSimple's pixel threshold)
 LIGHT_CLASS = "traffic-light"
 LIGHT_STATE = ("state", "flashing")
@@ -327,26 +330,13 @@ def _box_ious(ours: list[Geometry], theirs: list[Geometry]) -> np.ndarray:
     return shared / (areas_a[:, None] + areas_b[None, :] - shared)  # boxes have area: never 0 / 0
 
 
-@dataclass(frozen=True)
-class _Pixels:
-    """A shape's pixels: a boolean window whose top-left pixel is (x, y)."""
-
-    mask: np.ndarray
-    x: int
-    y: int
-
-    @cached_property
-    def area(self) -> int:  # a shape is paired with several others: count its pixels once
-        return int(np.count_nonzero(self.mask))
-
-
-def _pixels(geometry: Geometry) -> _Pixels:
+def _pixels(geometry: Geometry) -> PixelWindow:
     if geometry.kind is GeometryKind.MASK:
         x, y = np.rint(geometry.points[0]).astype(int).tolist()
-        return _Pixels(geometry.mask, x, y)
+        return PixelWindow(geometry.mask, x, y)
     x0, y0 = np.floor(geometry.points.min(axis=0)).astype(int).tolist()
     x1, y1 = np.ceil(geometry.points.max(axis=0)).astype(int).tolist()
-    return _Pixels(polygon_mask(geometry.points - [x0, y0], (max(y1 - y0, 1), max(x1 - x0, 1))), x0, y0)
+    return PixelWindow(polygon_mask(geometry.points - [x0, y0], (max(y1 - y0, 1), max(x1 - x0, 1))), x0, y0)
 
 
 def polygon_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -363,20 +353,8 @@ def _region_ious(ours: list[Geometry], theirs: list[Geometry]) -> np.ndarray:
     pixels_a = {i: _pixels(ours[i]) for i, _ in touching}
     pixels_b = {j: _pixels(theirs[j]) for _, j in touching}
     for i, j in touching:
-        ious[i, j] = _pixel_iou(pixels_a[i], pixels_b[j])
+        ious[i, j] = pixels_a[i].iou(pixels_b[j])
     return ious
-
-
-def _pixel_iou(a: _Pixels, b: _Pixels) -> float:
-    left, top = max(a.x, b.x), max(a.y, b.y)
-    right = min(a.x + a.mask.shape[1], b.x + b.mask.shape[1])
-    bottom = min(a.y + a.mask.shape[0], b.y + b.mask.shape[0])
-    shared = 0
-    if right > left and bottom > top:
-        shared = np.count_nonzero(a.mask[top - a.y:bottom - a.y, left - a.x:right - a.x]
-                                  & b.mask[top - b.y:bottom - b.y, left - b.x:right - b.x])
-    union = a.area + b.area - shared
-    return shared / union if union else 0.0
 
 
 # ------------------------------------------------------------------------------------------------------ lanes
@@ -393,7 +371,8 @@ def _compare_lanes(reference: list[FrameObject], candidate: list[FrameObject], s
     ours, theirs = curves[:len(reference)], curves[len(reference):]
     rows = tusimple_rows(sequence.height)
     our_xs, their_xs = sample_rows_many(ours, rows), sample_rows_many(theirs, rows)
-    truth, predicted = _on_rows(our_xs), _on_rows(their_xs)
+    truth = _on_rows(our_xs[_near_the_car(ours, sequence)])
+    predicted = _on_rows(their_xs[_near_the_car(theirs, sequence)])
     if truth or predicted:  # lanes that miss every TuSimple row are not in a TuSimple file either
         result = tusimple_frame(predicted, truth, rows)
         totals.tusimple.add(TuSimpleMeans(result.accuracy, result.fp, result.fn, frames=1))
@@ -401,6 +380,13 @@ def _compare_lanes(reference: list[FrameObject], candidate: list[FrameObject], s
                                  list(_culane_lanes(ours, sequence.height)), (sequence.width, sequence.height))
     closeness = _lane_closeness(our_xs, their_xs)
     return [(reference[i], candidate[j]) for i, j in _one_to_one(closeness, closeness > 0)]
+
+
+def _near_the_car(curves: list[LaneCurve], sequence: SequenceInfo) -> list[int]:
+    """The lanes TuSimple labels: the car's own and the next ones out (at most two a side).  Its accuracy
+    averages over at most 4 lanes, so more would score above 1 (curbs and road edges are lane lines here)."""
+    places = order_lanes(dict(enumerate(curves)), sequence.width, sequence.height)
+    return [index for index, place in sorted(places.items()) if abs(place) <= TUSIMPLE_SIDE_LANES]
 
 
 def _on_rows(xs: np.ndarray) -> list[np.ndarray]:

@@ -51,6 +51,7 @@ from scipy.interpolate import CubicSpline
 from scipy.optimize import linear_sum_assignment
 
 from ..core import FormatError
+from .pixels import PixelWindow
 
 # --------------------------------------------------------------------------------------------------- TuSimple
 
@@ -91,8 +92,9 @@ def tusimple_frame(predicted: Sequence[Sequence[float]], truth: Sequence[Sequenc
     if len(predictions) > len(truths) + EXTRA_LANES_ALLOWED:
         return TuSimpleFrame(accuracy=0.0, fp=0.0, fn=1.0)
 
-    best = [max((tusimple_lane_accuracy(lane, xs, tusimple_threshold(xs, rows, pixel_threshold))
-                 for lane in predictions), default=0.0) for xs in truths]
+    thresholds = [tusimple_threshold(xs, rows, pixel_threshold) for xs in truths]  # once per truth lane
+    best = [max((tusimple_lane_accuracy(lane, xs, threshold) for lane in predictions), default=0.0)
+            for xs, threshold in zip(truths, thresholds, strict=True)]
     matched = sum(accuracy >= point_threshold for accuracy in best)
     missed = len(truths) - matched
     total = sum(best)
@@ -230,16 +232,16 @@ def culane_iou_matrix(predicted: Sequence[np.ndarray], truth: Sequence[np.ndarra
     shape = _image_shape(size)
     if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
         raise FormatError(None, f"the lane width must be a positive whole number of pixels, got {width!r}")
-    predicted_pixels = [_lane_pixels(_culane_lane(lane, f"predicted lane {n}")) for n, lane in enumerate(predicted)]
-    truth_pixels = [_lane_pixels(_culane_lane(lane, f"truth lane {n}")) for n, lane in enumerate(truth)]
-    # Drawn in the part of the image the lanes can reach, not the whole image: the same pixels, far fewer to count.
-    origin, window = _window(predicted_pixels + truth_pixels, shape, int(width))
-    predicted_masks = [_draw(pixels - origin, window, width) for pixels in predicted_pixels]
-    truth_masks = [_draw(pixels - origin, window, width) for pixels in truth_pixels]
+    # Each lane is drawn in the part of the image it can reach, not on the whole image: the same pixels, far
+    # fewer to draw and count.
+    predicted_masks = [_lane_window(_culane_lane(lane, f"predicted lane {n}"), shape, int(width))
+                       for n, lane in enumerate(predicted)]
+    truth_masks = [_lane_window(_culane_lane(lane, f"truth lane {n}"), shape, int(width))
+                   for n, lane in enumerate(truth)]
     ious = np.zeros((len(predicted_masks), len(truth_masks)))
     for i, a in enumerate(predicted_masks):
         for j, b in enumerate(truth_masks):
-            ious[i, j] = _mask_iou(a, b)
+            ious[i, j] = a.iou(b)
     return ious
 
 
@@ -253,15 +255,13 @@ def _lane_pixels(points: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(densify_lane(points)), -(2**30), 2**30).astype(np.int64)
 
 
-def _window(lanes: list[np.ndarray], shape: tuple[int, int], width: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """The (x, y) origin and (rows, columns) shape of the image part that lanes drawn ``width`` thick can touch."""
-    if not lanes:
-        return np.zeros(2, dtype=np.int64), shape
-    points = np.vstack(lanes)
-    low = np.maximum(points.min(axis=0) - width, 0)
-    high = np.minimum(points.max(axis=0) + width + 1, [shape[1], shape[0]])
-    high = np.maximum(high, low + 1)
-    return low, (int(high[1] - low[1]), int(high[0] - low[0]))
+def _lane_window(points: np.ndarray, shape: tuple[int, int], width: int) -> PixelWindow:
+    """The lane's mask in the part of the (rows, columns) image that the lane drawn ``width`` thick can touch."""
+    pixels = _lane_pixels(points)
+    low = np.clip(pixels.min(axis=0) - width, 0, [shape[1] - 1, shape[0] - 1])
+    high = np.maximum(np.minimum(pixels.max(axis=0) + width + 1, [shape[1], shape[0]]), low + 1)
+    window = (int(high[1] - low[1]), int(high[0] - low[0]))
+    return PixelWindow(_draw(pixels - low, window, width), int(low[0]), int(low[1]))
 
 
 def _draw(pixels: np.ndarray, shape: tuple[int, int], width: int) -> np.ndarray:
@@ -289,12 +289,6 @@ def _without_repeats(points: np.ndarray) -> np.ndarray:
     keep = np.ones(len(points), dtype=bool)
     keep[1:] = np.any(np.diff(points, axis=0) != 0, axis=1)
     return points[keep]
-
-
-def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    intersection = np.count_nonzero(a & b)
-    union = np.count_nonzero(a) + np.count_nonzero(b) - intersection
-    return intersection / union if union else 0.0
 
 
 def _culane_lane(lane: np.ndarray, name: str) -> np.ndarray:

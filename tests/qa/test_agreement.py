@@ -151,6 +151,16 @@ def test_a_lane_moved_100_px_is_a_false_positive_and_a_miss(projects):
     assert result["overall"]["attributes"]["by_attribute"]["lane-line.style"]["compared"] == 1
 
 
+def test_tusimple_scores_the_two_lanes_a_side_of_the_car_however_many_are_drawn(projects):
+    reference, candidate = projects
+    for project in projects:
+        for bottom in range(20, 620, 100):  # six lane lines, three a side of the car (x = 320)
+            add(project, "lane-line", lane([[bottom, 359], [320 + (bottom - 320) * 0.3, 200]]))
+    lanes = compare_projects(reference, candidate, frames=range(1)).to_dict()["overall"]["lanes"]
+    assert lanes["tusimple"] == {"accuracy": 1.0, "fp": 0.0, "fn": 0.0}  # not 6/4: four lanes are scored
+    assert lanes["culane"]["tp"] == 6
+
+
 def test_lanes_on_one_side_only(projects):
     reference, candidate = projects
     add(reference, "lane-line", lane(LEFT_LANE))
