@@ -25,7 +25,7 @@ from .io.splits import SPLITS, parse_ratios, split_dataset
 from .qa.agreement import compare_projects, compare_suggestions
 from .qa.browser import render_png
 from .qa.checks import config_for, load_check_config, run_checks
-from .qa.report import build_report, write_report
+from .qa.report import report_with_frames, write_report
 from .qa.review import review_progress
 from .temporal.propagation import (
     FLAG_BELOW,
@@ -260,8 +260,10 @@ def _agreement(project: Project, args) -> dict | None:
 def _write_qa_report(project: Project, findings: list, agreement: dict | None, args) -> None:
     html = args.report
     json_path = args.json or (html.with_suffix(".json") if html else None)
-    with open_frames(project.source_path()) as frames:
-        report = build_report(project, findings, agreement=agreement, frame_reader=frames.read)
+    report = report_with_frames(project, findings, agreement=agreement)
+    if "no_pictures" in report.data["sequence"]:
+        print(f"roadlabel: warning: the report has no pictures: {report.data['sequence']['no_pictures']}",
+              file=sys.stderr)
     write_report(report, html, json_path, overwrite=args.overwrite)
     if args.png:
         if html is None:

@@ -10,6 +10,8 @@ something to look at.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from napari.qt.threading import create_worker
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info
@@ -20,6 +22,7 @@ from ..core import RoadlabelError
 from ..core.review import Comment, ReviewStatus
 from ..qa.checks import config_for, run_checks
 from ..qa.findings import Finding
+from ..qa.report import report_with_frames, write_report
 from ..qa.review import Review, default_reviewer
 from ..temporal.propagation import needs_review
 from .relay import ProgressRelay
@@ -32,6 +35,7 @@ class ReviewMode:
     changed = Signal()  # verdicts, comments or the reviewer changed
     findings_changed = Signal(object)  # the new list of findings
     playing_changed = Signal(bool)
+    report_written = Signal(object)  # the HTML report's path
 
     def __init__(self, workspace):
         self.workspace = workspace
@@ -42,6 +46,7 @@ class ReviewMode:
         self.fps = DEFAULT_FPS
         self.stop_at_flags = True  # playing stops on frames with findings or states to check
         self._worker = None
+        self._report_worker = None
         self._recheck_wanted = False
         self._relay = ProgressRelay()
         self._bar = None
@@ -253,9 +258,26 @@ class ReviewMode:
         self._worker.start()
 
     def wait(self, timeout_ms: int = 30000) -> None:
-        """Block until a running check ends (tests, closing)."""
-        if self._worker is not None:
-            self._worker.await_workers(timeout_ms)
+        """Block until a running check or report ends (tests, closing)."""
+        for worker in (self._worker, self._report_worker):
+            if worker is not None:
+                worker.await_workers(timeout_ms)
+
+    # ---------------------------------------------------------- the report
+
+    def write_report(self, html: Path) -> None:
+        """The QA report, HTML and JSON beside it, written in a worker (the checks run afresh for it)."""
+        if self._report_worker is not None:
+            raise RoadlabelError(None, "a report is being written: wait for it")
+        self._report_worker = create_worker(_write_report, self.workspace.project, Path(html), _ignore_errors=True)
+        self._report_worker.returned.connect(self._report_done)
+        self._report_worker.errored.connect(self._checks_failed)
+        self._report_worker.finished.connect(lambda: setattr(self, "_report_worker", None))
+        self._report_worker.start()
+
+    def _report_done(self, html: Path) -> None:
+        show_info(f"QA report written: {html} (and {html.with_suffix('.json').name})")
+        self.report_written.emit(html)
 
     def _show_findings(self, findings: list[Finding]) -> None:
         self.findings = findings
@@ -263,7 +285,7 @@ class ReviewMode:
         self.findings_changed.emit(findings)
 
     def _checks_failed(self, error: Exception) -> None:
-        message = str(error) if isinstance(error, RoadlabelError) else f"the checks failed: {error!r}"
+        message = str(error) if isinstance(error, RoadlabelError) else f"the checks or report failed: {error!r}"
         show_error(message)
 
     def _checks_done(self) -> None:
@@ -311,3 +333,11 @@ class ReviewMode:
         self._recheck.stop()
         self._recheck_wanted = False
         self.wait()
+
+
+def _write_report(project, html: Path) -> Path:
+    """The worker's part: checks, the report with its pictures, both files (the file dialog asked before
+    replacing one)."""
+    write_report(report_with_frames(project, run_checks(project, config_for(project))), html,
+                 html.with_suffix(".json"), overwrite=True)
+    return html

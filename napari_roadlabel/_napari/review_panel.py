@@ -7,11 +7,12 @@ sequence's review state at a glance and jumps where it is clicked.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from magicgui.widgets import CheckBox, Container, LineEdit, PushButton, SpinBox
 from qtpy.QtCore import QRectF, Qt
 from qtpy.QtGui import QColor, QPainter
-from qtpy.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QFileDialog, QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from ..core import RoadlabelError
 from ..core.review import Comment, ReviewStatus
@@ -153,6 +154,9 @@ class ReviewPanel(QWidget):
         self.comments = CommentList(review_mode)
         self.blockers = QLabel()
         self.blockers.setWordWrap(True)
+        self.report_line = QLabel("HTML with pictures of the findings, and JSON beside it.")
+        self.report_line.setWordWrap(True)
+        review_mode.report_written.connect(lambda html: self.report_line.setText(f"Written: {html}"))
         self._layout([
             Container(widgets=[self.reviewer, self.text]).native, self.progress, self.strip, self.here,
             QLabel("<b>Verdicts</b>"), self._verdict_buttons(),
@@ -161,7 +165,8 @@ class ReviewPanel(QWidget):
             QLabel("<b>Go to</b>"), self._jump_buttons(), QLabel("<b>Play</b>"), self._play_controls(),
             QLabel("<b>Comments</b>"), self._comment_buttons(pins), self.comments,
             QLabel("<b>Sign-off</b>"), self._buttons([("Sign off the sequence", review_mode.sign_off)]),
-            self.blockers])
+            self.blockers, QLabel("<b>Report</b>"), self._buttons([("Write QA report…", self._choose_report)]),
+            self.report_line])
         review_mode.changed.connect(self.show_state)
         review_mode.findings_changed.connect(lambda findings: self.show_state())
         review_mode.workspace.frame_shown.connect(lambda frame: self.show_state())
@@ -240,6 +245,14 @@ class ReviewPanel(QWidget):
             action()
         except RoadlabelError as error:
             self.report(error)
+
+    def _choose_report(self) -> None:
+        folder = self.review_mode.workspace.project.folder
+        suggested = folder.with_name(f"{folder.stem}_qa.html")
+        path, _ = QFileDialog.getSaveFileName(self, "Write the QA report", str(suggested), "HTML (*.html)")
+        if path:
+            self.review_mode.write_report(Path(path))
+            self.report_line.setText(f"Writing {path}…")
 
     def _set_reviewer(self, name: str) -> None:
         self.review_mode.reviewer = name.strip()

@@ -29,10 +29,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..core import FrameSourceError, Project, Scope, Source
+from ..core import FrameSourceError, Project, RoadlabelError, Scope, Source
 from ..core.palette import LIGHT_COLORS
 from ..core.review import Comment
 from ..io.atomic import atomic_write
+from ..io.projects import open_project_frames
 from .findings import SEVERITY_ORDER, Finding, Severity
 from .review import now, review_progress, review_runs
 
@@ -86,6 +87,20 @@ def build_report(project: Project, findings: Iterable[Finding], *, agreement: di
     thumbnails, left_out = ({}, 0) if frame_reader is None else _thumbnails(data["findings"]["items"], frame_reader,
                                                                             max_thumbnails)
     return QAReport(data, _figures(data, colors), thumbnails, left_out, colors)
+
+
+def report_with_frames(project: Project, findings: Iterable[Finding], *, agreement: dict | None = None) -> QAReport:
+    """``build_report`` with the findings' pictures read from the project's own video or images.  When those
+    cannot be opened the report is still made, without pictures, and ``data["sequence"]["no_pictures"]`` says
+    why."""
+    try:
+        frames = open_project_frames(project)
+    except RoadlabelError as error:
+        report = build_report(project, findings, agreement=agreement)
+        report.data["sequence"]["no_pictures"] = str(error)
+        return report
+    with frames:
+        return build_report(project, findings, agreement=agreement, frame_reader=frames.read)
 
 
 def write_report(report: QAReport, html: Path | None, json_path: Path | None, *, overwrite: bool = False) -> None:

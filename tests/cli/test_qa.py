@@ -106,3 +106,16 @@ def test_strict_export_refuses_while_blocking_findings_remain(capsys, clean, tmp
     assert code == 1 and "not exported: 1 blocking findings" in err and not out.exists()
     code, _, err = run(capsys, "export", clean, out, "--format", "geojson")
     assert code == 0 and "warning: 1 blocking findings" in err and out.exists()
+
+
+def test_the_report_has_pictures_of_the_findings_and_is_still_made_without_the_video(capsys, clean, small_video,
+                                                                                      tmp_path):
+    add_unvalued_speed_sign(clean)
+    report = tmp_path / "qa.html"
+    run(capsys, "qa", clean, "--report", report)
+    assert "data:image/" in report.read_text()
+    small_video.unlink()
+    code, _, err = run(capsys, "qa", clean, "--report", report, "--overwrite")
+    assert code == EXIT_BLOCKED and "the report has no pictures" in err and "clip.mp4" in err
+    data = json.loads(report.with_suffix(".json").read_text())
+    assert "clip.mp4" in data["sequence"]["no_pictures"] and data["findings"]["blocking"] == 1

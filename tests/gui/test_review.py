@@ -1,8 +1,11 @@
 """Review mode in a real viewer: verdicts by key, comments on points, playing, the checks' findings, sign-off."""
 
+import json
+
 import numpy as np
 import pytest
 from qtpy.QtCore import QPoint, Qt
+from qtpy.QtWidgets import QFileDialog
 
 from napari_roadlabel._napari.demo import prepare_demo_project
 from napari_roadlabel._napari.review_layers import COMMENTS_LAYER, FINDINGS_LAYER, SEVERITY_COLORS
@@ -239,3 +242,14 @@ def test_next_state_to_check_selects_the_flagged_object(widget):
     project.set_state(LIGHT, 4, box(100, 6, 111, 31), source=Source.PROPAGATED, confidence=0.3)
     workspace.go_to(0)
     assert workspace.jump_to_check(forward=True) == 4 and workspace.selected_tracks() == [LIGHT]
+
+
+def test_the_report_is_written_from_the_review_tab(widget, qtbot, tmp_path, monkeypatch):
+    html = tmp_path / "qa.html"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: (str(html), "HTML (*.html)"))
+    with qtbot.waitSignal(widget.workspace.review.report_written, timeout=30000):
+        widget.review_panel._choose_report()
+    data = json.loads(html.with_suffix(".json").read_text())
+    assert data["sequence"]["frames"] == 12 and data["findings"]["by_check"] == {"track-gap": 1}
+    assert "track-gap" in html.read_text() and "data:image/" in html.read_text()
+    assert widget.review_panel.report_line.text() == f"Written: {html}"
