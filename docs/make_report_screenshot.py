@@ -21,10 +21,10 @@ from pathlib import Path
 from napari_roadlabel._napari.sample_data import sample_files
 from napari_roadlabel.core import Project, make_geometry
 from napari_roadlabel.io.formats.geojson import import_geojson
-from napari_roadlabel.io.projects import create_project, open_project_frames
+from napari_roadlabel.io.projects import create_project
 from napari_roadlabel.qa.browser import render_png
 from napari_roadlabel.qa.checks import run_checks
-from napari_roadlabel.qa.report import build_report, write_report
+from napari_roadlabel.qa.report import report_with_frames, write_report
 from napari_roadlabel.qa.review import Review
 
 DOCS = Path(__file__).resolve().parent
@@ -65,8 +65,7 @@ def make_report(folder: Path, html: Path, png: Path) -> None:
         import_geojson(project, truth)
         spoil(project)
         review(project)
-        with open_project_frames(project) as frames:
-            report = build_report(project, run_checks(project), frame_reader=frames.read)
+        report = report_with_frames(project, run_checks(project))
     write_report(report, html, None, overwrite=True)
     render_png(html, png, width=SIZE[0], height=SIZE[1])
 
