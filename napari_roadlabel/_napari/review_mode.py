@@ -28,6 +28,9 @@ from ..temporal.propagation import needs_review
 from .relay import ProgressRelay
 
 RECHECK_DELAY_MS = 400  # after an edit; edits in quick succession cost one run
+# Longer sequences are not checked again after every edit: a pass takes about 1 ms a frame and would compete
+# with the annotator's work for the interpreter.  Their findings are marked out of date until Alt-K.
+RECHECK_MAX_FRAMES = 5000
 DEFAULT_FPS = 10
 
 
@@ -43,6 +46,7 @@ class ReviewMode:
         self.reason = ""  # the panel's text: a rejection's reason, or a comment
         self.findings: list[Finding] = []
         self.checked = False  # the checks have run at least once
+        self.stale = False  # the findings predate an edit and no re-run is on its way
         self.fps = DEFAULT_FPS
         self.stop_at_flags = True  # playing stops on frames with findings or states to check
         self._worker = None
@@ -282,6 +286,7 @@ class ReviewMode:
     def _show_findings(self, findings: list[Finding]) -> None:
         self.findings = findings
         self.checked = True
+        self.stale = False
         self.findings_changed.emit(findings)
 
     def _checks_failed(self, error: Exception) -> None:
@@ -308,8 +313,10 @@ class ReviewMode:
     def _after_change(self, message: str | None = None) -> None:
         if message:
             self.workspace.viewer.status = message
-        if self.checked:
+        if self.checked and self.workspace.frame_count <= RECHECK_MAX_FRAMES:
             self._recheck.start()
+        elif self.checked:
+            self.stale = True
         self.changed.emit()
 
     # ---------------------------------------------------------- helpers

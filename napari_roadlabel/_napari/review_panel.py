@@ -297,8 +297,9 @@ class ReviewPanel(QWidget):
         if not mode.checked:
             return
         counts = {severity: sum(finding.severity is severity for finding in mode.findings) for severity in Severity}
+        stale = " <b>Out of date since an edit: run the checks again (Alt-K).</b>" if mode.stale else ""
         self.findings_summary.setText(f"{counts[Severity.ERROR]} errors (block sign-off), "
-                                      f"{counts[Severity.WARNING]} warnings, {counts[Severity.INFO]} notes")
+                                      f"{counts[Severity.WARNING]} warnings, {counts[Severity.INFO]} notes.{stale}")
 
 
 def _verdict(mark) -> str:

@@ -253,3 +253,18 @@ def test_the_report_is_written_from_the_review_tab(widget, qtbot, tmp_path, monk
     assert data["sequence"]["frames"] == 12 and data["findings"]["by_check"] == {"track-gap": 1}
     assert "track-gap" in html.read_text() and "data:image/" in html.read_text()
     assert widget.review_panel.report_line.text() == f"Written: {html}"
+
+
+def test_a_long_sequence_marks_its_findings_out_of_date_instead_of_checking_after_every_edit(widget, qtbot,
+                                                                                                monkeypatch):
+    from napari_roadlabel._napari import review_mode
+
+    review = widget.workspace.review
+    run_checks(widget, qtbot)
+    monkeypatch.setattr(review_mode, "RECHECK_MAX_FRAMES", 10)  # the 12-frame clip counts as long
+    review.reviewer = "rita"
+    review.accept_frame_and_next()
+    assert review.stale and not review._recheck.isActive()
+    assert "Out of date" in widget.review_panel.findings_summary.text()
+    run_checks(widget, qtbot)
+    assert not review.stale and "Out of date" not in widget.review_panel.findings_summary.text()
