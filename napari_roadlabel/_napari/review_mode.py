@@ -19,7 +19,7 @@ from psygnal import Signal
 from qtpy.QtCore import QTimer
 
 from ..core import RoadlabelError
-from ..core.review import Comment, ReviewStatus
+from ..core.review import Comment, ReviewMark, ReviewStatus
 from ..qa.checks import config_for, run_checks
 from ..qa.findings import Finding
 from ..qa.report import report_with_frames, write_report
@@ -177,9 +177,29 @@ class ReviewMode:
         self.workspace.viewer.status = "every object has been reviewed"
         return None
 
-    def next_rejected(self, *, forward: bool = True) -> int | None:
-        frame = self.review.next_frame(self.frame, ReviewStatus.REJECTED, forward=forward)
-        return self._go_or_say(frame, "no rejected frame")
+    def next_rejected(self, *, forward: bool = True) -> ReviewMark | None:
+        """Go to the closest rejection after (or before) this frame, wrapping around: a rejected frame, an object
+        rejected on a frame, or a rejected track (at its first frame), with the object selected; the reason
+        shows in the status bar."""
+        rejections = sorted(((self._where(mark), mark.track_id or 0), mark) for mark in self.review.rejections())
+        if not rejections:
+            self.workspace.viewer.status = "nothing is rejected"
+            return None
+        selected = self.workspace.selected_tracks()
+        here = (self.frame, selected[0] if selected else 0)  # a frame's own rejection comes before its objects'
+        ordered = rejections if forward else rejections[::-1]
+        ahead = [item for item in ordered if (item[0] > here if forward else item[0] < here)]
+        (frame, track_id), mark = (ahead or ordered)[0]
+        self.workspace.go_to(frame)
+        self.workspace.select_track(track_id or None)
+        self.workspace.viewer.status = f"{mark.target} rejected by {mark.reviewer}: {mark.reason}"
+        return mark
+
+    def _where(self, mark: ReviewMark) -> int:
+        if mark.frame is not None:
+            return mark.frame
+        states = self.workspace.project.states_of(mark.track_id)
+        return states[0].frame if states else 0
 
     def next_finding(self, *, forward: bool = True) -> Finding | None:
         """Go to the closest finding after (or before) this frame, wrapping around; selects its object."""

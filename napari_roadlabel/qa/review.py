@@ -156,6 +156,11 @@ class Review:
         return _status(self.store.review_mark(track_id, frame) or self.store.review_mark(track_id, None)
                        or self.store.review_mark(None, frame))
 
+    def rejections(self) -> list[ReviewMark]:
+        """Every rejected frame, track and object (not a withdrawn sign-off)."""
+        return [mark for mark in self.store.review_marks() if mark.status is ReviewStatus.REJECTED
+                and not (mark.track_id is None and mark.frame is None)]
+
     def mark_of(self, *, track_id: int | None = None, frame: int | None = None) -> ReviewMark | None:
         return self.store.review_mark(track_id, frame)
 

@@ -79,7 +79,7 @@ def test_the_strip_shows_verdicts_and_a_click_goes_to_the_frame(widget, qtbot):
     click = QPoint(int(6.5 * per_frame), 10)  # the middle of frame 6
     qtbot.mouseClick(strip, Qt.LeftButton, pos=click)
     assert workspace.current_frame == strip.frame_at(click.x()) == 6
-    assert review.next_rejected() == 8 and workspace.current_frame == 8
+    assert review.next_rejected().frame == 8 and workspace.current_frame == 8
 
 
 def test_a_point_comment_is_placed_by_a_click_and_resolved_from_the_list(widget, qtbot):
@@ -268,3 +268,17 @@ def test_a_long_sequence_marks_its_findings_out_of_date_instead_of_checking_afte
     assert "Out of date" in widget.review_panel.findings_summary.text()
     run_checks(widget, qtbot)
     assert not review.stale and "Out of date" not in widget.review_panel.findings_summary.text()
+
+
+def test_rejected_frames_objects_and_tracks_are_visited_in_frame_order(widget):
+    workspace, review = widget.workspace, widget.workspace.review
+    review.reviewer = "rita"
+    review.review.reject_track(SIGN, "value is 55, not 65")  # the sign is on frame 2 only
+    review.review.reject_track(LIGHT, "yellow, not green", frame=5)
+    review.review.reject_frame(9, "lane missing")
+    review.review.reject_frame(5, "stop line missing")  # a frame and an object on it: both are visited
+    workspace.go_to(0)
+    visited = [(review.next_rejected().target, workspace.current_frame) for _ in range(5)]
+    assert visited == [("track 3", 2), ("frame 5", 5), ("track 2 on frame 5", 5), ("frame 9", 9), ("track 3", 2)]
+    assert workspace.selected_tracks() == [SIGN] and "value is 55" in widget.viewer.status
+    assert review.next_rejected(forward=False).target == "frame 9"
