@@ -24,7 +24,8 @@ from .io.projects import create_project
 from .io.splits import SPLITS, parse_ratios, split_dataset
 from .qa.agreement import compare_projects, compare_suggestions
 from .qa.browser import render_png
-from .qa.checks import config_for, load_check_config, run_checks
+from .qa.check_config import config_for, load_check_config
+from .qa.checks import run_checks
 from .qa.report import report_with_frames, write_report
 from .qa.review import review_progress
 from .temporal.propagation import (

@@ -20,7 +20,8 @@ from qtpy.QtCore import QTimer
 
 from ..core import RoadlabelError
 from ..core.review import Comment, ReviewMark, ReviewStatus
-from ..qa.checks import config_for, run_checks
+from ..qa.check_config import config_for
+from ..qa.checks import run_checks
 from ..qa.findings import Finding
 from ..qa.report import report_with_frames, write_report
 from ..qa.review import Review, default_reviewer

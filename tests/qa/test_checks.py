@@ -8,7 +8,8 @@ import pytest
 from napari_roadlabel.core import FormatError, FrameState, Source, box, make_geometry
 from napari_roadlabel.core.geometry import Geometry, GeometryKind
 from napari_roadlabel.core.review import ReviewMark, ReviewStatus
-from napari_roadlabel.qa.checks import CHECKS, CHUNK_FRAMES, config_for, load_check_config, run_checks
+from napari_roadlabel.qa.check_config import config_for, load_check_config
+from napari_roadlabel.qa.checks import CHECKS, CHUNK_FRAMES, run_checks
 from napari_roadlabel.qa.findings import Severity
 
 # ---------------------------------------------------------------- helpers
