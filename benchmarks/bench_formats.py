@@ -3,11 +3,17 @@
     python benchmarks/bench_formats.py [--frames 20000] [--objects 20] [--size 640x360]
 
 The project (setup, not timed) holds ``--objects`` tracks (lane lines, traffic
-lights, crosswalks: bench_stepping's mix) with a state on every frame.  Each
-format of the registry is exported once into a temporary folder (mapping report
-included) and timed; masks, when the format exists, are reported apart (they
-draw every frame).  Goal: at most 10 s per format.  The last printed line is one
-JSON object with the figures.  Nothing is asserted.
+lights, crosswalks: bench_stepping's mix) with a state on every frame.  Timed:
+
+* baseline: every state read once through ``project.store.iter_objects()``, the
+  floor under any export of every frame;
+* each format of the registry exported once into a temporary folder (mapping
+  report included); masks, when the format exists, are reported apart (they
+  draw every frame).
+
+Goal: at most 10 s per format.  Ratios are to the baseline, measured in the
+same run.  The last printed line is one JSON object with the figures (seconds
+and ratios by format, baseline_s).  Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench_stepping import fill_project  # this folder is on sys.path when the script runs
@@ -39,7 +46,24 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     width, height = (int(part) for part in args.size.split("x"))
-    formats = args.formats or export_formats()
+    setup_s, baseline, measured = measure(args, width, height, args.formats or export_formats())
+    seconds = {fmt: round(value, 2) for fmt, value in measured.items()}
+    ratios = {fmt: round(value / baseline, 2) for fmt, value in measured.items()}
+    print(f"{args.frames} frames x {args.objects} objects ({args.frames * args.objects:,} states), {width}x{height}; "
+          f"setup {setup_s:.0f} s, untimed")
+    print(f"{'format':<10} {'seconds':>8} {'x baseline':>10}  goal <= {GOAL_S:g} s")
+    print(f"{'baseline':<10} {baseline:>8.1f} {1:>10.1f}  iter_objects, every state once")
+    for fmt, value in seconds.items():
+        verdict = "reported" if fmt in SLOW_BY_NATURE else ("met" if value <= GOAL_S else "NOT met")
+        print(f"{fmt:<10} {value:>8.1f} {ratios[fmt]:>10.1f}  {verdict}")
+    print(json.dumps({"frames": args.frames, "objects": args.objects, "size": args.size, "seconds": seconds,
+                      "goal_s": GOAL_S, "all_met": all(value <= GOAL_S for fmt, value in seconds.items()
+                                                       if fmt not in SLOW_BY_NATURE),
+                      "baseline_s": round(baseline, 2), "ratios": ratios}))
+
+
+def measure(args: argparse.Namespace, width: int, height: int, formats: list[str]) -> tuple[float, float, dict]:
+    """Setup seconds (untimed figure), the baseline's seconds and each format's, in one project."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         began = time.perf_counter()
@@ -47,22 +71,19 @@ def main() -> None:
         with Project.create(folder / "bench.roadlabel", sequence) as project:
             fill_project(project, args.frames, args.objects, width, height)
             setup_s = time.perf_counter() - began
-            seconds = {fmt: _timed(project, fmt, folder / f"out_{fmt}") for fmt in formats}
-    print(f"{args.frames} frames x {args.objects} objects ({args.frames * args.objects:,} states), {width}x{height}; "
-          f"setup {setup_s:.0f} s, untimed")
-    print(f"{'format':<10} {'seconds':>8}  goal <= {GOAL_S:g} s")
-    for fmt, value in seconds.items():
-        verdict = "reported" if fmt in SLOW_BY_NATURE else ("met" if value <= GOAL_S else "NOT met")
-        print(f"{fmt:<10} {value:>8.1f}  {verdict}")
-    print(json.dumps({"frames": args.frames, "objects": args.objects, "size": args.size, "seconds": seconds,
-                      "goal_s": GOAL_S, "all_met": all(value <= GOAL_S for fmt, value in seconds.items()
-                                                       if fmt not in SLOW_BY_NATURE)}))
+            baseline = timed(lambda: read_all(project))
+            return setup_s, baseline, {fmt: timed(lambda fmt=fmt: export_any(fmt, project, folder / f"out_{fmt}"))
+                                       for fmt in formats}
 
 
-def _timed(project: Project, fmt: str, out: Path) -> float:
+def read_all(project: Project) -> int:
+    return sum(1 for _ in project.store.iter_objects())
+
+
+def timed(work: Callable[[], object]) -> float:
     began = time.perf_counter()
-    export_any(fmt, project, out)
-    return round(time.perf_counter() - began, 2)
+    work()
+    return time.perf_counter() - began
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ from ...core import (
     make_geometry,
 )
 from ..frames import VIDEO_EXTENSIONS
-from .json_files import write_export
+from .json_files import JSONArray, write_export
 from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export
 from .report import MappingReport
 
@@ -140,24 +140,18 @@ class _Dropped(Exception):
 def export_bdd100k(project: Project, path: str | Path, *, frames: range | None = None, every: int = 1,
                    overwrite: bool = False, progress: Callable[[int], None] | None = None) -> MappingReport:
     """Write one JSON list of frames (every ``every``-th of ``frames``) and the mapping report beside it."""
-    path = Path(path)
     names = frame_files(project)
     video = video_name(project)
+    tags = project.tags()
     report = MappingReport("bdd100k", progress=progress)
-    records = []
-    for frame in frames_to_export(project, frames, every):
-        labels = []
-        for obj in sorted(project.objects_on(frame), key=lambda obj: obj.track.id):
-            try:
-                label, carried = _label(obj)
-            except _Dropped as dropped:
-                report.drop(obj.track.class_name, str(dropped))
-                continue
-            labels.append(label)
-            report.wrote(obj.track.class_name, obj.attributes, carried)
-        for tag in project.tags_on(frame):
-            report.drop(tag.class_name, "BDD100K has no frame-range tags")
-        records.append({"name": names[frame], "videoName": video, "frameIndex": frame, "labels": labels})
+    labels = _Labels(report)
+    records = JSONArray()
+    for frame in frames_to_export(project, frames, every):  # a frame at a time, encoded at once: see JSONArray
+        records.extend([{"name": names[frame], "videoName": video, "frameIndex": frame,
+                         "labels": labels.of(project.objects_on(frame))}])
+        for tag in tags:
+            if tag.covers(frame):
+                report.drop(tag.class_name, "BDD100K has no frame-range tags")
         report.frame_done()
     return write_export(path, records, report, overwrite=overwrite)
 
@@ -168,18 +162,48 @@ def video_name(project: Project) -> str:
     return source.stem if not source.is_dir() and source.suffix.lower() in VIDEO_EXTENSIONS else source.name
 
 
-def _label(obj: FrameObject) -> tuple[dict, frozenset[str]]:
-    """The BDD100K label of one object and the names of our attributes it carries; _Dropped when it has none."""
-    category, attributes, carried = _category(obj)
-    label = {"id": str(obj.track.id), "category": category}
-    if attributes:
-        label["attributes"] = attributes
-    label.update(_shape(obj.state.geometry))
-    return label, carried
+class _Labels:
+    """Objects to BDD100K labels, each counted in the mapping report.  A category is worked out once per class and
+    attribute values: a long export has few of those, and hundreds of thousands of objects."""
+
+    def __init__(self, report: MappingReport):
+        self.report = report
+        self.categories: dict[tuple, tuple[str, dict, frozenset[str]] | str] = {}  # or the reason it is dropped
+
+    def of(self, objects: list[FrameObject]) -> list[dict]:
+        """The labels of one frame's objects (in track id order)."""
+        labels = []
+        for obj in objects:
+            class_name, values = obj.track.class_name, obj.attributes
+            try:
+                category, attributes, carried = self._category(class_name, values)
+                shape = _shape(obj.state.geometry)
+            except _Dropped as dropped:
+                self.report.drop(class_name, str(dropped))
+                continue
+            label = {"id": str(obj.track.id), "category": category}
+            if attributes:
+                label["attributes"] = attributes  # one dict shared by every label with these values
+            label.update(shape)
+            labels.append(label)
+            self.report.wrote(class_name, values, carried)
+        return labels
+
+    def _category(self, class_name: str, values: dict) -> tuple[str, dict, frozenset[str]]:
+        key = (class_name, *values.items())
+        if key not in self.categories:
+            try:
+                self.categories[key] = _category(class_name, values)
+            except _Dropped as dropped:
+                self.categories[key] = str(dropped)
+        found = self.categories[key]
+        if isinstance(found, str):
+            raise _Dropped(found)
+        return found
 
 
-def _category(obj: FrameObject) -> tuple[str, dict, frozenset[str]]:
-    name, values = obj.track.class_name, obj.attributes
+def _category(name: str, values: dict) -> tuple[str, dict, frozenset[str]]:
+    """The BDD100K category and attributes of an object, and the names of our attributes they carry."""
     occlusion = {key: bool(values[key]) for key in OCCLUSION if key in values}
     if name == "lane-line":
         return _lane_category(values)

@@ -58,11 +58,12 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.parsers import expat
+from xml.sax.saxutils import escape
 
 from ...core import (
     FormatError,
@@ -90,6 +91,8 @@ NO_MASKS = "masks are not carried to CVAT for video"
 ONE_SHAPE_TYPE = "a CVAT track keeps one shape type: a state of another kind is left out"
 TAGS_LEFT_OUT = "frame-range tags are written only with tags=True (CVAT 2.x reads them; datumaro does not)"
 OCCLUDED = "occluded"
+_INDENTS = ["\n" + "  " * level for level in range(4)]  # ElementTree.indent's, by depth
+_ATTRIBUTE_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}  # and & < >, as ElementTree
 INPUT_TYPES = {AttributeType.CHOICE: "select", AttributeType.BOOL: "checkbox", AttributeType.NUMBER: "number",
                AttributeType.TEXT: "text"}
 
@@ -104,31 +107,42 @@ def export_cvat(project: Project, path: str | Path, *, frames: range | None = No
     path = Path(path)
     chosen = frames_to_export(project, frames, every)
     report = MappingReport("cvat", progress=progress)
-    root = ET.Element("annotations")
-    ET.SubElement(root, "version").text = CVAT_VERSION
-    root.append(_meta(project, chosen))
+    with atomic_write(path, overwrite=overwrite, binary=True) as handle:
+        for piece in _document(project, chosen, report, tags, all_keyframes):
+            # As ElementTree writes UTF-8: characters it cannot encode (lone surrogates) as character references.
+            handle.write(piece.encode("utf-8", "xmlcharrefreplace"))
+    report.write_beside(path, overwrite=overwrite)
+    return report
+
+
+def _document(project: Project, chosen: range, report: MappingReport, tags: bool,
+              all_keyframes: bool) -> Iterator[str]:
+    """The file's text, a track at a time, byte for byte as ElementTree wrote the whole tree indented.
+
+    Tracks are written as text (escaped as ElementTree escapes): a long video's hundreds of thousands of
+    elements, built and then serialized by ElementTree in Python, took most of an export's time and memory.
+    """
+    yield f'<?xml version="1.0" encoding="utf-8"?>\n<annotations>{_INDENTS[1]}<version>{CVAT_VERSION}</version>'
+    meta = _meta(project, chosen)
+    ET.indent(meta, level=1)
+    yield _INDENTS[1] + ET.tostring(meta, encoding="unicode")
     for track in sorted(project.tracks(), key=lambda track: track.id):
-        element = _track_element(project, track, chosen, report, all_keyframes)
-        if element is not None:
-            root.append(element)
+        text = _track(project, track, chosen, report, all_keyframes)
+        if text:
+            yield _INDENTS[1] + text
     for tag in sorted(project.tags(), key=lambda tag: (tag.start, tag.class_name, tag.id)):
+        spec = project.taxonomy[tag.class_name]
         for frame in chosen:
             if not tag.covers(frame):
                 continue
             if not tags:
                 report.drop(tag.class_name, TAGS_LEFT_OUT)
                 continue
-            element = ET.SubElement(root, "tag", {"frame": str(frame), "label": tag.class_name, "source": "manual"})
-            _add_attributes(element, project.taxonomy[tag.class_name], tag.attributes)
+            yield _INDENTS[1] + _element("tag", f'frame="{frame}" label="{_quoted(tag.class_name)}" source="manual"',
+                                         children=_attributes(spec, tag.attributes, 2), level=1)
             report.wrote(tag.class_name, tag.attributes, frozenset(tag.attributes))
     report.frame_done(len(chosen))  # tracks, not frames, are written one by one
-    ET.indent(root)
-    with atomic_write(path, overwrite=overwrite, binary=True) as handle:
-        handle.write(b'<?xml version="1.0" encoding="utf-8"?>\n')
-        ET.ElementTree(root).write(handle, encoding="utf-8", xml_declaration=False)
-        handle.write(b"\n")
-    report.write_beside(path, overwrite=overwrite)
-    return report
+    yield "\n</annotations>\n"
 
 
 def _meta(project: Project, chosen: range) -> ET.Element:
@@ -178,60 +192,97 @@ def _attribute_meta(attribute: AttributeSpec) -> ET.Element:
     return element
 
 
-def _track_element(project: Project, track: Track, chosen: range, report: MappingReport,
-                   all_keyframes: bool) -> ET.Element | None:
-    spec = project.taxonomy[track.class_name]
-    shapes: list[FrameState] = []
-    for state in project.states_of(track.id):
-        if state.frame not in chosen:
-            continue
-        if state.geometry.kind is GeometryKind.MASK:
-            report.drop(track.class_name, NO_MASKS)
-        elif shapes and SHAPE_ELEMENTS[state.geometry.kind] != SHAPE_ELEMENTS[shapes[0].geometry.kind]:
-            report.drop(track.class_name, ONE_SHAPE_TYPE)
-        else:
-            shapes.append(state)
+def _track(project: Project, track: Track, chosen: range, report: MappingReport, all_keyframes: bool) -> str:
+    """The ``<track>`` element of a track's states on the chosen frames ("" when it has none)."""
+    shapes = _shapes(project.states_of(track.id), track.class_name, chosen, report)
     if not shapes:
-        return None
-    source = "manual" if any(state.is_keyframe for state in shapes) else "auto"
-    element = ET.Element("track", {"id": str(track.id), "label": track.class_name, "source": source})
+        return ""
+    spec = project.taxonomy[track.class_name]
     carried = frozenset(spec.attributes)
+    writer = _ShapeWriter(spec)
+    children = []
     for index, state in enumerate(shapes):
         attributes = {**track.attributes, **state.attributes}
-        element.append(_shape(spec, state.geometry, state.frame, attributes, keyframe=all_keyframes or
-                              state.is_keyframe, outside=False))
+        coordinates = _coordinates(state.geometry)
+        children.append(writer.shape(state.geometry.kind, state.frame, coordinates, attributes,
+                                     keyframe=all_keyframes or state.is_keyframe, outside=False))
         report.wrote(track.class_name, attributes, carried)
         position = chosen.index(state.frame) + 1
         following = shapes[index + 1].frame if index + 1 < len(shapes) else None
         if position < len(chosen) and chosen[position] != following:
-            element.append(_shape(spec, state.geometry, chosen[position], attributes, keyframe=True, outside=True))
-    return element
+            children.append(writer.shape(state.geometry.kind, chosen[position], coordinates, attributes,
+                                         keyframe=True, outside=True))
+    source = "manual" if any(state.is_keyframe for state in shapes) else "auto"
+    return _element("track", f'id="{track.id}" label="{_quoted(track.class_name)}" source="{source}"',
+                    children="".join(_INDENTS[2] + child for child in children), level=1)
 
 
-def _shape(spec: ClassSpec, geometry: Geometry, frame: int, attributes: dict[str, Any], *, keyframe: bool,
-           outside: bool) -> ET.Element:
-    occluded = bool(attributes.get(OCCLUDED)) if _is_occluded_flag(spec, OCCLUDED) else False
-    values = {"frame": str(frame), "keyframe": str(int(keyframe)), "outside": str(int(outside)),
-              "occluded": str(int(occluded))}
-    points = geometry.points
+def _shapes(states: list[FrameState], class_name: str, chosen: range, report: MappingReport) -> list[FrameState]:
+    """The states on the chosen frames that CVAT can hold: no masks, and only the track's first shape type."""
+    shapes: list[FrameState] = []
+    for state in states:
+        if state.frame not in chosen:
+            continue
+        if state.geometry.kind is GeometryKind.MASK:
+            report.drop(class_name, NO_MASKS)
+        elif shapes and SHAPE_ELEMENTS[state.geometry.kind] != SHAPE_ELEMENTS[shapes[0].geometry.kind]:
+            report.drop(class_name, ONE_SHAPE_TYPE)
+        else:
+            shapes.append(state)
+    return shapes
+
+
+class _ShapeWriter:
+    """Shape elements of one class's track.  The ``<attribute>`` children are written once per set of values:
+    a track keeps the same values over long runs of frames."""
+
+    def __init__(self, spec: ClassSpec):
+        self.spec = spec
+        self.occluded_flag = _is_occluded_flag(spec, OCCLUDED)
+        self.children: dict[tuple, str] = {}  # attribute values -> their elements
+
+    def shape(self, kind: GeometryKind, frame: int, coordinates: str, attributes: dict[str, Any], *, keyframe: bool,
+              outside: bool) -> str:
+        occluded = bool(attributes.get(OCCLUDED)) if self.occluded_flag else False
+        key = tuple(attributes.items())
+        if key not in self.children:
+            self.children[key] = _attributes(self.spec, attributes, 3)
+        return _element(SHAPE_ELEMENTS[kind], f'frame="{frame}" keyframe="{keyframe:d}" outside="{outside:d}" '
+                                              f'occluded="{occluded:d}" {coordinates} z_order="0"',
+                        children=self.children[key], level=2)
+
+
+def _coordinates(geometry: Geometry) -> str:
+    """The shape's coordinate attributes: a box's corners, else its points."""
+    numbers = [_number(value) for value in geometry.points.ravel().tolist()]
     if geometry.kind is GeometryKind.BOX:
-        (xtl, ytl), (xbr, ybr) = points
-        values.update(xtl=_number(xtl), ytl=_number(ytl), xbr=_number(xbr), ybr=_number(ybr))
-    else:
-        values["points"] = ";".join(f"{_number(x)},{_number(y)}" for x, y in points)
-    values["z_order"] = "0"
-    element = ET.Element(SHAPE_ELEMENTS[geometry.kind], values)
-    _add_attributes(element, spec, attributes)
-    return element
+        return 'xtl="{}" ytl="{}" xbr="{}" ybr="{}"'.format(*numbers)
+    return f'points="{";".join(map(",".join, zip(numbers[::2], numbers[1::2], strict=True)))}"'
 
 
-def _add_attributes(element: ET.Element, spec: ClassSpec, attributes: dict[str, Any]) -> None:
+def _attributes(spec: ClassSpec, attributes: dict[str, Any], level: int) -> str:
+    """The ``<attribute>`` children of an element, each starting a line at ``level``."""
+    children = []
     for name, value in attributes.items():
         if value is None or _is_occluded_flag(spec, name):
             continue
-        child = ET.SubElement(element, "attribute", {"name": name})
-        child.text = ("true" if value else "false") if isinstance(value, bool) else (
+        text = ("true" if value else "false") if isinstance(value, bool) else (
             _number(value) if isinstance(value, (int, float)) else str(value))
+        children.append(_INDENTS[level] + _element("attribute", f'name="{_quoted(name)}"', text=escape(text)))
+    return "".join(children)
+
+
+def _element(name: str, attributes: str, *, text: str = "", children: str = "", level: int = 0) -> str:
+    """One element as ElementTree writes it indented: its escaped ``text``, or its ``children`` (each starting a
+    line at ``level + 1``), and then the end tag on a line of its own at ``level``."""
+    if children:
+        return f"<{name} {attributes}>{children}{_INDENTS[level]}</{name}>"
+    return f"<{name} {attributes}>{text}</{name}>" if text else f"<{name} {attributes} />"
+
+
+def _quoted(value: str) -> str:
+    """An attribute value escaped as ElementTree escapes it."""
+    return escape(value, _ATTRIBUTE_ENTITIES)
 
 
 def _is_occluded_flag(spec: ClassSpec, name: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,52 @@ def load_json(path: str | Path) -> Any:
         raise FormatError(path, f"malformed JSON: {error.msg}", f"line {error.lineno}, column {error.colno}") from None
 
 
+class JSONArray:
+    """A long JSON array held as text, encoded a batch of items at a time.
+
+    An export builds its items a frame (or a few) at a time and encodes them at once, so that its dicts and lists
+    are freed while still young.  Kept until the end, hundreds of thousands of them outlive the garbage collector's
+    young generations, and each full collection walks them all again (with the project's undo history): that was
+    most of a long export's time.  For the same reason exports read ``objects_on`` frame by frame rather than
+    ``objects_by_frame``'s 500-frame chunks, whose objects live long enough to set off full collections (the
+    queries cost about the same either way).
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []  # each the items of one batch, without the brackets
+
+    def extend(self, items: list) -> None:
+        if items:
+            self._parts.append(json.dumps(items)[1:-1])  # one C-encoded call per batch, not per item
+
+    def pieces(self) -> Iterator[str]:
+        """The array's text, as ``json.dumps`` writes the same items in one list."""
+        yield "["
+        for index, part in enumerate(self._parts):
+            yield ", " + part if index else part
+        yield "]"
+
+
 def write_export(path: str | Path, document: Any, report: MappingReport, *, overwrite: bool) -> MappingReport:
-    """Write an export's JSON document whole, then its mapping report beside it."""
-    text = json.dumps(document)  # one C-encoded string: json.dump to a file encodes in Python, several times slower
+    """Write an export's JSON document whole (a JSONArray, or a dict holding some, in their place), then its
+    mapping report beside it."""
+    pieces = list(_pieces(document))  # encoded before the file is opened: an error leaves no file behind
     with atomic_write(path, overwrite=overwrite) as handle:
-        handle.write(text + "\n")
+        handle.writelines(pieces)
+        handle.write("\n")
     report.write_beside(Path(path), overwrite=overwrite)
     return report
+
+
+def _pieces(document: Any) -> Iterator[str]:
+    """``json.dumps(document)`` in pieces; a JSONArray, alone or as a value of the top-level dict, is its text."""
+    if isinstance(document, JSONArray):
+        yield from document.pieces()
+    elif isinstance(document, dict) and any(isinstance(value, JSONArray) for value in document.values()):
+        for index, (key, value) in enumerate(document.items()):
+            yield ("{" if index == 0 else ", ") + json.dumps(key) + ": "
+            yield from _pieces(value)
+        yield "}"
+    else:
+        # one C-encoded string: json.dump to a file encodes in Python, several times slower
+        yield json.dumps(document)

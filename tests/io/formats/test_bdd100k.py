@@ -116,6 +116,30 @@ def test_styles_and_states_bdd100k_has_no_value_for_are_reported(road_project, t
     assert report.attributes_not_carried["traffic-light"]["state"] == 1
 
 
+def test_each_object_gets_the_category_of_its_own_values_frame_after_frame(project, tmp_path):
+    """A category is worked out once per class and values, and then reused: values that change from frame to
+    frame must still give each label its own, and each dropped object its own count."""
+    states = ["green", "yellow", "red", "off"]
+    light, lane, curb = project.add_track("traffic-light"), project.add_track("lane-line", {"color": "yellow"}), \
+        project.add_track("lane-line", {"kind": "curb"})
+    zone = project.add_track("school-zone")
+    for frame in range(12):
+        project.set_state(light.id, frame, box(100, 5, 110, 30), {"state": states[frame % 4]})
+        project.set_state(lane.id, frame, make_geometry("polyline", LEFT), {"style": ["solid", "dashed"][frame % 2]})
+        project.set_state(curb.id, frame, make_geometry("polyline", CURB))
+        project.set_state(zone.id, frame, make_geometry("polygon", CROSSWALK))
+    report = export_bdd100k(project, tmp_path / "b.json")
+    frames = _frames(tmp_path / "b.json")[:12]
+    labels = [{label["id"]: label for label in frame["labels"]} for frame in frames]
+    assert [one[str(light.id)]["attributes"] for one in labels] == [
+        {"trafficLightColor": ["G", "Y", "R", "NA"][frame % 4]} for frame in range(12)]
+    assert [one[str(lane.id)]["attributes"]["laneStyle"] for one in labels] == ["solid", "dashed"] * 6
+    assert {one[str(curb.id)]["category"] for one in labels} == {"lane/road curb"}
+    assert report.written == {"traffic-light": 12, "lane-line": 24}
+    assert report.dropped == {"school-zone": {"BDD100K has no category for this class": 12}}
+    assert report.attributes_not_carried["traffic-light"]["state"] == 3  # "off" has no BDD100K colour
+
+
 def test_round_trip_gives_back_tracks_shapes_and_attributes(road_project, tmp_path, small_video):
     with Project.open(road_project) as project:
         export_bdd100k(project, tmp_path / "a.json")

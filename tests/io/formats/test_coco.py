@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from napari_roadlabel.core import FormatError, Project, RoadlabelError, Source, box, make_geometry, make_mask
-from napari_roadlabel.io.formats.coco import coco_categories, export_coco, import_coco, rle_decode, rle_encode
+from napari_roadlabel.core.geometry import clip_polygon_to_image
+from napari_roadlabel.io.formats.coco import (
+    coco_categories,
+    export_coco,
+    import_coco,
+    rle_decode,
+    rle_encode,
+    stroke,
+)
 from napari_roadlabel.io.formats.report import report_path
 from napari_roadlabel.io.projects import create_project
 
@@ -98,6 +106,36 @@ def test_export_takes_every_nth_frame_and_counts_only_tags_it_covers(coco_projec
     assert [image["frame_index"] for image in data["images"]] == [0, 3]
     assert sorted(a["shape"] for a in data["annotations"]) == ["keypoints", "point"]
     assert report.frames == 2 and report.dropped == {"school-zone-active": {"COCO has no frame-range tags": 1}}
+
+
+def test_a_long_export_numbers_annotations_in_order_and_strokes_each_line_alone(project, tmp_path):
+    """Objects are computed in batches (by kind and number of points, several frames at once): each still gets
+    its own fields, a stroke cut at the image's edge among them, and a line with a repeated point (frames 30..39:
+    its frames take another way) too."""
+    lines = {"inside": [[100, 300], [150, 200], [200, 150], [220, 100]],
+             "corner": [[0, 360], [40, 300], [90, 250], [120, 200]],
+             "repeated": [[300, 300], [300, 300], [350, 200], [380, 150]]}
+    tracks = {name: project.add_track("lane-line").id for name in lines}
+    light, crosswalk = project.add_track("traffic-light").id, project.add_track("crosswalk").id
+    for frame in range(40):
+        for name, points in lines.items():
+            if name != "repeated" or frame >= 30:
+                project.set_state(tracks[name], frame, make_geometry("polyline", np.add(points, [frame % 3, 0])))
+        project.set_state(light, frame, box(500, 10, 510.5, 40 + frame % 5))
+        project.set_state(crosswalk, frame, make_geometry("polygon", [[0, 340], [640, 340], [630, 360], [10, 360]]))
+    export_coco(project, tmp_path / "c.json", line_width=3)
+    annotations = json.loads((tmp_path / "c.json").read_text())["annotations"]
+    assert [a["id"] for a in annotations] == list(range(1, 171))
+    assert [(a["image_id"], a["track_id"]) for a in annotations] == [
+        (frame + 1, obj.track.id) for frame in range(40) for obj in project.objects_on(frame)]
+    for annotation in annotations:
+        if annotation["shape"] == "polyline":
+            points = np.reshape(annotation["keypoints"], (-1, 3))[:, :2]
+            outline = clip_polygon_to_image(stroke(points, 1.5), 640, 360)
+            assert annotation["segmentation"] == [outline.ravel().tolist()]
+            assert annotation["bbox"][1] + annotation["bbox"][3] <= 360  # cut where it reached outside
+    boxes = [a for a in annotations if a["shape"] == "box"]
+    assert [a["bbox"] for a in boxes] == [[500, 10, 10.5, 30 + frame % 5] for frame in range(40)]
 
 
 def test_round_trip_gives_back_geometries_attributes_and_tracks(coco_project, tmp_path, small_video):

@@ -5,7 +5,18 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from napari_roadlabel.core import FormatError, Project, RoadlabelError, Source, box, make_geometry, make_mask
+from napari_roadlabel.core import (
+    FormatError,
+    Project,
+    RoadlabelError,
+    SequenceInfo,
+    Source,
+    box,
+    default_taxonomy,
+    make_geometry,
+    make_mask,
+    taxonomy_from_dict,
+)
 from napari_roadlabel.io.formats.cvat import NO_MASKS, TAGS_LEFT_OUT, export_cvat, import_cvat
 from napari_roadlabel.io.formats.report import report_path
 from napari_roadlabel.io.projects import create_project
@@ -130,6 +141,40 @@ def test_mapping_report_counts_masks_other_shape_types_and_tags(cvat_project, tm
     assert report.dropped["school-zone-active"] == {TAGS_LEFT_OUT: 3} and report.dropped["scene"] == {TAGS_LEFT_OUT: 12}
     assert not report.attributes_not_carried
     assert _shapes(tmp_path / "a.xml")[car.id] == [("box", 7, "1", "0"), ("box", 8, "1", "1")]
+
+
+ODD_CLASS = 'sign "big" & <small>'
+NOTE = 'note\t"&<>"'  # a tab, quotes and markup in an XML attribute value
+ODD_TEXTS = ['a<b & c>d "quoted"', "\nstarts on a new line", "tab\there", "", "   ", "ünïcödé ✓"]
+
+
+def test_names_and_text_values_are_escaped_as_elementtree_writes_them(tmp_path):
+    """Tracks and tags are written as text, not through ElementTree: the file must be what ElementTree writes for
+    the same tree, and the values must come back."""
+    data = default_taxonomy().to_dict()
+    data["classes"][ODD_CLASS] = {"geometry": ["box"], "color": "#123456",
+                                  "attributes": {NOTE: {"scope": "frame", "type": "text", "default": ""}}}
+    data["classes"]["scene"]["attributes"]["remark"] = {"scope": "track", "type": "text", "default": ""}
+    sequence = SequenceInfo("clip.mp4", 12, 160, 90, 10.0)
+    with Project.create(tmp_path / "p", sequence, taxonomy=taxonomy_from_dict(data)) as project:
+        track = project.add_track(ODD_CLASS)
+        for frame, text in enumerate(ODD_TEXTS):
+            project.set_state(track.id, frame * 2, box(1, 2, 30.5, 40), {NOTE: text})
+        project.add_tag("scene", 3, 4, {"remark": 'say "<&>"\n\tthen'})
+        export_cvat(project, tmp_path / "a.xml", tags=True)
+        written = (tmp_path / "a.xml").read_bytes()
+        root = ET.fromstring(written)
+        ET.indent(root)
+        assert written == b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8",
+                                                                                    xml_declaration=False) + b"\n"
+        shapes = [shape for shape in root.find("track") if shape.get("outside") == "0"]
+        assert [shape.find("attribute").text or "" for shape in shapes] == ODD_TEXTS
+    with Project.create(tmp_path / "q", sequence, taxonomy=taxonomy_from_dict(data)) as again:
+        import_cvat(again, tmp_path / "a.xml")
+        (track,) = again.tracks()
+        assert track.class_name == ODD_CLASS
+        assert [state.attributes[NOTE] for state in again.states_of(track.id)] == ODD_TEXTS
+        assert {tag.attributes["remark"] for tag in again.tags()} == {'say "<&>"\n\tthen'}
 
 
 def test_an_existing_export_is_kept(cvat_project, tmp_path):
