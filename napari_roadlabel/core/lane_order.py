@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .lanes import MISSING, LaneCurve, sample_rows_many
+from .lanes import MISSING, CurveSet, LaneCurve, end_tangent_reaches
 
 NAMES = {-2: "left-left", -1: "left", 1: "right", 2: "right-right"}
 
@@ -22,21 +22,24 @@ def bottom_crossing(curve: LaneCurve, height: int) -> float:
     return float(bottom_crossings([curve], height)[0])
 
 
-def bottom_crossings(curves: Sequence[LaneCurve], height: int) -> np.ndarray:
-    """``bottom_crossing`` of many lanes: those that reach the row are sampled together."""
+def bottom_crossings(curves: Sequence[LaneCurve] | CurveSet, height: int) -> np.ndarray:
+    """``bottom_crossing`` of many lanes: those that reach the row are sampled together, the others carried along
+    their end tangents together, lanes with the same number of points at once."""
+    curves = curves if isinstance(curves, CurveSet) else CurveSet.of(curves)
     row = float(height)
-    crossings = sample_rows_many(curves, [row])[:, 0] if curves else np.zeros(0)
-    for index in np.flatnonzero(crossings == MISSING):
-        crossings[index] = _along_end_tangent(curves[index], row)
+    crossings = curves.sample_rows([row])[:, 0]
+    for group in curves.groups:
+        short = crossings[group.indices] == MISSING
+        if short.any():
+            crossings[group.indices[short]] = _along_end_tangent(group.points[short], row)
     return crossings
 
 
-def _along_end_tangent(curve: LaneCurve, row: float) -> float:
-    """Where the curve's nearer end, carried along its tangent, meets ``row``; else its lowest point's x."""
-    reach = curve.end_tangent_reach(row)
-    if reach is None:
-        return float(curve.points[int(np.argmax(curve.points[:, 1])), 0])
-    return float(reach[1][0])
+def _along_end_tangent(points: np.ndarray, row: float) -> np.ndarray:
+    """Where each of (L, M, 2) curves' nearer end, carried along its tangent, meets ``row``; else its lowest x."""
+    _, reached, reaches = end_tangent_reaches(points, row)
+    lowest = points[np.arange(len(points)), np.argmax(points[..., 1], axis=1), 0]
+    return np.where(reaches, reached[:, 0], lowest)
 
 
 def order_lanes(curves: Mapping[int, LaneCurve], width: int, height: int) -> dict[int, int]:
@@ -46,12 +49,24 @@ def order_lanes(curves: Mapping[int, LaneCurve], width: int, height: int) -> dic
 
 
 def places(crossings: Mapping[int, float], width: int) -> dict[int, int]:
-    """Positions from where each lane meets the bottom row: the car is at the middle of it."""
-    ego = width / 2
-    left = sorted((x, key) for key, x in crossings.items() if x < ego)[::-1]
-    right = sorted((x, key) for key, x in crossings.items() if x >= ego)
-    return {**{key: -(rank + 1) for rank, (_, key) in enumerate(left)},
-            **{key: rank + 1 for rank, (_, key) in enumerate(right)}}
+    """Positions from where each lane meets the bottom row: the car is at the middle of it (ties: by key)."""
+    keys = sorted(crossings)
+    _, place = left_to_right(np.zeros(len(keys), dtype=int), np.array([crossings[key] for key in keys], dtype=float),
+                             width)
+    return dict(zip(keys, place.tolist(), strict=True))
+
+
+def left_to_right(frames: np.ndarray, crossings: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lanes of many frames at once, from each one's frame and bottom crossing: the order that puts them frame by
+    frame (ascending) and left to right (ties: in the order given), and each lane's position (as ``places``)."""
+    order = np.lexsort((crossings, frames))
+    ranked_frames, right = frames[order], crossings[order] >= width / 2
+    # A frame's left lanes come first: positions count from the frame's first right lane.
+    first_right = np.searchsorted(ranked_frames * 2 + right, ranked_frames * 2 + 1)
+    offset = np.arange(len(order)) - first_right
+    place = np.empty(len(order), dtype=int)
+    place[order] = np.where(right, offset + 1, offset)
+    return order, place
 
 
 def order_name(position: int) -> str:

@@ -15,7 +15,9 @@ at N points equally spaced by arc length, or as a dense polyline; it can be
 extended along its end tangent to the bottom of the image or to a horizon row,
 and clipped to the image.  ``fit_lanes`` fits many lanes at once (vectorised
 over lanes with the same number of points), and ``sample_rows_many`` samples many
-curves at the same rows at once.
+curves at the same rows at once.  Both work on a ``CurveSet``, the curves kept as
+arrays, which an export of hundreds of thousands of lanes uses directly: it
+samples them with no Python object per lane, to the last bit as ``LaneCurve`` does.
 
 Bad input: fewer than 2 distinct points, NaN or infinite coordinates raise
 GeometryError naming the lane; repeated consecutive points are dropped (a
@@ -70,8 +72,7 @@ class LaneCurve:
 
     def polyline(self, step: float = 5.0) -> np.ndarray:
         """A dense polyline with a point about every ``step`` pixels of arc."""
-        count = max(2, int(np.ceil(self.length / step)) + 1)
-        return self.sample_equal(count)
+        return self.sample_equal(int(_polyline_counts(self.length, step)))
 
     def sample_rows(self, rows: Sequence[float]) -> np.ndarray:
         """x of the lane at each image row, ``MISSING`` (-2) where the lane does not reach the row.
@@ -97,13 +98,8 @@ class LaneCurve:
     def end_tangent_reach(self, to_row: float) -> tuple[bool, np.ndarray] | None:
         """(whether it is the last end, the point) where the end nearer ``to_row``, carried along its tangent,
         meets that row; None when that end is on the row already or its tangent runs away from it."""
-        at_end = abs(self.points[-1, 1] - to_row) <= abs(self.points[0, 1] - to_row)
-        points = self.points if at_end else self.points[::-1]
-        end = points[-1]
-        direction = end - points[max(0, len(points) - 1 - TANGENT_SAMPLES)]
-        if abs(direction[1]) < EPSILON or (to_row - end[1]) * direction[1] <= 0:
-            return None
-        return at_end, end + direction * (to_row - end[1]) / direction[1]
+        at_end, point, reaches = end_tangent_reaches(self.points[None], to_row)
+        return (bool(at_end[0]), point[0]) if reaches[0] else None
 
     def clipped(self, width: int, height: int) -> LaneCurve | None:
         """The longest run of the curve inside the image (0..width, 0..height), or None when none is.
@@ -142,28 +138,90 @@ def fit_lane(points, *, method: str = "catmull-rom", samples_per_segment: int = 
 
 def fit_lanes(lanes: Sequence, *, method: str = "catmull-rom", samples_per_segment: int = SAMPLES_PER_SEGMENT,
               where: Sequence[str] | None = None) -> list[LaneCurve]:
-    """Fit many lanes; lanes with the same number of points are computed together, whatever the method."""
-    if method not in METHODS:
-        raise GeometryError(None, f"unknown lane curve method {method!r} (use one of {', '.join(METHODS)})")
-    names = [where[index] if where else f"lane {index}" for index in range(len(lanes))]
-    controls = [_clean_controls(points, name) for points, name in zip(lanes, names, strict=True)]
-    curves: list[LaneCurve | None] = [None] * len(controls)
-    groups = [(indices, np.stack([controls[index] for index in indices])) for indices in _by_length(controls)]
-    if method == "y-spline":
-        turning = [index for indices, stacked in groups for index, ok in zip(indices, _y_monotone(stacked), strict=True)
-                   if not ok]
-        if turning:
-            raise GeometryError(names[min(turning)], "a y-spline lane must go steadily up or down the image, "
-                                                     "one point per row; use the catmull-rom curve for this lane")
-    for indices, stacked in groups:
+    """Fit many lanes (see ``CurveSet.fit``), a LaneCurve each."""
+    return CurveSet.fit(lanes, method=method, samples_per_segment=samples_per_segment, where=where).curves()
+
+
+@dataclass(frozen=True)
+class CurveGroup:
+    """Fitted curves with the same number of points M, as arrays."""
+
+    indices: np.ndarray  # (G,) each curve's index in its CurveSet
+    points: np.ndarray  # (G, M, 2)
+    arcs: np.ndarray  # (G, M) cumulative arc lengths
+
+
+@dataclass(frozen=True)
+class CurveSet:
+    """Many fitted lanes as arrays, a CurveGroup per number of points: the work on many lanes at once is done
+    on these, with no Python object per lane (a lane export fits hundreds of thousands)."""
+
+    controls: list[np.ndarray]  # each lane's (K, 2) control points
+    groups: list[CurveGroup]
+
+    @classmethod
+    def fit(cls, lanes: Sequence, *, method: str = "catmull-rom", samples_per_segment: int = SAMPLES_PER_SEGMENT,
+            where: Sequence[str] | None = None) -> CurveSet:
+        """Fit many lanes; lanes with the same number of points are computed together, whatever the method."""
+        if method not in METHODS:
+            raise GeometryError(None, f"unknown lane curve method {method!r} (use one of {', '.join(METHODS)})")
+        controls = _checked_controls(lanes, where)
+        stacked = [(indices, np.stack([controls[index] for index in indices])) for indices in _by_length(controls)]
         if method == "y-spline":
-            dense = _y_splines(stacked, samples_per_segment)
-        else:
-            dense = _catmull_rom(stacked, samples_per_segment)
-        arcs = _arcs(dense)
-        for row, index in enumerate(indices):
-            curves[index] = LaneCurve(controls[index], dense[row], arcs[row])
-    return curves
+            turning = [index for indices, group in stacked for index, ok in zip(indices, _y_monotone(group),
+                                                                                strict=True) if not ok]
+            if turning:
+                raise GeometryError(_name(where, min(turning)),
+                                    "a y-spline lane must go steadily up or down the image, one point per row; "
+                                    "use the catmull-rom curve for this lane")
+        curve = _y_splines if method == "y-spline" else _catmull_rom
+        dense = [(indices, curve(group, samples_per_segment)) for indices, group in stacked]
+        return cls(controls, [CurveGroup(np.array(indices), points, _arcs(points)) for indices, points in dense])
+
+    @classmethod
+    def of(cls, curves: Sequence[LaneCurve]) -> CurveSet:
+        """The curves' arrays, to sample many LaneCurves at once."""
+        groups = [CurveGroup(np.array(indices), np.stack([curves[index].points for index in indices]),
+                             np.stack([curves[index].arc for index in indices]))
+                  for indices in _by_length([curve.points for curve in curves])]
+        return cls([curve.controls for curve in curves], groups)
+
+    def __len__(self) -> int:
+        return len(self.controls)
+
+    def curves(self) -> list[LaneCurve]:
+        curves: list[LaneCurve | None] = [None] * len(self)
+        for group in self.groups:
+            for index, points, arc in zip(group.indices.tolist(), group.points, group.arcs, strict=True):
+                curves[index] = LaneCurve(self.controls[index], points, arc)
+        return curves
+
+    def sample_rows(self, rows: Sequence[float]) -> np.ndarray:
+        """``LaneCurve.sample_rows`` of every lane: an (L, R) array, ``MISSING`` where a lane misses a row."""
+        rows = np.asarray(rows, dtype=float)
+        result = np.full((len(self), rows.size), MISSING)
+        for group in self.groups:
+            result[group.indices] = _sample_rows(group.points, rows.ravel())
+        return result.reshape((len(self), *rows.shape))
+
+    def sample_equal(self, count: int) -> np.ndarray:
+        """``LaneCurve.sample_equal`` of every lane, to the last bit: (L, count, 2)."""
+        if count < 2:
+            raise GeometryError(None, f"need at least 2 samples along a lane, got {count}")
+        samples = np.empty((len(self), count, 2))
+        for group in self.groups:
+            samples[group.indices] = _equal_samples(group.points, group.arcs, np.full(len(group.indices), count))
+        return samples
+
+    def polylines(self, step: float = 5.0) -> list[np.ndarray]:
+        """``LaneCurve.polyline`` of every lane: a point about every ``step`` px of arc, both ends included."""
+        polylines: list[np.ndarray] = [np.empty((0, 2))] * len(self)
+        for group in self.groups:
+            counts = _polyline_counts(group.arcs[:, -1], step)
+            samples = _equal_samples(group.points, group.arcs, counts)
+            for index, points, count in zip(group.indices.tolist(), samples, counts.tolist(), strict=True):
+                polylines[index] = points[:count]
+        return polylines
 
 
 def tusimple_rows(height: int) -> list[int]:
@@ -178,27 +236,31 @@ def culane_rows(height: int) -> np.ndarray:
 
 def sample_rows_many(curves: Sequence[LaneCurve], rows: Sequence[float]) -> np.ndarray:
     """``LaneCurve.sample_rows`` for many curves at once: an (L, R) array, ``MISSING`` where a lane misses a row."""
-    rows = np.asarray(rows, dtype=float)
-    result = np.full((len(curves), rows.size), MISSING)
-    for indices in _by_length([curve.points for curve in curves]):
-        result[indices] = _sample_rows(np.stack([curves[index].points for index in indices]), rows.ravel())
-    return result.reshape((len(curves), *rows.shape))
+    return CurveSet.of(curves).sample_rows(rows)
 
 
 def sample_equal_many(curves: Sequence[LaneCurve], count: int) -> np.ndarray:
-    """``LaneCurve.sample_equal`` for many curves at once: (C, count, 2), curves of one length together."""
-    samples = np.empty((len(curves), count, 2))
-    for indices in _by_length([curve.points for curve in curves]):
-        points = np.stack([curves[index].points for index in indices])  # (G, M, 2)
-        arcs = np.stack([curves[index].arc for index in indices])  # (G, M)
-        wanted = arcs[:, -1:] * np.linspace(0.0, 1.0, count)  # (G, S)
-        end = np.clip((arcs[:, None, :] <= wanted[:, :, None]).sum(axis=2), 1, arcs.shape[1] - 1)  # segment ends
-        start_arc, end_arc = np.take_along_axis(arcs, end - 1, axis=1), np.take_along_axis(arcs, end, axis=1)
-        share = (wanted - start_arc) / np.maximum(end_arc - start_arc, 1e-12)
-        first = np.take_along_axis(points, (end - 1)[..., None], axis=1)
-        last = np.take_along_axis(points, end[..., None], axis=1)
-        samples[indices] = first + np.clip(share, 0.0, 1.0)[..., None] * (last - first)
-    return samples
+    """``LaneCurve.sample_equal`` for many curves at once, to the last bit: (C, count, 2)."""
+    return CurveSet.of(curves).sample_equal(count)
+
+
+def end_tangent_reaches(points: np.ndarray, to_row: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``LaneCurve.end_tangent_reach`` of (L, M, 2) curves at once: whether the end nearer ``to_row`` is the last
+    one (L,), the point where that end carried along its tangent meets the row (L, 2), and whether it does (L,):
+    not when the end is on the row already or its tangent runs away from it (the point is then meaningless)."""
+    back = min(TANGENT_SAMPLES, points.shape[1] - 1)
+    at_end = np.abs(points[:, -1, 1] - to_row) <= np.abs(points[:, 0, 1] - to_row)
+    end = np.where(at_end[:, None], points[:, -1], points[:, 0])
+    direction = end - np.where(at_end[:, None], points[:, -1 - back], points[:, back])
+    rise = direction[:, 1]
+    reaches = (np.abs(rise) >= EPSILON) & ((to_row - end[:, 1]) * rise > 0)
+    point = end + direction * (to_row - end[:, 1:]) / np.where(reaches, rise, 1.0)[:, None]
+    return at_end, point, reaches
+
+
+def _polyline_counts(lengths, step: float) -> np.ndarray:
+    """How many points a polyline along curves of these lengths has: both ends, one about every ``step`` px."""
+    return np.maximum(2, np.ceil(np.asarray(lengths) / step).astype(int) + 1)
 
 
 def _by_length(arrays: Sequence[np.ndarray]) -> list[list[int]]:
@@ -209,20 +271,99 @@ def _by_length(arrays: Sequence[np.ndarray]) -> list[list[int]]:
 
 
 def _sample_rows(points: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """x at each of the (R,) rows of (L, M, 2) curves -> (L, R); the first crossing in curve order wins."""
-    x, y = points[..., 0], points[..., 1]
-    y0, y1 = y[:, None, :-1], y[:, None, 1:]
-    at = rows[None, :, None]
+    """x at each of the (R,) rows of (L, M, 2) curves -> (L, R); the first crossing in curve order wins.
+
+    Each segment crosses a run of the rows (sorted, found by bisection); the crossings are listed and,
+    for each lane and row, the one of the lowest segment kept: the work grows with the crossings, not
+    with lanes x rows x segments.
+    """
+    order = np.argsort(rows, kind="stable")
+    ordered = rows[order]
+    y = points[..., 1]
+    y0, y1 = y[:, :-1], y[:, 1:]
+    segments = y0.shape[1]
     # A row through a control point counts though the spline's rounding puts it a hair beyond.
-    crosses = (at >= np.minimum(y0, y1) - ROW_TOLERANCE) & (at <= np.maximum(y0, y1) + ROW_TOLERANCE)
-    has = crosses.any(axis=2)
-    segment = np.argmax(crosses, axis=2)
-    start_x, end_x = np.take_along_axis(x[:, :-1], segment, 1), np.take_along_axis(x[:, 1:], segment, 1)
-    start_y, end_y = np.take_along_axis(y[:, :-1], segment, 1), np.take_along_axis(y[:, 1:], segment, 1)
+    low = np.searchsorted(ordered, np.minimum(y0, y1) - ROW_TOLERANCE, side="left").ravel()
+    counts = np.searchsorted(ordered, np.maximum(y0, y1) + ROW_TOLERANCE, side="right").ravel() - low
+    crossing = np.repeat(np.arange(counts.size), counts)  # lane * segments + segment, per crossing
+    row = np.arange(crossing.size) - np.repeat(np.cumsum(counts) - counts - low, counts)
+    lane, segment = np.divmod(crossing, segments)
+    first = np.full(len(points) * len(rows), segments)
+    np.minimum.at(first, lane * len(rows) + row, segment)
+    found = np.flatnonzero(first < segments)  # lane * rows + row
+    at = found // len(rows) * points.shape[1] + first[found]  # the segment's start among the flat points
+    xs, ys = points[..., 0].ravel(), y.ravel()
+    start_x, end_x, start_y, end_y = xs[at], xs[at + 1], ys[at], ys[at + 1]
     rise = end_y - start_y
     flat = np.abs(rise) <= EPSILON
-    t = np.where(flat, 0.0, (rows[None, :] - start_y) / np.where(flat, 1.0, rise))
-    return np.where(has, start_x + t * (end_x - start_x), MISSING)
+    t = np.where(flat, 0.0, (ordered[found % len(rows)] - start_y) / np.where(flat, 1.0, rise))
+    sampled = np.full(len(points) * len(rows), MISSING)
+    sampled[found] = start_x + t * (end_x - start_x)
+    result = np.empty((len(points), len(rows)))
+    result[:, order] = sampled.reshape(len(points), len(rows))
+    return result
+
+
+def _equal_samples(points: np.ndarray, arcs: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Each of (G, M, 2) curves at ``counts[g]`` points equally spaced by arc length, exactly as ``sample_equal``
+    makes them (np.linspace's arithmetic): (G, max count, 2), a row's points past its count to be ignored."""
+    lengths = arcs[:, -1]
+    distances = np.arange(counts.max()) * (lengths / (counts - 1))[:, None]
+    distances[np.arange(len(counts)), counts - 1] = lengths  # np.linspace ends exactly at the end
+    return _interp_rows(points, arcs, np.clip(distances, 0.0, lengths[:, None]))
+
+
+def _interp_rows(points: np.ndarray, arcs: np.ndarray, distances: np.ndarray) -> np.ndarray:
+    """The points at (G, S) arc lengths (within 0..length) of (G, M, 2) curves -> (G, S, 2), to the last bit what
+    np.interp(distances[g], arcs[g], points[g, :, axis]) gives (``at_arc_length``)."""
+    last = arcs.shape[1] - 1
+    knot = (arcs[:, None, :] <= distances[..., None]).sum(axis=2) - 1  # the last knot at or before each distance
+    first = np.arange(len(arcs))[:, None] * arcs.shape[1]  # each curve's first knot among all the knots
+    start = first + np.minimum(knot, last - 1)
+    flat_arcs, flat_points = arcs.ravel(), points.reshape(-1, 2)
+    arc0, arc1, y0, y1 = flat_arcs[start], flat_arcs[start + 1], flat_points[start], flat_points[start + 1]
+    span = np.where(knot < last, arc1 - arc0, 1.0)  # positive where used: arc0 <= distance < arc1
+    between = (y1 - y0) / span[..., None] * (distances - arc0)[..., None] + y0
+    on_knot = (knot == last) | (arc0 == distances)  # np.interp takes the knot's own value there
+    return np.where(on_knot[..., None], flat_points[first + knot], between)
+
+
+def _name(where: Sequence[str] | None, index: int) -> str:
+    return where[index] if where else f"lane {index}"
+
+
+def _checked_controls(lanes: Sequence, where: Sequence[str] | None) -> list[np.ndarray]:
+    """Each lane's points as ``_clean_controls`` leaves them.
+
+    Nearly every lane needs nothing done (a project's were checked when stored): those are told apart
+    by one vectorised test per number of points, and only the others go through ``_clean_controls``,
+    in order, so that the first bad lane is the one named.
+    """
+    arrays = [_as_pairs(points) for points in lanes]
+    suspects = []
+    for indices in _by_length(arrays):
+        ready = _ready(np.stack([arrays[index] for index in indices]))
+        suspects += [index for index, ok in zip(indices, ready, strict=True) if not ok]
+    for index in sorted(suspects):
+        arrays[index] = _clean_controls(lanes[index], _name(where, index))
+    return arrays
+
+
+def _as_pairs(points) -> np.ndarray:
+    """The points as an (N, 2) float array; (0, 2) when they are not pairs of numbers (``_clean_controls`` says why)."""
+    try:
+        array = np.asarray(points, dtype=float)
+    except (TypeError, ValueError):
+        return np.empty((0, 2))
+    return array if array.ndim == 2 and array.shape[1] == 2 else np.empty((0, 2))
+
+
+def _ready(stacked: np.ndarray) -> np.ndarray:
+    """Which of (L, K, 2) lanes ``_clean_controls`` keeps as they are: 2 or more finite points, none repeated."""
+    if stacked.shape[1] < 2:
+        return np.zeros(len(stacked), dtype=bool)
+    moved = (np.abs(np.diff(stacked, axis=1)) > EPSILON).any(axis=2).all(axis=1)
+    return moved & np.isfinite(stacked).all(axis=(1, 2))
 
 
 def _clean_controls(points, where: str) -> np.ndarray:
@@ -245,25 +386,29 @@ def _clean_controls(points, where: str) -> np.ndarray:
 
 
 def _catmull_rom(controls: np.ndarray, samples: int) -> np.ndarray:
-    """Centripetal Catmull-Rom through (L, K, 2) control points -> (L, (K-1)*samples+1, 2) curve points."""
+    """Centripetal Catmull-Rom through (L, K, 2) control points -> (L, (K-1)*samples+1, 2) curve points.
+
+    The work is laid out (axis, sample, lane, segment), each array contiguous, so that numpy's loops
+    run over all the lanes' segments at once instead of over pairs of coordinates.
+    """
     first = _phantom(controls[:, 0], controls[:, 1], controls[:, 2] if controls.shape[1] > 2 else None)
     last = _phantom(controls[:, -1], controls[:, -2], controls[:, -3] if controls.shape[1] > 2 else None)
-    padded = np.concatenate([first, controls, last], axis=1)  # (L, K+2, 2)
-    p0, p1, p2, p3 = (padded[:, offset:offset + controls.shape[1] - 1, None, :] for offset in range(4))
-    t0 = np.zeros(p0.shape[:-1])
+    padded = np.concatenate([first, controls, last], axis=1).transpose(2, 0, 1)  # (2, L, K+2)
+    segments = controls.shape[1] - 1
+    p0, p1, p2, p3 = (np.ascontiguousarray(padded[:, None, :, offset:offset + segments]) for offset in range(4))
+    t0 = np.zeros(p0.shape[2:])  # (L, segments)
     t1 = t0 + _knot(p0, p1)
     t2 = t1 + _knot(p1, p2)
     t3 = t2 + _knot(p2, p3)
-    u = np.linspace(0.0, 1.0, samples + 1)[None, None, :]
-    t = (t1 + (t2 - t1) * u)[..., None]
-    t0, t1, t2, t3 = (knot[..., None] for knot in (t0, t1, t2, t3))
+    u = np.linspace(0.0, 1.0, samples + 1)[:-1, None, None]  # a segment's end is the next one's start
+    t = t1 + (t2 - t1) * u  # (samples, L, segments)
     a1 = _lerp(p0, p1, t0, t1, t)
     a2 = _lerp(p1, p2, t1, t2, t)
     a3 = _lerp(p2, p3, t2, t3, t)
     b1 = _lerp(a1, a2, t0, t2, t)
     b2 = _lerp(a2, a3, t1, t3, t)
-    curve = _lerp(b1, b2, t1, t2, t)  # (L, segments, samples+1, 2)
-    joined = curve[:, :, :-1].reshape(len(controls), -1, 2)
+    curve = _lerp(b1, b2, t1, t2, t)  # (2, samples, L, segments)
+    joined = curve.transpose(2, 3, 1, 0).reshape(len(controls), -1, 2)
     return np.concatenate([joined, controls[:, -1:]], axis=1)
 
 
@@ -284,7 +429,9 @@ def _phantom(end: np.ndarray, next_: np.ndarray, after: np.ndarray | None) -> np
 
 
 def _knot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.maximum(np.linalg.norm(b - a, axis=-1), EPSILON) ** ALPHA
+    """The knot interval between (2, 1, L, S) points a and b -> (L, S)."""
+    step = (b - a)[:, 0]
+    return np.maximum(np.sqrt(step[0] * step[0] + step[1] * step[1]), EPSILON) ** ALPHA
 
 
 def _lerp(a, b, ta, tb, t):
@@ -333,7 +480,8 @@ def _y_splines(controls: np.ndarray, samples: int) -> np.ndarray:
 
 def _arcs(points: np.ndarray) -> np.ndarray:
     """Cumulative arc length of (L, M, 2) curves -> (L, M), starting at 0."""
-    steps = np.sqrt((np.diff(points, axis=1) ** 2).sum(axis=2))
+    dx, dy = np.diff(points[..., 0], axis=1), np.diff(points[..., 1], axis=1)  # each axis apart: long numpy loops
+    steps = np.sqrt(dx * dx + dy * dy)
     return np.concatenate([np.zeros((len(points), 1)), np.cumsum(steps, axis=1)], axis=1)
 
 

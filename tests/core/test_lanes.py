@@ -7,6 +7,7 @@ from napari_roadlabel.core import GeometryError
 from napari_roadlabel.core.lanes import (
     METHODS,
     MISSING,
+    CurveSet,
     LaneCurve,
     fit_lane,
     fit_lanes,
@@ -290,4 +291,58 @@ def test_sampling_many_curves_at_once_matches_one_by_one():
                         [[300, 350], [310, 100]]])
     together = sample_equal_many(curves, 17)
     for curve, samples in zip(curves, together, strict=True):
-        np.testing.assert_allclose(samples, curve.sample_equal(17), atol=1e-9)
+        np.testing.assert_array_equal(samples, curve.sample_equal(17))
+
+
+def varied_lanes(count=300, seed=2):
+    """Lanes of 2 to 7 points: up, down, turning back, flat, through whole rows, with a repeated click."""
+    rng = np.random.default_rng(seed)
+    lanes = []
+    for index in range(count):
+        points = rng.uniform(0, HEIGHT, (int(rng.integers(2, 8)), 2))
+        if index % 5 == 1:
+            points[:, 1] = np.sort(points[:, 1])
+        if index % 5 == 2:
+            points[:, 1] = np.round(points[:, 1] / 10) * 10
+        if index % 5 == 3:
+            points[:, 1] = 400.0
+        if index % 7 == 4 and len(points) > 2:
+            points[1] = points[0]
+        lanes.append(points)
+    return lanes
+
+
+def test_a_curve_set_samples_every_lane_to_the_last_bit_as_its_lane_curve_does():
+    lanes = varied_lanes()
+    curves = CurveSet.fit(lanes)
+    alone = [fit_lane(lane) for lane in lanes]
+    assert len(curves) == len(lanes)
+    for curve, one in zip(curves.curves(), alone, strict=True):
+        for field in ("controls", "points", "arc"):
+            np.testing.assert_array_equal(getattr(curve, field), getattr(one, field))
+    rows = [450.0, 100.0, 400.0, 450.0, 719.0, 0.0]  # in any order, one twice
+    np.testing.assert_array_equal(curves.sample_rows(rows), [one.sample_rows(rows) for one in alone])
+    np.testing.assert_array_equal(curves.sample_equal(9), [one.sample_equal(9) for one in alone])
+    for step in (10.0, 33.3, 1e6):
+        counts = [max(2, int(np.ceil(one.length / step)) + 1) for one in alone]
+        for polyline, one, count in zip(curves.polylines(step), alone, counts, strict=True):
+            np.testing.assert_array_equal(polyline, one.sample_equal(count))
+
+
+def test_a_curve_set_of_lane_curves_and_of_none():
+    curves = fit_lanes(varied_lanes(20))
+    again = CurveSet.of(curves)
+    assert [curve.points.tolist() for curve in again.curves()] == [curve.points.tolist() for curve in curves]
+    empty = CurveSet.fit([])
+    assert len(empty) == 0 and empty.curves() == [] and empty.polylines() == []
+    assert empty.sample_rows([1.0, 2.0]).shape == (0, 2) and empty.sample_equal(5).shape == (0, 5, 2)
+
+
+def test_many_lanes_are_checked_at_once_and_the_first_bad_one_named():
+    good, repeated = [[300.0, 700], [320, 500], [330, 300]], [[300.0, 700], [300, 700], [330, 300]]
+    curves = CurveSet.fit([good, repeated, good])  # the repeated click of the middle lane is dropped
+    np.testing.assert_array_equal(curves.controls[1], [[300, 700], [330, 300]])
+    with pytest.raises(GeometryError, match=r"^lane 2: a lane needs at least 2 distinct points"):
+        CurveSet.fit([good, good, [[1.0, 2], [1, 2], [1, 2]], good, [[np.nan, 1], [2, 3], [4, 5]]])
+    with pytest.raises(GeometryError, match=r"^track 9: point 2 is not a finite number"):
+        CurveSet.fit([good] * 5 + [[[1.0, 2], [3, 4], [5, np.inf]]], where=[f"track {n}" for n in range(4, 10)])

@@ -19,12 +19,13 @@ checked before anything is added; each lane becomes a lane-line track.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from ...core import FormatError, Project, Source
-from ...core.lanes import CULANE_ROW_STEP, MISSING, culane_rows, sample_rows_many
+from ...core.lanes import CULANE_ROW_STEP, MISSING, CurveSet, culane_rows
 from ..atomic import atomic_folder
 from .lane_frames import add_lanes, find_frame, frame_files, frame_lookup, frames_to_export, lanes_by_frame
 from .report import MappingReport
@@ -48,14 +49,14 @@ def _write_folder(project: Project, staging: Path, frames: range | None, every: 
     names = frame_files(project)
     rows = culane_rows(project.sequence.height)
     listed = []
-    for frame, found in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE):
+    for frame, found in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE,
+                                       partial(_lines_of, rows=rows)):
         lines = []
-        for lane, xs in zip(found, sample_rows_many([lane.curve for lane in found], rows), strict=True):
-            reached = xs != MISSING
-            if reached.sum() < 2:
+        for lane in found:
+            if lane.samples is None:
                 report.drop(lane.obj.track.class_name, f"fewer than 2 points on rows {CULANE_ROW_STEP} px apart")
                 continue
-            lines.append(" ".join(f"{x:.3f} {int(y)}" for x, y in zip(xs[reached], rows[reached], strict=True)))
+            lines.append(lane.samples)
             report.wrote(lane.obj.track.class_name, lane.obj.attributes)
         lines_file = staging / _lines_name(names[frame])
         lines_file.parent.mkdir(parents=True, exist_ok=True)
@@ -64,6 +65,25 @@ def _write_folder(project: Project, staging: Path, frames: range | None, every: 
         report.frame_done()
     (staging / LIST_NAME).write_text("".join(name + "\n" for name in listed), encoding="utf-8")
     return report
+
+
+def _lines_of(curves: CurveSet, rows: np.ndarray) -> list[str | None]:
+    """Each curve as its line, ``x y x y ...`` at the rows it reaches (x to 3 decimals); None below 2 points."""
+    xs = curves.sample_rows(rows)
+    reached = xs != MISSING
+    values, counts = xs[reached].tolist(), reached.sum(axis=1).tolist()
+    # Lanes reach the same rows again and again: the row numbers go into a format made once for each set
+    # of rows, and only the x values are formatted lane by lane.
+    formats: dict[bytes, str] = {}
+    lines: list[str | None] = []
+    start = 0
+    for mask, count in zip(reached, counts, strict=True):
+        key = mask.tobytes()
+        if key not in formats:
+            formats[key] = " ".join(f"%.3f {int(row)}" for row in rows[mask])
+        lines.append(formats[key] % tuple(values[start:start + count]) if count >= 2 else None)
+        start += count
+    return lines
 
 
 def _lines_name(image: str) -> str:

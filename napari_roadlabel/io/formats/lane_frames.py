@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 import numpy as np
 
 from ...core import FrameObject, GeometryError, Project, Source, make_geometry
 from ...core.frame_objects import objects_by_frame
-from ...core.lane_order import bottom_crossings, places
-from ...core.lanes import LaneCurve, fit_lanes, is_lane_class
+from ...core.lane_order import bottom_crossings, left_to_right
+from ...core.lanes import CurveSet, is_lane_class
 from ..frames import VIDEO_EXTENSIONS, image_files
 from .report import MappingReport
 
@@ -53,27 +54,33 @@ def frames_to_export(project: Project, frames: range | None, every: int) -> rang
 @dataclass(frozen=True)
 class Lane:
     obj: FrameObject
-    curve: LaneCurve
     place: int  # from the car: -1 left, -2 left-left, ..., 1 right, 2 right-right, ...
+    samples: Any  # what the export's ``sample`` made of its curve
 
 
-def lanes_by_frame(project: Project, frames: range, report: MappingReport, reason: str) -> Iterator[tuple[int, list]]:
+def lanes_by_frame(project: Project, frames: range, report: MappingReport, reason: str,
+                   sample: Callable[[CurveSet], Sequence]) -> Iterator[tuple[int, list[Lane]]]:
     """(frame, its lanes left to right) for each frame; every other object counted as dropped with ``reason``.
 
-    The lanes of ``CHUNK`` frames are fitted together: the curves of all lanes with the same number of
-    points are computed at once.
+    The lanes of ``CHUNK`` frames are handled together, as arrays: fitted (all lanes with the same number
+    of points at once), ordered, and handed to ``sample``, which returns what the export writes of each
+    curve, computed for all of them at once: one lane at a time, numpy's overhead is most of the work.
     """
+    width, height = project.sequence.width, project.sequence.height
     for by_frame in objects_by_frame(project, frames):
-        chunk = list(by_frame)
-        lanes = [obj for frame in chunk for obj in by_frame[frame] if _is_lane(obj, report, reason)]
-        curves = fit_lanes([obj.state.geometry.points for obj in lanes],
-                           where=[f"track {obj.track.id}, frame {obj.state.frame}" for obj in lanes])
-        crossings = bottom_crossings(curves, project.sequence.height)
-        fitted: dict[int, list] = {frame: [] for frame in chunk}
-        for obj, curve, crossing in zip(lanes, curves, crossings, strict=True):
-            fitted[obj.state.frame].append((obj, curve, crossing))
-        for frame in chunk:
-            yield frame, _left_to_right(fitted[frame], project.sequence.width)
+        lanes = [obj for objects in by_frame.values() for obj in objects if _is_lane(obj, report, reason)]
+        curves = CurveSet.fit([obj.state.geometry.points for obj in lanes],
+                              where=[f"track {obj.track.id}, frame {obj.state.frame}" for obj in lanes])
+        lane_frames = np.array([obj.state.frame for obj in lanes], dtype=int)
+        order, places = left_to_right(lane_frames, bottom_crossings(curves, height), width)
+        places, samples = places.tolist(), sample(curves)
+        # A frame's lanes are a run of ``order``; their Lanes are made as the frame is yielded, so that
+        # they die young: hundreds of thousands kept for a whole chunk make the GC's full passes frequent.
+        chunk, ranked = list(by_frame), lane_frames[order]
+        starts, ends = np.searchsorted(ranked, chunk, "left").tolist(), np.searchsorted(ranked, chunk, "right").tolist()
+        order = order.tolist()
+        for frame, start, end in zip(chunk, starts, ends, strict=True):
+            yield frame, [Lane(lanes[index], places[index], samples[index]) for index in order[start:end]]
 
 
 def _is_lane(obj: FrameObject, report: MappingReport, reason: str) -> bool:
@@ -81,12 +88,6 @@ def _is_lane(obj: FrameObject, report: MappingReport, reason: str) -> bool:
         return True
     report.drop(obj.track.class_name, reason)
     return False
-
-
-def _left_to_right(lanes: list, width: int) -> list[Lane]:
-    order = places({index: crossing for index, (_, _, crossing) in enumerate(lanes)}, width)
-    return [Lane(obj, curve, order[index]) for index, (obj, curve, _) in sorted(
-        enumerate(lanes), key=lambda item: item[1][2])]
 
 
 def add_lanes(project: Project, lanes: list[tuple[int, np.ndarray]], label: str, source: Source) -> int:

@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ...core import FormatError, Project, Source, make_geometry
+from ...core.lanes import CurveSet
 from ..atomic import atomic_folder
 from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export, lanes_by_frame
 from .report import MappingReport
@@ -57,22 +58,31 @@ def export_openlane(project: Project, folder: str | Path, *, frames: range | Non
 def _write_frames(project: Project, staging: Path, frames: range | None, every: int,
                   report: MappingReport) -> MappingReport:
     names = frame_files(project)
-    for frame, lanes in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE):
+    for frame, lanes in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE, _uv_of):
         lane_lines = []
         for lane in lanes:
-            obj, uv = lane.obj, lane.curve.polyline(UV_STEP)
-            category = _category(obj.attributes, lane.place)
+            obj, attributes = lane.obj, lane.obj.attributes
+            category = _category(attributes, lane.place)
             if category == UNKNOWN:
                 report.drop(obj.track.class_name, "no OpenLane category for its style and colour: exported as 0")
             lane_lines.append({"category": category, "attribute": PLACES.get(lane.place, 0), "track_id": obj.track.id,
-                               "uv": [uv[:, 0].round(3).tolist(), uv[:, 1].round(3).tolist()],
-                               "visibility": [1.0] * len(uv)})
-            report.wrote(obj.track.class_name, obj.attributes, CARRIED)
+                               "uv": lane.samples.T.tolist(), "visibility": [1.0] * len(lane.samples)})
+            report.wrote(obj.track.class_name, attributes, CARRIED)
         target = staging / PurePosixPath(names[frame]).with_suffix(".json")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps({"file_path": names[frame], "lane_lines": lane_lines}), encoding="utf-8")
         report.frame_done()
     return report
+
+
+def _uv_of(curves: CurveSet) -> list[np.ndarray]:
+    """Each curve's (N, 2) u, v: a point every ``UV_STEP`` px of arc, to 3 decimals (rounded for all at once)."""
+    polylines = curves.polylines(UV_STEP)
+    if not polylines:
+        return []
+    rounded = np.concatenate(polylines).round(3)
+    ends = np.cumsum([len(polyline) for polyline in polylines]).tolist()
+    return [rounded[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def _category(attributes: dict, place: int) -> int:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from ...core import FormatError, GeometryError, Project, Source
-from ...core.lanes import MISSING, sample_rows_many
+from ...core.lanes import MISSING, CurveSet
 from ...core.lanes import tusimple_rows as default_rows
 from ..atomic import atomic_write
 from .lane_frames import add_lanes, find_frame, frame_files, frame_lookup, frames_to_export, lanes_by_frame
@@ -43,19 +44,27 @@ def export_tusimple(project: Project, path: str | Path, *, frames: range | None 
     names = frame_files(project)
     report = MappingReport("tusimple", progress=progress)
     with atomic_write(path, overwrite=overwrite) as handle:
-        for frame, found in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE):
+        for frame, found in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE,
+                                           partial(_xs_at, rows=rows)):
             lanes = []
-            table = sample_rows_many([lane.curve for lane in found], rows)
-            for lane, xs in zip(found, table, strict=True):
-                if (xs == MISSING).all():
+            for lane in found:
+                if lane.samples is None:
                     report.drop(lane.obj.track.class_name, "no point on the h_samples rows")
                     continue
-                lanes.append(np.where(xs == MISSING, -2, np.round(xs)).astype(int).tolist())
+                lanes.append(lane.samples.tolist())
                 report.wrote(lane.obj.track.class_name, lane.obj.attributes)
             handle.write(json.dumps({"raw_file": names[frame], "lanes": lanes, "h_samples": list(rows)}) + "\n")
             report.frame_done()
     report.write_beside(path, overwrite=overwrite)
     return report
+
+
+def _xs_at(curves: CurveSet, rows: list[int]) -> list[np.ndarray | None]:
+    """Each curve's x at the rows, rounded to whole pixels, -2 where it misses a row; None where it misses them all."""
+    table = curves.sample_rows(rows)
+    missing = table == MISSING
+    xs = np.where(missing, -2, np.round(table)).astype(int)
+    return [None if none else lane for lane, none in zip(xs, missing.all(axis=1).tolist(), strict=True)]
 
 
 def import_tusimple(project: Project, path: str | Path, *, source: Source = Source.IMPORTED) -> int:
