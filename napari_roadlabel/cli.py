@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from . import __version__
 from .core import Project, RoadlabelError, Source, Taxonomy, default_taxonomy, load_taxonomy
+from .core.wording import counted
 from .io.formats.registry import IMPORTERS, export_any, export_formats
 from .io.formats.report import report_path
 from .io.frames import open_frames
@@ -229,7 +230,7 @@ def _check_before_export(project: Project, *, strict: bool) -> None:
     blocking = [finding for finding in run_checks(project, config_for(project)) if finding.blocking]
     if not blocking:
         return
-    message = f"{len(blocking)} blocking findings, e.g. {_finding_line(blocking[0])} (see `roadlabel qa`)"
+    message = f"{counted(len(blocking), 'blocking finding')}, e.g. {_finding_line(blocking[0])} (see `roadlabel qa`)"
     if strict:
         raise RoadlabelError(project.folder, f"not exported: {message}")
     print(f"roadlabel: warning: {message}", file=sys.stderr)
@@ -275,14 +276,15 @@ def _write_qa_report(project: Project, findings: list, agreement: dict | None, a
 
 def _print_qa(findings: list, progress, agreement: dict | None) -> None:
     counts = Counter(finding.severity.value for finding in findings)
-    print(f"findings: {counts['error']} blocking errors, {counts['warning']} warnings, {counts['info']} notes")
+    print(f"findings: {counted(counts['error'], 'blocking error')}, {counted(counts['warning'], 'warning')}, "
+          f"{counted(counts['info'], 'note')}")
     for finding in sorted(findings, key=lambda finding: finding.sort_key())[:SHOWN_FINDINGS]:
         print(f"  {finding.severity.value:<7} {_finding_line(finding)}")
     if len(findings) > SHOWN_FINDINGS:
         print(f"  ... and {len(findings) - SHOWN_FINDINGS} more (see the report)")
     signed = f"signed off by {progress.sign_off.reviewer}" if progress.signed_off else "not signed off"
     print(f"review: {progress.frames_accepted}/{progress.frames} frames accepted, {progress.frames_rejected} rejected, "
-          f"{progress.open_comments} open comments; {signed}")
+          f"{counted(progress.open_comments, 'open comment')}; {signed}")
     if agreement is not None:
         overall = agreement["overall"]
         print(f"agreement: lanes CULane F1 {_rate(overall['lanes']['culane']['f1'])}, TuSimple accuracy "

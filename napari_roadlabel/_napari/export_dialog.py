@@ -32,6 +32,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..core import RoadlabelError
+from ..core.wording import counted
 from ..io.formats.registry import FOLDER_FORMATS, SUFFIXES, export_any, export_formats, frames_written
 from ..io.formats.report import report_path
 from .relay import ProgressRelay
@@ -90,8 +91,9 @@ class ExportDialog(QDialog):
         if not findings:
             self.checks.setText("Checks: nothing found.")
         else:
-            self.checks.setText(f"<span style='color:{'#ff6060' if blocking else '#ffa500'}'>Checks: {blocking} "
-                                f"errors, {others} warnings or notes: see the Review tab before exporting.</span>")
+            others = counted(others, "warning or note", "warnings or notes")
+            self.checks.setText(f"<span style='color:{'#ff6060' if blocking else '#ffa500'}'>Checks: "
+                                f"{counted(blocking, 'error')}, {others}: see the Review tab before exporting.</span>")
 
     def done(self, result: int) -> None:
         self.workspace.review.findings_changed.disconnect(self._show_findings)

@@ -16,6 +16,7 @@ from qtpy.QtWidgets import QFileDialog, QLabel, QListView, QListWidget, QListWid
 
 from ..core import RoadlabelError
 from ..core.review import Comment, ReviewStatus
+from ..core.wording import counted
 from ..qa.findings import Finding, Severity
 from ..qa.review import review_runs
 from .review_layers import SEVERITY_COLORS
@@ -298,8 +299,9 @@ class ReviewPanel(QWidget):
             return
         counts = {severity: sum(finding.severity is severity for finding in mode.findings) for severity in Severity}
         stale = " <b>Out of date since an edit: run the checks again (Alt-K).</b>" if mode.stale else ""
-        self.findings_summary.setText(f"{counts[Severity.ERROR]} errors (block sign-off), "
-                                      f"{counts[Severity.WARNING]} warnings, {counts[Severity.INFO]} notes.{stale}")
+        self.findings_summary.setText(f"{counted(counts[Severity.ERROR], 'error')} (block sign-off), "
+                                      f"{counted(counts[Severity.WARNING], 'warning')}, "
+                                      f"{counted(counts[Severity.INFO], 'note')}.{stale}")
 
 
 def _verdict(mark) -> str:

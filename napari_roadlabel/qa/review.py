@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ..core import AnnotationError, Project
 from ..core.review import Comment, ReviewMark, ReviewStatus
+from ..core.wording import counted
 from .findings import Finding
 
 REVIEWER_VARIABLE = "ROADLABEL_REVIEWER"
@@ -221,12 +222,12 @@ class Review:
         """What stands between this sequence and sign-off, one line each; empty when it can be signed off."""
         progress = self.progress()
         blocking = [finding for finding in findings if finding.blocking]
-        lines = [f"{progress.frames_unreviewed} frames not reviewed" if progress.frames_unreviewed else "",
-                 f"{progress.frames_rejected} frames rejected" if progress.frames_rejected else "",
-                 f"{progress.tracks_rejected} tracks rejected" if progress.tracks_rejected else "",
-                 f"{progress.objects_rejected} objects rejected" if progress.objects_rejected else "",
-                 f"{progress.open_comments} open comments" if progress.open_comments else "",
-                 f"{len(blocking)} blocking findings" if blocking else ""]
+        lines = [f"{counted(progress.frames_unreviewed, 'frame')} not reviewed" if progress.frames_unreviewed else "",
+                 f"{counted(progress.frames_rejected, 'frame')} rejected" if progress.frames_rejected else "",
+                 f"{counted(progress.tracks_rejected, 'track')} rejected" if progress.tracks_rejected else "",
+                 f"{counted(progress.objects_rejected, 'object')} rejected" if progress.objects_rejected else "",
+                 counted(progress.open_comments, "open comment") if progress.open_comments else "",
+                 counted(len(blocking), "blocking finding") if blocking else ""]
         return [line for line in lines if line]
 
     def sign_off(self, findings: Iterable[Finding]) -> ReviewMark:

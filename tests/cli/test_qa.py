@@ -43,7 +43,7 @@ def test_a_clean_project_passes_and_a_blocking_finding_fails_the_gate(capsys, cl
     sign = add_unvalued_speed_sign(clean)
     code, out, _ = run(capsys, "qa", clean)
     assert code == EXIT_BLOCKED == 2
-    assert "1 blocking errors" in out and "frame 3: missing-attribute" in out and str(sign) in out
+    assert "1 blocking error," in out and "frame 3: missing-attribute" in out and str(sign) in out
 
 
 def test_require_sign_off_fails_until_the_sequence_is_signed_off(capsys, clean):
@@ -103,9 +103,9 @@ def test_strict_export_refuses_while_blocking_findings_remain(capsys, clean, tmp
     add_unvalued_speed_sign(clean)
     out = tmp_path / "labels.geojson"
     code, _, err = run(capsys, "export", clean, out, "--format", "geojson", "--strict")
-    assert code == 1 and "not exported: 1 blocking findings" in err and not out.exists()
+    assert code == 1 and "not exported: 1 blocking finding," in err and not out.exists()
     code, _, err = run(capsys, "export", clean, out, "--format", "geojson")
-    assert code == 0 and "warning: 1 blocking findings" in err and out.exists()
+    assert code == 0 and "warning: 1 blocking finding," in err and out.exists()
 
 
 def test_the_report_has_pictures_of_the_findings_and_is_still_made_without_the_video(capsys, clean, small_video,

@@ -142,7 +142,7 @@ def test_findings_are_listed_outlined_and_jumped_to(widget, qtbot):
     assert np.allclose(outlines.edge_color[0], hex_to_rgba(SEVERITY_COLORS[Severity.ERROR]))
     listed = widget.review_panel.findings
     assert any("crossing-lanes" in listed.item(row).text() for row in range(listed.count()))
-    assert "1 errors" in widget.review_panel.findings_summary.text()
+    assert widget.review_panel.findings_summary.text().startswith("1 error (block sign-off)")
     workspace.select_track(crossing.id)
     with qtbot.waitSignal(workspace.review.findings_changed, timeout=30000):
         workspace.delete_selected(whole_track=True)  # the fix; the checks run again by themselves
@@ -202,7 +202,7 @@ def test_a_reviewer_takes_the_sample_from_unreviewed_to_signed_off(make_napari_v
     workspace.go_to(workspace.frame_count - 1)
     with qtbot.waitSignal(review.findings_changed, timeout=30000):
         review.accept_up_to_here()
-    assert "1 open comments" in widget.review_panel.blockers.text()
+    assert "1 open comment" in widget.review_panel.blockers.text()
     with qtbot.waitSignal(review.findings_changed, timeout=30000):
         review.resolve(review.review.comments()[0].id)
     assert widget.review_panel.blockers.text() == "Ready to sign off."

@@ -135,7 +135,7 @@ def test_sign_off_names_everything_in_the_way_then_succeeds(labeled):
     comment = review.add_comment("check the light", frame=1)
     with pytest.raises(AnnotationError) as refused:
         review.sign_off([blocking, warning])
-    for reason in ("99 frames not reviewed", "1 frames rejected", "1 open comments", "1 blocking findings"):
+    for reason in ("99 frames not reviewed", "1 frame rejected", "1 open comment", "1 blocking finding"):
         assert reason in str(refused.value)
     review.accept_frames(range(100))
     review.accept_frame(4)
