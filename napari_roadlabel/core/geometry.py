@@ -29,6 +29,7 @@ class GeometryKind(str, enum.Enum):
         return self.value
 
 
+_KINDS = {kind.value: kind for kind in GeometryKind}
 _MIN_POINTS = {
     GeometryKind.POLYLINE: 2,
     GeometryKind.POLYGON: 3,
@@ -78,9 +79,11 @@ class Geometry:
 
     @classmethod
     def from_bytes(cls, kind: GeometryKind | str, data: bytes) -> Geometry:
-        kind = GeometryKind(kind)
+        # Every state read from the store comes through here: a dict lookup, not the enum's slow call, and no
+        # copy of the points (a view of the bytes is read-only already).
+        kind = _KINDS.get(kind) or GeometryKind(kind)
         if kind is not GeometryKind.MASK:
-            return _frozen(kind, np.frombuffer(data, dtype="<f8").reshape(-1, 2))
+            return Geometry(kind, np.frombuffer(data, dtype="<f8").reshape(-1, 2))
         offset = np.frombuffer(data[:16], dtype="<f8").reshape(1, 2)
         h, w = np.frombuffer(data[16:24], dtype="<u4")
         bits = np.unpackbits(np.frombuffer(zlib.decompress(data[24:]), dtype=np.uint8))
