@@ -32,6 +32,18 @@ def attribute_runs(states: Iterable[FrameState], attribute: str) -> list[Run]:
     return runs
 
 
+def frame_runs(values: Iterable[tuple[int, Any]]) -> list[list]:
+    """[start, end, value] for each stretch of consecutive frames (given in order) with one value; a gap in the
+    frames ends a stretch too."""
+    runs: list[list] = []
+    for frame, value in values:
+        if runs and runs[-1][1] == frame - 1 and runs[-1][2] == value:
+            runs[-1][1] = frame
+        else:
+            runs.append([frame, frame, value])
+    return runs
+
+
 def describe_runs(runs: list[Run]) -> str:
     """'red 0-119, green 120-240' (a single frame shows once: 'red 7')."""
     return ", ".join(f"{run.value} {run.start}" + (f"-{run.end}" if run.end != run.start else "") for run in runs)

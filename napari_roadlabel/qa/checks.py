@@ -29,6 +29,7 @@ from ..core.geometry import GeometryKind
 from ..core.lanes import fit_lanes, is_lane_class, sample_equal_many
 from ..core.project import Project
 from ..core.review import ReviewStatus
+from ..core.timeline import frame_runs
 from .check_config import CheckConfig, CheckSettings, config_for
 from .findings import Finding
 
@@ -600,11 +601,5 @@ def _condition(required_if: Mapping[str, Any]) -> str:
 
 
 def _runs(frames: Iterable[int]) -> list[tuple[int, int]]:
-    """(first, last) of each run of consecutive numbers in ``frames`` (in increasing order)."""
-    runs: list[list[int]] = []
-    for frame in sorted(frames):
-        if runs and runs[-1][1] == frame - 1:
-            runs[-1][1] = frame
-        else:
-            runs.append([frame, frame])
-    return [(start, last) for start, last in runs]
+    """(first, last) of each run of consecutive numbers in ``frames``."""
+    return [(start, last) for start, last, _ in frame_runs((frame, None) for frame in sorted(frames))]

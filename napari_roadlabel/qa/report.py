@@ -32,6 +32,7 @@ from matplotlib.patches import Patch
 from ..core import FrameSourceError, Project, RoadlabelError, Scope, Source
 from ..core.palette import LIGHT_COLORS
 from ..core.review import Comment
+from ..core.timeline import frame_runs
 from ..io.atomic import atomic_write
 from ..io.projects import open_project_frames
 from .findings import SEVERITY_ORDER, Finding, Severity
@@ -113,17 +114,6 @@ def write_report(report: QAReport, html: Path | None, json_path: Path | None, *,
 
 
 # ------------------------------------------------------------------ the data
-
-
-def frame_runs(values: Iterable[tuple[int, Any]]) -> list[list]:
-    """[start, end, value] for each stretch of consecutive frames (in order) with one value; a gap ends a stretch."""
-    runs: list[list] = []
-    for frame, value in values:
-        if runs and runs[-1][1] == frame - 1 and runs[-1][2] == value:
-            runs[-1][1] = frame
-        else:
-            runs.append([frame, frame, value])
-    return runs
 
 
 def _sequence(project: Project) -> dict:

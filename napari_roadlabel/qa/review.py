@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ..core import AnnotationError, Project
 from ..core.review import Comment, ReviewMark, ReviewStatus
+from ..core.timeline import frame_runs
 from ..core.wording import counted
 from .findings import Finding
 
@@ -81,18 +82,12 @@ def review_progress(project: Project) -> ReviewProgress:
         sign_off=project.store.review_mark(None, None))
 
 
-def review_runs(project: Project) -> list[tuple[int, int, ReviewStatus]]:
-    """The frames' own verdicts as runs (first frame, last frame, status) over the whole sequence."""
+def review_runs(project: Project) -> list[list]:
+    """The frames' own verdicts as runs [first frame, last frame, status] over the whole sequence."""
     marks = {mark.frame: mark.status for mark in project.store.review_marks()
              if mark.track_id is None and mark.frame is not None}
-    runs: list[tuple[int, int, ReviewStatus]] = []
-    for frame in range(project.sequence.frame_count):
-        status = marks.get(frame, ReviewStatus.UNREVIEWED)
-        if runs and runs[-1][2] is status:
-            runs[-1] = (runs[-1][0], frame, status)
-        else:
-            runs.append((frame, frame, status))
-    return runs
+    return frame_runs((frame, marks.get(frame, ReviewStatus.UNREVIEWED))
+                      for frame in range(project.sequence.frame_count))
 
 
 class Review:

@@ -1,7 +1,7 @@
 """Runs of per-frame attribute values over a track (the attribute panel's timeline)."""
 
 from napari_roadlabel.core import box
-from napari_roadlabel.core.timeline import Run, attribute_runs, describe_runs
+from napari_roadlabel.core.timeline import Run, attribute_runs, describe_runs, frame_runs
 
 
 def test_a_light_red_then_green_then_red(project):
@@ -18,3 +18,8 @@ def test_a_light_red_then_green_then_red(project):
 
 def test_no_states_no_runs():
     assert attribute_runs([], "state") == [] and describe_runs([]) == ""
+
+
+def test_frame_runs_break_on_a_new_value_and_on_a_gap():
+    assert frame_runs([(0, "a"), (1, "a"), (2, "b"), (4, "b"), (5, "b")]) == [[0, 1, "a"], [2, 2, "b"], [4, 5, "b"]]
+    assert frame_runs([]) == []

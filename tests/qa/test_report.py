@@ -15,7 +15,7 @@ from napari_roadlabel.core import Project, RoadlabelError, SequenceInfo, Source,
 from napari_roadlabel.core.palette import LIGHT_COLORS
 from napari_roadlabel.qa.browser import BrowserError, dump_dom, find_chromium, render_png
 from napari_roadlabel.qa.findings import Finding, Severity
-from napari_roadlabel.qa.report import MAX_ROWS_PER_CHECK, build_report, frame_runs, write_report
+from napari_roadlabel.qa.report import MAX_ROWS_PER_CHECK, build_report, write_report
 from napari_roadlabel.qa.review import Review
 
 SCRIPT = "<script>alert(1)</script>"
@@ -99,11 +99,6 @@ def html_file(report, tmp_path_factory):
 
 
 # ------------------------------------------------------------------ JSON
-
-
-def test_frame_runs_break_on_a_new_value_and_on_a_gap():
-    assert frame_runs([(0, "a"), (1, "a"), (2, "b"), (4, "b"), (5, "b")]) == [[0, 1, "a"], [2, 2, "b"], [4, 5, "b"]]
-    assert frame_runs([]) == []
 
 
 def test_json_counts_the_classes_and_the_findings(report):
