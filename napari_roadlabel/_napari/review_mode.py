@@ -11,6 +11,7 @@ something to look at.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from napari.qt.threading import create_worker
 from napari.utils import progress
@@ -182,17 +183,15 @@ class ReviewMode:
         """Go to the closest rejection after (or before) this frame, wrapping around: a rejected frame, an object
         rejected on a frame, or a rejected track (at its first frame), with the object selected; the reason
         shows in the status bar."""
-        rejections = sorted(((self._where(mark), mark.track_id or 0), mark) for mark in self.review.rejections())
+        rejections = [((self._where(mark), mark.track_id or 0), mark) for mark in self.review.rejections()]
         if not rejections:
             self.workspace.viewer.status = "nothing is rejected"
             return None
         selected = self.workspace.selected_tracks()
         here = (self.frame, selected[0] if selected else 0)  # a frame's own rejection comes before its objects'
-        ordered = rejections if forward else rejections[::-1]
-        ahead = [item for item in ordered if (item[0] > here if forward else item[0] < here)]
-        (frame, track_id), mark = (ahead or ordered)[0]
-        self.workspace.go_to(frame)
-        self.workspace.select_track(track_id or None)
+        mark = _closest(rejections, here, forward=forward)
+        self.workspace.go_to(self._where(mark))
+        self.workspace.select_track(mark.track_id)
         self.workspace.viewer.status = f"{mark.target} rejected by {mark.reviewer}: {mark.reason}"
         return mark
 
@@ -208,10 +207,7 @@ class ReviewMode:
         if not located:
             self.workspace.viewer.status = "no findings" if self.checked else "run the checks first (Alt-K)"
             return None
-        ordered = sorted(located, key=lambda finding: finding.frame, reverse=not forward)
-        ahead = [finding for finding in ordered
-                 if (finding.frame > self.frame if forward else finding.frame < self.frame)]
-        finding = (ahead or ordered)[0]
+        finding = _closest([(finding.frame, finding) for finding in located], self.frame, forward=forward)
         self.go_to_finding(finding)
         return finding
 
@@ -361,6 +357,14 @@ class ReviewMode:
         self._recheck.stop()
         self._recheck_wanted = False
         self.wait()
+
+
+def _closest(keyed: list[tuple[Any, Any]], here: Any, *, forward: bool) -> Any:
+    """Of (key, item) pairs, the item whose key comes first after ``here`` (before it, going back), wrapping
+    around at the end."""
+    ordered = sorted(keyed, key=lambda pair: pair[0], reverse=not forward)
+    ahead = [pair for pair in ordered if (pair[0] > here if forward else pair[0] < here)]
+    return (ahead or ordered)[0][1]
 
 
 def _write_report(project, html: Path) -> Path:
