@@ -26,9 +26,16 @@ import numpy as np
 
 from ...core import FormatError, Project, Source
 from ...core.lanes import CULANE_ROW_STEP, MISSING, CurveSet, culane_rows
-from ..atomic import atomic_folder
-from .lane_frames import add_lanes, find_frame, frame_files, frame_lookup, frames_to_export, lanes_by_frame
-from .report import MappingReport
+from .lane_frames import (
+    add_lanes,
+    find_frame,
+    frame_files,
+    frame_lookup,
+    frames_to_export,
+    lanes_by_frame,
+    text_lines,
+)
+from .report import MappingReport, export_into_folder
 
 LIST_NAME = "list.txt"
 LINES_SUFFIX = ".lines.txt"
@@ -38,14 +45,12 @@ NOT_A_LANE = "CULane holds lane lines only"
 def export_culane(project: Project, folder: str | Path, *, frames: range | None = None, every: int = 1,
                   overwrite: bool = False, progress: Callable[[int], None] | None = None) -> MappingReport:
     """Write the folder described above and the mapping report beside it."""
-    with atomic_folder(folder, overwrite=overwrite) as staging:
-        report = _write_folder(project, staging, frames, every, MappingReport("culane", progress=progress))
-    report.write_beside(folder, overwrite=True)
-    return report
+    return export_into_folder("culane", folder, partial(_write_folder, project, frames=frames, every=every),
+                              overwrite=overwrite, progress=progress)
 
 
-def _write_folder(project: Project, staging: Path, frames: range | None, every: int,
-                  report: MappingReport) -> MappingReport:
+def _write_folder(project: Project, staging: Path, report: MappingReport, *, frames: range | None,
+                  every: int) -> MappingReport:
     names = frame_files(project)
     rows = culane_rows(project.sequence.height)
     listed = []
@@ -97,7 +102,8 @@ def import_culane(project: Project, path: str | Path, *, source: Source = Source
     listing = path / LIST_NAME if path.is_dir() else path
     lookup = frame_lookup(project)
     lanes = []
-    for number, image in enumerate(_listed(listing), start=1):
+    listed = [line.split()[0] for line in text_lines(listing, "the list file")]  # CULane's train lists add more
+    for number, image in enumerate(listed, start=1):
         frame = find_frame(lookup, image)
         if frame is None:
             raise FormatError(listing, f"{image!r} is not a frame of this project", place=f"line {number}")
@@ -105,15 +111,6 @@ def import_culane(project: Project, path: str | Path, *, source: Source = Source
         if lines_file.is_file():
             lanes += [(frame, points) for points in _read_lanes(lines_file, project)]
     return add_lanes(project, lanes, f"import CULane {listing.name}", source)
-
-
-def _listed(listing: Path) -> list[str]:
-    try:
-        text = listing.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise FormatError(listing, f"cannot read the list file ({error})") from error
-    # A list line may carry more after the image (CULane's train lists add the mask and flags).
-    return [line.split()[0] for line in text.splitlines() if line.strip()]
 
 
 def _read_lanes(lines_file: Path, project: Project) -> list[np.ndarray]:

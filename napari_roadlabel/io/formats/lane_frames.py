@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 
-from ...core import FrameObject, GeometryError, Project, Source, make_geometry
+from ...core import FormatError, FrameObject, GeometryError, Project, Source, make_geometry
 from ...core.frame_objects import objects_by_frame
 from ...core.lane_order import bottom_crossings, left_to_right
 from ...core.lanes import CurveSet, is_lane_class
@@ -97,3 +97,12 @@ def add_lanes(project: Project, lanes: list[tuple[int, np.ndarray]], label: str,
             track = project.add_track("lane-line")
             project.set_state(track.id, frame, make_geometry("polyline", points), source=source)
     return len(lanes)
+
+
+def text_lines(path: Path, what: str) -> list[str]:
+    """The non-blank lines of a text file; FormatError naming ``what`` ("the list file") when it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise FormatError(path, f"cannot read {what} ({error})") from error
+    return [line for line in text.splitlines() if line.strip()]

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 import cv2
@@ -50,9 +51,8 @@ import numpy as np
 
 from ...core import FrameObject, GeometryError, GeometryKind, Project, RoadlabelError
 from ...core.lanes import fit_lane, fit_lanes, is_lane_class
-from ..atomic import atomic_folder
 from .lane_frames import frame_files, frames_to_export
-from .report import MappingReport
+from .report import MappingReport, export_into_folder
 
 CLASSES_NAME = "classes.json"
 SEMANTIC, INSTANCE = "semantic", "instance"
@@ -76,15 +76,11 @@ def export_masks(project: Project, folder: str | Path, *, frames: range | None =
                  lane_width: int = 8, overwrite: bool = False,
                  progress: Callable[[int], None] | None = None) -> MappingReport:
     """Write the folder described above and the mapping report beside it."""
-    folder = Path(folder)
     if isinstance(lane_width, bool) or not isinstance(lane_width, int) or lane_width < 1:
         raise GeometryError(None, f"the lane width must be a whole number of pixels, 1 or more, got {lane_width!r}")
     ids = class_ids(project)
-    with atomic_folder(folder, overwrite=overwrite) as staging:
-        report = _write_folder(project, staging, ids, frames, every, lane_width,
-                               MappingReport("masks", progress=progress))
-    report.write_beside(folder, overwrite=True)
-    return report
+    return export_into_folder("masks", folder, partial(_write_folder, project, ids=ids, frames=frames, every=every,
+                                                       lane_width=lane_width), overwrite=overwrite, progress=progress)
 
 
 def class_ids(project: Project) -> dict[str, int]:
@@ -96,8 +92,8 @@ def class_ids(project: Project) -> dict[str, int]:
     return {"background": 0, **{name: index for index, name in enumerate(drawn, start=1)}}
 
 
-def _write_folder(project: Project, staging: Path, ids: dict[str, int], frames: range | None, every: int,
-                  lane_width: int, report: MappingReport) -> MappingReport:
+def _write_folder(project: Project, staging: Path, report: MappingReport, *, ids: dict[str, int],
+                  frames: range | None, every: int, lane_width: int) -> MappingReport:
     names = frame_files(project)
     shape = (project.sequence.height, project.sequence.width)
     tags = project.tags()

@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from ...core import FormatError, Project, Source, make_geometry
 from ...core.lanes import CurveSet
-from ..atomic import atomic_folder
 from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export, lanes_by_frame
-from .report import MappingReport
+from .report import MappingReport, export_into_folder
 
 UV_STEP = 10.0
 NOT_A_LANE = "OpenLane 2D holds lane lines only"
@@ -49,14 +49,12 @@ CARRIED = frozenset({"style", "color", "kind"})  # lane attributes the category 
 def export_openlane(project: Project, folder: str | Path, *, frames: range | None = None, every: int = 1,
                     overwrite: bool = False, progress: Callable[[int], None] | None = None) -> MappingReport:
     """Write one JSON file per frame into a new folder (built beside it, renamed into place), and the report."""
-    with atomic_folder(folder, overwrite=overwrite) as staging:
-        report = _write_frames(project, staging, frames, every, MappingReport("openlane", progress=progress))
-    report.write_beside(folder, overwrite=True)
-    return report
+    return export_into_folder("openlane", folder, partial(_write_frames, project, frames=frames, every=every),
+                              overwrite=overwrite, progress=progress)
 
 
-def _write_frames(project: Project, staging: Path, frames: range | None, every: int,
-                  report: MappingReport) -> MappingReport:
+def _write_frames(project: Project, staging: Path, report: MappingReport, *, frames: range | None,
+                  every: int) -> MappingReport:
     names = frame_files(project)
     for frame, lanes in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE, _uv_of):
         lane_lines = []

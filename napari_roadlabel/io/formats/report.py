@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write
+from ..atomic import atomic_folder, atomic_write
 
 
 @dataclass
@@ -68,3 +68,13 @@ def report_path(exported: str | Path) -> Path:
     """``out.json`` -> ``out.mapping.json``; a folder ``out`` -> ``out.mapping.json``."""
     exported = Path(exported)
     return exported.with_name(f"{exported.stem if exported.suffix else exported.name}.mapping.json")
+
+
+def export_into_folder(fmt: str, folder: str | Path, write: Callable[[Path, MappingReport], MappingReport], *,
+                       overwrite: bool, progress: Callable[[int], None] | None) -> MappingReport:
+    """A folder export: ``write(staging, report)`` fills a folder built beside ``folder``, which is renamed into
+    place when it is whole; then the mapping report is written beside it."""
+    with atomic_folder(folder, overwrite=overwrite) as staging:
+        report = write(staging, MappingReport(fmt, progress=progress))
+    report.write_beside(Path(folder), overwrite=True)
+    return report

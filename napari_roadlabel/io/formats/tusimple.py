@@ -27,7 +27,15 @@ from ...core import FormatError, GeometryError, Project, Source
 from ...core.lanes import MISSING, CurveSet
 from ...core.lanes import tusimple_rows as default_rows
 from ..atomic import atomic_write
-from .lane_frames import add_lanes, find_frame, frame_files, frame_lookup, frames_to_export, lanes_by_frame
+from .lane_frames import (
+    add_lanes,
+    find_frame,
+    frame_files,
+    frame_lookup,
+    frames_to_export,
+    lanes_by_frame,
+    text_lines,
+)
 from .report import MappingReport
 
 NOT_A_LANE = "TuSimple holds lane lines only"
@@ -72,17 +80,9 @@ def import_tusimple(project: Project, path: str | Path, *, source: Source = Sour
     path = Path(path)
     lookup = frame_lookup(project)
     lanes = []
-    for number, line in enumerate(_lines(path), start=1):
+    for number, line in enumerate(text_lines(path, "the file"), start=1):
         lanes += _lanes_of(line, number, path, lookup, project)
     return add_lanes(project, lanes, f"import TuSimple {path.name}", source)
-
-
-def _lines(path: Path) -> list[str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise FormatError(path, f"cannot read the file ({error})") from error
-    return [line for line in text.splitlines() if line.strip()]
 
 
 def _lanes_of(line: str, number: int, path: Path, lookup: dict[str, int],
