@@ -112,10 +112,25 @@ def make_geometry(kind: GeometryKind | str, points, *, where: str | None = None)
         raise GeometryError(where, f"unknown geometry kind {kind!r}") from None
     if kind in (GeometryKind.MASK, GeometryKind.TAG):
         raise GeometryError(where, f"{kind} geometries are not built from points")
+    array = as_points(kind, points, where=where)
+    _check_point_count(kind, len(array), where)
+    if kind is GeometryKind.BOX:
+        array = np.array([array.min(axis=0), array.max(axis=0)])
+        if (array[1] - array[0] <= 0).any():
+            raise GeometryError(where, f"box has zero width or height: {array.tolist()}")
+    return _frozen(kind, array)
+
+
+def as_points(kind: GeometryKind, points, *, where: str | None = None) -> np.ndarray:
+    """``points`` as an (N, 2) float array; GeometryError for what is not numbers (strings and booleans are
+    refused, not read as numbers), not (x, y) pairs, or not finite."""
     try:
-        array = np.asarray(points, dtype=np.float64)
+        array = np.asarray(points)
     except (TypeError, ValueError):
         raise GeometryError(where, f"{kind} coordinates are not numbers") from None
+    if array.size and (array.dtype.kind not in "iuf" or _has_booleans(points)):
+        raise GeometryError(where, f"{kind} coordinates must be numbers, got {_shown(points)}")
+    array = array.astype(np.float64)
     if array.ndim == 1 and array.size == 2:
         array = array.reshape(1, 2)
     if array.ndim != 2 or array.shape[1] != 2:
@@ -123,12 +138,19 @@ def make_geometry(kind: GeometryKind | str, points, *, where: str | None = None)
     if not np.isfinite(array).all():
         bad = int(np.flatnonzero(~np.isfinite(array).all(axis=1))[0])
         raise GeometryError(where, f"{kind} point {bad} is not a finite number: {array[bad].tolist()}")
-    _check_point_count(kind, len(array), where)
-    if kind is GeometryKind.BOX:
-        array = np.array([array.min(axis=0), array.max(axis=0)])
-        if (array[1] - array[0] <= 0).any():
-            raise GeometryError(where, f"box has zero width or height: {array.tolist()}")
-    return _frozen(kind, array)
+    return array
+
+
+def _has_booleans(points) -> bool:
+    """True and False in nested lists: numpy would read them as 1 and 0 beside numbers."""
+    if isinstance(points, (list, tuple)):
+        return any(isinstance(item, bool) or _has_booleans(item) for item in points)
+    return False
+
+
+def _shown(value, limit: int = 60) -> str:
+    text = repr(value.tolist() if isinstance(value, np.ndarray) else value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _check_point_count(kind: GeometryKind, count: int, where: str | None) -> None:
@@ -216,3 +238,48 @@ def clip_polygon_to_half_plane(polygon: np.ndarray, normal: np.ndarray, offset: 
         if start_side * end_side < 0:  # strictly on both sides: a corner on the line is kept once, above
             kept.append(start + start_side / (start_side - end_side) * (end - start))
     return np.array(kept, dtype=np.float64).reshape(-1, 2)
+
+
+def polyline_inside_image(points: np.ndarray, width: float, height: float) -> list[np.ndarray]:
+    """The parts of a polyline inside 0..width, 0..height, in order along it, each cut exactly where the line
+    crosses the border: no point is moved onto the border, which would bend the line."""
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if ((points >= 0) & (points <= [width, height])).all():
+        return [points]
+    start, step = points[:-1], np.diff(points, axis=0)
+    enter, leave = _segments_inside(start, step, width, height)
+    parts: list[list[np.ndarray]] = []
+    joined = None  # the segment before, when it ran inside up to its end: the next one goes on from it
+    for index in np.flatnonzero(enter <= leave).tolist():
+        if joined != index - 1 or enter[index] > 0:
+            parts.append([_crossing(start[index] + enter[index] * step[index], width, height)
+                          if enter[index] > 0 else points[index]])
+        parts[-1].append(points[index + 1] if leave[index] == 1 else
+                         _crossing(start[index] + leave[index] * step[index], width, height))
+        joined = index if leave[index] == 1 else None
+    return [np.array(part) for part in parts]
+
+
+def _crossing(point: np.ndarray, width: float, height: float) -> np.ndarray:
+    """A point where a line crosses the border, exactly on it: rounding would put it a hair inside or out."""
+    limits = np.array([width, height], dtype=np.float64)
+    point = np.clip(point, 0.0, limits)
+    on_far_side = np.isclose(point, limits, rtol=0.0, atol=1e-9)
+    point[on_far_side] = limits[on_far_side]
+    point[np.isclose(point, 0.0, rtol=0.0, atol=1e-9)] = 0.0
+    return point
+
+
+def _segments_inside(start: np.ndarray, step: np.ndarray, width: float, height: float) -> tuple[np.ndarray, np.ndarray]:
+    """For segments ``start + t * step`` (t in 0..1): the t where each enters and leaves the image (Liang-Barsky);
+    enter > leave for a segment wholly outside."""
+    enter, leave = np.zeros(len(start)), np.ones(len(start))
+    for axis, limit in ((0, width), (1, height)):
+        for towards, room in ((-step[:, axis], start[:, axis]), (step[:, axis], limit - start[:, axis])):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = room / towards
+            parallel_outside = (towards == 0) & (room < 0)
+            enter = np.where(towards < 0, np.maximum(enter, ratio), enter)
+            leave = np.where(towards > 0, np.minimum(leave, ratio), leave)
+            leave = np.where(parallel_outside, -1.0, leave)
+    return enter, leave

@@ -29,6 +29,7 @@ from ..core.geometry import GeometryKind
 from ..core.lanes import fit_lanes, is_lane_class, sample_equal_many
 from ..core.project import Project
 from ..core.review import ReviewStatus
+from ..core.segments import segment_crossings
 from ..core.timeline import frame_runs
 from .check_config import CheckConfig, CheckSettings, config_for
 from .findings import Finding
@@ -464,7 +465,7 @@ def _crossings(lanes: np.ndarray, touch: float) -> Iterator[tuple[int, int, np.n
     low, high = lanes.min(axis=1), lanes.max(axis=1)
     meet = (np.maximum(low[first], low[second]) <= np.minimum(high[first], high[second])).all(axis=1)
     first, second = first[meet], second[meet]
-    pair, points = _segment_crossings(lanes[first], lanes[second])
+    pair, points = segment_crossings(lanes[first], lanes[second])
     ends = np.concatenate([lanes[first][:, [0, -1]], lanes[second][:, [0, -1]]], axis=1)[pair]  # (hits, 4, 2)
     away = (np.linalg.norm(ends - points[:, None], axis=2) > touch).all(axis=1)
     reported = set()
@@ -483,34 +484,11 @@ def _self_crossings(lanes: np.ndarray) -> dict[int, np.ndarray]:
         return {}
     segments = lanes.shape[1] - 1
     apart = np.triu(np.ones((segments, segments), dtype=bool), k=2)  # neighbouring segments share an end
-    lane, points = _segment_crossings(lanes[candidates], lanes[candidates], apart)
+    lane, points = segment_crossings(lanes[candidates], lanes[candidates], apart)
     crossings: dict[int, np.ndarray] = {}
     for index, point in zip(candidates[lane].tolist(), points, strict=True):
         crossings.setdefault(index, point)
     return crossings
-
-
-def _segment_crossings(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Where polyline a[k] meets polyline b[k], for (K, N, 2) arrays: (k of each hit, hit points), in order along a.
-
-    ``mask`` (N-1, N-1) limits the segment pairs looked at.  Parallel segments never count.
-    """
-    start, step = a[:, :-1, None], np.diff(a, axis=1)[:, :, None]  # (K, N-1, 1, 2)
-    other, other_step = b[:, None, :-1], np.diff(b, axis=1)[:, None]  # (K, 1, M-1, 2)
-    denominator = _cross(step, other_step)
-    offset = other - start
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = _cross(offset, other_step) / denominator
-        u = _cross(offset, step) / denominator
-    hits = (t >= 0) & (t <= 1) & (u >= 0) & (u <= 1)  # NaN and infinity (parallel) compare false
-    if mask is not None:
-        hits &= mask
-    k, i, j = np.nonzero(hits)
-    return k, a[k, i] + t[k, i, j, None] * (a[k, i + 1] - a[k, i])
-
-
-def _cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
 
 
 def _fold_depths(lanes: np.ndarray) -> np.ndarray:

@@ -29,7 +29,10 @@ def test_box_corners_are_ordered():
         ("polyline", [[1, 2, 3], [4, 5, 6]], "shape"),
         ("box", [[1, 2], [1, 9]], "zero width"),
         ("spline", [[1, 2], [3, 4]], "unknown geometry kind"),
-        ("polyline", [["a", "b"], [1, 2]], "not numbers"),
+        ("polyline", [["a", "b"], [1, 2]], "must be numbers"),
+        ("polyline", [["100", "500"], [1, 2]], r"must be numbers, got \[\['100', '500'\], \[1, 2\]\]"),
+        ("polyline", [[True, False], [1, 2]], "must be numbers"),
+        ("polyline", [[1, None], [1, 2]], "must be numbers"),
     ],
 )
 def test_bad_coordinates_are_refused_with_where(kind, points, reason):
