@@ -46,7 +46,6 @@ long light colours (green, yellow, red, none) are read too.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,16 +59,15 @@ from ...core import (
     FormatError,
     FrameObject,
     Geometry,
-    GeometryError,
     GeometryKind,
     Project,
     Scope,
     Source,
-    make_geometry,
 )
-from ..frames import VIDEO_EXTENSIONS
-from .json_files import JSONArray, write_export
-from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export
+from .frame_match import Entry, frame_files, match_entries, sequence_name
+from .import_report import ImportReport, fit_to_image
+from .json_files import JSONArray, load_json, write_export
+from .lane_frames import frames_to_export
 from .report import MappingReport
 
 # ---------------------------------------------------------------- the mapping
@@ -141,7 +139,7 @@ def export_bdd100k(project: Project, path: str | Path, *, frames: range | None =
                    overwrite: bool = False, progress: Callable[[int], None] | None = None) -> MappingReport:
     """Write one JSON list of frames (every ``every``-th of ``frames``) and the mapping report beside it."""
     names = frame_files(project)
-    video = video_name(project)
+    video = sequence_name(project)
     tags = project.tags()
     report = MappingReport("bdd100k", progress=progress)
     labels = _Labels(report)
@@ -154,12 +152,6 @@ def export_bdd100k(project: Project, path: str | Path, *, frames: range | None =
                 report.drop(tag.class_name, "BDD100K has no frame-range tags")
         report.frame_done()
     return write_export(path, records, report, overwrite=overwrite)
-
-
-def video_name(project: Project) -> str:
-    """``videoName``: the video's stem, or the image folder's name (the folder part of ``frame_files``)."""
-    source = project.source_path()
-    return source.stem if not source.is_dir() and source.suffix.lower() in VIDEO_EXTENSIONS else source.name
 
 
 class _Labels:
@@ -264,76 +256,86 @@ def _shape(geometry: Geometry) -> dict:
 
 # ---------------------------------------------------------------- import
 
-def import_bdd100k(project: Project, path: str | Path, *, source: Source = Source.IMPORTED) -> int:
-    """Add every label of the file (one track per BDD100K id); returns the number of labels.  All or nothing."""
+def import_bdd100k(project: Project, path: str | Path, *, source: Source = Source.IMPORTED,
+                   strict: bool = False) -> ImportReport:
+    """Add every label of the file's frames of this project (one track per BDD100K id); all or nothing."""
+    report = ImportReport("bdd100k", str(path), strict=strict)
+    return add_entries(project, read_bdd100k(path), report, source)
+
+
+def read_bdd100k(path: str | Path) -> list[Entry]:
+    """The frames of a BDD100K file (a list of frames, or a Scalabel dataset), or of every ``*.json`` in a folder
+    (BDD100K's tracking labels are a file per video), as entries checked for their form."""
     path = Path(path)
-    labels = _read(path, project)
-    tracks: dict[object, int] = {}
-    with project.group(f"import BDD100K {path.name}"):
-        for label in labels:
-            if label.key not in tracks:
-                tracks[label.key] = project.add_track(label.class_name, label.track_attributes).id
-            project.set_state(tracks[label.key], label.frame, label.geometry, label.frame_attributes, source=source)
-    return len(labels)
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    return [entry for file in files for entry in _entries(file)]
 
 
-def _read(path: Path, project: Project) -> list[_Label]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise FormatError(path, f"cannot read the file ({error})") from error
-    except json.JSONDecodeError as error:
-        raise FormatError(path, f"not JSON ({error.msg})", place=f"line {error.lineno}, column {error.colno}") \
-            from error
+def _entries(path: Path) -> list[Entry]:
+    data = load_json(path)
     if isinstance(data, dict) and isinstance(data.get("frames"), list):
         data = data["frames"]  # a Scalabel dataset
     if not isinstance(data, list):
         raise FormatError(path, "expected a JSON list of frames (or a Scalabel dataset with \"frames\")")
-    lookup, video = frame_lookup(project), video_name(project)
+    return [_entry(record, index, path) for index, record in enumerate(data)]
+
+
+def _entry(record: Any, index: int, path: Path) -> Entry:
+    if not isinstance(record, dict) or not isinstance(record.get("name"), str):
+        raise FormatError(path, "a frame needs a name", place=f"frame {index}")
+    place = f"frame {index} ({record['name']!r})"
+    labels = record.get("labels") or []
+    if not isinstance(labels, list):
+        raise FormatError(path, "labels must be a list", place=place)
+    video, position = record.get("videoName"), record.get("frameIndex")
+    video = video if isinstance(video, str) and video else None
+    position = position if video is not None and isinstance(position, int) and not isinstance(position, bool) \
+        else None
+    return Entry(record["name"], path, place, labels, sequence=video, frame_index=position)
+
+
+def add_entries(project: Project, entries: list[Entry], report: ImportReport, source: Source) -> ImportReport:
+    """Add the labels of the entries for ``project`` (``frame_match``), each checked and fitted to the image
+    before the first is added, in one undo step; ``report`` is returned and written into the project."""
+    labels = _labels(project, match_entries(project, entries, report), report)
+    tracks: dict[object, int] = {}
+    with project.group(f"import BDD100K {Path(report.source).name}"):
+        for label in labels:
+            if label.key not in tracks:
+                tracks[label.key] = project.add_track(label.class_name, label.track_attributes).id
+            project.set_state(tracks[label.key], label.frame, label.geometry, label.frame_attributes, source=source)
+            report.added(label.class_name, label.geometry.kind)
+    report.write_into(project)
+    return report
+
+
+def _labels(project: Project, matched: list[tuple[int, Entry]], report: ImportReport) -> list[_Label]:
     labels: list[_Label] = []
     seen: dict[object, tuple[str, dict, str]] = {}  # id -> (class, track attributes, where first seen)
-    for index, record in enumerate(data):
-        frame, place = _frame_of(record, index, path, lookup, video, project)
+    for frame, entry in matched:
         ids_here: set[str] = set()
-        raw_labels = record.get("labels") or []
-        if not isinstance(raw_labels, list):
-            raise FormatError(path, "labels must be a list", place=place)
-        for number, raw in enumerate(raw_labels):
-            where = f"{place}, label {number}"
-            label = _read_label(raw, frame, where, path, project)
+        for number, raw in enumerate(entry.labels):
+            where = f"{entry.place}, label {number}"
+            label = _read_label(raw, frame, where, entry.file, project, report)
+            if label is None:
+                continue
             if isinstance(raw.get("id"), (str, int)) and not isinstance(raw.get("id"), bool):
                 key = str(raw["id"])
-                where = f"{place}, label {number} (id {key!r})"
+                where = f"{entry.place}, label {number} (id {key!r})"
                 if key in ids_here:
-                    raise FormatError(path, f"id {key!r} twice on one frame", place=where)
+                    raise FormatError(entry.file, f"id {key!r} twice on one frame", place=where)
                 ids_here.add(key)
                 label.key = key
                 first = seen.setdefault(key, (label.class_name, label.track_attributes, where))
                 if first[:2] != (label.class_name, label.track_attributes):
-                    raise FormatError(path, f"id {key!r} is a {label.class_name} {label.track_attributes} here but a "
-                                            f"{first[0]} {first[1]} at {first[2]}", place=where)
+                    raise FormatError(entry.file, f"id {key!r} is a {label.class_name} {label.track_attributes} "
+                                                  f"here but a {first[0]} {first[1]} at {first[2]}", place=where)
             labels.append(label)
     return labels
 
 
-def _frame_of(record: Any, index: int, path: Path, lookup: dict[str, int], video: str,
-              project: Project) -> tuple[int, str]:
-    place = f"frame {index}"
-    if not isinstance(record, dict) or not isinstance(record.get("name"), str):
-        raise FormatError(path, "a frame needs a name", place=place)
-    place = f"frame {index} ({record['name']!r})"
-    frame = find_frame(lookup, record["name"])
-    position = record.get("frameIndex")
-    if frame is None and record.get("videoName") == video and isinstance(position, int) \
-            and not isinstance(position, bool) and 0 <= position < project.sequence.frame_count:
-        frame = position
-    if frame is None:
-        raise FormatError(path, f"{record['name']!r} is not a frame of this project (nor frameIndex "
-                                f"{position!r} of video {video!r})", place=place)
-    return frame, place
-
-
-def _read_label(raw: Any, frame: int, where: str, path: Path, project: Project) -> _Label:
+def _read_label(raw: Any, frame: int, where: str, path: Path, project: Project,
+                report: ImportReport) -> _Label | None:
     if not isinstance(raw, dict):
         raise FormatError(path, "a label must be a JSON object", place=where)
     category = raw.get("category")
@@ -355,7 +357,9 @@ def _read_label(raw: Any, frame: int, where: str, path: Path, project: Project) 
         spec.check_attributes(frame_attributes, Scope.FRAME, where)
     except AnnotationError as error:
         raise FormatError(path, error.reason, place=where) from None
-    geometry = _geometry(raw, spec.geometry, category, where, path, project)
+    geometry = _geometry(raw, spec.geometry, category, where, path, project, report)
+    if geometry is None:
+        return None
     return _Label(frame, where, class_name, geometry, track_attributes, frame_attributes)
 
 
@@ -392,8 +396,9 @@ def _class_of(category: Any, attributes: dict) -> tuple[str, dict, dict]:
 
 
 def _geometry(raw: dict, kinds: tuple[GeometryKind, ...], category: str, where: str, path: Path,
-              project: Project) -> Geometry:
-    """The label's shape as one geometry its class takes (poly2d first, else box2d), checked inside the image."""
+              project: Project, report: ImportReport) -> Geometry | None:
+    """The label's shape as one geometry its class takes (poly2d first, else box2d), fitted to the image (None:
+    skipped)."""
     poly2d, box2d = raw.get("poly2d"), raw.get("box2d")
     if poly2d is not None:
         points, closed = _poly2d(poly2d, where, path)
@@ -402,26 +407,22 @@ def _geometry(raw: dict, kinds: tuple[GeometryKind, ...], category: str, where: 
             raise FormatError(path, f"{category!r} as a {'closed' if closed else 'open'} poly2d: its class takes "
                                     f"{', '.join(taken.value for taken in kinds)}", place=where)
         if kind in kinds:
-            return _checked(kind, points, where, path, project)
+            return fit_to_image(kind, points, project, report, path, where)
     if box2d is not None:
         if GeometryKind.BOX not in kinds:
             raise FormatError(path, f"{category!r} as a box2d: its class takes "
                                     f"{', '.join(taken.value for taken in kinds)}", place=where)
-        return _checked(GeometryKind.BOX, _box2d(box2d, where, path, project), where, path, project)
+        return fit_to_image(GeometryKind.BOX, _box2d(box2d, where, path), project, report, path, where)
     raise FormatError(path, "a label needs box2d or poly2d", place=where)
 
 
-def _box2d(box2d: Any, where: str, path: Path, project: Project) -> np.ndarray:
+def _box2d(box2d: Any, where: str, path: Path) -> np.ndarray:
     if not isinstance(box2d, dict) or not {"x1", "y1", "x2", "y2"} <= box2d.keys():
         raise FormatError(path, "box2d needs x1, y1, x2, y2", place=where)
     x1, y1, x2, y2 = (_number(box2d[key], f"{where}, box2d.{key}", path) for key in ("x1", "y1", "x2", "y2"))
     if x2 < x1 or y2 < y1:
         raise FormatError(path, f"box2d has x2 < x1 or y2 < y1: {[x1, y1, x2, y2]}", place=where)
-    width, height = project.sequence.width, project.sequence.height
-    if min(x1, y1) < 0 or x2 > width or y2 > height:
-        raise FormatError(path, f"box2d outside the {width}x{height} image: {[x1, y1, x2, y2]}", place=where)
-    # x2, y2 are the last pixel inside: our edges are one further (at most the image border).
-    return np.array([[x1, y1], [min(x2 + 1, width), min(y2 + 1, height)]])
+    return np.array([[x1, y1], [x2 + 1, y2 + 1]])  # x2, y2 are the last pixel inside: our edges are one further
 
 
 def _poly2d(poly2d: Any, where: str, path: Path) -> tuple[np.ndarray, bool]:
@@ -465,16 +466,6 @@ def _flatten(points: np.ndarray, types: str, closed: bool, where: str, path: Pat
             index += 1
     flat = np.array(out)
     return flat[:-1] if closed and len(flat) > 1 and np.allclose(flat[-1], flat[0]) else flat
-
-
-def _checked(kind: GeometryKind, points: np.ndarray, where: str, path: Path, project: Project) -> Geometry:
-    width, height = project.sequence.width, project.sequence.height
-    if (points < 0).any() or (points > [width, height]).any():
-        raise FormatError(path, f"points outside the {width}x{height} image", place=where)
-    try:
-        return make_geometry(kind, points)
-    except GeometryError as error:
-        raise FormatError(path, error.reason, place=where) from None
 
 
 def _number(value: Any, where: str, path: Path) -> float:

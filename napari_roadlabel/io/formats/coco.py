@@ -37,20 +37,27 @@ place in COCO: each tag that covers an exported frame is counted as dropped in
 the mapping report.
 
 Import reads and checks the whole file first: JSON, the three lists, each
-image's frame (by ``file_name``, else ``frame_index``; its size must be the
-project's), each annotation's category (by name: it must be a class of the
-project's taxonomy), numbers (finite), bbox and geometry inside the image,
-attributes against the taxonomy, and that annotations sharing a ``track_id``
-agree on class and track-level attributes and are on different frames.  Then,
-in one undo step, one track per ``track_id`` (an annotation without one is a
-track of its own) gets a state on each of its frames.  The geometry kind is
-``shape`` when given, else the first the class takes of: an RLE segmentation
-(mask), a polygon segmentation (polygon), keypoints (polyline, point,
-keypoints; points with visibility 0 are left out) and the bbox (box).  A box is
-the bounds of its one-polygon segmentation when it has one, else the bbox.  A
-mask comes back cropped to its set pixels; RLE counts may be a list or
-pycocotools' compressed string.  Refused: crowd regions (iscrowd 1) and
-segmentations of several polygons (our polygons have one ring).
+image's frame (by ``file_name``, as ``frame_match`` matches a dataset's entries
+to a project's frames; by ``frame_index`` only for an image without a
+``file_name``; its size must be the project's), each annotation's category (by
+name: it must be a class of the project's taxonomy), numbers (finite, not
+strings or booleans), attributes against the taxonomy, and that annotations
+sharing a ``track_id`` agree on class and track-level attributes and are on
+different frames.  Images of other sequences (a file spanning many videos) are
+counted in the import's report and their annotations left out; the import fails
+only when no image is for this project.  Geometry at or past the image border
+is fitted to it by the import policy (``import_report``: clipped or skipped, and
+counted); a self-crossing polygon is refused.  Then, in one undo step, one track
+per ``track_id`` (an annotation without one is a track of its own) gets a state
+on each of its frames.  The geometry kind is ``shape`` when given, else the
+first the class takes of: an RLE segmentation (mask), a polygon segmentation
+(polygon), keypoints (polyline, point, keypoints; points with visibility 0 are
+left out) and the bbox (box).  A box is the bounds of its one-polygon
+segmentation when it has one, else the bbox.  A mask comes back cropped to its
+set pixels; RLE counts may be a list or pycocotools' compressed string, and are
+checked (whole, non-negative, covering the image) before a pixel is made.
+Refused: crowd regions (iscrowd 1) and segmentations of several polygons (our
+polygons have one ring).
 """
 
 from __future__ import annotations
@@ -75,20 +82,20 @@ from ...core import (
     Project,
     RoadlabelError,
     Source,
-    check_inside_image,
-    make_geometry,
     make_mask,
 )
 from ...core.geometry import clip_polygon_to_image
 from ...core.taxonomy import ClassSpec, Taxonomy
+from .frame_match import Entry, frame_files, match_entries
+from .geojson import check_run_lengths
+from .import_report import ImportReport, fit_to_image
 from .json_files import JSONArray, load_json, write_export
-from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export
+from .lane_frames import frames_to_export
 from .report import MappingReport
 
 LINE_WIDTH = 4.0  # px: how wide a polyline's segmentation stroke is
 VIDEO_ID = 1
 VISIBLE = 2  # COCO keypoint visibility: labeled and visible
-EDGE = 1e-6  # px of rounding allowed where a bbox meets the image border
 OBJECTS_AT_ONCE = 100  # objects whose fields are computed together (see _in_groups)
 NO_TAGS = "COCO has no frame-range tags"
 KEYPOINT_KINDS = (GeometryKind.POLYLINE, GeometryKind.POINT, GeometryKind.KEYPOINTS)
@@ -328,10 +335,8 @@ def rle_decode(rle: dict) -> np.ndarray:
     """The boolean image of a COCO RLE (counts a list, or pycocotools' compressed string).  ValueError if bad."""
     height, width = rle["size"]
     counts = rle["counts"]
-    runs = _decompress(counts) if isinstance(counts, str) else [int(count) for count in counts]
-    if any(run < 0 for run in runs) or sum(runs) != height * width:
-        raise ValueError(f"the run lengths add up to {sum(runs)}, not {height}x{width} = {height * width}")
-    values = np.arange(len(runs)) % 2 == 1
+    runs = check_run_lengths(_decompress(counts) if isinstance(counts, str) else counts, height, width)
+    values = np.arange(len(runs)) % 2 == 1  # the runs are checked to cover the image: no more is allocated
     return np.repeat(values, runs).reshape((height, width), order="F")
 
 
@@ -384,30 +389,38 @@ class _Parsed:
     track_key: object
     track_attributes: dict
     frame_attributes: dict
-    geometry: Geometry
+    geometry: Geometry | None  # None: skipped by the border policy
     confidence: float | None
 
 
-def import_coco(project: Project, path: str | Path, *, source: Source = Source.IMPORTED) -> int:
-    """Add every annotation of the file as a state of a track (one per track_id); returns the annotations.
+def import_coco(project: Project, path: str | Path, *, source: Source = Source.IMPORTED,
+                strict: bool = False) -> ImportReport:
+    """Add the annotations of the file's images of this project's frames as states of tracks (one per track_id);
+    images of other sequences are counted, not imported.  Returns the import's report, also written into the
+    project.
 
     All or nothing: the whole file is checked before anything is added, and the additions are one undo step.
     """
     path = Path(path)
+    report = ImportReport("coco", str(path), strict=strict)
     data = _load(path)
-    frames = _image_frames(data["images"], path, project)
+    images, frames = _image_frames(data["images"], path, project, report)
     categories = _category_names(data["categories"], path)
-    parsed = [_annotation(annotation, index, path, project, frames, categories)
+    parsed = [_annotation(annotation, index, path, project, images, frames, categories, report)
               for index, annotation in enumerate(data["annotations"])]
-    tracks = _tracks(parsed, path)
+    tracks = _tracks([item for item in parsed if item is not None], path)
     with project.group(f"import COCO {path.name}"):
         for members in tracks.values():
-            first = members[0]
-            track = project.add_track(first.class_name, first.track_attributes)
-            for item in sorted(members, key=lambda item: item.frame):
+            kept = sorted((item for item in members if item.geometry is not None), key=lambda item: item.frame)
+            if not kept:
+                continue  # every state skipped by the border policy
+            track = project.add_track(members[0].class_name, members[0].track_attributes)
+            for item in kept:
                 project.set_state(track.id, item.frame, item.geometry, item.frame_attributes, source=source,
                                   confidence=item.confidence)
-    return len(parsed)
+                report.added(item.class_name, item.geometry.kind)
+    report.write_into(project)
+    return report
 
 
 def _load(path: Path) -> dict:
@@ -422,31 +435,47 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _image_frames(images: list, path: Path, project: Project) -> dict[int, int]:
-    """Image id -> frame, every image checked against the project."""
-    lookup = frame_lookup(project)
-    sequence = project.sequence
+def _image_frames(images: list, path: Path, project: Project, report: ImportReport) -> tuple[set[int], dict[int, int]]:
+    """The file's image ids, and image id -> frame for its images of this project: by ``file_name`` as
+    frame_match matches entries (the others counted in ``report``), by ``frame_index`` for an image without one.
+    An image of the project must have its size."""
+    ids: set[int] = set()
+    named: list[Entry] = []
     frames: dict[int, int] = {}
+    count = project.sequence.frame_count
     for index, image in enumerate(images):
         if not isinstance(image, dict) or not _is_int(image.get("id")):
             raise FormatError(path, "an image needs an integer \"id\"", f"images[{index}]")
         place = f"image {image['id']}"
-        if image["id"] in frames:
+        if image["id"] in ids:
             raise FormatError(path, "a second image with this id", place)
-        name = image.get("file_name")
-        frame = find_frame(lookup, name) if isinstance(name, str) else None
-        number = image.get("frame_index")
-        if frame is None and _is_int(number) and 0 <= number < sequence.frame_count:
-            frame = number
-        if frame is None:
-            raise FormatError(path, f"file_name {name!r} is not a frame of this project, and frame_index {number!r} "
-                                    f"is not one of its frames (0..{sequence.frame_count - 1})", place)
-        size = (image.get("width", sequence.width), image.get("height", sequence.height))
-        if size != (sequence.width, sequence.height):
-            raise FormatError(path, f"the image is {size[0]}x{size[1]}, the project's frames are "
-                                    f"{sequence.width}x{sequence.height}", place)
-        frames[image["id"]] = frame
-    return frames
+        ids.add(image["id"])
+        name, number = image.get("file_name"), image.get("frame_index")
+        if isinstance(name, str) and name:
+            named.append(Entry(name, path, place, image))
+        elif name is None and _is_int(number) and 0 <= number < count:
+            frames[image["id"]] = number
+        else:
+            raise FormatError(path, f"an image needs a file_name, or a frame_index that is one of the project's frames "
+                                    f"(0..{count - 1}); got file_name {name!r}, frame_index {number!r}", place)
+    by_index = {frame: image_id for image_id, frame in frames.items()}
+    for frame, entry in match_entries(project, named, report):
+        if frame in by_index:
+            raise FormatError(path, f"image {by_index[frame]} (by frame_index) and {entry.place} ({entry.name!r}) are "
+                                    f"both frame {frame}", f"image {by_index[frame]}")
+        frames[entry.labels["id"]] = frame
+    for image in images:
+        if image["id"] in frames:
+            _check_size(image, project, path)
+    return ids, frames
+
+
+def _check_size(image: dict, project: Project, path: Path) -> None:
+    sequence = project.sequence
+    size = (image.get("width", sequence.width), image.get("height", sequence.height))
+    if size != (sequence.width, sequence.height):
+        raise FormatError(path, f"the image is {size[0]}x{size[1]}, the project's frames are "
+                                f"{sequence.width}x{sequence.height}", f"image {image['id']}")
 
 
 def _category_names(categories: list, path: Path) -> dict[int, str]:
@@ -462,33 +491,31 @@ def _category_names(categories: list, path: Path) -> dict[int, str]:
     return names
 
 
-def _annotation(annotation: Any, index: int, path: Path, project: Project, frames: dict[int, int],
-                categories: dict[int, str]) -> _Parsed:
+def _annotation(annotation: Any, index: int, path: Path, project: Project, images: set[int], frames: dict[int, int],
+                categories: dict[int, str], report: ImportReport) -> _Parsed | None:
+    """The annotation checked, its geometry fitted to the image (None: skipped); None for an image of another
+    sequence."""
     has_id = isinstance(annotation, dict) and _is_int(annotation.get("id"))
     place = f"annotation {annotation['id']}" if has_id else f"annotations[{index}]"
     if not isinstance(annotation, dict):
         raise FormatError(path, "an annotation must be an object", place)
     image_id, category_id = annotation.get("image_id"), annotation.get("category_id")
-    if not _is_int(image_id) or image_id not in frames:
+    if not _is_int(image_id) or image_id not in images:
         raise FormatError(path, f"image_id {image_id!r} is not an image of the file", place)
+    if image_id not in frames:
+        return None  # an image of another sequence (counted with the images)
     if not _is_int(category_id) or category_id not in categories:
         raise FormatError(path, f"category_id {category_id!r} is not one of the file's categories", place)
     spec = _class_of(categories[category_id], project.taxonomy, path, place)
     if annotation.get("iscrowd", 0) not in (0, False):
         raise FormatError(path, "a crowd region (iscrowd 1) is not one object; napari-roadlabel cannot hold it",
                           place)
-    sequence = project.sequence
     bbox = _numbers(annotation.get("bbox"), path, place, "bbox")
     if len(bbox) != 4 or (bbox[2:] < 0).any():
         raise FormatError(path, f"bbox must be [x, y, width, height] with width and height >= 0, got {bbox.tolist()}",
                           place)
-    x, y, w, h = bbox.tolist()
-    if x < -EDGE or y < -EDGE or x + w > sequence.width + EDGE or y + h > sequence.height + EDGE:
-        raise FormatError(path, f"bbox {bbox.tolist()} reaches outside the {sequence.width}x{sequence.height} image",
-                          place)
     try:
-        geometry = _geometry(_kind(annotation, spec), annotation, bbox, sequence.width, sequence.height)
-        check_inside_image(geometry, sequence.width, sequence.height)
+        geometry = _geometry(_kind(annotation, spec), annotation, bbox, project, report, path, place)
         attributes = annotation.get("attributes", {})
         if not isinstance(attributes, dict):
             raise FormatError(None, "\"attributes\" must be an object")
@@ -558,19 +585,26 @@ def _kind(annotation: dict, spec: ClassSpec) -> GeometryKind:
     raise FormatError(None, f"class {spec.name!r} takes {allowed}; the annotation has none of them")
 
 
-def _geometry(kind: GeometryKind, annotation: dict, bbox: np.ndarray, width: int, height: int) -> Geometry:
+def _geometry(kind: GeometryKind, annotation: dict, bbox: np.ndarray, project: Project, report: ImportReport,
+              path: Path, place: str) -> Geometry | None:
+    """The annotation's geometry of ``kind``, fitted to the image by the import policy (None: skipped)."""
     segmentation = annotation.get("segmentation")
-    if kind is GeometryKind.BOX:
-        if isinstance(segmentation, list) and len(segmentation) == 1:
-            outline = _polygon(segmentation)
-            return make_geometry(kind, [outline.min(axis=0), outline.max(axis=0)])
-        x, y, w, h = bbox.tolist()
-        return make_geometry(kind, [[x, y], [x + w, y + h]])
-    if kind is GeometryKind.POLYGON:
-        return make_geometry(kind, _polygon(segmentation))
     if kind is GeometryKind.MASK:
-        return _mask(segmentation, width, height)
-    values = annotation.get("keypoints")
+        return _mask(segmentation, project, report, path, place)
+    if kind is GeometryKind.BOX and isinstance(segmentation, list) and len(segmentation) == 1:
+        outline = _polygon(segmentation)
+        points = [outline.min(axis=0), outline.max(axis=0)]
+    elif kind is GeometryKind.BOX:
+        x, y, w, h = bbox.tolist()
+        points = [[x, y], [x + w, y + h]]
+    elif kind is GeometryKind.POLYGON:
+        points = _polygon(segmentation)
+    else:
+        points = _visible_keypoints(kind, annotation.get("keypoints"))
+    return fit_to_image(kind, points, project, report, path, place)
+
+
+def _visible_keypoints(kind: GeometryKind, values: Any) -> np.ndarray:
     if not isinstance(values, list) or not values or len(values) % 3:
         raise FormatError(None, f"{kind} needs keypoints [x, y, v, ...], got {values!r}")
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
@@ -578,7 +612,7 @@ def _geometry(kind: GeometryKind, annotation: dict, bbox: np.ndarray, width: int
     triples = np.asarray(values, dtype=float).reshape(-1, 3)
     if not np.isin(triples[:, 2], (0, 1, 2)).all():
         raise FormatError(None, "keypoint visibility must be 0, 1 or 2")
-    return make_geometry(kind, triples[triples[:, 2] > 0, :2])
+    return triples[triples[:, 2] > 0, :2]
 
 
 def _polygon(segmentation: Any) -> np.ndarray:
@@ -596,19 +630,23 @@ def _polygon(segmentation: Any) -> np.ndarray:
     return points
 
 
-def _mask(segmentation: Any, width: int, height: int) -> Geometry:
+def _mask(segmentation: Any, project: Project, report: ImportReport, path: Path, place: str) -> Geometry | None:
+    """The mask of an RLE over the whole image, cropped to its set pixels (None: no pixel set, skipped).  Its size
+    and runs are checked before a pixel is made: no file allocates more than the image."""
+    height, width = project.sequence.height, project.sequence.width
+    if not isinstance(segmentation, dict) or not {"size", "counts"} <= segmentation.keys():
+        raise FormatError(None, "an RLE segmentation needs \"size\" [h, w] and \"counts\"")
+    if segmentation["size"] != [height, width]:
+        raise FormatError(None, f"the RLE size is {repr(segmentation['size'])[:40]}, the image's [height, width] is "
+                                f"{[height, width]}")
     try:
-        size = [int(value) for value in segmentation["size"]]
-        if size != [height, width]:
-            raise FormatError(None, f"the RLE size is {size}, the image's [height, width] is {[height, width]}")
         full = rle_decode(segmentation)
-    except FormatError:
-        raise
-    except (TypeError, KeyError, ValueError) as error:
-        raise FormatError(None, f"an RLE segmentation needs \"size\" [h, w] and \"counts\" ({error})") from None
+    except ValueError as error:
+        raise FormatError(None, f"RLE counts: {error}") from None
     ys, xs = np.nonzero(full)
     if not len(xs):
-        raise FormatError(None, "the RLE mask is empty (no pixel set)")
+        report.skip(path, "a mask of no pixels", place)
+        return None
     x0, y0 = int(xs.min()), int(ys.min())
     return make_mask(full[y0:ys.max() + 1, x0:xs.max() + 1], (x0, y0))
 

@@ -11,9 +11,12 @@ folder is built beside ``OUT`` and renamed into place, so a failed export
 leaves nothing.  CULane holds lane lines only: the rest goes in the mapping
 report.
 
-Import takes the list file (or the folder holding it) and reads each listed
-frame's ``.lines.txt`` (a frame without one has no lanes).  Everything is
-checked before anything is added; each lane becomes a lane-line track.
+Import takes the list file (or the folder holding it); the listed frames of
+this project (``frame_match``: a list covers many videos) get the lanes of
+their ``.lines.txt`` (beside the list's image path, or beside the project's
+frame; a frame without one has no lanes), fitted to the image
+(``import_report``: real CULane lanes start at x < 0).  Everything is checked
+before anything is added; each lane becomes a lane-line track.
 """
 
 from __future__ import annotations
@@ -26,15 +29,9 @@ import numpy as np
 
 from ...core import FormatError, Project, Source
 from ...core.lanes import CULANE_ROW_STEP, MISSING, CurveSet, culane_rows
-from .lane_frames import (
-    add_lanes,
-    find_frame,
-    frame_files,
-    frame_lookup,
-    frames_to_export,
-    lanes_by_frame,
-    text_lines,
-)
+from .frame_match import Entry, frame_files
+from .import_report import ImportReport
+from .lane_frames import ImportedLane, frames_to_export, import_lanes, lanes_by_frame, text_lines
 from .report import MappingReport, export_into_folder
 
 LIST_NAME = "list.txt"
@@ -96,38 +93,48 @@ def _lines_name(image: str) -> str:
     return str(path.with_name(path.stem + LINES_SUFFIX))
 
 
-def import_culane(project: Project, path: str | Path, *, source: Source = Source.IMPORTED) -> int:
-    """Add the lanes of every listed frame as lane-line tracks; returns the number of lanes.  All or nothing."""
+def import_culane(project: Project, path: str | Path, *, source: Source = Source.IMPORTED,
+                  strict: bool = False) -> ImportReport:
+    """Add the lanes of every listed frame of this project as lane-line tracks; all or nothing."""
+    return add_entries(project, read_culane(path), ImportReport("culane", str(path), strict=strict), source)
+
+
+def add_entries(project: Project, entries: list[Entry], report: ImportReport, source: Source) -> ImportReport:
+    """Add the lanes of the entries for ``project`` (see ``lane_frames.import_lanes``)."""
+    return import_lanes(project, entries, report, source, partial(_lanes, frames_folder=project.source_path()))
+
+
+def read_culane(path: str | Path, images: Path | None = None) -> list[Entry]:
+    """The list file's entries (``path``, or ``path/list.txt``); each entry's labels are the ``.lines.txt``
+    files it may be in: beside the list's copy of the image path, or beside the image under ``images``."""
     path = Path(path)
     listing = path / LIST_NAME if path.is_dir() else path
-    lookup = frame_lookup(project)
-    lanes = []
-    listed = [line.split()[0] for line in text_lines(listing, "the list file")]  # CULane's train lists add more
-    for number, image in enumerate(listed, start=1):
-        frame = find_frame(lookup, image)
-        if frame is None:
-            raise FormatError(listing, f"{image!r} is not a frame of this project", place=f"line {number}")
-        lines_file = listing.parent / _lines_name(image.lstrip("/"))
-        if lines_file.is_file():
-            lanes += [(frame, points) for points in _read_lanes(lines_file, project)]
-    return add_lanes(project, lanes, f"import CULane {listing.name}", source)
+    entries = []
+    for number, line in text_lines(listing, "the list file"):
+        image = line.split()[0]  # CULane's train lists add the mask and lane flags
+        relative = _lines_name(image.lstrip("/"))
+        candidates = [listing.parent / relative] + ([images / relative] if images is not None else [])
+        entries.append(Entry(image, listing, f"line {number}", candidates))
+    return entries
 
 
-def _read_lanes(lines_file: Path, project: Project) -> list[np.ndarray]:
-    width, height = project.sequence.width, project.sequence.height
+def _lanes(entry: Entry, frames_folder: Path) -> list[ImportedLane]:
+    """The lanes of the entry's ``.lines.txt``, wherever it is (also beside the project's own frame); none when
+    there is no such file (CULane writes none for a frame without lanes)."""
+    candidates = [*entry.labels, frames_folder / PurePosixPath(entry.labels[0]).name]
+    lines_file = next((candidate for candidate in candidates if candidate.is_file()), None)
+    return [] if lines_file is None else _read_lanes(lines_file)
+
+
+def _read_lanes(lines_file: Path) -> list[ImportedLane]:
     lanes = []
-    for number, line in enumerate(lines_file.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in text_lines(lines_file, "the lanes file"):
         place = f"line {number}"
         try:
             values = np.array([float(value) for value in line.split()])
         except ValueError as error:
             raise FormatError(lines_file, f"expected numbers 'x y x y ...' ({error})", place=place) from error
-        if len(values) % 2 or len(values) < 4 or not np.isfinite(values).all():
-            raise FormatError(lines_file, "a lane is at least 2 finite points 'x y x y'", place=place)
-        points = values.reshape(-1, 2)
-        if (points < 0).any() or (points > [width, height]).any():
-            raise FormatError(lines_file, f"points outside the {width}x{height} image", place=place)
-        lanes.append(points)
+        if len(values) % 2 or not np.isfinite(values).all():
+            raise FormatError(lines_file, "a lane is finite numbers in pairs 'x y x y ...'", place=place)
+        lanes.append(ImportedLane(place, values.reshape(-1, 2), file=lines_file))
     return lanes

@@ -42,9 +42,11 @@ re-interpolates between them: ``all_keyframes=True`` writes every state as a key
 whose states came from propagation, an import or a model rather than from a person.
 
 Import checks the whole file first: XML syntax (with the line), the root, every label against the
-taxonomy, every frame against the sequence, every number (NaN refused), every point against the
-image, shape types against the class, attribute names and values, one class and one set of
-track-level attributes per track.  Errors name the file, the line and the element.  Then, in one
+taxonomy, every frame against the sequence, every number (NaN refused), boxes (``xtl <= xbr``,
+``ytl <= ybr``), shape types against the class, attribute names and values, one class and one set
+of track-level attributes per track.  Errors name the file, the line and the element.  Shapes at
+or past the image border are fitted to it by the import policy (``import_report``: clipped, or
+skipped, and counted); a self-crossing polygon is refused.  Then, in one
 undo step, each CVAT track becomes one track with a state on each of its frames that is not
 outside: ``keyframe="1"`` shapes get ``source`` (imported by default, manual to take them as our
 keyframes), ``keyframe="0"`` ones become interpolated states, so the keyframe flag survives.  CVAT
@@ -69,18 +71,16 @@ from ...core import (
     FormatError,
     FrameState,
     Geometry,
-    GeometryError,
     GeometryKind,
     Project,
     RoadlabelError,
     Scope,
     Source,
     Track,
-    check_inside_image,
-    make_geometry,
 )
 from ...core.taxonomy import AttributeSpec, AttributeType, ClassSpec
 from ..atomic import atomic_write
+from .import_report import ImportReport, fit_to_image
 from .lane_frames import frames_to_export
 from .report import MappingReport
 
@@ -316,28 +316,31 @@ class _ParsedTag:
     attributes: dict[str, Any]
 
 
-def import_cvat(project: Project, path: str | Path, *, source: Source = Source.IMPORTED) -> int:
-    """Add every CVAT track (and tag run) of the file; returns the number of tracks and tags added.
+def import_cvat(project: Project, path: str | Path, *, source: Source = Source.IMPORTED,
+                strict: bool = False) -> ImportReport:
+    """Add every CVAT track (and tag run) of the file; returns the import's report, also written into the project.
 
     All or nothing: the whole file is checked before the first track is added, in one undo step.
     """
     path = Path(path)
+    report = ImportReport("cvat", str(path), strict=strict)
     root, lines = _parse(path)
     if root.tag != "annotations":
         raise FormatError(path, f"the root element is <{root.tag}>, not <annotations>: not a CVAT XML file",
                           place="line 1")
-    reader = _Reader(project, path, lines)
+    reader = _Reader(project, path, lines, report)
     step = reader.frame_step(root)
     tracks = [reader.track(element) for element in root.findall("track")]
-    tracks = [track for track in tracks if track.states]  # a track that is outside everywhere adds nothing
     seen: dict[int, str] = {}
     for track in tracks:
         if track.cvat_id in seen:
             raise FormatError(path, f"track id {track.cvat_id} is used twice (first {seen[track.cvat_id]})",
                               place=track.place)
         seen[track.cvat_id] = track.place
+    tracks = [track for track in tracks if track.states]  # outside everywhere, or every shape skipped: nothing
     runs = _tag_runs([reader.tag(element) for element in root.findall("tag")], step)
-    keep_ids = bool(seen) and min(seen) >= project.store.next_id()
+    kept_ids = [track.cvat_id for track in tracks]
+    keep_ids = bool(kept_ids) and min(kept_ids) >= project.store.next_id()
     with project.group(f"import CVAT {path.name}"):
         for track in sorted(tracks, key=lambda track: track.cvat_id):
             added = project.add_track(track.class_name, track.track_attributes,
@@ -345,9 +348,12 @@ def import_cvat(project: Project, path: str | Path, *, source: Source = Source.I
             for frame, geometry, attributes, keyframe in sorted(track.states, key=lambda state: state[0]):
                 project.set_state(added.id, frame, geometry, attributes,
                                   source=source if keyframe else Source.INTERPOLATED)
+                report.added(track.class_name, geometry.kind)
         for class_name, start, end, attributes in runs:
             project.add_tag(class_name, start, end, attributes, source=source)
-    return len(tracks) + len(runs)
+            report.added(class_name, GeometryKind.TAG)
+    report.write_into(project)
+    return report
 
 
 def _parse(path: Path) -> tuple[ET.Element, dict[ET.Element, int]]:
@@ -395,10 +401,11 @@ def _tag_runs(tags: list[_ParsedTag], step: int) -> list[tuple[str, int, int, di
 class _Reader:
     """Checks elements against the project, raising FormatError(file, reason, "line N, <element ...>")."""
 
-    def __init__(self, project: Project, path: Path, lines: dict[ET.Element, int]):
+    def __init__(self, project: Project, path: Path, lines: dict[ET.Element, int], report: ImportReport):
         self.project = project
         self.path = path
         self.lines = lines
+        self.report = report
 
     def place(self, element: ET.Element, owner: str = "") -> str:
         shown = " ".join(f'{key}="{element.get(key)}"' for key in ("id", "frame", "label") if key in element.attrib)
@@ -467,15 +474,20 @@ class _Reader:
             elif track_level != parsed.track_attributes:
                 raise self.fail(child, f"track-level attributes {track_level} differ from the track's first shape "
                                        f"({parsed.track_attributes})", owner)
-            parsed.states.append((frame, geometry, frame_level, keyframe))
+            if geometry is not None:  # None: skipped by the border policy, and counted
+                parsed.states.append((frame, geometry, frame_level, keyframe))
         return parsed
 
-    def geometry(self, element: ET.Element, spec: ClassSpec, owner: str) -> Geometry:
+    def geometry(self, element: ET.Element, spec: ClassSpec, owner: str) -> Geometry | None:
+        """The shape as a geometry its class takes, fitted to the image (import_report's policy); None: skipped."""
         if element.tag == "box":
             if "rotation" in element.attrib and self.coordinate(element, "rotation", owner) != 0:
                 raise self.fail(element, "rotated boxes are not supported", owner)
-            corners = [self.coordinate(element, name, owner) for name in ("xtl", "ytl", "xbr", "ybr")]
-            kind, points = GeometryKind.BOX, [corners[:2], corners[2:]]
+            xtl, ytl, xbr, ybr = (self.coordinate(element, name, owner) for name in ("xtl", "ytl", "xbr", "ybr"))
+            if xtl > xbr or ytl > ybr:
+                raise self.fail(element, f"the box's top-left corner ({xtl:g}, {ytl:g}) is not above and left of its "
+                                         f"bottom-right corner ({xbr:g}, {ybr:g})", owner)
+            kind, points = GeometryKind.BOX, [[xtl, ytl], [xbr, ybr]]
         else:
             points = self.points(element, owner)
             kind = {"polygon": GeometryKind.POLYGON, "polyline": GeometryKind.POLYLINE}.get(element.tag) or (
@@ -483,12 +495,7 @@ class _Reader:
         if kind not in spec.geometry:
             raise self.fail(element, f"class {spec.name!r} takes {[k.value for k in spec.geometry]}, not {kind.value}",
                             owner)
-        try:
-            geometry = make_geometry(kind, points)
-            check_inside_image(geometry, self.project.sequence.width, self.project.sequence.height)
-        except GeometryError as error:
-            raise self.fail(element, error.reason, owner) from None
-        return geometry
+        return fit_to_image(kind, points, self.project, self.report, self.path, self.place(element, owner))
 
     def points_kind(self, spec: ClassSpec, count: int) -> GeometryKind:
         """CVAT ``points`` is our point (one) or keypoints, as the class allows."""

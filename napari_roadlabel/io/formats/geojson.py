@@ -17,6 +17,15 @@ Properties: ``frame`` (0-based), ``track_id``, ``class``, ``attributes``
 (track-level and per-frame together), ``source`` and ``confidence`` where
 known.  Import reads the same; manual features become keyframes.  The file is
 written to a temporary name and renamed, so a failed export leaves nothing.
+
+Import refuses (naming the file and the feature) what is not geometry: strings,
+booleans or NaN as coordinates, a "box" ring that is not 4 corners of an
+axis-aligned rectangle (a rotated box is a polygon), a self-crossing polygon, a
+mask larger than the project's image or whose runs are not whole non-negative
+numbers covering it (checked before a pixel is made), a tag that ends before it
+starts, and two features for one track on one frame (which would keep one of
+them).  Geometry at or past the image border is clipped or skipped and counted
+(``import_report``).
 """
 
 from __future__ import annotations
@@ -35,16 +44,18 @@ from ...core import (
     FrameRangeTag,
     FrameState,
     Geometry,
+    GeometryError,
     GeometryKind,
     Project,
     RoadlabelError,
     Source,
     Track,
-    check_inside_image,
     make_geometry,
     make_mask,
 )
+from ...core.geometry import as_points
 from ..atomic import atomic_write
+from .import_report import ImportReport, fit_mask_to_image, fit_to_image
 from .json_files import load_json
 
 # ---------------------------------------------------------------- export
@@ -136,12 +147,28 @@ def _mask_from_run_lengths(counts: list[int], size: list[int]) -> np.ndarray:
     return np.repeat(values, counts).reshape(size)
 
 
+def check_run_lengths(counts: Any, height: int, width: int) -> list[int]:
+    """Run lengths as ints, checked to cover a ``height`` x ``width`` mask exactly, before any pixel is made;
+    ValueError saying which run is wrong."""
+    if not isinstance(counts, list):
+        raise ValueError(f"counts must be a list of run lengths, got {type(counts).__name__}")
+    for index, count in enumerate(counts):
+        if isinstance(count, bool) or not isinstance(count, (int, float)) or not float(count).is_integer():
+            raise ValueError(f"run {index} is {count!r}: a run length is a whole number")
+        if count < 0:
+            raise ValueError(f"run {index} is negative ({count!r})")
+    runs = [int(count) for count in counts]
+    if sum(runs) != height * width:
+        raise ValueError(f"the run lengths add up to {sum(runs)}, not {height}x{width} = {height * width}")
+    return runs
+
+
 # ---------------------------------------------------------------- import
 
 
 @dataclass(frozen=True)
 class ParsedFeature:
-    """One feature read from a file, before it meets a project."""
+    """One feature read from a file, before it meets a project (and its image)."""
 
     place: str  # "feature 12" for error messages
     frame: int
@@ -150,12 +177,25 @@ class ParsedFeature:
     attributes: dict
     source: Source
     confidence: float | None
-    geometry: Geometry | None  # None for a frame-range tag
+    kind: GeometryKind | None  # None: no geometry (a frame-range tag)
+    points: np.ndarray | None = None  # (N, 2) as the file gives them (a box: two opposite corners); not for masks
+    mask: Geometry | None = None  # a mask's geometry; None for a mask of no pixels
     frame_end: int | None = None
 
+    @property
+    def geometry(self) -> Geometry | None:
+        """The geometry as the file gives it, not fitted to any image; None for a tag or an empty mask."""
+        if self.kind is None or self.kind is GeometryKind.MASK:
+            return self.mask
+        return make_geometry(self.kind, self.points, where=self.place)
 
-def read_geojson(path: str | Path) -> tuple[dict, list[ParsedFeature]]:
-    """Parse and check a GeoJSON file: returns the collection's ``roadlabel`` info and its features."""
+
+def read_geojson(path: str | Path, image: tuple[int, int] | None = None) -> tuple[dict, list[ParsedFeature]]:
+    """Parse and check a GeoJSON file: returns the collection's ``roadlabel`` info and its features.
+
+    ``image`` (width, height) bounds a mask's size (default: the file's own ``roadlabel`` width and height), so
+    that no mask takes more memory than a frame's.
+    """
     path = Path(path)
     data = load_json(path)
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
@@ -163,11 +203,22 @@ def read_geojson(path: str | Path) -> tuple[dict, list[ParsedFeature]]:
     features = data.get("features")
     if not isinstance(features, list):
         raise FormatError(path, "\"features\" must be a list")
-    parsed = [_parse_feature(feature, f"feature {index}", path) for index, feature in enumerate(features)]
-    return data.get("roadlabel") or {}, parsed
+    info = data.get("roadlabel") if isinstance(data.get("roadlabel"), dict) else {}
+    image = image or _image_of(info)
+    parsed = [_parse_feature(feature, f"feature {index}", path, image) for index, feature in enumerate(features)]
+    return info, parsed
 
 
-def _parse_feature(feature: Any, place: str, path: Path) -> ParsedFeature:
+def _image_of(info: dict) -> tuple[int, int] | None:
+    size = info.get("width"), info.get("height")
+    return size if all(_is_count(value) and value > 0 for value in size) else None  # type: ignore[return-value]
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _parse_feature(feature: Any, place: str, path: Path, image: tuple[int, int] | None) -> ParsedFeature:
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise FormatError(path, "not a GeoJSON Feature", place)
     properties = feature.get("properties")
@@ -183,22 +234,25 @@ def _parse_feature(feature: Any, place: str, path: Path) -> ParsedFeature:
         raise FormatError(path, "property \"attributes\" must be an object", place)
     try:
         source = Source(properties.get("source", Source.IMPORTED.value))
-    except ValueError:
+    except (TypeError, ValueError):
         raise FormatError(path, f"unknown source {properties.get('source')!r} "
                                 f"(known: {[s.value for s in Source]})", place) from None
     confidence = properties.get("confidence")
-    if confidence is not None and (not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1):
+    if confidence is not None and (isinstance(confidence, bool) or not isinstance(confidence, (int, float))
+                                   or not 0 <= confidence <= 1):
         raise FormatError(path, f"confidence must be a number from 0 to 1, got {confidence!r}", place)
     common = dict(place=place, frame=frame, track_id=track_id, class_name=class_name, attributes=attributes,
                   source=source, confidence=confidence)
-    if feature.get("geometry") is None:
-        return ParsedFeature(**common, geometry=None, frame_end=_integer(properties, "frame_end", place, path))
-    return ParsedFeature(**common, geometry=_geometry_from_geojson(feature["geometry"], properties, place, path))
+    if feature.get("geometry") is None:  # a tag; whether the class is one is checked against the taxonomy
+        frame_end = _integer(properties, "frame_end", place, path) if "frame_end" in properties else None
+        return ParsedFeature(**common, kind=None, frame_end=frame_end)
+    kind, points, mask = _shape_from_geojson(feature["geometry"], properties, place, path, image)
+    return ParsedFeature(**common, kind=kind, points=points, mask=mask)
 
 
 def _integer(properties: dict, name: str, place: str, path: Path) -> int:
     value = properties.get(name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if not _is_count(value) or value < 0:
         raise FormatError(path, f"property {name!r} must be a non-negative integer, got {value!r}", place)
     return value
 
@@ -207,79 +261,120 @@ _GEOJSON_KINDS = {"LineString": GeometryKind.POLYLINE, "Point": GeometryKind.POI
                   "MultiPoint": GeometryKind.KEYPOINTS}
 
 
-def _geometry_from_geojson(geometry: Any, properties: dict, place: str, path: Path) -> Geometry:
+def _shape_from_geojson(geometry: Any, properties: dict, place: str, path: Path,
+                        image: tuple[int, int] | None) -> tuple[GeometryKind, np.ndarray | None, Geometry | None]:
+    """(kind, points, mask) of a feature's geometry, checked for form; not yet fitted to an image."""
     if not isinstance(geometry, dict):
         raise FormatError(path, "\"geometry\" must be an object or null", place)
     kind_name = geometry.get("type")
     coordinates = geometry.get("coordinates")
+    if kind_name == "Polygon":
+        return _polygon(coordinates, properties, place, path, image)
+    if kind_name not in _GEOJSON_KINDS:
+        raise FormatError(path, f"unsupported geometry type {kind_name!r}", place)
+    kind = _GEOJSON_KINDS[kind_name]
+    return kind, _points(kind, coordinates, place, path), None
+
+
+def _points(kind: GeometryKind, coordinates: Any, place: str, path: Path) -> np.ndarray:
     try:
-        if kind_name == "Polygon":
-            return _polygon(coordinates, properties, place, path)
-        if kind_name not in _GEOJSON_KINDS:
-            raise FormatError(path, f"unsupported geometry type {kind_name!r}", place)
-        return make_geometry(_GEOJSON_KINDS[kind_name], coordinates, where=place)
-    except RoadlabelError as error:
+        return as_points(kind, coordinates, where=place)
+    except GeometryError as error:
         raise FormatError(path, error.reason, place) from None
 
 
-def _polygon(coordinates: Any, properties: dict, place: str, path: Path) -> Geometry:
+def _polygon(coordinates: Any, properties: dict, place: str, path: Path,
+             image: tuple[int, int] | None) -> tuple[GeometryKind, np.ndarray | None, Geometry | None]:
     if not isinstance(coordinates, list) or len(coordinates) != 1 or not isinstance(coordinates[0], list):
         raise FormatError(path, "a Polygon must have exactly one ring (no holes)", place)
-    ring = coordinates[0]
-    if len(ring) < 4 or ring[0] != ring[-1]:
+    ring = _points(GeometryKind.POLYGON, coordinates[0], place, path)
+    if len(ring) < 4 or (ring[0] != ring[-1]).any():
         raise FormatError(path, "a Polygon ring must be closed (first point repeated last) with 3+ corners", place)
     shape = properties.get("shape", "polygon")
     if shape == "box":
-        return make_geometry(GeometryKind.BOX, [ring[0], ring[2]], where=place)
+        return GeometryKind.BOX, _box_corners(ring[:-1], place, path), None
     if shape == "mask":
-        return _mask(ring, properties.get("mask"), place, path)
+        return GeometryKind.MASK, None, _mask(ring[0], properties.get("mask"), place, path, image)
     if shape != "polygon":
         raise FormatError(path, f"unknown shape {shape!r} (known: box, mask, polygon)", place)
-    return make_geometry(GeometryKind.POLYGON, ring[:-1], where=place)
+    return GeometryKind.POLYGON, ring[:-1], None
 
 
-def _mask(ring: list, mask: Any, place: str, path: Path) -> Geometry:
+def _box_corners(corners: np.ndarray, place: str, path: Path) -> np.ndarray:
+    """Two opposite corners of a box's ring, which must be an axis-aligned rectangle (a box is nothing else)."""
+    if len(corners) != 4:
+        raise FormatError(path, f"a box is a ring of 4 corners and the closing point, got {len(corners)} corners",
+                          place)
+    kept = corners == np.roll(corners, -1, axis=0)  # (4, 2): the coordinate each edge keeps
+    if not ((kept[[0, 2], 1].all() and kept[[1, 3], 0].all()) or (kept[[0, 2], 0].all() and kept[[1, 3], 1].all())):
+        raise FormatError(path, f"a box's corners must make an axis-aligned rectangle, got {corners.tolist()} "
+                                "(a rotated box is a polygon: shape \"polygon\")", place)
+    return corners[[0, 2]]
+
+
+def _mask(offset: np.ndarray, mask: Any, place: str, path: Path, image: tuple[int, int] | None) -> Geometry | None:
+    """The mask of properties.mask, its size and runs checked before a pixel is made; None when no pixel is set."""
+    if not isinstance(mask, dict) or not {"size", "counts"} <= mask.keys():
+        raise FormatError(path, "a mask needs properties.mask with \"size\" [h, w] and \"counts\"", place)
+    size = mask["size"]
+    if not isinstance(size, list) or len(size) != 2 or not all(_is_count(value) and value > 0 for value in size):
+        raise FormatError(path, f"mask size must be [height, width] in whole pixels, got {repr(size)[:60]}", place)
+    height, width = size
+    if image is not None and (width > image[0] or height > image[1]):
+        raise FormatError(path, f"the mask is {width}x{height}, larger than the {image[0]}x{image[1]} image",
+                          place)
     try:
-        height, width = mask["size"]
-        counts = [int(c) for c in mask["counts"]]
-    except (TypeError, KeyError, ValueError):
-        raise FormatError(path, "a mask needs properties.mask with \"size\" [h, w] and \"counts\"", place) from None
-    if sum(counts) != height * width or min(counts, default=0) < 0:
-        raise FormatError(path, f"mask run lengths add up to {sum(counts)}, not {height}x{width}", place)
-    return make_mask(_mask_from_run_lengths(counts, [height, width]), ring[0], where=place)
+        runs = check_run_lengths(mask["counts"], height, width)
+    except ValueError as error:
+        raise FormatError(path, f"mask counts: {error}", place) from None
+    pixels = _mask_from_run_lengths(runs, [height, width])
+    return make_mask(pixels, offset, where=place) if pixels.any() else None
 
 
 def feature_objects(features: list[ParsedFeature]) -> list[FrameObject]:
     """The features that have a geometry, as objects (all attributes on the state: no taxonomy needed)."""
-    return [
-        FrameObject(Track(f.track_id, f.class_name),
-                    FrameState(f.track_id, f.frame, f.geometry, f.attributes, f.source, f.confidence))
-        for f in features if f.geometry is not None
-    ]
+    objects = []
+    for f in features:
+        geometry = f.geometry
+        if geometry is not None:
+            objects.append(FrameObject(Track(f.track_id, f.class_name),
+                                       FrameState(f.track_id, f.frame, geometry, f.attributes, f.source, f.confidence)))
+    return objects
 
 
 # ---------------------------------------------------------------- into a project
 
 
-def import_geojson(project: Project, path: str | Path, *, source: Source | None = None) -> int:
-    """Add a GeoJSON file's annotations to ``project`` in one undo step; returns the number of features.
+def import_geojson(project: Project, path: str | Path, *, source: Source | None = None,
+                   strict: bool = False) -> ImportReport:
+    """Add a GeoJSON file's annotations to ``project`` in one undo step; returns the import's report.
 
-    Everything is checked first (classes, attributes, frames, image bounds,
-    track consistency); on any error nothing is imported.  Track ids are kept
-    when the project has never used them, otherwise every imported track gets
-    a fresh id.  ``source`` overrides the file's sources (e.g. suggested).
+    Everything is checked first (classes, attributes, frames, one state per track and frame, track
+    consistency); on any error nothing is imported.  Geometry at or past the image border is fitted to it
+    by the import policy (``import_report``), and each clip or skip counted.  Track ids are kept when the
+    project has never used them, otherwise every imported track gets a fresh id.  ``source`` overrides the
+    file's sources (e.g. suggested).
     """
     path = Path(path)
-    _, features = read_geojson(path)
+    report = ImportReport("geojson", str(path), strict=strict)
+    _, features = read_geojson(path, image=(project.sequence.width, project.sequence.height))
     for feature in features:
         _check_against_project(project, feature, path)
+    _refuse_twice(features, path)
     track_attributes = _track_attributes(project, features, path)
+    planned = []
+    for feature in features:
+        geometry = None if feature.kind is None else _fitted(project, feature, path, report)
+        if feature.kind is None or geometry is not None:
+            planned.append((feature, geometry))
     wanted_ids = _id_map(project, features)
     created: dict[int, int] = {}  # file's track id -> the project's, once created
     with project.group(f"import {path.name}"):
-        for feature in sorted(features, key=lambda f: (f.track_id, f.frame)):  # kept ids are allocated in order
-            _add_feature(project, feature, track_attributes, wanted_ids, created, source)
-    return len(features)
+        for feature, geometry in sorted(planned, key=lambda pair: (pair[0].track_id, pair[0].frame)):
+            _add_feature(project, feature, geometry, track_attributes, wanted_ids, created, source)  # ids in order
+            report.added(feature.class_name, GeometryKind.TAG if geometry is None else geometry.kind)
+    report.write_into(project)
+    return report
 
 
 def _check_against_project(project: Project, feature: ParsedFeature, path: Path) -> None:
@@ -288,31 +383,59 @@ def _check_against_project(project: Project, feature: ParsedFeature, path: Path)
         raise FormatError(path, f"unknown class {feature.class_name!r} "
                                 f"(the project's taxonomy has {sorted(project.taxonomy.classes)})", feature.place)
     spec = project.taxonomy[feature.class_name]
+    if (feature.kind is None) != spec.is_tag:
+        needs = "is a frame-range class: its geometry must be null" if spec.is_tag else "needs a geometry"
+        raise FormatError(path, f"class {spec.name!r} {needs}", feature.place)
+    if spec.is_tag:
+        if feature.frame_end is None:
+            raise FormatError(path, "a frame-range tag needs property 'frame_end'", feature.place)
+        if feature.frame_end < feature.frame:
+            raise FormatError(path, f"frame_end {feature.frame_end} is before frame {feature.frame}", feature.place)
     last = feature.frame if feature.frame_end is None else feature.frame_end
     if last >= sequence.frame_count:
         raise FormatError(path, f"frame {last} does not exist (the sequence has {sequence.frame_count})",
                           feature.place)
-    if (feature.geometry is None) != spec.is_tag:
-        raise FormatError(path, f"class {spec.name!r} {'needs no' if spec.is_tag else 'needs a'} geometry",
-                          feature.place)
+    if feature.kind is not None and feature.kind not in spec.geometry:
+        raise FormatError(path, f"class {spec.name!r} takes {[k.value for k in spec.geometry]}, "
+                                f"not {feature.kind.value}", feature.place)
     try:
         spec.split_attributes(feature.attributes, feature.place)
-        if feature.geometry is not None:
-            if feature.geometry.kind not in spec.geometry:
-                raise FormatError(path, f"class {spec.name!r} takes {[k.value for k in spec.geometry]}, "
-                                        f"not {feature.geometry.kind.value}", feature.place)
-            check_inside_image(feature.geometry, sequence.width, sequence.height, where=feature.place)
-    except FormatError:
-        raise
     except RoadlabelError as error:
         raise FormatError(path, error.reason, feature.place) from None
+
+
+def _refuse_twice(features: list[ParsedFeature], path: Path) -> None:
+    """One feature per track and frame, and a tag's id its own: a second would replace the first, or fail
+    half-way, and data would be lost without a word."""
+    first_with_id: dict[int, ParsedFeature] = {}
+    on_frame: dict[tuple[int, int], ParsedFeature] = {}
+    for feature in features:
+        first = first_with_id.setdefault(feature.track_id, feature)
+        if first is not feature and (first.kind is None or feature.kind is None):
+            raise FormatError(path, f"{first.place} and {feature.place} both have id {feature.track_id}, and a "
+                                    "frame-range tag's id is its own", feature.place)
+        if feature.kind is not None:
+            other = on_frame.setdefault((feature.track_id, feature.frame), feature)
+            if other is not feature:
+                raise FormatError(path, f"{other.place} and {feature.place} are both track {feature.track_id} on "
+                                        f"frame {feature.frame}: a track has one state a frame", feature.place)
+
+
+def _fitted(project: Project, feature: ParsedFeature, path: Path, report: ImportReport) -> Geometry | None:
+    """The feature's geometry fitted to the image (import_report's policy); None when skipped."""
+    if feature.kind is not GeometryKind.MASK:
+        return fit_to_image(feature.kind, feature.points, project, report, path, feature.place)
+    if feature.mask is None:
+        report.skip(path, "a mask of no pixels", feature.place)
+        return None
+    return fit_mask_to_image(feature.mask, project, report, path, feature.place)
 
 
 def _track_attributes(project: Project, features: list[ParsedFeature], path: Path) -> dict[int, dict]:
     """Each track's track-level attributes; features of one track must agree on them and on the class."""
     found: dict[int, tuple[str, dict, str]] = {}
     for feature in features:
-        if feature.geometry is None:
+        if feature.kind is None:
             continue
         track_level, _ = project.taxonomy[feature.class_name].split_attributes(feature.attributes)
         first = found.setdefault(feature.track_id, (feature.class_name, track_level, feature.place))
@@ -329,10 +452,10 @@ def _id_map(project: Project, features: list[ParsedFeature]) -> dict[int, int | 
     return {old: (old if keep else None) for old in ids}
 
 
-def _add_feature(project: Project, feature: ParsedFeature, track_attributes: dict, wanted_ids: dict,
-                 created: dict, source: Source | None) -> None:
+def _add_feature(project: Project, feature: ParsedFeature, geometry: Geometry | None, track_attributes: dict,
+                 wanted_ids: dict, created: dict, source: Source | None) -> None:
     chosen_source = source or feature.source
-    if feature.geometry is None:
+    if geometry is None:
         project.add_tag(feature.class_name, feature.frame, feature.frame_end, feature.attributes,
                         source=chosen_source, tag_id=wanted_ids[feature.track_id])
         return
@@ -341,5 +464,5 @@ def _add_feature(project: Project, feature: ParsedFeature, track_attributes: dic
                                   track_id=wanted_ids[feature.track_id])
         created[feature.track_id] = track.id
     _, frame_attributes = project.taxonomy[feature.class_name].split_attributes(feature.attributes)
-    project.set_state(created[feature.track_id], feature.frame, feature.geometry, frame_attributes,
+    project.set_state(created[feature.track_id], feature.frame, geometry, frame_attributes,
                       source=chosen_source, confidence=feature.confidence)

@@ -16,14 +16,24 @@ def load_json(path: str | Path) -> Any:
     """The parsed file; a FormatError naming the file (and line and column) when it cannot be read."""
     path = Path(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise FormatError(path, f"cannot read: {error.strerror or error}") from None
     except UnicodeDecodeError as error:
         raise FormatError(path, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+    return parse_json(text, path)
+
+
+def parse_json(text: str, path: str | Path, place: str | None = None) -> Any:
+    """``text`` parsed (a line of a file at ``place``, or the whole file); FormatError when it is not JSON or is
+    nested too deeply for the parser (hundreds of thousands of brackets: a hostile file, not a label file)."""
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as error:
-        raise FormatError(path, f"malformed JSON: {error.msg}", f"line {error.lineno}, column {error.colno}") from None
+        where = f"line {error.lineno}, column {error.colno}" if place is None else f"{place}, column {error.colno}"
+        raise FormatError(path, f"malformed JSON: {error.msg}", where) from None
+    except RecursionError:
+        raise FormatError(path, "JSON nested too deeply to be a label file", place) from None
 
 
 class JSONArray:

@@ -3,45 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ...core import FormatError, FrameObject, GeometryError, Project, Source, make_geometry
+from ...core import FormatError, FrameObject, GeometryError, GeometryKind, Project, Source
 from ...core.frame_objects import objects_by_frame
 from ...core.lane_order import bottom_crossings, left_to_right
 from ...core.lanes import CurveSet, is_lane_class
-from ..frames import VIDEO_EXTENSIONS, image_files
+from .frame_match import Entry, match_entries
+from .import_report import ImportReport, fit_to_image
 from .report import MappingReport
 
-
-def frame_files(project: Project) -> list[str]:
-    """Each frame's file name as the lane formats list it: ``<folder>/<image>`` for an image folder, and
-    ``<video stem>/<frame:06d>.jpg`` for a video (the frames one would extract from it)."""
-    source = project.source_path()
-    if source.is_dir():
-        return [str(PurePosixPath(source.name, file.name)) for file in image_files(source)]
-    stem = source.stem if source.suffix.lower() in VIDEO_EXTENSIONS else source.name
-    return [str(PurePosixPath(stem, f"{index:06d}.jpg")) for index in range(project.sequence.frame_count)]
-
-
-def frame_lookup(project: Project) -> dict[str, int]:
-    """Frame index by file name: the whole relative name, and the bare file name where it is unique."""
-    names = frame_files(project)
-    lookup = {name: index for index, name in enumerate(names)}
-    bare = [PurePosixPath(name).name for name in names]
-    for index, name in enumerate(bare):
-        if bare.count(name) == 1:
-            lookup.setdefault(name, index)
-    return lookup
-
-
-def find_frame(lookup: dict[str, int], name: str) -> int | None:
-    """The frame a file name refers to, by its whole name (leading ./ or / ignored) or its bare name."""
-    cleaned = str(PurePosixPath(name.replace("\\", "/").lstrip("/")))
-    return lookup.get(cleaned, lookup.get(PurePosixPath(cleaned).name))
+LANE_CLASS = "lane-line"
 
 
 def frames_to_export(project: Project, frames: range | None, every: int) -> range:
@@ -90,19 +66,59 @@ def _is_lane(obj: FrameObject, report: MappingReport, reason: str) -> bool:
     return False
 
 
-def add_lanes(project: Project, lanes: list[tuple[int, np.ndarray]], label: str, source: Source) -> int:
-    """Each (frame, points) as a lane-line track of its own (the formats have no identity across frames)."""
-    with project.group(label):
-        for frame, points in lanes:
-            track = project.add_track("lane-line")
-            project.set_state(track.id, frame, make_geometry("polyline", points), source=source)
-    return len(lanes)
+@dataclass
+class ImportedLane:
+    """One lane of one entry of a lane file, as read (not yet fitted to the image)."""
+
+    where: str  # e.g. "line 3, lane 2"
+    points: Any  # (N, 2) x, y
+    track: object = None  # the file's identity of the lane across frames; None: a track of its own
+    track_attributes: dict = field(default_factory=dict)
+    frame_attributes: dict = field(default_factory=dict)
+    file: Path | None = None  # the file it is in, when not the entry's (CULane: the frame's .lines.txt)
 
 
-def text_lines(path: Path, what: str) -> list[str]:
-    """The non-blank lines of a text file; FormatError naming ``what`` ("the list file") when it cannot be read."""
+def import_lanes(project: Project, entries: list[Entry], report: ImportReport, source: Source,
+                 lanes_of: Callable[[Entry], list[ImportedLane]] | None = None) -> ImportReport:
+    """Add the lanes of the entries that are for ``project`` (see frame_match) as lane-line tracks, in one undo
+    step: each fitted to the image by the border policy (import_report), all checked before the first is added.
+    ``lanes_of`` reads an entry's lanes (default: they are its labels).  Returns ``report``, also written into
+    the project."""
+    planned = []
+    for frame, entry in match_entries(project, entries, report):
+        for lane in entry.labels if lanes_of is None else lanes_of(entry):
+            file = lane.file or entry.file
+            geometry = fit_to_image(GeometryKind.POLYLINE, lane.points, project, report, file, lane.where)
+            if geometry is not None:
+                planned.append((frame, lane, geometry))
+    _refuse_twice_on_a_frame(planned, Path(report.source))
+    tracks: dict[object, int] = {}
+    with project.group(f"import {report.format} {Path(report.source).name}"):
+        for index, (frame, lane, geometry) in enumerate(planned):
+            key = ("own", index) if lane.track is None else lane.track
+            if key not in tracks:
+                tracks[key] = project.add_track(LANE_CLASS, lane.track_attributes).id
+            project.set_state(tracks[key], frame, geometry, lane.frame_attributes, source=source)
+            report.added(LANE_CLASS, GeometryKind.POLYLINE)
+    report.write_into(project)
+    return report
+
+
+def _refuse_twice_on_a_frame(planned: list[tuple[int, ImportedLane, Any]], path: Path) -> None:
+    first: dict[tuple[object, int], ImportedLane] = {}
+    for frame, lane, _ in planned:
+        if lane.track is not None:
+            other = first.setdefault((lane.track, frame), lane)
+            if other is not lane:
+                raise FormatError(lane.file or path, f"{other.where} and {lane.where} are both track {lane.track} "
+                                                     f"on frame {frame}: a track is one lane a frame")
+
+
+def text_lines(path: Path, what: str) -> list[tuple[int, str]]:
+    """(line number, line) for the non-blank lines of a text file; FormatError naming ``what`` ("the list file")
+    when it cannot be read."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise FormatError(path, f"cannot read {what} ({error})") from error
-    return [line for line in text.splitlines() if line.strip()]
+    return [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]

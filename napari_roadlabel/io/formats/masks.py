@@ -51,7 +51,8 @@ import numpy as np
 
 from ...core import FrameObject, GeometryError, GeometryKind, Project, RoadlabelError
 from ...core.lanes import fit_lane, fit_lanes, is_lane_class
-from .lane_frames import frame_files, frames_to_export
+from .frame_match import frame_files
+from .lane_frames import frames_to_export
 from .report import MappingReport, export_into_folder
 
 CLASSES_NAME = "classes.json"

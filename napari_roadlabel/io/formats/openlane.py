@@ -13,9 +13,12 @@ curbside by side).  What has no category (botts' dots, road edges, other
 colours: 0 "unknown") and every other class goes in the mapping report.  There
 are no intrinsics, extrinsics or 3D points: the project has none.
 
-Import reads every ``*.json`` under a folder (or one file), checks them all,
-then adds one lane-line track per OpenLane ``track_id`` with its style, colour
-and kind from the category, in one undo step.
+Import reads every ``*.json`` under a folder (or one file) and checks them
+all; the frames of this project (``frame_match``: a folder holds many
+segments) add one lane-line track per OpenLane ``track_id`` (a track of its
+own without one) with its style, colour and kind from the category, fitted to
+the image (``import_report``: real ``uv`` runs onto and past the border), in
+one undo step.
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ...core import FormatError, Project, Source, make_geometry
+from ...core import FormatError, Project, Source
 from ...core.lanes import CurveSet
-from .lane_frames import find_frame, frame_files, frame_lookup, frames_to_export, lanes_by_frame
+from .frame_match import Entry, frame_files
+from .import_report import ImportReport
+from .json_files import load_json
+from .lane_frames import ImportedLane, frames_to_export, import_lanes, lanes_by_frame
 from .report import MappingReport, export_into_folder
 
 UV_STEP = 10.0
@@ -101,54 +107,42 @@ def _attributes_of(category: int) -> tuple[dict, dict]:
     return {}, {}
 
 
-def import_openlane(project: Project, path: str | Path, *, source: Source = Source.IMPORTED) -> int:
-    """Add the lanes of every frame file as lane-line tracks (one per OpenLane track_id); returns the lanes."""
+def import_openlane(project: Project, path: str | Path, *, source: Source = Source.IMPORTED,
+                    strict: bool = False) -> ImportReport:
+    """Add the lanes of every frame file for this project as lane-line tracks (one per OpenLane track_id)."""
+    return import_lanes(project, read_openlane(path), ImportReport("openlane", str(path), strict=strict), source)
+
+
+def read_openlane(path: str | Path) -> list[Entry]:
+    """Every frame file under a folder (or one file) as an entry, checked for its form."""
     path = Path(path)
     files = sorted(path.rglob("*.json")) if path.is_dir() else [path]
-    files = [file for file in files if not file.name.endswith(".mapping.json")]
-    lookup = frame_lookup(project)
-    lanes = [lane for file in files for lane in _read_frame(file, lookup, project)]
-    tracks: dict[object, int] = {}
-    with project.group(f"import OpenLane {path.name}"):
-        for frame, track_key, category, points in lanes:
-            track_attributes, frame_attributes = _attributes_of(category)
-            if track_key not in tracks:
-                tracks[track_key] = project.add_track("lane-line", track_attributes).id
-            project.set_state(tracks[track_key], frame, make_geometry("polyline", points), frame_attributes,
-                              source=source)
-    return len(lanes)
+    return [_entry(file) for file in files if not file.name.endswith(".mapping.json")]
 
 
-def _read_frame(file: Path, lookup: dict[str, int], project: Project) -> list[tuple]:
-    try:
-        record = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise FormatError(file, f"not a readable JSON file ({error})") from error
-    if not isinstance(record, dict) or "file_path" not in record or not isinstance(record.get("lane_lines"), list):
-        raise FormatError(file, "an OpenLane frame needs file_path and a lane_lines list")
-    frame = find_frame(lookup, str(record["file_path"]))
-    if frame is None:
-        raise FormatError(file, f"file_path {record['file_path']!r} is not a frame of this project")
-    return [_lane(lane, index, file, frame, project) for index, lane in enumerate(record["lane_lines"])]
+def _entry(file: Path) -> Entry:
+    record = load_json(file)
+    if not isinstance(record, dict) or not isinstance(record.get("file_path"), str) or \
+            not isinstance(record.get("lane_lines"), list):
+        raise FormatError(file, "an OpenLane frame needs a file_path and a lane_lines list")
+    return Entry(record["file_path"], file, "", [_lane(lane, index, file) for index, lane in
+                                                   enumerate(record["lane_lines"])])
 
 
-def _lane(lane, index: int, file: Path, frame: int, project: Project) -> tuple:
+def _lane(lane, index: int, file: Path) -> ImportedLane:
     place = f"lane_lines[{index}]"
     if not isinstance(lane, dict) or "uv" not in lane:
         raise FormatError(file, "a lane needs uv", place=place)
-    try:
-        uv = np.asarray(lane["uv"], dtype=float)
-    except (TypeError, ValueError) as error:
-        raise FormatError(file, f"uv must be two lists of numbers ({error})", place=place) from error
-    if uv.ndim != 2 or uv.shape[0] != 2 or uv.shape[1] < 2 or not np.isfinite(uv).all():
-        raise FormatError(file, "uv must be [[u...], [v...]] with at least 2 finite points", place=place)
-    points = uv.T
-    width, height = project.sequence.width, project.sequence.height
-    if (points < 0).any() or (points > [width, height]).any():
-        raise FormatError(file, f"points outside the {width}x{height} image", place=place)
+    uv = lane["uv"]
+    if not isinstance(uv, list) or len(uv) != 2 or not all(isinstance(row, list) for row in uv) or \
+            len(uv[0]) != len(uv[1]):
+        raise FormatError(file, "uv must be [[u...], [v...]], two lists of one length", place=place)
     category = lane.get("category", UNKNOWN)
-    if not isinstance(category, int) or (category not in CATEGORIES and category not in (UNKNOWN, LEFT_CURB,
-                                                                                          RIGHT_CURB)):
+    if not isinstance(category, int) or isinstance(category, bool) or \
+            (category not in CATEGORIES and category not in (UNKNOWN, LEFT_CURB, RIGHT_CURB)):
         raise FormatError(file, f"unknown category {category!r}", place=place)
-    track_key = lane.get("track_id", (file, index))  # no track_id: a lane of its own
-    return frame, track_key, category, points
+    track = lane.get("track_id")
+    if track is not None and (not isinstance(track, int) or isinstance(track, bool)):
+        raise FormatError(file, f"track_id must be a whole number, got {track!r}", place=place)
+    track_attributes, frame_attributes = _attributes_of(category)
+    return ImportedLane(place, list(zip(*uv, strict=True)), track, track_attributes, frame_attributes, file=file)

@@ -9,9 +9,12 @@ orders the lanes left to right.  ``raw_file`` names the frame (see
 ``lane_frames.frame_files``).  TuSimple holds nothing but lane lines: every
 other object and every lane attribute is counted in the mapping report.
 
-Import reads every line first and checks it (JSON, keys, lengths, numbers,
-frames, image bounds); then each lane of each frame becomes a lane-line track
-(TuSimple has no identity across frames) through its points, in one undo step.
+Import reads every line first and checks its form (JSON, keys, lengths,
+numbers); the lines for this project's frames (``frame_match``: one TuSimple
+file covers thousands of clips) become one lane-line track per lane (TuSimple
+has no identity across frames) through its points, fitted to the image
+(``import_report``: a lane that is all -2 is skipped and counted), in one undo
+step.
 """
 
 from __future__ import annotations
@@ -27,15 +30,10 @@ from ...core import FormatError, GeometryError, Project, Source
 from ...core.lanes import MISSING, CurveSet
 from ...core.lanes import tusimple_rows as default_rows
 from ..atomic import atomic_write
-from .lane_frames import (
-    add_lanes,
-    find_frame,
-    frame_files,
-    frame_lookup,
-    frames_to_export,
-    lanes_by_frame,
-    text_lines,
-)
+from .frame_match import Entry, frame_files
+from .import_report import ImportReport
+from .json_files import parse_json
+from .lane_frames import ImportedLane, frames_to_export, import_lanes, lanes_by_frame, text_lines
 from .report import MappingReport
 
 NOT_A_LANE = "TuSimple holds lane lines only"
@@ -75,43 +73,35 @@ def _xs_at(curves: CurveSet, rows: list[int]) -> list[np.ndarray | None]:
     return [None if none else lane for lane, none in zip(xs, missing.all(axis=1).tolist(), strict=True)]
 
 
-def import_tusimple(project: Project, path: str | Path, *, source: Source = Source.IMPORTED) -> int:
-    """Add every lane of the file as a lane-line track; returns the number of lanes.  All or nothing."""
+def import_tusimple(project: Project, path: str | Path, *, source: Source = Source.IMPORTED,
+                    strict: bool = False) -> ImportReport:
+    """Add every lane of the file's entries for this project as a lane-line track; all or nothing."""
+    return import_lanes(project, read_tusimple(path), ImportReport("tusimple", str(path), strict=strict), source)
+
+
+def read_tusimple(path: str | Path) -> list[Entry]:
+    """Every line of a TuSimple file (or of every ``*.json`` in a folder) as an entry, checked for its form."""
     path = Path(path)
-    lookup = frame_lookup(project)
-    lanes = []
-    for number, line in enumerate(text_lines(path, "the file"), start=1):
-        lanes += _lanes_of(line, number, path, lookup, project)
-    return add_lanes(project, lanes, f"import TuSimple {path.name}", source)
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    return [_entry(line, number, file) for file in files for number, line in text_lines(file, "the file")]
 
 
-def _lanes_of(line: str, number: int, path: Path, lookup: dict[str, int],
-              project: Project) -> list[tuple[int, np.ndarray]]:
+def _entry(line: str, number: int, path: Path) -> Entry:
     place = f"line {number}"
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise FormatError(path, f"not JSON ({error.msg} at column {error.colno})", place=place) from error
+    record = parse_json(line, path, place)
     if not isinstance(record, dict) or not {"raw_file", "lanes", "h_samples"} <= record.keys():
         raise FormatError(path, "a TuSimple line needs raw_file, lanes and h_samples", place=place)
-    frame = find_frame(lookup, str(record["raw_file"]))
-    if frame is None:
-        raise FormatError(path, f"raw_file {record['raw_file']!r} is not a frame of this project", place=place)
+    if not isinstance(record["raw_file"], str) or not isinstance(record["lanes"], list):
+        raise FormatError(path, "raw_file must be a path and lanes a list", place=place)
     rows = _numbers(record["h_samples"], path, f"{place}, h_samples")
     lanes = []
-    for index, xs in enumerate(record["lanes"] if isinstance(record["lanes"], list) else [None]):
+    for index, xs in enumerate(record["lanes"]):
         where = f"{place}, lane {index}"
         xs = _numbers(xs, path, where)
         if len(xs) != len(rows):
             raise FormatError(path, f"{len(xs)} x values for {len(rows)} h_samples", place=where)
-        points = np.column_stack([xs, rows])[xs >= 0]
-        if len(points) < 2:
-            raise FormatError(path, "a lane needs at least 2 points (x >= 0)", place=where)
-        width, height = project.sequence.width, project.sequence.height
-        if (points > [width, height]).any():
-            raise FormatError(path, f"points outside the {width}x{height} image", place=where)
-        lanes.append((frame, points))
-    return lanes
+        lanes.append(ImportedLane(where, np.column_stack([xs, rows])[xs >= 0]))  # x < 0 (-2): no point there
+    return Entry(record["raw_file"], path, place, lanes)
 
 
 def _numbers(values, path: Path, place: str) -> np.ndarray:

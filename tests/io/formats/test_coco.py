@@ -143,7 +143,8 @@ def test_round_trip_gives_back_geometries_attributes_and_tracks(coco_project, tm
         export_coco(project, tmp_path / "a.json")
         original = _objects(project)
     with create_project(tmp_path / "q", small_video) as fresh:
-        assert import_coco(fresh, tmp_path / "a.json", source=Source.SUGGESTED) == 7
+        report = import_coco(fresh, tmp_path / "a.json", source=Source.SUGGESTED)
+        assert (report.total, report.entries, report.clipped, report.skipped) == (7, 12, {}, {})
         imported = _objects(fresh)
         assert imported.keys() == original.keys()
         for key, (geometry, attributes) in original.items():
@@ -209,9 +210,9 @@ def test_rle_is_pycocotools_compressed_rle():
 
 
 def test_a_plain_coco_file_is_imported_by_what_each_class_takes(coco_project, tmp_path):
-    """No shape, no track_id, no file_name we know: frame_index, segmentation, keypoints and bbox decide."""
+    """No shape, no track_id, no file_name: frame_index, segmentation, keypoints and bbox decide."""
     plain = {
-        "images": [{"id": 7, "file_name": "somewhere/else.png", "frame_index": 5, "width": 160, "height": 90}],
+        "images": [{"id": 7, "frame_index": 5, "width": 160, "height": 90}],
         "categories": [{"id": 3, "name": "vehicle"}, {"id": 9, "name": "traffic-light"}, {"id": 1, "name": "dog"},
                        {"id": 4, "name": "lane-line"}],
         "annotations": [
@@ -227,7 +228,7 @@ def test_a_plain_coco_file_is_imported_by_what_each_class_takes(coco_project, tm
     (tmp_path / "plain.json").write_text(json.dumps(plain))
     with Project.open(coco_project) as project:
         before = len(project.tracks())
-        assert import_coco(project, tmp_path / "plain.json") == 4  # the unused "dog" category is no matter
+        assert import_coco(project, tmp_path / "plain.json").total == 4  # the unused "dog" category is no matter
         new = {obj.state.geometry.kind.value: obj for obj in project.objects_on(5)}
         assert len(project.tracks()) == before + 4
     assert new["polygon"].state.geometry == make_geometry("polygon", CROSSWALK)  # the closing point dropped
@@ -241,7 +242,8 @@ def _file(tmp_path, annotations, images=None):
     data = {"images": images or [{"id": 1, "file_name": "clip/000001.jpg", "width": 160, "height": 90},
                                  {"id": 2, "file_name": "clip/000002.jpg", "width": 160, "height": 90}],
             "categories": [{"id": 1, "name": "traffic-light"}, {"id": 2, "name": "pink-elephant"},
-                           {"id": 3, "name": "scene"}, {"id": 4, "name": "crosswalk"}],
+                           {"id": 3, "name": "scene"}, {"id": 4, "name": "crosswalk"}, {"id": 5, "name": "vehicle"},
+                           {"id": 6, "name": "traffic-sign"}],
             "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4], "track_id": 5},
                             *annotations]}
     (tmp_path / "bad.json").write_text(json.dumps(data))
@@ -253,9 +255,6 @@ def _file(tmp_path, annotations, images=None):
     ({"id": 7, "image_id": 1, "category_id": 3, "bbox": [1, 2, 3, 4]}, "annotation 7: category 'scene' is a frame-"),
     ({"id": 7, "image_id": 1, "category_id": 8, "bbox": [1, 2, 3, 4]}, "annotation 7: category_id 8 is not one"),
     ({"id": 7, "image_id": 9, "category_id": 1, "bbox": [1, 2, 3, 4]}, "annotation 7: image_id 9 is not an image"),
-    ({"id": 7, "image_id": 1, "category_id": 1, "bbox": [150, 2, 30, 4]}, r"annotation 7: bbox \[150.0, 2.0, 30.0, "
-                                                                          r"4.0\] reaches outside the 160x90 image"),
-    ({"id": 7, "image_id": 1, "category_id": 1, "bbox": [-1, 2, 3, 4]}, "annotation 7: bbox .* reaches outside"),
     ({"id": 7, "image_id": 1, "category_id": 1, "bbox": [1, float("nan"), 3, 4]}, "annotation 7: bbox must be finite"),
     ({"id": 7, "image_id": 1, "category_id": 1, "bbox": [1, 2, 3]}, r"annotation 7: bbox must be \[x, y, width"),
     ({"id": 7, "image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4], "iscrowd": 1}, "annotation 7: a crowd region"),
@@ -270,8 +269,25 @@ def _file(tmp_path, annotations, images=None):
     ({"id": 7, "image_id": 1, "category_id": 4, "bbox": [1, 2, 3, 4], "segmentation": [[1, 2, 3, 2, 3, 4],
                                                                                        [5, 6, 7, 6, 7, 8]]},
      "annotation 7: a polygon segmentation must be one ring"),
-    ({"id": 7, "image_id": 1, "category_id": 4, "bbox": [1, 2, 3, 4], "segmentation": [[1, 2, 300, 2, 3, 4]]},
-     "annotation 7: polygon reaches outside the 160x90 image"),
+    # issue 14: a bow-tie is not a polygon; strings and booleans are not numbers
+    ({"id": 7, "image_id": 1, "category_id": 4, "bbox": [1, 2, 3, 4],
+      "segmentation": [[10, 10, 50, 40, 50, 10, 10, 40]]},
+     r"annotation 7: the polygon crosses itself at \(30.0, 25.0\)"),
+    ({"id": 7, "image_id": 1, "category_id": 1, "bbox": ["100", "50", "3", "4"]},
+     r"annotation 7: bbox must be a list of numbers, got \['100'"),
+    ({"id": 7, "image_id": 1, "category_id": 4, "bbox": [1, 2, 3, 4], "segmentation": [[True, False, 5, 6, 7, 8]]},
+     "annotation 7: a polygon segmentation needs 3 or more points of finite numbers"),
+    ({"id": 7, "image_id": 1, "category_id": 6, "bbox": [1, 2, 3, 4], "keypoints": ["100", "50", 2]},
+     "annotation 7: keypoints must be finite numbers"),
+    ({"id": 7, "image_id": 1, "category_id": 5, "bbox": [1, 2, 3, 4], "segmentation": {"size": [90, 160],
+                                                                                         "counts": [14450, -50]}},
+     "annotation 7: RLE counts: run 1 is negative"),
+    ({"id": 7, "image_id": 1, "category_id": 5, "bbox": [1, 2, 3, 4], "segmentation": {"size": [90, 160],
+                                                                                         "counts": [7200, "7200"]}},
+     "annotation 7: RLE counts: run 1 is '7200': a run length is a whole number"),
+    ({"id": 7, "image_id": 1, "category_id": 5, "bbox": [1, 2, 3, 4], "segmentation": {"size": ["90", "160"],
+                                                                                         "counts": [14400]}},
+     r"annotation 7: the RLE size is \['90', '160'\], the image's"),
     ({"id": 7, "image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4], "score": 3}, "annotation 7: score must be"),
     ({"id": 7, "image_id": 2, "category_id": 4, "bbox": [1, 2, 3, 4], "track_id": 5,
       "segmentation": [[1, 2, 3, 2, 3, 4]]}, "annotation 7: track_id 5 is traffic-light .* in annotation 1 but "
@@ -303,10 +319,14 @@ def test_a_malformed_file_is_refused(coco_project, tmp_path, content, message):
 
 
 @pytest.mark.parametrize("image, message", [
-    ({"id": 3, "file_name": "elsewhere/000777.jpg"}, "image 3: file_name 'elsewhere/000777.jpg' is not a frame"),
-    ({"id": 3, "file_name": "elsewhere/000777.jpg", "frame_index": 12}, "image 3: .*frame_index 12 is not one"),
     ({"id": 3, "file_name": "clip/000003.jpg", "width": 1920, "height": 1080}, "image 3: the image is 1920x1080"),
     ({"id": 1, "file_name": "clip/000003.jpg"}, "image 1: a second image with this id"),
+    ({"id": 3, "frame_index": 12}, "image 3: an image needs a file_name, or a frame_index that is one of the "
+                                   r"project's frames \(0..11\)"),
+    ({"id": 3, "frame_index": 1}, r"image 3: image 3 \(by frame_index\) and image 1 \('clip/000001.jpg'\) are both "
+                                  "frame 1"),
+    ({"id": 3, "file_name": "clip/000001.jpg"}, r"image 3: image 1 \('clip/000001.jpg'\) and image 3 .* are both "
+                                                "for frame 1"),
 ])
 def test_an_image_that_is_not_a_frame_of_the_project_is_refused(coco_project, tmp_path, image, message):
     images = [{"id": 1, "file_name": "clip/000001.jpg", "width": 160, "height": 90}, image]
@@ -315,13 +335,84 @@ def test_an_image_that_is_not_a_frame_of_the_project_is_refused(coco_project, tm
         import_coco(project, path)
 
 
+def test_images_of_other_sequences_are_counted_and_their_annotations_left_out(coco_project, tmp_path):
+    """Issue 13: a COCO file spanning many videos imports the images of this project's frames."""
+    images = [{"id": 1, "file_name": "clip/000001.jpg", "width": 160, "height": 90},
+              {"id": 2, "file_name": "other-drive/000001.jpg", "width": 1920, "height": 1080},
+              {"id": 3, "file_name": "elsewhere/000777.jpg", "frame_index": 2},
+              {"id": 4, "file_name": "clip/000777.jpg"}]  # this project's folder, but no such frame
+    path = _file(tmp_path, [{"id": 2, "image_id": 2, "category_id": 2, "bbox": [1, 2, 3, 4]},  # not checked
+                            {"id": 3, "image_id": 3, "category_id": 1, "bbox": [1, 2, 3, 4], "track_id": 8},
+                            {"id": 4, "image_id": 4, "category_id": 1, "bbox": [1, 2, 3, 4]}], images)
+    with Project.open(coco_project) as project:
+        before = len(project.tracks())
+        report = import_coco(project, path)
+        (light,) = [track for track in project.tracks()[before:]]
+        assert [state.frame for state in project.states_of(light.id)] == [1]
+    assert report.total == 1 and report.entries == 1
+    assert report.other_sequences == ["other-drive/000001.jpg", "elsewhere/000777.jpg"]
+    assert report.missing_frames == ["clip/000777.jpg"]
+    assert "2 entries are for other sequences" in report.summary()
+    with Project.open(coco_project) as project, pytest.raises(FormatError, match="'clip/000777.jpg' is in this "
+                                                                                 "project's folder but is not one"):
+        import_coco(project, path, strict=True)
+
+
+def test_a_file_with_no_image_of_the_project_is_refused(coco_project, tmp_path):
+    path = _file(tmp_path, [], [{"id": 1, "file_name": "other-drive/000001.jpg"}])
+    with Project.open(coco_project) as project:
+        before = len(project.tracks())
+        with pytest.raises(FormatError, match="bad.json: .* for this project's frames: 1 for other sequences"):
+            import_coco(project, path)
+        assert len(project.tracks()) == before
+
+
+def test_geometry_past_the_border_is_clipped_or_skipped_and_counted(coco_project, tmp_path):
+    path = _file(tmp_path, [
+        {"id": 2, "image_id": 2, "category_id": 1, "bbox": [150, 2, 30, 4]},  # past the right edge: clipped
+        {"id": 3, "image_id": 2, "category_id": 1, "bbox": [-1, 2, 3, 4], "track_id": 6},  # past the left: clipped
+        {"id": 4, "image_id": 2, "category_id": 1, "bbox": [200, 2, 3, 4]},  # wholly outside: skipped
+        {"id": 5, "image_id": 2, "category_id": 1, "bbox": [10, 2, 0, 4]},  # of no width: skipped
+        {"id": 6, "image_id": 1, "category_id": 4, "bbox": [0, 0, 1, 1], "segmentation": [[1, 2, 300, 2, 3, 40]]},
+        {"id": 7, "image_id": 1, "category_id": 5, "bbox": [0, 0, 1, 1],
+         "segmentation": {"size": [90, 160], "counts": [14400]}},  # no pixel set: skipped
+    ])
+    with Project.open(coco_project) as project:
+        before = len(project.tracks())
+        report = import_coco(project, path)
+        lights = [obj.state.geometry for obj in project.objects_on(2) if obj.track.id > before]
+        (crosswalk,) = [obj.state.geometry for obj in project.objects_on(1) if obj.track.class_name == "crosswalk"]
+        assert len(project.tracks()) == before + 4  # the first annotation, two boxes clipped, the crosswalk
+    assert sorted(lights, key=lambda geometry: geometry.points[0, 0]) == [box(0, 2, 2, 6), box(150, 2, 160, 6)]
+    assert crosswalk.points.max(axis=0).tolist() == [160, 40]  # cut at the right edge
+    assert report.total == 4
+    assert report.clipped == {str(path): {"clipped to the image": 3}}
+    assert report.skipped == {str(path): {"outside the image": 1, "a box of zero width or height": 1,
+                                          "a mask of no pixels": 1}}
+
+
+def test_rle_counts_are_checked_before_a_pixel_is_made(coco_project, tmp_path):
+    """Issue 14: run lengths that would make a mask far larger than the image are refused first."""
+    import tracemalloc
+
+    path = _file(tmp_path, [{"id": 7, "image_id": 1, "category_id": 5, "bbox": [1, 2, 3, 4],
+                             "segmentation": {"size": [90, 160], "counts": [0, 1e10, 14400]}}])
+    with Project.open(coco_project) as project:
+        tracemalloc.start()
+        try:
+            with pytest.raises(FormatError, match=r"annotation 7: RLE counts: the run lengths add up to 10000014400, "
+                                                  "not 90x160"):
+                import_coco(project, path)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 10 * 160 * 90 * 8  # a few images' worth, not 10 GB
+
+
 def test_a_bad_rle_mask_is_refused(coco_project, tmp_path):
     rle = rle_encode(np.ones((90, 160), bool))
     path = _file(tmp_path, [{"id": 7, "image_id": 1, "category_id": 5, "bbox": [0, 0, 160, 90],
                              "segmentation": {"size": [90, 161], "counts": rle["counts"]}}])
-    data = json.loads(path.read_text())
-    data["categories"].append({"id": 5, "name": "vehicle"})
-    path.write_text(json.dumps(data))
     with Project.open(coco_project) as project, pytest.raises(FormatError, match=r"annotation 7: the RLE size"):
         import_coco(project, path)
 

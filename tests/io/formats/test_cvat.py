@@ -70,7 +70,8 @@ def test_round_trip_gives_back_tracks_geometries_attributes_keyframes_and_tags(c
         tags_before = [(tag.class_name, tag.start, tag.end, dict(tag.attributes)) for tag in project.tags()]
         export_cvat(project, tmp_path / "a.xml", tags=True)
     with create_project(tmp_path / "q", small_video) as fresh:
-        assert import_cvat(fresh, tmp_path / "a.xml", source=Source.MANUAL) == 5 + 2
+        report = import_cvat(fresh, tmp_path / "a.xml", source=Source.MANUAL)
+        assert (report.total, report.clipped, report.skipped) == (7 + 2, {}, {})  # 7 states of 5 tracks, 2 tags
         assert _tracks(fresh) == before  # same ids, classes, frames, points, attributes and keyframe flags
         assert sorted((tag.class_name, tag.start, tag.end, dict(tag.attributes)) for tag in fresh.tags()) == \
             sorted(tags_before)
@@ -195,8 +196,14 @@ GOOD_TRACK = ('<track id="1" label="traffic-light" source="manual">\n'
     ('<track id="2" label="tram"></track>', r"line 7, <track id=\"2\" label=\"tram\">: unknown label 'tram'"),
     ('<track id="2" label="traffic-light"><box frame="12" keyframe="1" outside="0" xtl="1" ytl="2" xbr="3" ybr="4"/>'
      '</track>', r"line 7, <box frame=\"12\"> of track 2: frame 12 is outside the sequence \(0..11\)"),
-    ('<track id="2" label="lane-line"><polyline frame="1" keyframe="1" outside="0" points="1,2;170,5"/></track>',
-     r"<polyline frame=\"1\"> of track 2: polyline reaches outside the 160x90 image"),
+    # issue 14: a box whose corners are swapped, and a bow-tie crosswalk, are refused as in the other formats
+    ('<track id="2" label="traffic-light"><box frame="1" keyframe="1" outside="0" xtl="30" ytl="2" xbr="10" '
+     'ybr="20"/></track>', r"line 7, <box frame=\"1\"> of track 2: the box's top-left corner \(30, 2\) is not above "
+                           r"and left of its bottom-right corner \(10, 20\)"),
+    ('<track id="2" label="traffic-light"><box frame="1" keyframe="1" outside="0" xtl="1" ytl="20" xbr="10" '
+     'ybr="2"/></track>', r"<box frame=\"1\"> of track 2: the box's top-left corner \(1, 20\) is not above"),
+    ('<track id="2" label="crosswalk"><polygon frame="1" keyframe="1" outside="0" points="10,10;50,40;50,10;10,40"/>'
+     '</track>', r"<polygon frame=\"1\"> of track 2: the polygon crosses itself at \(30.0, 25.0\)"),
     ('<track id="2" label="traffic-light"><box frame="1" keyframe="1" outside="0" xtl="nan" ytl="2" xbr="3" '
      'ybr="4"/></track>', r"<box frame=\"1\"> of track 2: xtl is not a finite number"),
     ('<track id="2" label="traffic-light"><box frame="1" keyframe="1" outside="0" xtl="1" ytl="2" xbr="3" ybr="4">'
@@ -245,7 +252,7 @@ def test_a_cvat_file_written_by_cvat_imports_keyframes_and_skips_outside_shapes(
         '<box frame="4" outside="1" occluded="0" keyframe="1" xtl="2.50" ytl="2.00" xbr="31.00" ybr="40.00">'
         '<attribute name="type">bus</attribute></box>\n</track>\n</annotations>\n')
     with create_project(tmp_path / "q", small_video) as fresh:
-        assert import_cvat(fresh, tmp_path / "cvat.xml") == 1
+        assert import_cvat(fresh, tmp_path / "cvat.xml").total == 2  # two states; the outside one is no state
         (track,) = fresh.tracks()
         states = fresh.states_of(track.id)
     assert track.attributes == {"type": "bus"}
@@ -269,3 +276,31 @@ def test_datumaro_reads_the_export_with_every_shape(cvat_project, tmp_path):
     labels = dataset.categories()[datumaro.AnnotationType.label]
     assert sorted({labels[annotation.label].name for annotation in annotations}) == [
         "crosswalk", "lane-line", "traffic-light", "traffic-sign", "vehicle"]
+
+
+def test_shapes_past_the_border_are_clipped_or_skipped_and_counted(cvat_project, tmp_path):
+    bad = tmp_path / "border.xml"
+    bad.write_text('<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n<version>1.1</version>\n'
+                   '<track id="20" label="lane-line">\n'
+                   '<polyline frame="1" keyframe="1" outside="0" points="100,50;200,50"/>\n'  # cut at x = 160
+                   '<polyline frame="2" keyframe="1" outside="0" points="170,50;200,50"/>\n'  # wholly outside
+                   '</track>\n<track id="21" label="traffic-light">\n'
+                   '<box frame="1" keyframe="1" outside="0" xtl="-5" ytl="2" xbr="10" ybr="20"/>\n'  # clipped
+                   '<box frame="2" keyframe="1" outside="0" xtl="10" ytl="2" xbr="10" ybr="20"/>\n'  # no width
+                   '</track>\n<track id="22" label="traffic-light">\n'
+                   '<box frame="1" keyframe="1" outside="0" xtl="170" ytl="2" xbr="180" ybr="20"/>\n'  # outside
+                   '</track>\n</annotations>\n')
+    with Project.open(cvat_project) as project:
+        before = {track.id for track in project.tracks()}
+        report = import_cvat(project, bad)
+        added = {track.class_name: [(state.frame, state.geometry) for state in project.states_of(track.id)]
+                 for track in project.tracks() if track.id not in before}
+    assert added == {"lane-line": [(1, make_geometry("polyline", [[100, 50], [160, 50]]))],
+                     "traffic-light": [(1, box(0, 2, 10, 20))]}  # track 22, all skipped, made no track
+    assert report.total == 2
+    assert report.clipped == {str(bad): {"cut where it leaves the image": 1, "clipped to the image": 1}}
+    assert report.skipped == {str(bad): {"fewer than 2 points inside the image": 1, "a box of zero width or height": 1,
+                                         "outside the image": 1}}
+    with Project.open(cvat_project) as project, pytest.raises(FormatError, match=r"line 5, <polyline frame=\"1\"> "
+                                                                                 "of track 20: cut where it leaves"):
+        import_cvat(project, bad, strict=True)

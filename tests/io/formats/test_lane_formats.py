@@ -61,7 +61,7 @@ def test_tusimple_round_trip_gives_the_same_file(lanes_project, tmp_path, small_
     with Project.open(lanes_project) as project:
         export_tusimple(project, tmp_path / "a.json", rows=list(range(30, 90, 5)))
     with create_project(tmp_path / "q", small_video) as fresh:
-        assert import_tusimple(fresh, tmp_path / "a.json", source=Source.SUGGESTED) == 2
+        assert import_tusimple(fresh, tmp_path / "a.json", source=Source.SUGGESTED).total == 2
         assert {state.source for track in fresh.tracks() for state in fresh.states_of(track.id)} == {Source.SUGGESTED}
         export_tusimple(fresh, tmp_path / "b.json", rows=list(range(30, 90, 5)))
     assert (tmp_path / "a.json").read_text() == (tmp_path / "b.json").read_text()
@@ -80,13 +80,13 @@ def test_an_existing_export_is_kept(lanes_project, tmp_path):
 
 
 @pytest.mark.parametrize("line, message", [
-    ("{not json", "line 2: not JSON"),
+    ("{not json", "line 2, column 2: malformed JSON"),
+    ("[" * 200_000, "line 2: JSON nested too deeply"),
     ('{"raw_file": "clip/000001.jpg", "lanes": []}', "line 2: a TuSimple line needs raw_file, lanes and h_samples"),
-    ('{"raw_file": "clip/000099.jpg", "lanes": [], "h_samples": []}', "'clip/000099.jpg' is not a frame"),
+    ('{"raw_file": "clip/000000.jpg", "lanes": [], "h_samples": []}', "line 1 .* and line 2 .* are both for frame 0"),
     ('{"raw_file": "clip/000001.jpg", "lanes": [[1, 2]], "h_samples": [10, 20, 30]}', "2 x values for 3 h_samples"),
-    ('{"raw_file": "clip/000001.jpg", "lanes": [[5, -2, -2]], "h_samples": [10, 20, 30]}', "at least 2 points"),
-    ('{"raw_file": "clip/000001.jpg", "lanes": [[5, 500, 7]], "h_samples": [10, 20, 30]}', "outside the 160x90"),
     ('{"raw_file": "clip/000001.jpg", "lanes": [["a", 1, 7]], "h_samples": [10, 20, 30]}', "list of numbers"),
+    ('{"raw_file": "clip/000001.jpg", "lanes": [[true, 1, 7]], "h_samples": [10, 20, 30]}', "list of numbers"),
 ])
 def test_a_bad_tusimple_file_is_refused_whole_with_its_line(lanes_project, tmp_path, line, message):
     good = '{"raw_file": "clip/000000.jpg", "lanes": [[5, 6, 7]], "h_samples": [10, 20, 30]}'
@@ -115,16 +115,16 @@ def test_culane_round_trip_gives_the_same_files(lanes_project, tmp_path, small_v
     with Project.open(lanes_project) as project:
         export_culane(project, tmp_path / "a")
     with create_project(tmp_path / "q", small_video) as fresh:
-        assert import_culane(fresh, tmp_path / "a" / "list.txt") == 2
+        assert import_culane(fresh, tmp_path / "a" / "list.txt").total == 2
         export_culane(fresh, tmp_path / "b")
     for lines_file in (tmp_path / "a").rglob("*.txt"):
         assert lines_file.read_text() == (tmp_path / "b" / lines_file.relative_to(tmp_path / "a")).read_text()
 
 
 @pytest.mark.parametrize("content, message", [
-    ("1 2 3\n", "at least 2 finite points"),
+    ("1 2 3\n", "finite numbers in pairs"),
+    ("1 2 nan 4\n", "finite numbers in pairs"),
     ("1 2 x 4\n", "expected numbers"),
-    ("10 80 200 40\n", "outside the 160x90"),
 ])
 def test_a_bad_culane_lines_file_is_refused_whole(lanes_project, tmp_path, content, message):
     with Project.open(lanes_project) as project:
@@ -136,10 +136,33 @@ def test_a_bad_culane_lines_file_is_refused_whole(lanes_project, tmp_path, conte
         assert len(project.tracks()) == before
 
 
-def test_a_culane_list_naming_another_frame_is_refused(lanes_project, tmp_path):
-    (tmp_path / "list.txt").write_text("/clip/000001.jpg\n/elsewhere/000777.jpg\n")
-    with Project.open(lanes_project) as project, pytest.raises(FormatError, match="line 2: '/elsewhere/000777.jpg'"):
+def test_a_culane_list_entry_for_another_video_is_counted_and_one_for_a_missing_frame_too(lanes_project, tmp_path):
+    (tmp_path / "list.txt").write_text("/clip/000001.jpg\n/elsewhere/000777.jpg\n/clip/000777.jpg\n")
+    with Project.open(lanes_project) as project:
+        report = import_culane(project, tmp_path / "list.txt")
+        assert report.other_sequences == ["/elsewhere/000777.jpg"] and report.missing_frames == ["/clip/000777.jpg"]
+        assert "1 entry is for other sequences" in report.summary()
+        with pytest.raises(FormatError, match="line 3: '/clip/000777.jpg' is in this project's folder but is not"):
+            import_culane(project, tmp_path / "list.txt", strict=True)
+
+
+def test_a_culane_list_with_no_entry_for_the_project_is_refused_saying_how_entries_match(lanes_project, tmp_path):
+    (tmp_path / "list.txt").write_text("/elsewhere/000001.jpg\n")
+    with Project.open(lanes_project) as project, pytest.raises(FormatError, match="its one entry is not .* matched"):
         import_culane(project, tmp_path / "list.txt")
+
+
+def test_lanes_past_the_border_are_cut_there_and_counted(lanes_project, tmp_path):
+    line = ('{"raw_file": "clip/000001.jpg", "lanes": [[5, 80, 500], [-2, -2, -2], [5, 6, 7]], '
+            '"h_samples": [10, 20, 30]}')
+    (tmp_path / "t.json").write_text(line + "\n")
+    with Project.open(lanes_project) as project:
+        report = import_tusimple(project, tmp_path / "t.json")
+        with pytest.raises(FormatError, match="line 1, lane 0: cut where it leaves the image .*--strict"):
+            import_tusimple(project, tmp_path / "t.json", strict=True)
+    assert report.total == 2 and sum(report.clipped[str(tmp_path / "t.json")].values()) == 1
+    assert report.skipped[str(tmp_path / "t.json")] == {"a line of fewer than 2 points": 1}
+    assert "2 lanes: 2 lane-line; 1 object clipped at the image border; 1 object skipped" in report.summary()
 
 
 @pytest.fixture
@@ -165,7 +188,7 @@ def test_culane_files_made_from_tusimple_truth_come_back_unchanged(tusimple_trut
     with Project.open(tusimple_truth) as project:
         export_culane(project, tmp_path / "first")
     with create_project(tmp_path / "q", DATA / "images") as fresh:
-        assert import_culane(fresh, tmp_path / "first") == 25
+        assert import_culane(fresh, tmp_path / "first").total == 25
         export_culane(fresh, tmp_path / "second")
     for lines_file in (tmp_path / "first").rglob("*.lines.txt"):
         assert lines_file.read_text() == (tmp_path / "second" / lines_file.relative_to(tmp_path / "first")).read_text()
@@ -210,17 +233,19 @@ def test_openlane_keeps_track_ids_categories_and_places(lanes_project, tmp_path,
     assert len(left["uv"]) == 2 and left["uv"][1][0] == pytest.approx(89) and left["uv"][1][-1] == pytest.approx(30)
     assert report.dropped == {"traffic-light": {"OpenLane 2D holds lane lines only": 2}}
     with create_project(tmp_path / "q", small_video) as fresh:
-        assert import_openlane(fresh, tmp_path / "ol") == 2
+        assert import_openlane(fresh, tmp_path / "ol").total == 2
         imported = {track.attributes["color"]: fresh.states_of(track.id)[0] for track in fresh.tracks()}
         assert imported["white"].attributes["style"] == "dashed" and imported["yellow"].attributes["style"] == "solid"
         assert mean_distance(imported["white"].geometry, make_geometry("polyline", LEFT), lane=True) < 0.5
 
 
 @pytest.mark.parametrize("content, message", [
-    ("{", "not a readable JSON file"),
-    ('{"lane_lines": []}', "needs file_path and a lane_lines list"),
+    ("{", "malformed JSON"),
+    ('{"lane_lines": []}', "needs a file_path and a lane_lines list"),
     ('{"file_path": "clip/000001.jpg", "lane_lines": [{"uv": [[1, 2]]}]}', r"lane_lines\[0\]: uv must be"),
-    ('{"file_path": "clip/000001.jpg", "lane_lines": [{"uv": [[1, 2], [3, 400]]}]}', "outside the 160x90"),
+    ('{"file_path": "clip/000001.jpg", "lane_lines": [{"uv": [["1", 2], [3, 40]]}]}', "coordinates must be numbers"),
+    ('{"file_path": "clip/000001.jpg", "lane_lines": [{"uv": [[1, 2], [3, 40]], "track_id": 9}, '
+     '{"uv": [[5, 6], [7, 80]], "track_id": 9}]}', r"lane_lines\[0\] and lane_lines\[1\] are both track 9 on frame 1"),
     ('{"file_path": "clip/000001.jpg", "lane_lines": [{"uv": [[1, 2], [3, 4]], "category": 99}]}',
      "unknown category 99"),
 ])
