@@ -21,6 +21,7 @@ from .core.wording import counted
 from .io.formats.registry import IMPORTERS, export_any, export_formats
 from .io.formats.report import report_path
 from .io.frames import open_frames
+from .io.ingest import INGEST_FORMATS, ingest_sequence, read_dataset
 from .io.projects import create_project
 from .io.splits import SPLITS, parse_ratios, split_dataset
 from .qa.agreement import compare_projects, compare_suggestions
@@ -91,7 +92,21 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument("--format", choices=sorted(IMPORTERS), required=True)
     importer.add_argument("--as", dest="source", choices=[s.value for s in Source],
                           help="mark every imported state with this source (e.g. suggested for predictions)")
+    importer.add_argument("--strict", action="store_true",
+                          help="refuse what the import would clip at the image border or skip, entries for frames "
+                               "the project lacks, and a file with nothing to import")
     importer.set_defaults(run=_import)
+
+    ingest = commands.add_parser("ingest", help="make one project per sequence of a dataset, its labels imported")
+    ingest.add_argument("labels", type=Path, metavar="LABELS", help="the dataset's label file or folder")
+    ingest.add_argument("out", type=Path, metavar="OUT", help="where the projects go (one folder per sequence)")
+    ingest.add_argument("--format", choices=sorted(INGEST_FORMATS), required=True)
+    ingest.add_argument("--images", type=Path, required=True, metavar="ROOT",
+                        help="where the label file's image paths resolve")
+    ingest.add_argument("--taxonomy", type=Path, help="taxonomy YAML/JSON file (default: the road taxonomy)")
+    ingest.add_argument("--annotator", default=os.environ.get("USER", ""), help="who labels these projects")
+    ingest.add_argument("--strict", action="store_true", help="as for import: refuse instead of clipping or skipping")
+    ingest.set_defaults(run=_ingest)
 
     exporter = commands.add_parser("export", help="write a project's annotations to a file")
     exporter.add_argument("project", type=Path)
@@ -210,9 +225,40 @@ def _taxonomy(args) -> None:
 def _import(args) -> None:
     with Project.open(args.project) as project:
         options = {"source": Source(args.source)} if args.source else {}
-        count = IMPORTERS[args.format](project, args.file, **options)
-    print(f"imported {count} {'features' if args.format == 'geojson' else 'lanes'} from {args.file} "
-          f"into {args.project}")
+        report = IMPORTERS[args.format](project, args.file, strict=args.strict, **options)
+    _refuse_or_warn_if_empty(report, args.file, strict=args.strict)
+    print(f"{report.summary()}; from {args.file} into {args.project} (report in {args.project / 'imports'})")
+
+
+def _refuse_or_warn_if_empty(report, file: Path, *, strict: bool) -> None:
+    if report.total:
+        return
+    message = f"nothing was imported from {file}: it has no entries with geometry for this project"
+    if strict:
+        raise RoadlabelError(None, f"{message} (refused with --strict)")
+    print(f"roadlabel: warning: {message}", file=sys.stderr)
+
+
+def _ingest(args) -> int:
+    taxonomy = load_taxonomy(args.taxonomy) if args.taxonomy else default_taxonomy()
+    sequences = read_dataset(args.format, args.labels, args.images)
+    if not sequences:
+        raise RoadlabelError(args.labels, "has no entries: nothing to ingest")
+    failed = []
+    with tqdm(total=len(sequences), unit="sequence", desc="ingest", disable=None) as bar:
+        for sequence, entries in sequences.items():
+            result = ingest_sequence(args.format, sequence, entries, args.images, args.out, taxonomy=taxonomy,
+                                     annotator=args.annotator, strict=args.strict)
+            if result.error is not None:
+                failed.append(result)
+                tqdm.write(f"roadlabel: error: {sequence}: {result.error}", file=sys.stderr)
+            else:
+                tqdm.write(f"{result.project}: {result.report.summary()}")
+            bar.update()
+    made = len(sequences) - len(failed)
+    print(f"ingested {counted(made, 'sequence')} of {len(sequences)} into {args.out}"
+          + (f"; {len(failed)} failed (listed above)" if failed else ""))
+    return EXIT_ERROR if failed else 0
 
 
 def _export(args) -> None:
