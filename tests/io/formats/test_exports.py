@@ -1,5 +1,5 @@
 """Every export is checked before anything is written, and its data and mapping report appear together or not at all;
-what cannot be written is one clear error naming the place."""
+what cannot be written is one clear error naming the place; --frames must lie in the sequence."""
 
 import os
 import re
@@ -108,6 +108,16 @@ def test_an_export_into_a_folder_that_refuses_files_is_one_error_naming_the_expo
     with Project.open(road_project) as project:
         with pytest.raises(RoadlabelError, match=re.escape(f"{out}: cannot write: ")):
             export_any(fmt, project, out)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("frames", [range(500, 600), range(10, 20)])
+def test_frames_outside_the_sequence_are_refused_not_clipped(road_project, exports, fmt, frames):
+    with Project.open(road_project) as project:
+        message = f"frames {frames.start}:{frames.stop} are not all in the sequence, which has 12 frames (0:12)"
+        with pytest.raises(RoadlabelError, match=re.escape(message)):
+            export_any(fmt, project, _out(exports, fmt), frames=frames)
+    assert _everything_in(exports) == {}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
