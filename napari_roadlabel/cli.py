@@ -41,6 +41,7 @@ from .temporal.propagation import (
 
 EXIT_ERROR = 1
 EXIT_BLOCKED = 2  # `roadlabel qa`: blocking findings remain (or, with --require-sign-off, not signed off)
+EXIT_CLOSED_PIPE = 128 + 13  # stdout's reader went away: the status of a command stopped by SIGPIPE
 SHOWN_FINDINGS = 20  # listed on the terminal; the report has them all
 
 
@@ -53,15 +54,33 @@ def main(argv: list[str] | None = None) -> int:
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        return args.run(args) or 0
-    except RoadlabelError as error:
+        code = args.run(args) or 0
+        sys.stdout.flush()  # so that a reader gone away is found here, not at exit
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
+    except (RoadlabelError, OSError) as error:
         if args.debug:
             raise
-        print(f"roadlabel: error: {error}", file=sys.stderr)
+        print(f"roadlabel: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("roadlabel: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(error: Exception) -> str:
+    """A RoadlabelError as it reads; an OSError no command turned into one as ``<file>: <reason>``."""
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: {error.strerror or error}"
+    return str(error)
+
+
+def _stdout_closed() -> int:
+    """The reader of our output has gone (``roadlabel info P | head -4``): stop quietly, as other commands do."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit would fail again
+    return EXIT_CLOSED_PIPE
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import FormatError, Project, RoadlabelError
-from .atomic import atomic_folder
+from .atomic import atomic_folder, check_spared
 from .formats.registry import SUFFIXES
 
 SPLITS = ("train", "val", "test")
@@ -65,6 +65,7 @@ def split_dataset(projects: Sequence[Path], out: Path, *, ratios: Sequence[float
                   export: Exporter, overwrite: bool = False) -> dict:
     """Split, export and describe; returns the contents of splits.json with the statistics."""
     names = _sequence_names(projects)
+    check_spared(out, projects)
     assignment = assign_splits(list(names), ratios, seed)
     summary = {"seed": seed, "ratios": list(ratios), "format": fmt,
                "splits": {split: assignment[split] for split in SPLITS}}

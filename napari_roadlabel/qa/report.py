@@ -14,7 +14,6 @@ frames, their dense marks rasterized, and tables and thumbnails are capped
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import json
 from collections import Counter
@@ -33,7 +32,7 @@ from ..core import FrameSourceError, Project, RoadlabelError, Scope, Source
 from ..core.palette import LIGHT_COLORS
 from ..core.review import Comment
 from ..core.timeline import frame_runs
-from ..io.atomic import atomic_write
+from ..io.atomic import AtomicOutputs, open_staged
 from ..io.projects import open_project_frames
 from .findings import SEVERITY_ORDER, Finding, Severity
 from .review import now, review_progress, review_runs
@@ -107,10 +106,11 @@ def report_with_frames(project: Project, findings: Iterable[Finding], *, agreeme
 def write_report(report: QAReport, html: Path | None, json_path: Path | None, *, overwrite: bool = False) -> None:
     """Write the HTML and/or the JSON; an existing file is an error unless ``overwrite``, and then none is written."""
     targets = [(path, render) for path, render in ((html, report.to_html), (json_path, report.to_json)) if path]
-    with contextlib.ExitStack() as stack:  # every target is checked before any is written
-        handles = [(stack.enter_context(atomic_write(path, overwrite=overwrite)), render) for path, render in targets]
-        for handle, render in handles:
-            handle.write(render())
+    with AtomicOutputs(overwrite=overwrite) as outputs:  # every target checked before any is written; all appear
+        staged = [(outputs.file(path), render) for path, render in targets]
+        for staging, render in staged:
+            with open_staged(staging) as handle:
+                handle.write(render())
 
 
 # ------------------------------------------------------------------ the data

@@ -77,3 +77,12 @@ def test_the_split_command(drives, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert code == 0 and "train: 2 sequences" in printed and "val: 1 sequences" in printed
     assert len(list((tmp_path / "out").rglob("*.mapping.json"))) == 4
+
+
+def test_split_never_replaces_its_own_projects_nor_a_file_even_when_overwriting(drives, tmp_path, fingerprint):
+    (tmp_path / "notes.txt").write_text("mine")
+    before = fingerprint(tmp_path)
+    for out, message in [(tmp_path, "which is never replaced"), (tmp_path / "notes.txt", "is a file, and a folder")]:
+        with pytest.raises(RoadlabelError, match=message):
+            split_dataset(drives, out, ratios=(1, 0, 0), seed=0, fmt="geojson", export=export_geojson, overwrite=True)
+    assert fingerprint(tmp_path) == before and not list(tmp_path.glob(".*"))

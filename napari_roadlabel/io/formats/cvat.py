@@ -79,10 +79,9 @@ from ...core import (
     Track,
 )
 from ...core.taxonomy import AttributeSpec, AttributeType, ClassSpec
-from ..atomic import atomic_write
 from .import_report import ImportReport, fit_to_image
 from .lane_frames import frames_to_export
-from .report import MappingReport
+from .report import MappingReport, export_file
 
 CVAT_VERSION = "1.1"
 SHAPE_ELEMENTS = {GeometryKind.BOX: "box", GeometryKind.POLYGON: "polygon", GeometryKind.POLYLINE: "polyline",
@@ -107,11 +106,10 @@ def export_cvat(project: Project, path: str | Path, *, frames: range | None = No
     path = Path(path)
     chosen = frames_to_export(project, frames, every)
     report = MappingReport("cvat", progress=progress)
-    with atomic_write(path, overwrite=overwrite, binary=True) as handle:
+    with export_file(path, report, overwrite=overwrite, binary=True) as handle:
         for piece in _document(project, chosen, report, tags, all_keyframes):
             # As ElementTree writes UTF-8: characters it cannot encode (lone surrogates) as character references.
             handle.write(piece.encode("utf-8", "xmlcharrefreplace"))
-    report.write_beside(path, overwrite=overwrite)
     return report
 
 

@@ -57,6 +57,7 @@ from ...core.geometry import as_points
 from ..atomic import atomic_write
 from .import_report import ImportReport, fit_mask_to_image, fit_to_image
 from .json_files import load_json
+from .lane_frames import check_frames
 
 # ---------------------------------------------------------------- export
 
@@ -67,6 +68,7 @@ def export_geojson(project: Project, path: str | Path, *, frames: range | None =
 
     An existing file is kept unless ``overwrite``; the file appears whole or not at all.
     """
+    check_frames(project, frames)
     return write_feature_collection(path, _features(project, frames), _collection_info(project), overwrite=overwrite)
 
 

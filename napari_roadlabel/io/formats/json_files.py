@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core import FormatError
-from ..atomic import atomic_write
-from .report import MappingReport
+from .report import MappingReport, export_file
 
 
 def load_json(path: str | Path) -> Any:
@@ -63,13 +62,12 @@ class JSONArray:
 
 
 def write_export(path: str | Path, document: Any, report: MappingReport, *, overwrite: bool) -> MappingReport:
-    """Write an export's JSON document whole (a JSONArray, or a dict holding some, in their place), then its
-    mapping report beside it."""
+    """Write an export's JSON document whole (a JSONArray, or a dict holding some, in their place), and its
+    mapping report beside it, together."""
     pieces = list(_pieces(document))  # encoded before the file is opened: an error leaves no file behind
-    with atomic_write(path, overwrite=overwrite) as handle:
+    with export_file(path, report, overwrite=overwrite) as handle:
         handle.writelines(pieces)
         handle.write("\n")
-    report.write_beside(Path(path), overwrite=overwrite)
     return report
 
 

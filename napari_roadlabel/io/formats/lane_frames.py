@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ...core import FormatError, FrameObject, GeometryError, GeometryKind, Project, Source
+from ...core import FormatError, FrameObject, GeometryError, GeometryKind, Project, RoadlabelError, Source
 from ...core.frame_objects import objects_by_frame
 from ...core.lane_order import bottom_crossings, left_to_right
 from ...core.lanes import CurveSet, is_lane_class
@@ -23,8 +23,18 @@ LANE_CLASS = "lane-line"
 def frames_to_export(project: Project, frames: range | None, every: int) -> range:
     if every < 1:
         raise GeometryError(None, f"--every must be 1 or more, got {every}")
+    check_frames(project, frames)
     chosen = frames or range(project.sequence.frame_count)
     return range(chosen.start, chosen.stop, chosen.step * every)
+
+
+def check_frames(project: Project, frames: range | None) -> None:
+    """An export's frames (None: all of them) must all be frames of the sequence: a range reaching past its end
+    is refused rather than clipped, so that what is asked for is what is written."""
+    count = project.sequence.frame_count
+    if frames is not None and (not frames or frames[0] < 0 or frames[-1] >= count):
+        raise RoadlabelError(project.folder, f"frames {frames.start}:{frames.stop} are not all in the sequence, "
+                                             f"which has {count} frames (0:{count})")
 
 
 @dataclass(frozen=True)

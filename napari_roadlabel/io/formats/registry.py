@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ...core import RoadlabelError
+from ..atomic import check_spared
 from .bdd100k import export_bdd100k, import_bdd100k
 from .coco import export_coco, import_coco
 from .culane import export_culane, import_culane
@@ -18,6 +19,7 @@ from .geojson import export_geojson, import_geojson
 from .lane_frames import frames_to_export
 from .masks import export_masks
 from .openlane import export_openlane, import_openlane
+from .report import check_export
 from .tusimple import export_tusimple, import_tusimple
 
 EXPORTERS = {"bdd100k": export_bdd100k, "tusimple": export_tusimple, "culane": export_culane,
@@ -38,6 +40,7 @@ def export_any(fmt: str, project, out, *, frames: range | None = None, every: in
 
     ``progress`` is told of each frame written (GeoJSON tells it of all of them at the end).
     """
+    check_spared(out, [project.folder, project.source_path()])  # not even with overwrite
     if fmt == "geojson":
         if every != 1:
             raise RoadlabelError(None, "GeoJSON keeps every frame of the range: 'every' is for the training formats")
@@ -45,6 +48,7 @@ def export_any(fmt: str, project, out, *, frames: range | None = None, every: in
         if progress is not None:
             progress(len(frames or range(project.sequence.frame_count)))
         return count
+    check_export(out, folder=fmt in FOLDER_FORMATS, overwrite=overwrite)  # at once, not after the work
     return EXPORTERS[fmt](project, out, frames=frames, every=every, overwrite=overwrite, progress=progress)
 
 

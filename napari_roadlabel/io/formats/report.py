@@ -1,5 +1,7 @@
 """What an export could not carry, counted: written next to every export, so nothing is dropped silently.
 
+An export and its report are checked before anything is written and appear together (``staged_export``).
+
 ``out.json`` gets ``out.mapping.json``:
 
     {"format": "tusimple", "frames": 90,
@@ -10,14 +12,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from ..atomic import atomic_folder, atomic_write
+from ..atomic import AtomicOutputs, check_target, open_staged
 
 
 @dataclass
@@ -56,12 +59,10 @@ class MappingReport:
         return (f"{self.format}: {sum(self.written.values())} objects on {self.frames} frames written; "
                 f"{dropped} objects and {lost} attribute values the format cannot carry (see the mapping report)")
 
-    def write_beside(self, exported: Path, *, overwrite: bool) -> Path:
-        path = report_path(exported)
-        with atomic_write(path, overwrite=overwrite) as handle:
+    def write(self, path: Path) -> None:
+        with open_staged(path) as handle:
             json.dump(self.as_dict(), handle, indent=2, sort_keys=True)
             handle.write("\n")
-        return path
 
 
 def report_path(exported: str | Path) -> Path:
@@ -70,11 +71,37 @@ def report_path(exported: str | Path) -> Path:
     return exported.with_name(f"{exported.stem if exported.suffix else exported.name}.mapping.json")
 
 
+def check_export(out: str | Path, *, folder: bool, overwrite: bool) -> None:
+    """Refuse at once, before any work, an export that could not be written over ``out`` or its report."""
+    check_target(out, folder=folder, overwrite=overwrite)
+    check_target(report_path(out), folder=False, overwrite=overwrite)
+
+
+@contextlib.contextmanager
+def staged_export(out: str | Path, report: MappingReport, *, folder: bool, overwrite: bool) -> Iterator[Path]:
+    """Where to write an export (a file, or a folder to fill) while ``report`` is filled in; when the block
+    succeeds, the export and its mapping report beside it are published together.  Both are checked first:
+    neither may exist unless ``overwrite`` (see ``AtomicOutputs``)."""
+    with AtomicOutputs(overwrite=overwrite) as outputs:
+        staging = outputs.folder(out) if folder else outputs.file(out)
+        mapping = outputs.file(report_path(out))
+        yield staging
+        report.write(mapping)
+
+
+@contextlib.contextmanager
+def export_file(path: str | Path, report: MappingReport, *, overwrite: bool, binary: bool = False) -> Iterator[IO]:
+    """A one-file export open for writing, published with its mapping report (see ``staged_export``)."""
+    with staged_export(path, report, folder=False, overwrite=overwrite) as staging, \
+            open_staged(staging, binary=binary) as handle:
+        yield handle
+
+
 def export_into_folder(fmt: str, folder: str | Path, write: Callable[[Path, MappingReport], MappingReport], *,
                        overwrite: bool, progress: Callable[[int], None] | None) -> MappingReport:
-    """A folder export: ``write(staging, report)`` fills a folder built beside ``folder``, which is renamed into
-    place when it is whole; then the mapping report is written beside it."""
-    with atomic_folder(folder, overwrite=overwrite) as staging:
-        report = write(staging, MappingReport(fmt, progress=progress))
-    report.write_beside(Path(folder), overwrite=True)
+    """A folder export: ``write(staging, report)`` fills a folder built beside ``folder``, which is published with
+    the mapping report (see ``staged_export``)."""
+    report = MappingReport(fmt, progress=progress)
+    with staged_export(folder, report, folder=True, overwrite=overwrite) as staging:
+        write(staging, report)
     return report

@@ -29,12 +29,11 @@ import numpy as np
 from ...core import FormatError, GeometryError, Project, Source
 from ...core.lanes import MISSING, CurveSet
 from ...core.lanes import tusimple_rows as default_rows
-from ..atomic import atomic_write
 from .frame_match import Entry, frame_files
 from .import_report import ImportReport
 from .json_files import parse_json
 from .lane_frames import ImportedLane, frames_to_export, import_lanes, lanes_by_frame, text_lines
-from .report import MappingReport
+from .report import MappingReport, export_file
 
 NOT_A_LANE = "TuSimple holds lane lines only"
 
@@ -49,7 +48,7 @@ def export_tusimple(project: Project, path: str | Path, *, frames: range | None 
         raise GeometryError(None, f"h_samples rows must lie in the image (0..{project.sequence.height - 1})")
     names = frame_files(project)
     report = MappingReport("tusimple", progress=progress)
-    with atomic_write(path, overwrite=overwrite) as handle:
+    with export_file(path, report, overwrite=overwrite) as handle:
         for frame, found in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE,
                                            partial(_xs_at, rows=rows)):
             lanes = []
@@ -61,7 +60,6 @@ def export_tusimple(project: Project, path: str | Path, *, frames: range | None 
                 report.wrote(lane.obj.track.class_name, lane.obj.attributes)
             handle.write(json.dumps({"raw_file": names[frame], "lanes": lanes, "h_samples": list(rows)}) + "\n")
             report.frame_done()
-    report.write_beside(path, overwrite=overwrite)
     return report
 
 
