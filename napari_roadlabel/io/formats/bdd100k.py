@@ -288,10 +288,16 @@ def _entry(record: Any, index: int, path: Path) -> Entry:
     if not isinstance(labels, list):
         raise FormatError(path, "labels must be a list", place=place)
     video, position = record.get("videoName"), record.get("frameIndex")
-    video = video if isinstance(video, str) and video else None
-    position = position if video is not None and isinstance(position, int) and not isinstance(position, bool) \
-        else None
-    return Entry(record["name"], path, place, labels, sequence=video, frame_index=position)
+    if video is not None and not isinstance(video, str):
+        raise FormatError(path, f"videoName must be text, got {video!r}", place=place)
+    if position is not None and (not _is_whole(position) or position < 0):
+        raise FormatError(path, f"frameIndex must be a whole number from 0, got {position!r}", place=place)
+    return Entry(record["name"], path, place, labels, sequence=video or None,
+                 frame_index=position if video else None)
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def add_entries(project: Project, entries: list[Entry], report: ImportReport, source: Source) -> ImportReport:
@@ -319,17 +325,8 @@ def _labels(project: Project, matched: list[tuple[int, Entry]], report: ImportRe
             label = _read_label(raw, frame, where, entry.file, project, report)
             if label is None:
                 continue
-            if isinstance(raw.get("id"), (str, int)) and not isinstance(raw.get("id"), bool):
-                key = str(raw["id"])
-                where = f"{entry.place}, label {number} (id {key!r})"
-                if key in ids_here:
-                    raise FormatError(entry.file, f"id {key!r} twice on one frame", place=where)
-                ids_here.add(key)
-                label.key = key
-                first = seen.setdefault(key, (label.class_name, label.track_attributes, where))
-                if first[:2] != (label.class_name, label.track_attributes):
-                    raise FormatError(entry.file, f"id {key!r} is a {label.class_name} {label.track_attributes} "
-                                                  f"here but a {first[0]} {first[1]} at {first[2]}", place=where)
+            if raw.get("id") is not None:
+                label.key = _track_key(raw["id"], label, f"{entry.place}, label {number}", entry.file, ids_here, seen)
             labels.append(label)
     return labels
 
@@ -361,6 +358,23 @@ def _read_label(raw: Any, frame: int, where: str, path: Path, project: Project,
     if geometry is None:
         return None
     return _Label(frame, where, class_name, geometry, track_attributes, frame_attributes)
+
+
+def _track_key(raw_id: Any, label: _Label, where: str, path: Path, ids_here: set[str],
+               seen: dict[str, tuple[str, dict, str]]) -> str:
+    """The label's track: its id, once on a frame, and of one class and track attributes on every frame."""
+    if not isinstance(raw_id, str) and not _is_whole(raw_id):
+        raise FormatError(path, f"id must be text or a whole number, got {raw_id!r}", place=where)
+    key = str(raw_id)
+    where = f"{where} (id {key!r})"
+    if key in ids_here:
+        raise FormatError(path, f"id {key!r} twice on one frame", place=where)
+    ids_here.add(key)
+    first = seen.setdefault(key, (label.class_name, label.track_attributes, where))
+    if first[:2] != (label.class_name, label.track_attributes):
+        raise FormatError(path, f"id {key!r} is a {label.class_name} {label.track_attributes} here but a "
+                                f"{first[0]} {first[1]} at {first[2]}", place=where)
+    return key
 
 
 def _class_of(category: Any, attributes: dict) -> tuple[str, dict, dict]:

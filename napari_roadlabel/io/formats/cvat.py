@@ -79,7 +79,7 @@ from ...core import (
     Track,
 )
 from ...core.taxonomy import AttributeSpec, AttributeType, ClassSpec
-from .import_report import ImportReport, fit_to_image
+from .import_report import ImportReport, fit_to_image, keeps_file_ids
 from .lane_frames import frames_to_export
 from .report import MappingReport, export_file
 
@@ -338,7 +338,7 @@ def import_cvat(project: Project, path: str | Path, *, source: Source = Source.I
     tracks = [track for track in tracks if track.states]  # outside everywhere, or every shape skipped: nothing
     runs = _tag_runs([reader.tag(element) for element in root.findall("tag")], step)
     kept_ids = [track.cvat_id for track in tracks]
-    keep_ids = bool(kept_ids) and min(kept_ids) >= project.store.next_id()
+    keep_ids = keeps_file_ids(project, kept_ids)
     with project.group(f"import CVAT {path.name}"):
         for track in sorted(tracks, key=lambda track: track.cvat_id):
             added = project.add_track(track.class_name, track.track_attributes,

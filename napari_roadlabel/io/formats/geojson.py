@@ -55,7 +55,7 @@ from ...core import (
 )
 from ...core.geometry import as_points
 from ..atomic import atomic_write
-from .import_report import ImportReport, fit_mask_to_image, fit_to_image
+from .import_report import ImportReport, fit_mask_to_image, fit_to_image, keeps_file_ids
 from .json_files import load_json
 from .lane_frames import check_frames
 
@@ -448,9 +448,9 @@ def _track_attributes(project: Project, features: list[ParsedFeature], path: Pat
 
 
 def _id_map(project: Project, features: list[ParsedFeature]) -> dict[int, int | None]:
-    """Old id -> wanted id: the same ids when the project never used them, else fresh ones (None)."""
+    """Old id -> wanted id: the same ids when ``keeps_file_ids``, else fresh ones (None)."""
     ids = {feature.track_id for feature in features}
-    keep = not ids or min(ids) >= project.store.next_id()
+    keep = keeps_file_ids(project, ids)
     return {old: (old if keep else None) for old in ids}
 
 

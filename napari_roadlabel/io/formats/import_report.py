@@ -40,6 +40,7 @@ from ...core.segments import polygon_self_crossing
 from ...core.wording import counted
 from ..atomic import atomic_write
 
+LARGEST_KEPT_ID = 2**31 - 1  # a file's ids above this get fresh ones: the store's 64-bit ids need room to grow
 BORDER_ROUNDING = 1e-6  # px: past the border by less than this is the file's rounding, not a point outside
 EXAMPLES = 3  # entries named in the report for each kind of entry that was not imported
 NOUNS = {  # how a summary names what was imported, by geometry kind ("lanes" for lane classes)
@@ -159,6 +160,12 @@ def _nested(counts: dict[tuple[str, str], int]) -> dict:
     for (class_name, plural), count in sorted(counts.items()):
         nested[plural][class_name] = count
     return dict(nested)
+
+
+def keeps_file_ids(project: Project, ids: set[int] | list[int]) -> bool:
+    """Whether an import keeps a file's own track ids: when the project has never used them and they leave room
+    for new tracks after them; otherwise every imported track gets a fresh id."""
+    return bool(ids) and min(ids) >= project.store.next_id() and max(ids) <= LARGEST_KEPT_ID
 
 
 # ---------------------------------------------------------------- the border policy

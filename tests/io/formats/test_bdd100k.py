@@ -246,6 +246,11 @@ BOX = {"x1": 1, "y1": 1, "x2": 5, "y2": 5}
     ("[{not json", r"b\.json: line 1, column 3: malformed JSON"),
     ("[" * 200_000, r"b\.json: JSON nested too deeply"),
     ('{"frames": 3}', "expected a JSON list of frames"),
+    (json.dumps([_good_frame(), {"name": "x.jpg", "videoName": "clip", "frameIndex": "abc"}]),
+     r"frame 1 \('x.jpg'\): frameIndex must be a whole number from 0, got 'abc'"),
+    (json.dumps([_good_frame(), {"name": "clip/000001.jpg", "labels": [{"id": True, "category": "car",
+                                                                          "box2d": BOX}]}]),
+     "label 0: id must be text or a whole number, got True"),
     (json.dumps([_good_frame(), {"labels": []}]), "frame 1: a frame needs a name"),
     (json.dumps([_good_frame(), {"name": "clip/000000.jpg"}]), r"frame 0 \('clip/000000.jpg'\) and frame 1 "
                                                                 r"\('clip/000000.jpg'\) are both for frame 0: which"),
