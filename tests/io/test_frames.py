@@ -10,7 +10,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import ExifTags, Image
 
+from napari_roadlabel.cli import main
 from napari_roadlabel.core.errors import FrameSourceError
 from napari_roadlabel.io.frames import (
     FrameArray,
@@ -257,23 +259,50 @@ def test_image_folder_uses_natural_sort(tmp_path):
         assert [encoded_index(source.read(index)) for index in range(3)] == [1, 2, 10]
 
 
-def test_image_of_another_size_fails_at_its_frame_naming_the_file(tmp_path):
-    write_image(tmp_path / "0001.png", 1)
-    odd_one = write_image(tmp_path / "0002.png", 2, size=(WIDTH * 2, HEIGHT))
-    write_image(tmp_path / "0003.png", 3)
+def write_cut_image(path: Path, index: int) -> Path:
+    """An image whose header is whole but whose pixels are cut off: it opens, and fails when its frame is read."""
+    data = write_image(path, index).read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def test_a_folder_of_images_of_several_sizes_is_refused_naming_the_first_that_differs(tmp_path, capsys):
+    write_image(tmp_path / "a.png", 1, size=(640, 480))
+    odd_one = write_image(tmp_path / "b.png", 2, size=(320, 200))
+    write_image(tmp_path / "c.png", 3, size=(640, 480))
+    (tmp_path / "d.png").write_text("not an image")
+    message = (f"{odd_one}: frame 1: is 320x200, but the first image (a.png) is 640x480: "
+               "a folder's images must all be one size")
+    with pytest.raises(FrameSourceError) as raised:
+        open_frames(tmp_path)
+    assert str(raised.value) == message
+    assert main(["new", str(tmp_path / "project"), "--source", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == f"roadlabel: error: {message}\n"
+    assert not (tmp_path / "project").exists()
+
+
+def test_a_file_that_is_not_an_image_is_refused_naming_it(tmp_path):
+    write_image(tmp_path / "a.png", 1)
+    fake = tmp_path / "b.png"
+    fake.write_text("a text file named like an image")
+    write_image(tmp_path / "c.png", 3)
+    with pytest.raises(FrameSourceError) as raised:
+        open_frames(tmp_path)
+    assert str(raised.value) == f"{fake}: frame 1: not an image: its content is no image format Pillow knows"
+
+
+def test_images_turned_by_their_exif_orientation_count_at_the_size_they_are_shown(tmp_path):
+    write_image(tmp_path / "a.jpg", 1)
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # stored on its side: shown turned a quarter
+    Image.fromarray(np.zeros((WIDTH, HEIGHT, 3), np.uint8)).save(tmp_path / "b.jpg", exif=exif)
     with open_frames(tmp_path, read_ahead=0) as source:
-        assert encoded_index(source.read(2)) == 3
-        with pytest.raises(FrameSourceError) as raised:
-            source.read(1)
-        message = str(raised.value)
-        assert str(odd_one) in message and "frame 1" in message and f"{WIDTH * 2}x{HEIGHT}" in message
-        assert source.missing == {1}
+        assert len(source) == 2 and source.read(1).shape == (HEIGHT, WIDTH, 3)
 
 
 def test_corrupt_image_in_a_folder_fails_at_its_frame(tmp_path):
-    write_image(tmp_path / "a_1.jpg", 1)
-    corrupt = tmp_path / "a_2.jpg"
-    corrupt.write_bytes(b"\xff\xd8 not really a jpeg")
+    write_image(tmp_path / "a_1.png", 1)
+    corrupt = write_cut_image(tmp_path / "a_2.png", 2)
     with open_frames(tmp_path, read_ahead=0) as source:
         with pytest.raises(FrameSourceError, match="frame 1") as raised:
             source.read(1)
@@ -399,7 +428,7 @@ def test_frame_array_materialises_with_asarray(mp4):
 
 def test_frame_array_substitutes_a_placeholder_for_an_unreadable_frame(tmp_path):
     write_image(tmp_path / "f1.png", 1)
-    (tmp_path / "f2.png").write_bytes(b"broken")
+    write_cut_image(tmp_path / "f2.png", 2)
     write_image(tmp_path / "f3.png", 3)
     with open_frames(tmp_path, read_ahead=0) as source:
         array = source.as_array()
