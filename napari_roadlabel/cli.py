@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections import Counter
 from functools import partial
 from pathlib import Path
@@ -17,6 +18,7 @@ from tqdm import tqdm
 
 from . import __version__
 from .core import Project, RoadlabelError, Source, Taxonomy, default_taxonomy, load_taxonomy
+from .core.errors import RoadlabelWarning
 from .core.wording import counted
 from .io.formats.registry import IMPORTERS, export_any, export_formats
 from .io.formats.report import report_path
@@ -52,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        return args.run(args) or 0
+        with warnings.catch_warnings():
+            warnings.showwarning = partial(_show_warning, warnings.showwarning)
+            return args.run(args) or 0
     except RoadlabelError as error:
         if args.debug:
             raise
@@ -61,6 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("roadlabel: interrupted", file=sys.stderr)
         return 130
+
+
+def _show_warning(show_others, message, category, *details) -> None:
+    """Our warnings are one line, like our errors; other libraries' keep their usual form."""
+    if issubclass(category, RoadlabelWarning):
+        print(f"roadlabel: warning: {message}", file=sys.stderr)
+    else:
+        show_others(message, category, *details)
 
 
 def _parser() -> argparse.ArgumentParser:
