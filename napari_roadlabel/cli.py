@@ -335,7 +335,8 @@ def _split(args) -> None:
 
 
 def _propagate(args) -> None:
-    with Project.open(args.project) as project:
+    # Writing from the start: what it computes from the project must not change before it is written.
+    with Project.open(args.project, writing=True) as project:
         plan = plan_propagation(project, method=args.method, tracks=args.tracks, start=args.start, end=args.end,
                                 to_next_keyframe=args.to_next_keyframe, extend_tags=args.extend_tags,
                                 flag_below=args.flag_below, stop_below=args.stop_below)

@@ -98,8 +98,12 @@ class Project:
         return cls.open(folder)
 
     @classmethod
-    def open(cls, folder: str | Path) -> Project:
-        """Open a project folder; anything missing, corrupt or of another schema raises ProjectError."""
+    def open(cls, folder: str | Path, *, writing: bool = False) -> Project:
+        """Open a project folder; anything missing, corrupt or of another schema raises ProjectError.
+
+        Its first edit takes the project's write lock (see write_lock.py), or ``writing=True`` takes it now: an
+        editor then learns at once, not at its first edit, that another process is writing.
+        """
         folder = Path(folder)
         if not folder.is_dir():
             raise ProjectError(folder, "no such project folder")
@@ -109,6 +113,12 @@ class Project:
             raise ProjectError(taxonomy_path, "the project's taxonomy file is missing")
         taxonomy = load_taxonomy(taxonomy_path)
         store = AnnotationStore.open(folder / DATABASE_FILE)  # migrates an older database
+        if writing:
+            try:
+                store.lock_for_writing()
+            except ProjectError:
+                store.close()
+                raise
         if metadata["schema_version"] != SCHEMA_VERSION:
             metadata["schema_version"] = SCHEMA_VERSION
             _write_metadata(folder / METADATA_FILE, metadata)
