@@ -29,26 +29,27 @@ class WriteLock:
     writes) and ``release``."""
 
     def __init__(self, path: Path):
-        self.path = path.resolve()
+        self.path = path  # as the user named it, for messages
+        self._key = path.resolve()
         self.held = False
 
     def acquire(self) -> None:
         if self.held:
             return
         with _guard:
-            if self.path not in _held:
-                _held[self.path] = [_lock(self.path), 0]
-            _held[self.path][1] += 1
+            if self._key not in _held:
+                _held[self._key] = [_lock(self.path), 0]
+            _held[self._key][1] += 1
         self.held = True
 
     def release(self) -> None:
         if not self.held:
             return
         with _guard:
-            entry = _held[self.path]
+            entry = _held[self._key]
             entry[1] -= 1
             if entry[1] == 0:
-                del _held[self.path]
+                del _held[self._key]
                 os.ftruncate(entry[0], 0)  # no pid left behind: the file is as it was before
                 os.close(entry[0])
         self.held = False
