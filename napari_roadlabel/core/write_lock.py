@@ -17,7 +17,7 @@ from .errors import ProjectError
 
 try:
     import fcntl
-except ImportError:  # Windows: no flock, so no lock
+except ImportError:  # Windows: no flock, so writers are not serialised there
     fcntl = None
 
 _held: dict[Path, list[int]] = {}  # lock file -> [file descriptor, holders in this process]
@@ -58,12 +58,13 @@ class WriteLock:
 def _lock(path: Path) -> int:
     """The lock file's descriptor, locked, with this process's pid written in it."""
     try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by child processes (PEP 446)
     except OSError as error:
         raise ProjectError(path, f"cannot lock the project for writing: {error.strerror}") from None
+    if fcntl is None:
+        return descriptor
     try:
-        if fcntl is not None:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         pid = os.pread(descriptor, 20, 0).decode("ascii", "replace").strip()
         os.close(descriptor)
