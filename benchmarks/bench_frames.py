@@ -7,7 +7,9 @@ It writes a synthetic mp4v video into a temporary folder, then measures
 ``source.read(i)`` stepping forward through the same frames in a tight loop
 (read-ahead gets no idle time to help), (b2) the same with a pause between
 steps, as when napari draws each frame (read-ahead has then filled the cache),
-(c) random jumps, and (d) memory.
+(c) random jumps, (d) memory, and (e) opening: the video (its frame count is verified
+by decoding the last frame; a truncated video has its packets counted instead) and a
+folder of ``--images`` images (hard links to one image: every header is read, no pixels).
 The last printed line is one JSON object with every figure. Nothing is asserted.
 """
 
@@ -28,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from napari_roadlabel.io.frames import DEFAULT_CACHE_BYTES, open_frames  # noqa: E402
+from napari_roadlabel.io.frames import DEFAULT_CACHE_BYTES, _count_packets, open_frames  # noqa: E402
 
 RANDOM_JUMPS = 50
 IDLE_STEPS = 100
@@ -40,6 +42,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--frames", type=int, default=10_000, help="frames in the generated video")
     parser.add_argument("--steps", type=int, default=500, help="frames stepped through from the middle")
     parser.add_argument("--size", default="640x360", help="WIDTHxHEIGHT of the generated video")
+    parser.add_argument("--images", type=int, default=20_000, help="images in the folder opened in (e)")
     parser.add_argument(
         "--cache-mb", type=float, default=DEFAULT_CACHE_BYTES / 2**20, help="cache budget of our source"
     )
@@ -111,6 +114,44 @@ def traced_peak_mb(path: Path, start: int, steps: int, cache_bytes: int) -> floa
     return peak / 2**20
 
 
+def opening_ms(path: Path) -> dict[str, float]:
+    """(e) Plain OpenCV opening and reading frame 0, against open_frames (which also verifies the frame count)."""
+    began = time.perf_counter()
+    capture = cv2.VideoCapture(str(path))
+    capture.read()
+    plain = time.perf_counter() - began
+    capture.release()
+    began = time.perf_counter()
+    open_frames(path, read_ahead=0).close()
+    ours = time.perf_counter() - began
+    began = time.perf_counter()
+    _count_packets(path)
+    counting = time.perf_counter() - began
+    return {"plain": plain * 1000, "ours": ours * 1000, "count_packets": counting * 1000}
+
+
+def folder_opening_seconds(video: Path, images: int) -> dict[str, float]:
+    """(e) Opening a folder of ``images`` JPEGs (headers read) against decoding them all (from 200 decodes).
+
+    The images are hard links to the video's first frame: the folder costs no disk space.
+    """
+    image = video.with_name("image.jpg")
+    cv2.imwrite(str(image), cv2.VideoCapture(str(video)).read()[1])
+    frames = video.with_name("frames")
+    frames.mkdir()
+    for index in range(images):
+        (frames / f"{index:06d}.jpg").hardlink_to(image)
+    began = time.perf_counter()
+    open_frames(frames, read_ahead=0).close()
+    ours = time.perf_counter() - began
+    sample = sorted(frames.iterdir())[:200]
+    began = time.perf_counter()
+    for file in sample:
+        cv2.imdecode(np.fromfile(file, np.uint8), cv2.IMREAD_COLOR)
+    decode_all = (time.perf_counter() - began) / len(sample) * images
+    return {"ours": ours, "decode_all": decode_all}
+
+
 def max_rss_mb() -> float:
     kilobytes_or_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kilobytes_or_bytes / (2**20 if sys.platform == "darwin" else 2**10)
@@ -131,6 +172,8 @@ def main() -> None:
         ours_idle, _ = step_forward(video, start, min(IDLE_STEPS, args.steps), cache_bytes, IDLE_MS)
         jumps = random_jumps_ms(video, args.frames, cache_bytes)
         peak_traced = traced_peak_mb(video, start, args.steps, cache_bytes)
+        opening = opening_ms(video)
+        folder_opening = folder_opening_seconds(video, args.images)
 
     results = {
         "frames": args.frames,
@@ -153,6 +196,14 @@ def main() -> None:
         "cache_within_budget": cache_peak <= cache_bytes,
         "peak_traced_mb": round(peak_traced, 1),
         "max_rss_mb": round(max_rss_mb(), 1),
+        "open_plain_ms": round(opening["plain"], 1),
+        "open_ours_ms": round(opening["ours"], 1),
+        "open_ratio_vs_plain": round(opening["ours"] / opening["plain"], 2),
+        "count_packets_ms": round(opening["count_packets"], 1),
+        "images": args.images,
+        "folder_open_seconds": round(folder_opening["ours"], 2),
+        "folder_decode_all_seconds": round(folder_opening["decode_all"], 1),
+        "folder_open_ratio_vs_decoding": round(folder_opening["ours"] / folder_opening["decode_all"], 3),
     }
     print_table(results)
     print(json.dumps(results))
@@ -174,6 +225,11 @@ def print_table(results: dict) -> None:
          f"  ({'within' if results['cache_within_budget'] else 'OVER'} budget)"),
         ("    tracemalloc peak during (b), MB", f"{results['peak_traced_mb']}"),
         ("    process max RSS, MB", f"{results['max_rss_mb']}"),
+        ("(e) open + frame 0: plain cv2 / ours, ms", f"{results['open_plain_ms']} / {results['open_ours_ms']}"
+         f"  (ratio {results['open_ratio_vs_plain']:.2f}: ours verifies the frame count)"),
+        ("    counting the packets (a truncated video), ms", f"{results['count_packets_ms']}"),
+        (f"    open a folder of {results['images']} images, s", f"{results['folder_open_seconds']}  (decoding them all:"
+         f" {results['folder_decode_all_seconds']} s, ratio {results['folder_open_ratio_vs_decoding']})"),
     ]
     width = max(len(label) for label, _ in rows)
     print(f"stepping {results['steps']} frames from the middle of the video")

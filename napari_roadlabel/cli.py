@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections import Counter
 from functools import partial
 from pathlib import Path
@@ -17,6 +18,7 @@ from tqdm import tqdm
 
 from . import __version__
 from .core import Project, RoadlabelError, Source, Taxonomy, default_taxonomy, load_taxonomy
+from .core.errors import RoadlabelWarning
 from .core.wording import counted
 from .io.formats.registry import IMPORTERS, export_any, export_formats
 from .io.formats.report import report_path
@@ -54,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        code = args.run(args) or 0
+        with warnings.catch_warnings():
+            warnings.showwarning = partial(_show_warning, warnings.showwarning)
+            code = args.run(args) or 0
         sys.stdout.flush()  # so that a reader gone away is found here, not at exit
         return code
     except BrokenPipeError:
@@ -81,6 +85,14 @@ def _stdout_closed() -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit would fail again
     return EXIT_CLOSED_PIPE
+
+
+def _show_warning(show_others, message, category, *details) -> None:
+    """Our warnings are one line, like our errors; other libraries' keep their usual form."""
+    if issubclass(category, RoadlabelWarning):
+        print(f"roadlabel: warning: {message}", file=sys.stderr)
+    else:
+        show_others(message, category, *details)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -242,7 +254,7 @@ def _taxonomy(args) -> None:
 
 
 def _import(args) -> None:
-    with Project.open(args.project) as project:
+    with Project.open(args.project, writing=True) as project:  # locked before reading: ids are chosen on reading
         options = {"source": Source(args.source)} if args.source else {}
         report = IMPORTERS[args.format](project, args.file, strict=args.strict, **options)
     _refuse_or_warn_if_empty(report, args.file, strict=args.strict)
@@ -388,7 +400,8 @@ def _split(args) -> None:
 
 
 def _propagate(args) -> None:
-    with Project.open(args.project) as project:
+    # Writing from the start: what it computes from the project must not change before it is written.
+    with Project.open(args.project, writing=True) as project:
         plan = plan_propagation(project, method=args.method, tracks=args.tracks, start=args.start, end=args.end,
                                 to_next_keyframe=args.to_next_keyframe, extend_tags=args.extend_tags,
                                 flag_below=args.flag_below, stop_below=args.stop_below)

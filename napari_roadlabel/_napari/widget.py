@@ -86,7 +86,7 @@ class RoadLabelWidget(QWidget):
 
     def open_project(self, folder: str | Path) -> None:
         """Show a project folder in the viewer (replacing any open one)."""
-        project = Project.open(folder)
+        project = Project.open(folder, writing=True)
         try:
             frames = open_project_frames(project)
         except RoadlabelError:

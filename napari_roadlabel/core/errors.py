@@ -42,3 +42,10 @@ class FrameSourceError(RoadlabelError):
 
 class FormatError(RoadlabelError):
     """An import file is malformed or does not follow its format's schema."""
+
+
+class RoadlabelWarning(UserWarning):
+    """Something wrong that napari-roadlabel worked around, worded like an error: ``<where>: <place>: <reason>``."""
+
+    def __init__(self, where: str | PathLike | None, reason: str, place: str | None = None):
+        super().__init__(": ".join(str(part) for part in (where, place, reason) if part))

@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import math
 import os
+import reprlib
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -96,8 +98,12 @@ class Project:
         return cls.open(folder)
 
     @classmethod
-    def open(cls, folder: str | Path) -> Project:
-        """Open a project folder; anything missing, corrupt or of another schema raises ProjectError."""
+    def open(cls, folder: str | Path, *, writing: bool = False) -> Project:
+        """Open a project folder; anything missing, corrupt or of another schema raises ProjectError.
+
+        Its first edit takes the project's write lock (see write_lock.py), or ``writing=True`` takes it now: an
+        editor then learns at once, not at its first edit, that another process is writing.
+        """
         folder = Path(folder)
         if not folder.is_dir():
             raise ProjectError(folder, "no such project folder")
@@ -107,6 +113,12 @@ class Project:
             raise ProjectError(taxonomy_path, "the project's taxonomy file is missing")
         taxonomy = load_taxonomy(taxonomy_path)
         store = AnnotationStore.open(folder / DATABASE_FILE)  # migrates an older database
+        if writing:
+            try:
+                store.lock_for_writing()
+            except ProjectError:
+                store.close()
+                raise
         if metadata["schema_version"] != SCHEMA_VERSION:
             metadata["schema_version"] = SCHEMA_VERSION
             _write_metadata(folder / METADATA_FILE, metadata)
@@ -356,6 +368,8 @@ def _read_metadata(path: Path) -> dict:
         metadata = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise ProjectError(path, f"corrupt JSON: {error.msg}", f"line {error.lineno}") from None
+    except RecursionError:
+        raise ProjectError(path, "corrupt JSON: nested too deeply") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ProjectError(path, f"cannot read: {error}") from None
     if not isinstance(metadata, dict) or metadata.get("format") != PROJECT_MARK:
@@ -367,7 +381,39 @@ def _read_metadata(path: Path) -> dict:
     if missing:
         raise ProjectError(path, f"missing key {missing[0]!r}")
     metadata.setdefault("fps", None)
+    _check_fields(path, metadata)
     return metadata
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _is_rate(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)
+                             and math.isfinite(value) and value > 0)
+
+
+def _is_file_name(value: Any) -> bool:
+    return isinstance(value, str) and value not in ("", ".", "..") and Path(value).name == value
+
+
+# What each key of project.json that the code reads must hold (a hand-edited file is checked before it is used).
+_FIELDS = {
+    "source": (lambda value: isinstance(value, str) and value != "", "the path of the video or image folder"),
+    "frame_count": (_is_count, "a whole number of at least 1"),
+    "width": (_is_count, "a whole number of pixels, at least 1"),
+    "height": (_is_count, "a whole number of pixels, at least 1"),
+    "fps": (_is_rate, "a number above 0, or null"),
+    "taxonomy": (_is_file_name, "the name of a file in the project folder"),
+    "annotator": (lambda value: isinstance(value, str), "text"),
+}
+
+
+def _check_fields(path: Path, metadata: dict) -> None:
+    for key, (valid, wanted) in _FIELDS.items():
+        if key in metadata and not valid(metadata[key]):
+            raise ProjectError(path, f"must be {wanted}, not {reprlib.repr(metadata[key])}", key)
 
 
 def _write_metadata(path: Path, metadata: dict) -> None:

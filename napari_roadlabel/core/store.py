@@ -27,6 +27,7 @@ from .annotations import FrameObject, FrameRangeTag, FrameState, Source, Track
 from .errors import AnnotationError, ProjectError
 from .geometry import Geometry
 from .review import Comment, ReviewMark, ReviewStatus
+from .write_lock import WriteLock
 
 SCHEMA_VERSION = 2
 MAX_UNDO_STEPS = 500
@@ -170,13 +171,21 @@ def _tag_from_row(row) -> FrameRangeTag:
 class AnnotationStore:
     """Tracks, states and tags in one SQLite file; all writes go through undoable row changes."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path):
+    def __init__(self, connection: sqlite3.Connection, path: Path, write_lock: WriteLock | None = None):
         self._db = connection
         self.path = path
         self._lock = threading.RLock()  # one connection, shared by the UI and worker threads
+        self._write_lock = write_lock or WriteLock(lock_path(path))
         self._group: UndoStep | None = None
         self._undo: list[UndoStep] = []
         self._redo: list[UndoStep] = []
+        if not self._write_lock.held:
+            # Until its first write, a store reads one snapshot: another process's writes cannot reach its
+            # caches half-way (a state whose track it has never seen).
+            self._db.execute("BEGIN")
+        self._read_caches()
+
+    def _read_caches(self) -> None:
         self._tracks = {row[0]: _track_from_row(row) for row in self._db.execute("SELECT * FROM tracks")}
         self._tags = {row[0]: _tag_from_row(row) for row in self._db.execute("SELECT * FROM tags")}
         self._reviews = {tuple(row[:2]): _review_from_row(row) for row in self._db.execute("SELECT * FROM reviews")}
@@ -192,6 +201,7 @@ class AnnotationStore:
         db.execute("INSERT INTO meta VALUES ('next_id', '1')")
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         _configure(db)
+        lock_path(path).touch()  # there from the start, so that taking the lock adds no file to the project
         return cls(db, path)
 
     @classmethod
@@ -209,21 +219,37 @@ class AnnotationStore:
         if not _TABLES <= tables:
             db.close()
             raise ProjectError(path, f"not an annotation database: tables {sorted(_TABLES - tables)} are missing")
-        if version in _MIGRATIONS:
-            _migrate(db, version)
-        elif version != SCHEMA_VERSION:
-            db.close()
-            raise ProjectError(path, f"database schema version {version}, expected {SCHEMA_VERSION}")
-        _configure(db)
+        write_lock = WriteLock(lock_path(path))
         try:
-            return cls(db, path)
-        except (sqlite3.DatabaseError, ValueError) as error:
+            if version in _MIGRATIONS:
+                write_lock.acquire()  # a migration writes
+                _migrate(db)
+            elif version != SCHEMA_VERSION:
+                raise ProjectError(path, f"database schema version {version}, expected {SCHEMA_VERSION}")
+            _configure(db)
+            return cls(db, path, write_lock)
+        except BaseException as error:
             db.close()
-            raise ProjectError(path, f"corrupt annotation database ({error})") from None
+            write_lock.release()
+            if isinstance(error, (sqlite3.DatabaseError, ValueError)):
+                raise ProjectError(path, f"corrupt annotation database ({error})") from None
+            raise
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self._write_lock.release()
+
+    def lock_for_writing(self) -> None:
+        """Take the project's write lock now (done by the first write otherwise); ProjectError while another
+        process writes.  The caches are read again: another writer may have changed the project since."""
+        with self._lock:
+            if self._write_lock.held:
+                return
+            self._write_lock.acquire()
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")  # the end of the read snapshot
+            self._read_caches()
 
     # ---------------------------------------------------------- reading
 
@@ -467,9 +493,10 @@ class AnnotationStore:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
-        if self._db.in_transaction:  # inside a group: the group commits
+        if self._write_lock.held and self._db.in_transaction:  # inside a group: the group commits
             yield
             return
+        self.lock_for_writing()
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -516,9 +543,10 @@ class AnnotationStore:
         return tuple(row) if row else None
 
 
-def _migrate(db: sqlite3.Connection, version: int) -> None:
-    """Bring an older database up to SCHEMA_VERSION in one transaction (all or nothing)."""
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring an older database up to SCHEMA_VERSION in one transaction (all or nothing), under the write lock."""
     db.execute("BEGIN IMMEDIATE")
+    version = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have migrated it meanwhile
     try:
         while version < SCHEMA_VERSION:
             for statement in _MIGRATIONS[version].split(";"):
@@ -530,6 +558,10 @@ def _migrate(db: sqlite3.Connection, version: int) -> None:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def lock_path(database: Path) -> Path:
+    return database.with_suffix(".lock")
 
 
 def _configure(db: sqlite3.Connection) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import enum
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +196,9 @@ def load_taxonomy(path: str | Path) -> Taxonomy:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise TaxonomyError(path, f"cannot read: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise TaxonomyError(path, f"not a text file: byte {error.object[error.start]:#04x} at position "
+                                  f"{error.start} is not UTF-8") from None
     data = _parse(text, path)
     return taxonomy_from_dict(data, where=path)
 
@@ -206,15 +210,43 @@ def default_taxonomy() -> Taxonomy:
 def _parse(text: str, path: Path) -> Any:
     if path.suffix.lower() == ".json":
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=partial(_unique_keys, path))
         except json.JSONDecodeError as error:
             raise TaxonomyError(path, error.msg, place=f"line {error.lineno}, column {error.colno}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no Python objects
+    except yaml.reader.ReaderError as error:
+        raise TaxonomyError(path, f"not a text file: character U+{error.character:04X} at position {error.position} "
+                                  "is not allowed in YAML") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         place = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
         raise TaxonomyError(path, f"not valid YAML: {getattr(error, 'problem', None) or error}", place) from None
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.safe_load``, except that a key given twice in one mapping is an error (PyYAML keeps the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` may be overridden on purpose
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _unique_keys(path: Path, pairs: list[tuple[str, Any]]) -> dict:
+    """A JSON object as a dict, refusing a key given twice (the json module keeps the last one)."""
+    mapping = {}
+    for key, value in pairs:
+        if key in mapping:
+            raise TaxonomyError(path, f"duplicate key {key!r}")
+        mapping[key] = value
+    return mapping
 
 
 def taxonomy_from_dict(data: Any, where: str | Path | None = None) -> Taxonomy:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 from ..core import Project, ProjectError, SequenceInfo, Taxonomy
+from ..core.errors import RoadlabelWarning
 from .frames import FrameSource, open_frames
 
 
@@ -25,11 +27,18 @@ def create_project(folder: str | Path, source: str | Path, *, taxonomy: Taxonomy
 
 
 def open_project_frames(project: Project) -> FrameSource:
-    """The project's frame source, checked against what the project recorded when it was made."""
+    """The project's frame source, checked against what the project recorded when it was made.
+
+    Frames of another size are refused; another number of frames (a video cut short since) is a warning: the
+    annotations are all kept, and those on frames the source lacks are not shown.
+    """
     frames = open_frames(project.source_path())
     expected = (project.sequence.width, project.sequence.height)
     if frames.size != expected:
         frames.close()
         raise ProjectError(project.source_path(), f"frames are {frames.size[0]}x{frames.size[1]}, but the project "
                                                   f"was made for {expected[0]}x{expected[1]}")
+    if len(frames) != project.sequence.frame_count:
+        warnings.warn(RoadlabelWarning(project.source_path(), f"has {len(frames)} frames, but the project was made "
+                                                              f"for {project.sequence.frame_count}"), stacklevel=2)
     return frames

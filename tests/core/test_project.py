@@ -4,6 +4,7 @@ import sqlite3
 import numpy as np
 import pytest
 
+from napari_roadlabel.cli import main
 from napari_roadlabel.core import (
     AnnotationError,
     Project,
@@ -218,6 +219,44 @@ def test_corrupt_metadata_names_the_line(tmp_path):
     (tmp_path / "p" / "project.json").write_text('{\n"format": "napari-roadlabel project",\n')
     with pytest.raises(ProjectError, match=r"project.json: line \d+: corrupt JSON"):
         Project.open(tmp_path / "p")
+
+
+@pytest.mark.parametrize(("changes", "key", "reason"), [
+    ({"frame_count": "many", "width": -5}, "frame_count", "must be a whole number of at least 1, not 'many'"),
+    ({"width": -5}, "width", "must be a whole number of pixels, at least 1, not -5"),
+    ({"height": 540.0}, "height", "not 540.0"),
+    ({"frame_count": True}, "frame_count", "not True"),
+    ({"fps": "fast"}, "fps", "must be a number above 0, or null, not 'fast'"),
+    ({"fps": float("nan")}, "fps", "not nan"),
+    ({"source": ["clip.mp4"]}, "source", "must be the path of the video or image folder, not ['clip.mp4']"),
+    ({"taxonomy": "../../elsewhere.yaml"}, "taxonomy", "must be the name of a file in the project folder"),
+    ({"taxonomy": 7}, "taxonomy", "not 7"),
+    ({"annotator": {"name": "ana"}}, "annotator", "must be text, not {'name': 'ana'}"),
+])
+def test_project_json_of_wrong_types_or_ranges_is_refused_naming_the_key(tmp_path, capsys, changes, key, reason):
+    Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 960, 540)).close()
+    metadata_path = tmp_path / "p" / "project.json"
+    metadata_path.write_text(json.dumps({**json.loads(metadata_path.read_text()), **changes}))
+    with pytest.raises(ProjectError) as raised:
+        Project.open(tmp_path / "p")
+    assert str(raised.value).startswith(f"{metadata_path}: {key}: ") and reason in str(raised.value)
+    assert main(["info", str(tmp_path / "p")]) == 1
+    assert capsys.readouterr().err == f"roadlabel: error: {raised.value}\n"
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    ("[1, 2, 3]", "not a napari-roadlabel project file"),
+    ('"napari-roadlabel project"', "not a napari-roadlabel project file"),
+    ("[" * 100_000, "nested too deeply"),
+    ("\x00\x01 not json", "corrupt JSON"),
+])
+def test_project_json_that_is_not_an_object_is_one_line(tmp_path, capsys, content, reason):
+    Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 10, 960, 540)).close()
+    (tmp_path / "p" / "project.json").write_text(content)
+    assert main(["info", str(tmp_path / "p")]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"roadlabel: error: {tmp_path / 'p' / 'project.json'}: ") and reason in error
+    assert error.count("\n") == 1
 
 
 @pytest.mark.parametrize(("version", "reason"), [(SCHEMA_VERSION + 1, "newer napari-roadlabel"),

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from napari_roadlabel.cli import main
 from napari_roadlabel.core import (
     AnnotationError,
     GeometryKind,
@@ -106,3 +107,41 @@ def test_yaml_booleans_do_not_sneak_into_choices(tmp_path):
                     "      state: {type: choice, values: [red, off]}\n")
     with pytest.raises(TaxonomyError, match="classes.light.attributes.state.values"):
         load_taxonomy(path)
+
+
+@pytest.mark.parametrize(("text", "line", "key"), [
+    ("classes:\n  car:\n    geometry: [box]\n  car:\n    geometry: [polygon]\n", 4, "car"),
+    ("classes:\n  car:\n    geometry: [box]\n    attributes:\n      make: {type: text}\n"
+     "      make: {type: bool}\n", 6, "make"),
+    ("name: a\nclasses:\n  car:\n    geometry: [box]\nname: b\n", 5, "name"),
+])
+def test_a_key_given_twice_is_refused_with_its_line(tmp_path, text, line, key):
+    path = tmp_path / "team.yaml"
+    path.write_text(text)
+    with pytest.raises(TaxonomyError, match=rf"team.yaml: line {line}, column \d+: .*duplicate key '{key}'"):
+        load_taxonomy(path)
+
+
+def test_a_yaml_merge_may_override_a_key(tmp_path):
+    path = tmp_path / "team.yaml"
+    path.write_text("base: &base {geometry: [box], color: '#ff0000'}\nclasses:\n"
+                    "  car:\n    <<: *base\n    color: '#00ff00'\n")
+    assert load_taxonomy(path)["car"].color == "#00ff00"
+
+
+def test_a_json_key_given_twice_is_refused(tmp_path):
+    path = tmp_path / "team.json"
+    path.write_text('{"classes": {"car": {"geometry": ["box"]}, "car": {"geometry": ["polygon"]}}}')
+    with pytest.raises(TaxonomyError, match="team.json: duplicate key 'car'"):
+        load_taxonomy(path)
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text file: byte 0x89 at position 0 is not UTF-8"),
+    (b"name: team\x00\x01", "not a text file: character U+0000 at position 10 is not allowed in YAML"),
+])
+def test_a_binary_file_is_one_clear_line(tmp_path, capsys, content, reason):
+    path = tmp_path / "team.yaml"
+    path.write_bytes(content)
+    assert main(["taxonomy", str(path)]) == 1
+    assert capsys.readouterr().err == f"roadlabel: error: {path}: {reason}\n"

@@ -1,6 +1,10 @@
 """The workspace in a real viewer (run under Xvfb): layers per element, stepping, reader, writer, sample."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -137,3 +141,17 @@ def test_the_writer_keeps_keypoints_as_one_object(make_napari_viewer, labeled_pr
     features = json.loads(written.read_text())["features"]
     [pedestrian] = [f for f in features if f["properties"]["class"] == "pedestrian"]
     assert pedestrian["geometry"] == {"type": "MultiPoint", "coordinates": [[10, 20], [12, 40], [14, 60]]}
+
+
+def test_a_project_open_in_the_panel_is_not_written_by_another_process(widget, labeled_project, tmp_path):
+    with Project.open(labeled_project) as project:  # reading: no lock
+        export_geojson(project, tmp_path / "lanes.geojson")
+    command = [sys.executable, "-m", "napari_roadlabel.cli", "import", str(labeled_project),
+               str(tmp_path / "lanes.geojson"), "--format", "geojson"]
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    refused = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=120)
+    assert refused.returncode == 1
+    assert f"project is busy: another roadlabel process (pid {os.getpid()}) is writing" in refused.stderr
+    widget.close_workspace()
+    imported = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=120)
+    assert imported.returncode == 0, imported.stderr
