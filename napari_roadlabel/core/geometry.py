@@ -90,6 +90,12 @@ class Geometry:
         return _frozen(kind, offset, bits[: h * w].reshape(h, w).astype(bool))
 
 
+def checked_geometry(kind: GeometryKind, points: np.ndarray) -> Geometry:
+    """A geometry from points already checked (``as_points`` and the kind's count; a box as its (min, max)
+    corners), without checking them again: an import's hot path."""
+    return _frozen(kind, points)
+
+
 def _frozen(kind: GeometryKind, points: np.ndarray, mask: np.ndarray | None = None) -> Geometry:
     points = np.array(points, dtype=np.float64)
     points.flags.writeable = False
@@ -130,7 +136,7 @@ def as_points(kind: GeometryKind, points, *, where: str | None = None) -> np.nda
         raise GeometryError(where, f"{kind} coordinates are not numbers") from None
     if array.size and (array.dtype.kind not in "iuf" or _has_booleans(points)):
         raise GeometryError(where, f"{kind} coordinates must be numbers, got {_shown(points)}")
-    array = array.astype(np.float64)
+    array = array.astype(np.float64, copy=False)
     if array.ndim == 1 and array.size == 2:
         array = array.reshape(1, 2)
     if array.ndim != 2 or array.shape[1] != 2:
@@ -142,10 +148,12 @@ def as_points(kind: GeometryKind, points, *, where: str | None = None) -> np.nda
 
 
 def _has_booleans(points) -> bool:
-    """True and False in nested lists: numpy would read them as 1 and 0 beside numbers."""
-    if isinstance(points, (list, tuple)):
-        return any(isinstance(item, bool) or _has_booleans(item) for item in points)
-    return False
+    """True and False in a point or a list of points: numpy would read them as 1 and 0 beside numbers.  (Lists
+    nested deeper are refused for their shape.)"""
+    if not isinstance(points, (list, tuple)):
+        return False
+    return any(type(value) is bool for item in points
+               for value in (item if isinstance(item, (list, tuple)) else (item,)))
 
 
 def _shown(value, limit: int = 60) -> str:

@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...core import FormatError, Geometry, GeometryError, GeometryKind, Project, make_geometry
-from ...core.geometry import as_points, clip_polygon_to_image, clipped_to_image, polyline_inside_image
+from ...core import FormatError, Geometry, GeometryError, GeometryKind, Project
+from ...core.geometry import as_points, checked_geometry, clip_polygon_to_image, clipped_to_image, polyline_inside_image
 from ...core.lanes import is_lane_class
 from ...core.segments import polygon_self_crossing
 from ...core.wording import counted
@@ -179,9 +179,10 @@ def fit_to_image(kind: GeometryKind, points, project: Project, report: ImportRep
     except GeometryError as error:
         raise FormatError(file, error.reason, place=where) from None
     width, height = project.sequence.width, project.sequence.height
-    array = _onto_border(array, width, height, report, file, where)
+    if len(array) and (array.min() < 0 or array[:, 0].max() > width or array[:, 1].max() > height):
+        array = _onto_border(array, width, height, report, file, where)  # most geometry is inside: no work
     fitted = _FITTERS[kind](array, width, height, report, file, where)
-    return None if fitted is None else make_geometry(kind, fitted, where=where)
+    return None if fitted is None else checked_geometry(kind, fitted)
 
 
 def fit_mask_to_image(mask: Geometry, project: Project, report: ImportReport, file: Path | str,
@@ -218,16 +219,16 @@ def _fit_line(points, width, height, report, file, where):
     if len(points) < 2:
         report.skip(file, "a line of fewer than 2 points", where)
         return None
-    parts = [_without_repeats(part) for part in polyline_inside_image(points, width, height)]
-    parts = [part for part in parts if len(part) >= 2]
+    if _inside(points, width, height).all():
+        return points
+    parts = [part for part in map(_without_repeats, polyline_inside_image(points, width, height)) if len(part) >= 2]
     if not parts:
         report.skip(file, "fewer than 2 points inside the image", where)
         return None
     if len(parts) > 1:
         report.clip(file, "left the image and came back: its longest part kept", where)
         return max(parts, key=_length)
-    if len(parts[0]) != len(points) or not np.array_equal(parts[0], points):
-        report.clip(file, "cut where it leaves the image", where)
+    report.clip(file, "cut where it leaves the image", where)
     return parts[0]
 
 
@@ -240,12 +241,13 @@ def _fit_polygon(points, width, height, report, file, where):
     if len(points) < 3 or _area(points) == 0:
         report.skip(file, "a polygon of no area", where)
         return None
+    if _inside(points, width, height).all():
+        return points
     inside = _without_repeats(clip_polygon_to_image(points, width, height))
     if len(inside) < 3 or _area(inside) == 0:
         report.skip(file, "outside the image", where)
         return None
-    if len(inside) != len(points) or not np.array_equal(inside, points):
-        report.clip(file, "clipped to the image", where)
+    report.clip(file, "clipped to the image", where)
     return inside
 
 
@@ -299,4 +301,5 @@ def _length(points: np.ndarray) -> float:
 
 def _area(points: np.ndarray) -> float:
     x, y = points[:, 0], points[:, 1]
-    return abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))) / 2
+    twice = np.dot(x[:-1], y[1:]) - np.dot(y[:-1], x[1:]) + x[-1] * y[0] - y[-1] * x[0]
+    return abs(float(twice)) / 2
