@@ -81,13 +81,18 @@ def object_xy(frame: int, index: int, count: int, width: int, height: int) -> tu
     kind = KINDS[index % len(KINDS)]
     x = width * (0.05 + 0.85 * index / max(count, 1)) + (frame % 7) * width / 640
     if kind == "lane-line":
-        xs = x + (width / 2 - x) * np.array([0.0, 0.2, 0.4, 0.55])
-        return kind, np.column_stack([xs, height * np.array([0.95, 0.8, 0.65, 0.5])])
+        return kind, lane_xy(x, width, height)
     if kind == "traffic-light":
         x0, y0, x1, y1 = x, height * 0.05, x + width * 0.02, height * 0.12
     else:
         x0, y0, x1, y1 = x, height * 0.8, x + width * 0.05, height * 0.9
     return kind, np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+
+
+def lane_xy(x: float, width: int, height: int) -> np.ndarray:
+    """A lane line from (x, near the bottom) up the image, towards the middle."""
+    xs = x + (width / 2 - x) * np.array([0.0, 0.2, 0.4, 0.55])
+    return np.column_stack([xs, height * np.array([0.95, 0.8, 0.65, 0.5])])
 
 
 def to_geometry(kind: str, points: np.ndarray):

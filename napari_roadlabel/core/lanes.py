@@ -45,6 +45,7 @@ TANGENT_SAMPLES = 4  # the end tangent is taken over this many curve samples
 TUSIMPLE_ROWS = tuple(range(160, 720, 10))  # h_samples of TuSimple's 720-row images
 TUSIMPLE_HEIGHT = 720
 CULANE_ROW_STEP = 10  # px between the rows a CULane lane is written at
+COMPARISONS_AT_ONCE = 1 << 22  # (curve, sample, knot) comparisons _interp_rows makes at once: bounds its memory
 
 
 @dataclass(frozen=True)
@@ -317,7 +318,9 @@ def _interp_rows(points: np.ndarray, arcs: np.ndarray, distances: np.ndarray) ->
     """The points at (G, S) arc lengths (within 0..length) of (G, M, 2) curves -> (G, S, 2), to the last bit what
     np.interp(distances[g], arcs[g], points[g, :, axis]) gives (``at_arc_length``)."""
     last = arcs.shape[1] - 1
-    knot = (arcs[:, None, :] <= distances[..., None]).sum(axis=2) - 1  # the last knot at or before each distance
+    curves = max(1, COMPARISONS_AT_ONCE // (distances.shape[1] * arcs.shape[1] or 1))  # at once
+    knot = np.concatenate([(arcs[start:start + curves, None, :] <= distances[start:start + curves, :, None]).sum(axis=2)
+                           for start in range(0, len(arcs), curves)]) - 1  # the last knot at or before each distance
     first = np.arange(len(arcs))[:, None] * arcs.shape[1]  # each curve's first knot among all the knots
     start = first + np.minimum(knot, last - 1)
     flat_arcs, flat_points = arcs.ravel(), points.reshape(-1, 2)

@@ -11,17 +11,23 @@ def segment_crossings(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = No
     ``mask`` (N-1, N-1) limits the segment pairs looked at.  Parallel segments never count.
     """
     start, step = a[:, :-1, None], np.diff(a, axis=1)[:, :, None]  # (K, N-1, 1, 2)
-    other, other_step = b[:, None, :-1], np.diff(b, axis=1)[:, None]  # (K, 1, M-1, 2)
+    hits, t = segment_hits(start, step, b[:, None, :-1], np.diff(b, axis=1)[:, None])  # b's: (K, 1, M-1, 2)
+    if mask is not None:
+        hits &= mask
+    k, i, j = np.nonzero(hits)
+    return k, a[k, i] + t[k, i, j, None] * (a[k, i + 1] - a[k, i])
+
+
+def segment_hits(start: np.ndarray, step: np.ndarray, other: np.ndarray,
+                 other_step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whether the segments start..start+step meet the segments other..other+step (arrays of points that
+    broadcast), and where along the first (0..1).  Parallel segments never meet."""
     denominator = cross(step, other_step)
     offset = other - start
     with np.errstate(divide="ignore", invalid="ignore"):
         t = cross(offset, other_step) / denominator
         u = cross(offset, step) / denominator
-    hits = (t >= 0) & (t <= 1) & (u >= 0) & (u <= 1)  # NaN and infinity (parallel) compare false
-    if mask is not None:
-        hits &= mask
-    k, i, j = np.nonzero(hits)
-    return k, a[k, i] + t[k, i, j, None] * (a[k, i + 1] - a[k, i])
+    return (t >= 0) & (t <= 1) & (u >= 0) & (u <= 1), t  # NaN and infinity (parallel) compare false
 
 
 def cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:

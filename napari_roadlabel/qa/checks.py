@@ -29,7 +29,7 @@ from ..core.geometry import GeometryKind
 from ..core.lanes import fit_lanes, is_lane_class, sample_equal_many
 from ..core.project import Project
 from ..core.review import ReviewStatus
-from ..core.segments import segment_crossings
+from ..core.segments import segment_crossings, segment_hits
 from ..core.timeline import frame_runs
 from .check_config import CheckConfig, CheckSettings, config_for
 from .findings import Finding
@@ -37,6 +37,9 @@ from .findings import Finding
 CHUNK_FRAMES = 500  # frames read from the store at a time (and between progress reports)
 LANE_SAMPLES = 33  # points a fitted lane is sampled at (equal arc length): about every 12 px on a 400 px lane
 CROSSING_STRIDE = 2  # every other sample is enough to find where two lanes cross, at a quarter of the cost
+PAIRS_AT_ONCE = 1 << 17  # candidate pairs (of segments, objects) worked on at once: bounds the memory of a
+# frame with thousands of objects, whose pairs number millions
+LANES_AT_ONCE = 512  # lanes whose samples are compared with each other's at once
 REGION_MARGIN = 20.0  # px around a point of interest
 LIGHT_CLASS, LIGHT_STATE, LIGHT_FLASHING = "traffic-light", "state", "flashing"
 ZONE_CLASS, ZONE_TAG = "school-zone", "school-zone-active"
@@ -225,14 +228,14 @@ class NearDuplicate(Check):
     def _pairs(self, family: str, items: list[FrameObject],
                frame: Frame) -> Iterator[tuple[FrameObject, FrameObject, str]]:
         if family == "area":
-            overlap = _pairwise_iou(np.array([frame.bounds[item.track.id] for item in items]))
-            close, text = overlap > self.settings["duplicate_iou"], "bounds IoU {:.2f}"
+            bounds = np.array([frame.bounds[item.track.id] for item in items])
+            pairs, text = _overlapping_boxes(bounds, self.settings["duplicate_iou"]), "bounds IoU {:.2f}"
         else:
             shapes = np.array([_comparable_points(item, family, frame.lanes) for item in items])
-            overlap = _pairwise_mean_distance(shapes, self.settings["duplicate_distance"], reversible=family == "line")
-            close, text = overlap < self.settings["duplicate_distance"], "mean distance {:.1f} px"
-        for first, second in zip(*np.nonzero(np.triu(close, k=1)), strict=True):
-            yield items[first], items[second], text.format(overlap[first, second])
+            pairs = _close_shapes(shapes, self.settings["duplicate_distance"], reversible=family == "line")
+            text = "mean distance {:.1f} px"
+        for first, second, measure in zip(*(values.tolist() for values in pairs), strict=True):
+            yield items[first], items[second], text.format(measure)
 
 
 # ---------------------------------------------------------------- per-track checks
@@ -289,8 +292,7 @@ class TrackJump(Check):
         if known:
             before = np.stack([self.curves[ids[index]] for index in known])
             now = lanes.samples[known, ::CROSSING_STRIDE]  # the previous curve's samples are the finer grid
-            gaps = now[:, :, None] - before[:, None]
-            nearest = (gaps[..., 0] ** 2 + gaps[..., 1] ** 2).min(axis=2)
+            nearest = np.concatenate([_nearest_squared(now[block], before[block]) for block in _blocks(len(known))])
             moves = dict(zip([ids[index] for index in known], np.sqrt(np.median(nearest, axis=1)).tolist(),
                              strict=True))
         for lane, _ in lanes.unfit:
@@ -458,21 +460,34 @@ class SchoolZoneTag(Check):
 
 
 def _crossings(lanes: np.ndarray, touch: float) -> Iterator[tuple[int, int, np.ndarray]]:
-    """(i, j, point) for each pair of sampled lanes (L, N, 2) that cross farther than ``touch`` from their ends."""
-    if len(lanes) < 2:
-        return
-    first, second = np.triu_indices(len(lanes), k=1)
-    low, high = lanes.min(axis=1), lanes.max(axis=1)
-    meet = (np.maximum(low[first], low[second]) <= np.minimum(high[first], high[second])).all(axis=1)
-    first, second = first[meet], second[meet]
-    pair, points = segment_crossings(lanes[first], lanes[second])
-    ends = np.concatenate([lanes[first][:, [0, -1]], lanes[second][:, [0, -1]]], axis=1)[pair]  # (hits, 4, 2)
-    away = (np.linalg.norm(ends - points[:, None], axis=2) > touch).all(axis=1)
-    reported = set()
-    for index, point in zip(pair[away].tolist(), points[away], strict=True):
-        if index not in reported:  # the first crossing along the first lane stands for the pair
-            reported.add(index)
-            yield int(first[index]), int(second[index]), point
+    """(i, j, point) for each pair i < j of sampled lanes (L, N, 2) that cross farther than ``touch`` from their
+    ends, in pair order; the first such crossing along lane i stands for the pair.
+
+    Only segments whose boxes meet are compared (``_overlapping``): 2,000 lanes on a frame are 2 million pairs
+    of lanes, and comparing every segment of each pair took gigabytes.
+    """
+    segments = lanes.shape[1] - 1
+    starts, ends = lanes[:, :-1].reshape(-1, 2), lanes[:, 1:].reshape(-1, 2)
+    low, high = np.minimum(starts, ends), np.maximum(starts, ends)
+    tips = lanes[:, [0, -1]]  # (L, 2, 2) each lane's ends
+    found = [(np.empty(0, int), np.empty(0, int), np.empty((0, 2)))]
+    for one, other in _overlapping(low[:, 0], high[:, 0]):
+        meet = ((one // segments != other // segments)
+                & (np.maximum(low[one, 1], low[other, 1]) <= np.minimum(high[one, 1], high[other, 1])))
+        a, b = np.minimum(one[meet], other[meet]), np.maximum(one[meet], other[meet])  # a on the lower lane
+        step = ends[a] - starts[a]
+        hits, t = segment_hits(starts[a], step, starts[b], ends[b] - starts[b])
+        a, b, t, step = a[hits], b[hits], t[hits], step[hits]
+        points = starts[a] + t[:, None] * step
+        near = np.concatenate([tips[a // segments], tips[b // segments]], axis=1)  # (hits, 4, 2)
+        away = (np.linalg.norm(near - points[:, None], axis=2) > touch).all(axis=1)
+        found.append((a[away], b[away], points[away]))
+    a, b, points = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    lane_a, lane_b = a // segments, b // segments
+    order = np.lexsort((b, a, lane_b, lane_a))  # by pair, then along lane i, then along lane j
+    pair = (lane_a * len(lanes) + lane_b)[order]
+    first = order[np.diff(pair, prepend=-1) != 0]
+    yield from zip(lane_a[first].tolist(), lane_b[first].tolist(), points[first], strict=True)
 
 
 def _self_crossings(lanes: np.ndarray) -> dict[int, np.ndarray]:
@@ -480,15 +495,59 @@ def _self_crossings(lanes: np.ndarray) -> dict[int, np.ndarray]:
     steps = np.diff(lanes, axis=1)
     steady = ((steps > 0).all(axis=1) | (steps < 0).all(axis=1)).any(axis=1)  # steadily along x or y: cannot cross
     candidates = np.flatnonzero(~steady)
-    if not len(candidates):
-        return {}
     segments = lanes.shape[1] - 1
     apart = np.triu(np.ones((segments, segments), dtype=bool), k=2)  # neighbouring segments share an end
-    lane, points = segment_crossings(lanes[candidates], lanes[candidates], apart)
     crossings: dict[int, np.ndarray] = {}
-    for index, point in zip(candidates[lane].tolist(), points, strict=True):
-        crossings.setdefault(index, point)
+    for block in _blocks(len(candidates)):
+        lane, points = segment_crossings(lanes[candidates[block]], lanes[candidates[block]], apart)
+        for index, point in zip(candidates[block][lane].tolist(), points, strict=True):
+            crossings.setdefault(index, point)
     return crossings
+
+
+def _overlapping(low: np.ndarray, high: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Index pairs of the intervals [low, high] that overlap, each pair once (in no particular order), in blocks
+    of about ``PAIRS_AT_ONCE`` pairs.
+
+    Sorted by ``low``, an interval overlaps the ones after it up to the first that starts beyond its ``high``
+    (sort and sweep): the work grows with the pairs that overlap, not with all the pairs.
+    """
+    order = np.argsort(low, kind="stable")
+    counts = np.searchsorted(low[order], high[order], side="right") - np.arange(1, len(order) + 1)
+    reached = np.cumsum(counts)
+    if not len(reached) or not reached[-1]:
+        return
+    cuts = np.searchsorted(reached, np.arange(PAIRS_AT_ONCE, reached[-1], PAIRS_AT_ONCE), side="right")
+    for start, stop in itertools.pairwise(np.unique(np.concatenate([[0], cuts, [len(order)]])).tolist()):
+        count = counts[start:stop]
+        rows = np.repeat(np.arange(start, stop), count)
+        columns = rows + 1 + np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count)
+        yield order[rows], order[columns]
+
+
+def _pairs_where(low: np.ndarray, high: np.ndarray,
+                 measure: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(i, j, value) of the pairs i < j, in order, among those whose intervals [low, high] overlap, that
+    ``measure(i, j)`` -> (values, kept) keeps."""
+    found = [(np.empty(0, int), np.empty(0, int), np.empty(0))]
+    for one, other in _overlapping(low, high):
+        first, second = np.minimum(one, other), np.maximum(one, other)
+        values, kept = measure(first, second)
+        found.append((first[kept], second[kept], values[kept]))
+    first, second, values = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    order = np.lexsort((second, first))
+    return first[order], second[order], values[order]
+
+
+def _nearest_squared(samples: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Squared distance from each of (K, S, 2) samples to the nearest of the same row's (K, T, 2) others: (K, S)."""
+    gaps = samples[:, :, None] - others[:, None]
+    return (gaps[..., 0] ** 2 + gaps[..., 1] ** 2).min(axis=2)
+
+
+def _blocks(count: int) -> Iterator[slice]:
+    return (slice(start, start + LANES_AT_ONCE) for start in range(0, count, LANES_AT_ONCE))
 
 
 def _fold_depths(lanes: np.ndarray) -> np.ndarray:
@@ -521,33 +580,43 @@ def _comparable_points(item: FrameObject, family: str, lanes: Lanes) -> np.ndarr
     return np.column_stack([np.interp(at, arc, points[:, 0]), np.interp(at, arc, points[:, 1])])
 
 
-def _pairwise_iou(bounds: np.ndarray) -> np.ndarray:
-    """IoU of every pair of (x0, y0, x1, y1) rectangles, (B, B)."""
-    low = np.maximum(bounds[:, None, :2], bounds[None, :, :2])
-    high = np.minimum(bounds[:, None, 2:], bounds[None, :, 2:])
-    inter = np.clip(high - low, 0.0, None).prod(axis=2)
+def _overlapping_boxes(bounds: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(i, j, IoU) of the pairs i < j of (x0, y0, x1, y1) rectangles whose IoU is above ``threshold``, in order."""
     area = (bounds[:, 2:] - bounds[:, :2]).prod(axis=1)
-    union = area[:, None] + area[None, :] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(union > 0, inter / union, 0.0)
+
+    def iou(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        low = np.maximum(bounds[first, :2], bounds[second, :2])
+        high = np.minimum(bounds[first, 2:], bounds[second, 2:])
+        inter = np.clip(high - low, 0.0, None).prod(axis=1)
+        union = area[first] + area[second] - inter
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.where(union > 0, inter / union, 0.0)
+        return values, values > threshold
+
+    return _pairs_where(bounds[:, 0], bounds[:, 2], iou)  # above a threshold of 0 or more, they overlap
 
 
-def _pairwise_mean_distance(shapes: np.ndarray, limit: float, *, reversible: bool) -> np.ndarray:
-    """Mean distance between matching points of every pair (i < j) of (S, N, 2) shapes, a line either way round.
+def _close_shapes(shapes: np.ndarray, limit: float, *, reversible: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(i, j, distance) of the pairs i < j of (S, N, 2) shapes whose matching points are less than ``limit`` apart
+    on average (a line either way round), in order.
 
     Worked out only where the centroids are closer than ``limit``: the mean distance is never below the distance
-    between the centroids.  inf elsewhere.
+    between the centroids.
     """
     centroids = shapes.mean(axis=1)
-    near = np.linalg.norm(centroids[:, None] - centroids[None], axis=2) < limit
-    first, second = np.nonzero(np.triu(near, k=1))
-    distance = np.full((len(shapes), len(shapes)), np.inf)
-    pairs = shapes[first], shapes[second]
-    distance[first, second] = np.linalg.norm(pairs[0] - pairs[1], axis=2).mean(axis=1)
-    if reversible:
-        reverse = np.linalg.norm(pairs[0] - pairs[1][:, ::-1], axis=2).mean(axis=1)
-        distance[first, second] = np.minimum(distance[first, second], reverse)
-    return distance
+
+    def mean_distance(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        distance = np.full(len(first), np.inf)
+        near = np.linalg.norm(centroids[first] - centroids[second], axis=1) < limit
+        pairs = shapes[first[near]], shapes[second[near]]
+        distance[near] = np.linalg.norm(pairs[0] - pairs[1], axis=2).mean(axis=1)
+        if reversible:
+            reverse = np.linalg.norm(pairs[0] - pairs[1][:, ::-1], axis=2).mean(axis=1)
+            distance[near] = np.minimum(distance[near], reverse)
+        return distance, distance < limit
+
+    # centroids within 2 * limit in x: all the near ones, with room to spare for rounding
+    return _pairs_where(centroids[:, 0], centroids[:, 0] + 2 * limit, mean_distance)
 
 
 def _centre(bounds: Region) -> tuple[float, float]:

@@ -8,6 +8,7 @@ import pytest
 from napari_roadlabel.core import FormatError, FrameState, Source, box, make_geometry
 from napari_roadlabel.core.geometry import Geometry, GeometryKind
 from napari_roadlabel.core.review import ReviewMark, ReviewStatus
+from napari_roadlabel.qa import checks
 from napari_roadlabel.qa.check_config import config_for, load_check_config
 from napari_roadlabel.qa.checks import CHECKS, CHUNK_FRAMES, run_checks
 from napari_roadlabel.qa.findings import Severity
@@ -81,6 +82,28 @@ def test_lanes_that_touch_or_merge_do_not_cross(project, first_points, second_po
     lane(project, first_points)
     lane(project, second_points, attributes=attributes)
     assert found(project, "crossing-lanes") == []
+
+
+def test_many_lanes_on_a_frame_are_checked_a_block_at_a_time_with_the_same_findings(project, monkeypatch):
+    tops = np.random.default_rng(7).permutation(30)  # 30 straight lanes, their tops shuffled: a pair crosses
+    fan = [lane(project, [[15 + 20 * bottom, 350], [15 + 20 * top, 50]], frames=(2, 3))  # where the order flips
+           for bottom, top in enumerate(tops)]
+    crossing = {(fan[i], fan[j]) for i in range(30) for j in range(i + 1, 30) if tops[i] > tops[j]}
+    for offset in (0, 40, 80):  # frame 4: the other pairwise and lane-by-lane checks
+        lane(project, [[100 + offset, 300], [300, 300], [300, 200], [200 + offset, 200], [200, 350]], frames=(4,))
+        add(project, "vehicle", [4], box(100 + offset / 40, 100, 200, 200))
+    lane(project, [[400, 350], [500, 150]], frames=(4,))
+    lane(project, [[401, 350], [501, 150]], frames=(4,))
+    jumping = lane(project, [[500, 350], [600, 150]], frames=(4,))
+    project.set_state(jumping, 5, make_geometry("polyline", [[100, 350], [200, 150]]))
+    whole = run_checks(project)
+    monkeypatch.setattr(checks, "PAIRS_AT_ONCE", 5)
+    monkeypatch.setattr(checks, "LANES_AT_ONCE", 2)
+    assert run_checks(project) == whole
+    found_crossings = [finding for finding in whole if finding.check == "crossing-lanes" and finding.frame in (2, 3)]
+    assert len(found_crossings) == 2 * len(crossing) and {finding.track_ids for finding in found_crossings} == crossing
+    assert {finding.check for finding in whole if finding.frame == 4} >= {"lane-shape", "near-duplicate"}
+    assert "track-jump" in {finding.check for finding in whole}
 
 
 # ---------------------------------------------------------------- lane-shape

@@ -18,6 +18,7 @@ from .import_report import ImportReport, fit_to_image
 from .report import MappingReport
 
 LANE_CLASS = "lane-line"
+LANES_AT_ONCE = 4096  # lanes fitted and sampled together (whole frames): bounds the memory an export takes
 
 
 def frames_to_export(project: Project, frames: range | None, every: int) -> range:
@@ -48,25 +49,49 @@ def lanes_by_frame(project: Project, frames: range, report: MappingReport, reaso
                    sample: Callable[[CurveSet], Sequence]) -> Iterator[tuple[int, list[Lane]]]:
     """(frame, its lanes left to right) for each frame; every other object counted as dropped with ``reason``.
 
-    The lanes of ``CHUNK`` frames are handled together, as arrays: fitted (all lanes with the same number
-    of points at once), ordered, and handed to ``sample``, which returns what the export writes of each
-    curve, computed for all of them at once: one lane at a time, numpy's overhead is most of the work.
+    The lanes of consecutive frames, up to ``LANES_AT_ONCE``, are handled together, as arrays: fitted (all lanes
+    with the same number of points at once), ordered, and handed to ``sample``, which returns what the export
+    writes of each curve, computed for all of them at once: one lane at a time, numpy's overhead is most of the
+    work.  Counting lanes rather than frames bounds the memory whatever the lanes per frame (2,000 make 44,000 in
+    22 frames).
     """
     width, height = project.sequence.width, project.sequence.height
     for by_frame in objects_by_frame(project, frames):
-        lanes = [obj for objects in by_frame.values() for obj in objects if _is_lane(obj, report, reason)]
-        curves = CurveSet.fit([obj.state.geometry.points for obj in lanes],
-                              where=[f"track {obj.track.id}, frame {obj.state.frame}" for obj in lanes])
-        lane_frames = np.array([obj.state.frame for obj in lanes], dtype=int)
-        order, places = left_to_right(lane_frames, bottom_crossings(curves, height), width)
-        places, samples = places.tolist(), sample(curves)
-        # A frame's lanes are a run of ``order``; their Lanes are made as the frame is yielded, so that
-        # they die young: hundreds of thousands kept for a whole chunk make the GC's full passes frequent.
-        chunk, ranked = list(by_frame), lane_frames[order]
-        starts, ends = np.searchsorted(ranked, chunk, "left").tolist(), np.searchsorted(ranked, chunk, "right").tolist()
-        order = order.tolist()
-        for frame, start, end in zip(chunk, starts, ends, strict=True):
-            yield frame, [Lane(lanes[index], places[index], samples[index]) for index in order[start:end]]
+        lanes = {frame: [obj for obj in objects if _is_lane(obj, report, reason)]
+                 for frame, objects in by_frame.items()}
+        for group in _frame_groups(lanes):
+            yield from _lanes_of_frames(group, sample, width, height)
+
+
+def _frame_groups(lanes: dict[int, list[FrameObject]]) -> Iterator[dict[int, list[FrameObject]]]:
+    """Runs of consecutive frames with ``LANES_AT_ONCE`` lanes at most between them (a frame with more, alone)."""
+    group: dict[int, list[FrameObject]] = {}
+    count = 0
+    for frame, found in lanes.items():
+        if group and count + len(found) > LANES_AT_ONCE:
+            yield group
+            group, count = {}, 0
+        group[frame] = found
+        count += len(found)
+    if group:
+        yield group
+
+
+def _lanes_of_frames(group: dict[int, list[FrameObject]], sample: Callable[[CurveSet], Sequence], width: int,
+                     height: int) -> Iterator[tuple[int, list[Lane]]]:
+    lanes = [obj for found in group.values() for obj in found]
+    curves = CurveSet.fit([obj.state.geometry.points for obj in lanes],
+                          where=[f"track {obj.track.id}, frame {obj.state.frame}" for obj in lanes])
+    lane_frames = np.array([obj.state.frame for obj in lanes], dtype=int)
+    order, places = left_to_right(lane_frames, bottom_crossings(curves, height), width)
+    places, samples = places.tolist(), sample(curves)
+    # A frame's lanes are a run of ``order``; their Lanes are made as the frame is yielded, so that
+    # they die young: hundreds of thousands kept for a whole chunk make the GC's full passes frequent.
+    chunk, ranked = list(group), lane_frames[order]
+    starts, ends = np.searchsorted(ranked, chunk, "left").tolist(), np.searchsorted(ranked, chunk, "right").tolist()
+    order = order.tolist()
+    for frame, start, end in zip(chunk, starts, ends, strict=True):
+        yield frame, [Lane(lanes[index], places[index], samples[index]) for index in order[start:end]]
 
 
 def _is_lane(obj: FrameObject, report: MappingReport, reason: str) -> bool:

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from napari_roadlabel.core import Project, frame_objects
+from napari_roadlabel.core import lanes as lane_curves
 from napari_roadlabel.core.lane_order import order_lanes
 from napari_roadlabel.core.lanes import fit_lane
+from napari_roadlabel.io.formats import lane_frames
 from napari_roadlabel.io.formats.openlane import PLACES, UV_STEP, export_openlane
 
 
@@ -17,8 +19,15 @@ def lanes_on_many_frames(many_frames_of_lanes):
     return many_frames_of_lanes(lanes=5, rise=10, start=8, spread=30, drift=2)
 
 
-def test_lanes_are_written_as_each_one_alone_gives_them_across_chunks(lanes_on_many_frames, tmp_path, monkeypatch):
-    monkeypatch.setattr(frame_objects, "CHUNK", 4)  # several chunks, each with lanes of several lengths
+@pytest.mark.parametrize("module, name, value", [
+    (frame_objects, "CHUNK", 4),  # several chunks, each with lanes of several lengths
+    (lane_frames, "LANES_AT_ONCE", 12),  # a few frames at a time, cut at a frame whatever the chunk
+    (lane_frames, "LANES_AT_ONCE", 3),  # a frame with more lanes than that on its own
+    (lane_curves, "COMPARISONS_AT_ONCE", 50),  # the samples of a few curves at a time
+])
+def test_lanes_are_written_as_each_one_alone_gives_them_across_chunks(lanes_on_many_frames, tmp_path, monkeypatch,
+                                                                      module, name, value):
+    monkeypatch.setattr(module, name, value)
     with Project.open(lanes_on_many_frames) as project:
         export_openlane(project, tmp_path / "ol")
         expected = {frame: one_by_one(project, frame) for frame in range(12)}
