@@ -68,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"roadlabel: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_ERROR
+    except MemoryError:
+        if args.debug:
+            raise
+        print(f"roadlabel: error: {args.command}: out of memory; nothing half-written was kept (a smaller --frames "
+              "range, or a machine with more memory, may do)", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("roadlabel: interrupted", file=sys.stderr)
         return 130

@@ -87,6 +87,16 @@ def test_an_os_error_no_command_expected_is_one_line_naming_the_file_and_debug_s
     assert loud.returncode == 1 and "Traceback" in loud.stderr
 
 
+def test_running_out_of_memory_is_one_line_and_leaves_no_export(capsys, lanes, tmp_path, monkeypatch):
+    def exhausted(*_, **__):
+        raise MemoryError
+
+    monkeypatch.setattr("napari_roadlabel.io.formats.lane_frames.CurveSet.fit", exhausted)
+    code, _, err = run(capsys, "export", lanes, tmp_path / "out.json", "--format", "tusimple")
+    assert code == 1 and err.startswith("roadlabel: error: export: out of memory") and err.count("\n") == 1
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith("out")) == []
+
+
 def test_a_reader_that_went_away_ends_the_command_quietly(lanes):
     reader, writer = os.pipe()
     os.close(reader)  # `| head -4` that has already exited: every write to the pipe fails
