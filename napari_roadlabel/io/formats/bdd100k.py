@@ -66,7 +66,7 @@ from ...core import (
 )
 from .frame_match import Entry, frame_files, match_entries, sequence_name
 from .import_report import ImportReport, fit_to_image
-from .json_files import JSONArray, load_json, write_export
+from .json_files import JSONArray, is_whole, load_json, write_export
 from .lane_frames import frames_to_export
 from .report import MappingReport
 
@@ -290,14 +290,10 @@ def _entry(record: Any, index: int, path: Path) -> Entry:
     video, position = record.get("videoName"), record.get("frameIndex")
     if video is not None and not isinstance(video, str):
         raise FormatError(path, f"videoName must be text, got {video!r}", place=place)
-    if position is not None and (not _is_whole(position) or position < 0):
+    if position is not None and (not is_whole(position) or position < 0):
         raise FormatError(path, f"frameIndex must be a whole number from 0, got {position!r}", place=place)
     return Entry(record["name"], path, place, labels, sequence=video or None,
                  frame_index=position if video else None)
-
-
-def _is_whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def add_entries(project: Project, entries: list[Entry], report: ImportReport, source: Source) -> ImportReport:
@@ -363,7 +359,7 @@ def _read_label(raw: Any, frame: int, where: str, path: Path, project: Project,
 def _track_key(raw_id: Any, label: _Label, where: str, path: Path, ids_here: set[str],
                seen: dict[str, tuple[str, dict, str]]) -> str:
     """The label's track: its id, once on a frame, and of one class and track attributes on every frame."""
-    if not isinstance(raw_id, str) and not _is_whole(raw_id):
+    if not isinstance(raw_id, str) and not is_whole(raw_id):
         raise FormatError(path, f"id must be text or a whole number, got {raw_id!r}", place=where)
     key = str(raw_id)
     where = f"{where} (id {key!r})"

@@ -89,7 +89,7 @@ from ...core.taxonomy import ClassSpec, Taxonomy
 from .frame_match import Entry, frame_files, match_entries
 from .geojson import check_run_lengths
 from .import_report import ImportReport, fit_to_image
-from .json_files import JSONArray, load_json, write_export
+from .json_files import JSONArray, finite_numbers, is_whole, load_json, write_export
 from .lane_frames import frames_to_export
 from .report import MappingReport
 
@@ -431,10 +431,6 @@ def _load(path: Path) -> dict:
     return data
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _image_frames(images: list, path: Path, project: Project, report: ImportReport) -> tuple[set[int], dict[int, int]]:
     """The file's image ids, and image id -> frame for its images of this project: by ``file_name`` as
     frame_match matches entries (the others counted in ``report``), by ``frame_index`` for an image without one.
@@ -444,7 +440,7 @@ def _image_frames(images: list, path: Path, project: Project, report: ImportRepo
     frames: dict[int, int] = {}
     count = project.sequence.frame_count
     for index, image in enumerate(images):
-        if not isinstance(image, dict) or not _is_int(image.get("id")):
+        if not isinstance(image, dict) or not is_whole(image.get("id")):
             raise FormatError(path, "an image needs an integer \"id\"", f"images[{index}]")
         place = f"image {image['id']}"
         if image["id"] in ids:
@@ -453,7 +449,7 @@ def _image_frames(images: list, path: Path, project: Project, report: ImportRepo
         name, number = image.get("file_name"), image.get("frame_index")
         if isinstance(name, str) and name:
             named.append(Entry(name, path, place, image))
-        elif name is None and _is_int(number) and 0 <= number < count:
+        elif name is None and is_whole(number) and 0 <= number < count:
             frames[image["id"]] = number
         else:
             raise FormatError(path, f"an image needs a file_name, or a frame_index that is one of the project's frames "
@@ -482,7 +478,7 @@ def _category_names(categories: list, path: Path) -> dict[int, str]:
     names: dict[int, str] = {}
     for index, category in enumerate(categories):
         place = f"categories[{index}]"
-        if not isinstance(category, dict) or not _is_int(category.get("id")) or not isinstance(category.get("name"),
+        if not isinstance(category, dict) or not is_whole(category.get("id")) or not isinstance(category.get("name"),
                                                                                                   str):
             raise FormatError(path, "a category needs an integer \"id\" and a \"name\"", place)
         if category["id"] in names:
@@ -495,22 +491,22 @@ def _annotation(annotation: Any, index: int, path: Path, project: Project, image
                 categories: dict[int, str], report: ImportReport) -> _Parsed | None:
     """The annotation checked, its geometry fitted to the image (None: skipped); None for an image of another
     sequence."""
-    has_id = isinstance(annotation, dict) and _is_int(annotation.get("id"))
+    has_id = isinstance(annotation, dict) and is_whole(annotation.get("id"))
     place = f"annotation {annotation['id']}" if has_id else f"annotations[{index}]"
     if not isinstance(annotation, dict):
         raise FormatError(path, "an annotation must be an object", place)
     image_id, category_id = annotation.get("image_id"), annotation.get("category_id")
-    if not _is_int(image_id) or image_id not in images:
+    if not is_whole(image_id) or image_id not in images:
         raise FormatError(path, f"image_id {image_id!r} is not an image of the file", place)
     if image_id not in frames:
         return None  # an image of another sequence (counted with the images)
-    if not _is_int(category_id) or category_id not in categories:
+    if not is_whole(category_id) or category_id not in categories:
         raise FormatError(path, f"category_id {category_id!r} is not one of the file's categories", place)
     spec = _class_of(categories[category_id], project.taxonomy, path, place)
     if annotation.get("iscrowd", 0) not in (0, False):
         raise FormatError(path, "a crowd region (iscrowd 1) is not one object; napari-roadlabel cannot hold it",
                           place)
-    bbox = _numbers(annotation.get("bbox"), path, place, "bbox")
+    bbox = finite_numbers(annotation.get("bbox"), path, place, "bbox")
     if len(bbox) != 4 or (bbox[2:] < 0).any():
         raise FormatError(path, f"bbox must be [x, y, width, height] with width and height >= 0, got {bbox.tolist()}",
                           place)
@@ -523,7 +519,7 @@ def _annotation(annotation: Any, index: int, path: Path, project: Project, image
     except RoadlabelError as error:
         raise FormatError(path, error.reason, place) from None
     track_id = annotation.get("track_id")
-    if track_id is not None and not _is_int(track_id):
+    if track_id is not None and not is_whole(track_id):
         raise FormatError(path, f"track_id must be an integer, got {track_id!r}", place)
     return _Parsed(place, frames[image_id], spec.name, ("track", track_id) if track_id is not None else ("own", index),
                    track_attributes, frame_attributes, geometry, _score(annotation.get("score"), path, place))
@@ -537,16 +533,6 @@ def _class_of(name: str, taxonomy: Taxonomy, path: Path, place: str) -> ClassSpe
     if spec.is_tag:
         raise FormatError(path, f"category {name!r} is a frame-range class: it has no per-frame annotations", place)
     return spec
-
-
-def _numbers(values: Any, path: Path, place: str, key: str) -> np.ndarray:
-    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                               for v in values):
-        raise FormatError(path, f"{key} must be a list of numbers, got {values!r}", place)
-    array = np.asarray(values, dtype=float)
-    if not np.isfinite(array).all():
-        raise FormatError(path, f"{key} must be finite numbers, got {values!r}", place)
-    return array
 
 
 def _score(score: Any, path: Path, place: str) -> float | None:

@@ -56,7 +56,7 @@ from ...core import (
 from ...core.geometry import as_points
 from ..atomic import atomic_write
 from .import_report import ImportReport, fit_mask_to_image, fit_to_image, keeps_file_ids
-from .json_files import load_json
+from .json_files import is_whole, load_json
 from .lane_frames import check_frames
 
 # ---------------------------------------------------------------- export
@@ -213,11 +213,7 @@ def read_geojson(path: str | Path, image: tuple[int, int] | None = None) -> tupl
 
 def _image_of(info: dict) -> tuple[int, int] | None:
     size = info.get("width"), info.get("height")
-    return size if all(_is_count(value) and value > 0 for value in size) else None  # type: ignore[return-value]
-
-
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return size if all(is_whole(value) and value > 0 for value in size) else None  # type: ignore[return-value]
 
 
 def _parse_feature(feature: Any, place: str, path: Path, image: tuple[int, int] | None) -> ParsedFeature:
@@ -254,7 +250,7 @@ def _parse_feature(feature: Any, place: str, path: Path, image: tuple[int, int] 
 
 def _integer(properties: dict, name: str, place: str, path: Path) -> int:
     value = properties.get(name)
-    if not _is_count(value) or value < 0:
+    if not is_whole(value) or value < 0:
         raise FormatError(path, f"property {name!r} must be a non-negative integer, got {value!r}", place)
     return value
 
@@ -319,7 +315,7 @@ def _mask(offset: np.ndarray, mask: Any, place: str, path: Path, image: tuple[in
     if not isinstance(mask, dict) or not {"size", "counts"} <= mask.keys():
         raise FormatError(path, "a mask needs properties.mask with \"size\" [h, w] and \"counts\"", place)
     size = mask["size"]
-    if not isinstance(size, list) or len(size) != 2 or not all(_is_count(value) and value > 0 for value in size):
+    if not isinstance(size, list) or len(size) != 2 or not all(is_whole(value) and value > 0 for value in size):
         raise FormatError(path, f"mask size must be [height, width] in whole pixels, got {repr(size)[:60]}", place)
     height, width = size
     if image is not None and (width > image[0] or height > image[1]):

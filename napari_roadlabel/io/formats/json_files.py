@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ...core import FormatError
 from .report import MappingReport, export_file
 
@@ -33,6 +35,23 @@ def parse_json(text: str, path: str | Path, place: str | None = None) -> Any:
         raise FormatError(path, f"malformed JSON: {error.msg}", where) from None
     except RecursionError:
         raise FormatError(path, "JSON nested too deeply to be a label file", place) from None
+
+
+def is_whole(value: Any) -> bool:
+    """A JSON whole number: an int, and not a boolean (which Python counts as one)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def finite_numbers(values: Any, path: str | Path, place: str, what: str) -> np.ndarray:
+    """A JSON list of finite numbers (no strings, booleans or NaN) as a float array; FormatError naming ``what``
+    ("bbox", "h_samples") otherwise."""
+    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                               for v in values):
+        raise FormatError(path, f"{what} must be a list of numbers, got {repr(values)[:60]}", place)
+    array = np.asarray(values, dtype=float)
+    if not np.isfinite(array).all():
+        raise FormatError(path, f"{what} must be finite numbers, got {repr(values)[:60]}", place)
+    return array
 
 
 class JSONArray:

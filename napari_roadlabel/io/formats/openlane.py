@@ -34,7 +34,7 @@ from ...core import FormatError, Project, Source
 from ...core.lanes import CurveSet
 from .frame_match import Entry, frame_files
 from .import_report import ImportReport
-from .json_files import load_json
+from .json_files import is_whole, load_json
 from .lane_frames import ImportedLane, frames_to_export, import_lanes, lanes_by_frame
 from .report import MappingReport, export_into_folder
 
@@ -138,11 +138,10 @@ def _lane(lane, index: int, file: Path) -> ImportedLane:
             len(uv[0]) != len(uv[1]):
         raise FormatError(file, "uv must be [[u...], [v...]], two lists of one length", place=place)
     category = lane.get("category", UNKNOWN)
-    if not isinstance(category, int) or isinstance(category, bool) or \
-            (category not in CATEGORIES and category not in (UNKNOWN, LEFT_CURB, RIGHT_CURB)):
+    if not is_whole(category) or (category not in CATEGORIES and category not in (UNKNOWN, LEFT_CURB, RIGHT_CURB)):
         raise FormatError(file, f"unknown category {category!r}", place=place)
     track = lane.get("track_id")
-    if track is not None and (not isinstance(track, int) or isinstance(track, bool)):
+    if track is not None and not is_whole(track):
         raise FormatError(file, f"track_id must be a whole number, got {track!r}", place=place)
     track_attributes, frame_attributes = _attributes_of(category)
     return ImportedLane(place, list(zip(*uv, strict=True)), track, track_attributes, frame_attributes, file=file)

@@ -31,7 +31,7 @@ from ...core.lanes import MISSING, CurveSet
 from ...core.lanes import tusimple_rows as default_rows
 from .frame_match import Entry, frame_files
 from .import_report import ImportReport
-from .json_files import parse_json
+from .json_files import finite_numbers, parse_json
 from .lane_frames import ImportedLane, frames_to_export, import_lanes, lanes_by_frame, text_lines
 from .report import MappingReport, export_file
 
@@ -91,22 +91,12 @@ def _entry(line: str, number: int, path: Path) -> Entry:
         raise FormatError(path, "a TuSimple line needs raw_file, lanes and h_samples", place=place)
     if not isinstance(record["raw_file"], str) or not isinstance(record["lanes"], list):
         raise FormatError(path, "raw_file must be a path and lanes a list", place=place)
-    rows = _numbers(record["h_samples"], path, f"{place}, h_samples")
+    rows = finite_numbers(record["h_samples"], path, place, "h_samples")
     lanes = []
     for index, xs in enumerate(record["lanes"]):
         where = f"{place}, lane {index}"
-        xs = _numbers(xs, path, where)
+        xs = finite_numbers(xs, path, where, "a lane")
         if len(xs) != len(rows):
             raise FormatError(path, f"{len(xs)} x values for {len(rows)} h_samples", place=where)
         lanes.append(ImportedLane(where, np.column_stack([xs, rows])[xs >= 0]))  # x < 0 (-2): no point there
     return Entry(record["raw_file"], path, place, lanes)
-
-
-def _numbers(values, path: Path, place: str) -> np.ndarray:
-    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                               for v in values):
-        raise FormatError(path, "expected a list of numbers", place=place)
-    array = np.asarray(values, dtype=float)
-    if not np.isfinite(array).all():
-        raise FormatError(path, "numbers must be finite", place=place)
-    return array
