@@ -57,11 +57,10 @@ class Entry:
 def frame_files(project: Project) -> list[str]:
     """Each frame's file name as the lane formats list it: ``<folder>/<image>`` for an image folder, and
     ``<video stem>/<frame:06d>.jpg`` for a video (the frames one would extract from it)."""
-    source = project.source_path()
+    source, folder = project.source_path(), sequence_name(project)
     if source.is_dir():
-        return [str(PurePosixPath(source.name, file.name)) for file in image_files(source)]
-    stem = source.stem if source.suffix.lower() in VIDEO_EXTENSIONS else source.name
-    return [str(PurePosixPath(stem, f"{index:06d}.jpg")) for index in range(project.sequence.frame_count)]
+        return [str(PurePosixPath(folder, file.name)) for file in image_files(source)]
+    return [str(PurePosixPath(folder, f"{index:06d}.jpg")) for index in range(project.sequence.frame_count)]
 
 
 def entry_parts(name: str) -> tuple[str, ...]:
@@ -79,14 +78,14 @@ class FrameMatcher:
     """Matches entries' image paths to one project's frames (the rule in the module's docstring)."""
 
     def __init__(self, project: Project):
-        self.frames = {PurePosixPath(name).name: index for index, name in enumerate(frame_files(project))}
+        names = frame_files(project)
+        self.frames = {PurePosixPath(name).name: index for index, name in enumerate(names)}
         self.sequence = sequence_name(project)
         self.frame_count = project.sequence.frame_count
-        source = project.source_path().resolve()
-        folder = source if source.is_dir() else source.parent
-        self.folders = folder.parts if source.is_dir() or source.suffix.lower() not in VIDEO_EXTENSIONS else (
-            *folder.parts, source.stem)
-        self.example = next(iter(frame_files(project)), "")
+        # The folder names frame_files' names stand in: the source's own for an image folder, and for a video the
+        # folder it is in plus its stem.
+        self.folders = (*project.source_path().resolve().parent.parts, self.sequence)
+        self.example = names[0] if names else ""
 
     def match(self, entry: Entry) -> tuple[str | int, int]:
         """(the frame, or OTHER or MISSING; how many folder names agree, the strength of a match)."""
