@@ -42,6 +42,7 @@ class FrameState:
     attributes: Mapping[str, Any] = field(default_factory=dict)  # per-frame
     source: Source = Source.MANUAL
     confidence: float | None = None
+    model: str = ""  # "name@version" of the assistant that proposed it, kept when a person accepts it
 
     @property
     def is_keyframe(self) -> bool:
@@ -56,9 +57,50 @@ class FrameRangeTag:
     end: int  # last frame, inclusive
     attributes: Mapping[str, Any] = field(default_factory=dict)
     source: Source = Source.MANUAL
+    confidence: float | None = None  # a suggested tag's
+    model: str = ""  # "name@version" of the assistant that proposed it, kept when a person accepts it
 
     def covers(self, frame: int) -> bool:
         return self.start <= frame <= self.end
+
+
+class SuggestionStatus(str, enum.Enum):
+    PENDING = "pending"  # waiting for a person
+    ACCEPTED = "accepted"  # a person took it: its values are labels now; the record keeps the provenance
+    DISPUTED = "disputed"  # a confident model disagrees with what a person labeled: a QA finding, never applied
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class AttributeSuggestion:
+    """A model's values for attributes of an object already labeled: per-frame ones on ``frame`` (a light's
+    state), track-level ones (a lane's colour) on the track, recorded at the frame the model saw."""
+
+    track_id: int  # a track's id, or a frame-range tag's (they share one id space) for a disputed tag
+    frame: int
+    assistant: str  # the model's name without its version: one pending suggestion per object, frame and name
+    attributes: Mapping[str, Any]
+    confidence: float
+    model: str  # "name@version"
+    status: SuggestionStatus = SuggestionStatus.PENDING
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """What a person rejected, so the same assistant does not propose it again.  ``kind`` is "state" (a
+    geometry: ``detail`` holds its kind and bounds), "attributes" (``detail`` the values) or "tag" (frames
+    ``frame``..``last``, ``detail`` the tag's attributes)."""
+
+    id: int
+    assistant: str
+    kind: str
+    frame: int
+    last: int
+    class_name: str
+    track_id: int | None
+    detail: Mapping[str, Any]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ commits it at once and makes it undoable.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import json
 import math
@@ -201,7 +202,7 @@ class Project:
 
     def set_state(self, track_id: int, frame: int, geometry: Geometry,
                   attributes: Mapping[str, Any] | None = None, *, source: Source = Source.MANUAL,
-                  confidence: float | None = None) -> FrameState:
+                  confidence: float | None = None, model: str = "") -> FrameState:
         """Put the track on ``frame`` with this geometry (a keyframe when source is manual).
 
         Per-frame attributes not given keep the value the track has on this
@@ -222,7 +223,7 @@ class Project:
         previous = self.store.state(track_id, frame) or self.store.nearest_state(track_id, frame, before=True)
         base = dict(previous.attributes) if previous else spec.defaults(Scope.FRAME)
         checked = spec.check_attributes(attributes or {}, Scope.FRAME, where)
-        state = FrameState(track_id, frame, geometry, {**base, **checked}, Source(source), confidence)
+        state = FrameState(track_id, frame, geometry, {**base, **checked}, Source(source), confidence, model)
         self.store.put_state(state, f"edit {spec.name} on frame {frame}")
         return state
 
@@ -253,7 +254,7 @@ class Project:
             if later.attributes.get(name) != old:
                 return
             self.set_state(track_id, later.frame, later.geometry, {name: new}, source=later.source,
-                           confidence=later.confidence)
+                           confidence=later.confidence, model=later.model)
 
     def copy_state(self, track_id: int, source_frame: int, target_frame: int) -> FrameState:
         """Put the track's state of ``source_frame`` on ``target_frame`` too, as a keyframe."""
@@ -296,14 +297,17 @@ class Project:
         self.store.delete_track(track_id, f"delete track {track_id}")
 
     def add_tag(self, class_name: str, start: int, end: int, attributes: Mapping[str, Any] | None = None, *,
-                source: Source = Source.MANUAL, tag_id: int | None = None) -> FrameRangeTag:
-        """Tag frames ``start``..``end`` (inclusive) with a frame-range class (school zone active, scene)."""
+                source: Source = Source.MANUAL, tag_id: int | None = None, confidence: float | None = None,
+                model: str = "") -> FrameRangeTag:
+        """Tag frames ``start``..``end`` (inclusive) with a frame-range class (school zone active, scene); a
+        suggested tag carries its ``confidence`` and the ``model`` that proposed it."""
         spec = self.taxonomy[class_name]
         if not spec.is_tag:
             raise AnnotationError(None, f"class {class_name!r} is not a frame-range class")
         values = self._check_tag(spec, start, end, attributes or {})
         with self.store.group(f"tag {class_name}"):
-            tag = FrameRangeTag(self.store.allocate_id(tag_id), class_name, start, end, values, Source(source))
+            tag = FrameRangeTag(self.store.allocate_id(tag_id), class_name, start, end, values, Source(source),
+                                confidence, model)
             self.store.put_tag(tag, f"tag {class_name}")
         return tag
 
@@ -314,7 +318,7 @@ class Project:
         start = old.start if start is None else start
         end = old.end if end is None else end
         values = self._check_tag(spec, start, end, {**old.attributes, **(attributes or {})})
-        tag = FrameRangeTag(tag_id, old.class_name, start, end, values, old.source)
+        tag = dataclasses.replace(old, start=start, end=end, attributes=values)
         self.store.put_tag(tag, f"edit tag {tag_id}")
         return tag
 

@@ -10,7 +10,9 @@ Reading one frame's objects is an indexed lookup on ``states(frame)``: its
 cost follows the objects on that frame, not the length of the sequence.
 
 Review marks and comments (see review.py) live here too, so they are as
-durable and as undoable as the edits they judge.
+durable and as undoable as the edits they judge; so do the assistants'
+attribute suggestions and what people rejected (schema 3; a suggested geometry
+is a state with source ``suggested``, a suggested tag a tag).
 """
 
 from __future__ import annotations
@@ -23,13 +25,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .annotations import FrameObject, FrameRangeTag, FrameState, Source, Track
+from .annotations import (
+    AttributeSuggestion,
+    FrameObject,
+    FrameRangeTag,
+    FrameState,
+    Rejection,
+    Source,
+    SuggestionStatus,
+    Track,
+)
 from .errors import AnnotationError, ProjectError
 from .geometry import Geometry
 from .review import Comment, ReviewMark, ReviewStatus
 from .write_lock import WriteLock
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MAX_UNDO_STEPS = 500
 
 _SCHEMA = """
@@ -85,14 +96,46 @@ CREATE TABLE comments (
     resolved_time TEXT NOT NULL
 );
 """
-_MIGRATIONS = {1: _REVIEW_SCHEMA}  # version -> the script that brings it to version + 1
+# Schema 3: provenance of states and tags (the model that proposed them), attribute suggestions and
+# rejections.  New columns go at the end of their tables, so a migrated database and a new one are alike.
+_SUGGESTION_SCHEMA = """
+ALTER TABLE states ADD COLUMN model TEXT NOT NULL DEFAULT '';
+ALTER TABLE tags ADD COLUMN confidence REAL;
+ALTER TABLE tags ADD COLUMN model TEXT NOT NULL DEFAULT '';
+CREATE TABLE suggestions (
+    track_id INTEGER NOT NULL,
+    frame INTEGER NOT NULL,
+    assistant TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    model TEXT NOT NULL,
+    status TEXT NOT NULL,
+    PRIMARY KEY (track_id, frame, assistant)
+) WITHOUT ROWID;
+CREATE INDEX suggestions_by_frame ON suggestions (frame, status);
+CREATE TABLE rejections (
+    id INTEGER PRIMARY KEY,
+    assistant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    frame INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    class TEXT NOT NULL,
+    track_id INTEGER,
+    detail TEXT NOT NULL
+);
+CREATE INDEX rejections_by_assistant ON rejections (assistant, frame);
+"""
+_MIGRATIONS = {1: _REVIEW_SCHEMA, 2: _SUGGESTION_SCHEMA}  # version -> the script that brings it to version + 1
 MIGRATABLE_VERSIONS = frozenset(_MIGRATIONS)
 _TABLES = {"meta", "tracks", "states", "tags"}
 _KEY_COLUMNS = {"tracks": ("id",), "tags": ("id",), "comments": ("id",), "states": ("track_id", "frame"),
-                "reviews": ("track_id", "frame")}
+                "reviews": ("track_id", "frame"), "suggestions": ("track_id", "frame", "assistant"),
+                "rejections": ("id",)}
 NO_TRACK, NO_FRAME = 0, -1
 _SOURCES = {source.value: source for source in Source}
-_STATE_COLUMNS = "track_id, frame, kind, geometry, attributes, source, confidence"
+_STATE_COLUMNS = "track_id, frame, kind, geometry, attributes, source, confidence, model"
+_SUGGESTION_COLUMNS = "track_id, frame, assistant, attributes, confidence, model, status"
+_STATUSES = {status.value: status for status in SuggestionStatus}
 
 
 @dataclass(frozen=True)
@@ -119,11 +162,32 @@ def _track_row(track: Track) -> tuple:
 
 def _state_row(state: FrameState) -> tuple:
     return (state.track_id, state.frame, state.geometry.kind.value, state.geometry.to_bytes(),
-            _dumps(state.attributes), state.source.value, state.confidence)
+            _dumps(state.attributes), state.source.value, state.confidence, state.model)
 
 
 def _tag_row(tag: FrameRangeTag) -> tuple:
-    return (tag.id, tag.class_name, tag.start, tag.end, _dumps(tag.attributes), tag.source.value)
+    return (tag.id, tag.class_name, tag.start, tag.end, _dumps(tag.attributes), tag.source.value, tag.confidence,
+            tag.model)
+
+
+def _suggestion_row(suggestion: AttributeSuggestion) -> tuple:
+    return (suggestion.track_id, suggestion.frame, suggestion.assistant, _dumps(suggestion.attributes),
+            suggestion.confidence, suggestion.model, suggestion.status.value)
+
+
+def _suggestion_from_row(row) -> AttributeSuggestion:
+    return AttributeSuggestion(track_id=row[0], frame=row[1], assistant=row[2], attributes=json.loads(row[3]),
+                               confidence=row[4], model=row[5], status=_STATUSES[row[6]])
+
+
+def _rejection_row(rejection: Rejection) -> tuple:
+    return (rejection.id, rejection.assistant, rejection.kind, rejection.frame, rejection.last,
+            rejection.class_name, rejection.track_id, _dumps(rejection.detail))
+
+
+def _rejection_from_row(row) -> Rejection:
+    return Rejection(id=row[0], assistant=row[1], kind=row[2], frame=row[3], last=row[4], class_name=row[5],
+                     track_id=row[6], detail=json.loads(row[7]))
 
 
 def _review_row(mark: ReviewMark) -> tuple:
@@ -160,12 +224,12 @@ def _state_from_row(row) -> FrameState:
     # than the enum's call.
     attributes = {} if row[4] == "{}" else json.loads(row[4])
     return FrameState(track_id=row[0], frame=row[1], geometry=Geometry.from_bytes(row[2], row[3]),
-                      attributes=attributes, source=_SOURCES[row[5]], confidence=row[6])
+                      attributes=attributes, source=_SOURCES[row[5]], confidence=row[6], model=row[7])
 
 
 def _tag_from_row(row) -> FrameRangeTag:
     return FrameRangeTag(id=row[0], class_name=row[1], start=row[2], end=row[3],
-                         attributes=json.loads(row[4]), source=Source(row[5]))
+                         attributes=json.loads(row[4]), source=Source(row[5]), confidence=row[6], model=row[7])
 
 
 class AnnotationStore:
@@ -197,7 +261,7 @@ class AnnotationStore:
     def create(cls, path: Path) -> AnnotationStore:
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(_SCHEMA + _REVIEW_SCHEMA)
+        db.executescript(_SCHEMA + _REVIEW_SCHEMA + _SUGGESTION_SCHEMA)
         db.execute("INSERT INTO meta VALUES ('next_id', '1')")
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         _configure(db)
@@ -359,6 +423,46 @@ class AnnotationStore:
         except KeyError:
             raise AnnotationError(None, f"no comment with id {comment_id}") from None
 
+    def attribute_suggestions(self, *, frames: range | None = None, track_id: int | None = None,
+                              assistant: str | None = None,
+                              statuses: tuple[SuggestionStatus, ...] = (SuggestionStatus.PENDING,)
+                              ) -> list[AttributeSuggestion]:
+        """Attribute suggestions of the given statuses (pending by default), in (frame, track id) order,
+        optionally only on ``frames``, of one track or of one assistant."""
+        conditions = [f"status IN ({','.join('?' * len(statuses))})"]
+        values: list = [status.value for status in statuses]
+        for condition, value in (("track_id=?", track_id), ("assistant=?", assistant)):
+            if value is not None:
+                conditions.append(condition)
+                values.append(value)
+        if frames is not None:
+            conditions.append("frame >= ? AND frame < ?")
+            values += [frames.start, frames.stop]
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_SUGGESTION_COLUMNS} FROM suggestions WHERE {' AND '.join(conditions)} "
+                                    "ORDER BY frame, track_id, assistant", values).fetchall()
+        return [_suggestion_from_row(row) for row in rows]
+
+    def attribute_suggestion(self, track_id: int, frame: int, assistant: str) -> AttributeSuggestion | None:
+        row = self._row_of("suggestions", (track_id, frame, assistant))
+        return _suggestion_from_row(row) if row else None
+
+    def suggested_states(self, frames: range | None = None) -> list[FrameState]:
+        """Every state with source ``suggested`` (on ``frames``), in (frame, track id) order."""
+        condition, values = ("", ()) if frames is None else (" AND frame >= ? AND frame < ?", (frames.start,
+                                                                                              frames.stop))
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_STATE_COLUMNS} FROM states WHERE source=?{condition} "
+                                    "ORDER BY frame, track_id", (Source.SUGGESTED.value, *values)).fetchall()
+        return [_state_from_row(row) for row in rows]
+
+    def rejections(self, assistant: str | None = None) -> list[Rejection]:
+        """What people rejected (of one assistant), oldest first."""
+        condition, values = ("", ()) if assistant is None else (" WHERE assistant=?", (assistant,))
+        with self._lock:
+            rows = self._db.execute(f"SELECT * FROM rejections{condition} ORDER BY id", values).fetchall()
+        return [_rejection_from_row(row) for row in rows]
+
     def next_id(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT value FROM meta WHERE key='next_id'").fetchone()[0])
@@ -395,6 +499,27 @@ class AnnotationStore:
         before = _comment_row(self._comments[comment.id]) if comment.id in self._comments else None
         self._record(label, [RowChange("comments", (comment.id,), before, _comment_row(comment))])
 
+    def put_attribute_suggestion(self, suggestion: AttributeSuggestion, label: str = "suggest") -> None:
+        key = (suggestion.track_id, suggestion.frame, suggestion.assistant)
+        self._record(label, [RowChange("suggestions", key, self._row_of("suggestions", key),
+                                       _suggestion_row(suggestion))])
+
+    def delete_attribute_suggestion(self, track_id: int, frame: int, assistant: str,
+                                    label: str = "remove suggestion") -> None:
+        key = (track_id, frame, assistant)
+        before = self._row_of("suggestions", key)
+        if before is None:
+            raise AnnotationError(None, f"no suggestion of {assistant!r} for track {track_id} on frame {frame}")
+        self._record(label, [RowChange("suggestions", key, before, None)])
+
+    def add_rejection(self, rejection: Rejection, label: str = "reject") -> Rejection:
+        """Record a rejection under a fresh id (``rejection.id`` is ignored); returns it with its id."""
+        with self._lock, self._transaction():
+            last = self._db.execute("SELECT MAX(id) FROM rejections").fetchone()[0]
+            stored = Rejection(**{**rejection.__dict__, "id": (last or 0) + 1})
+            self._record(label, [RowChange("rejections", (stored.id,), None, _rejection_row(stored))])
+        return stored
+
     def delete_state(self, track_id: int, frame: int, label: str = "delete state") -> None:
         key = (track_id, frame)
         before = self._row_of_state(key)
@@ -412,6 +537,10 @@ class AnnotationStore:
         changes = [RowChange("states", (row[0], row[1]), tuple(row), None) for row in rows]
         changes += [RowChange("reviews", key, _review_row(mark), None)
                     for key, mark in self._reviews.items() if mark.track_id == track_id]
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_SUGGESTION_COLUMNS} FROM suggestions WHERE track_id=?",
+                                    (track_id,)).fetchall()
+        changes += [RowChange("suggestions", tuple(row[:3]), tuple(row), None) for row in rows]
         self._record(label, changes + [RowChange("tracks", (track_id,), before, None)])
 
     def delete_tag(self, tag_id: int, label: str = "delete tag") -> None:
@@ -536,6 +665,13 @@ class AnnotationStore:
     def _row_of_review(self, key: tuple) -> tuple | None:
         mark = self._reviews.get(key)
         return _review_row(mark) if mark else None
+
+    def _row_of(self, table: str, key: tuple) -> tuple | None:
+        """A row of a table that is not cached, by its primary key."""
+        where = " AND ".join(f"{column}=?" for column in _KEY_COLUMNS[table])
+        with self._lock:
+            row = self._db.execute(f"SELECT * FROM {table} WHERE {where}", key).fetchone()
+        return tuple(row) if row else None
 
     def _row_of_state(self, key: tuple) -> tuple | None:
         with self._lock:
