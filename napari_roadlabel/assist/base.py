@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..core.errors import RoadlabelError
-from ..core.geometry import Geometry
 from ..core.project import Project
+from ..core.suggestions import ATTRIBUTES, GEOMETRY, TAGS, Suggestion
 
 Progress = Callable[[int], None]  # called with the units of work just done (frames)
 Cancelled = Callable[[], bool]
 
-ATTRIBUTES, GEOMETRY, TAGS = "attributes", "geometry", "tags"  # what an assistant proposes
+__all__ = ["ATTRIBUTES", "GEOMETRY", "TAGS", "AssistCancelled", "AssistContext", "Assistant", "NotEnoughLabels",
+           "Suggestion", "Validation"]
 
 
 class NotEnoughLabels(RoadlabelError):
@@ -37,34 +38,6 @@ class NotEnoughLabels(RoadlabelError):
 class AssistCancelled(RoadlabelError):
     def __init__(self, assistant: str):
         super().__init__(assistant, "cancelled")
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """One proposal, of one of three kinds:
-
-    * a **geometry**: ``class_name`` and ``geometry`` on ``frame``; ``track_id`` is the track it continues
-      (a mask carried to the next frame), or None for a new object: geometries with the same ``new_track``
-      number become one new track (a lane proposed on frames 10-40), each other one a track of its own;
-    * **attribute values** on an object already labeled: ``track_id``, ``frame`` and ``attributes`` (per-frame
-      attributes such as a light's state; track-level ones such as a lane's colour too);
-    * a **frame tag**: a frame-range ``class_name`` over ``frame``..``last_frame`` with its ``attributes``.
-    """
-
-    frame: int
-    confidence: float  # 0..1
-    class_name: str | None = None
-    track_id: int | None = None
-    geometry: Geometry | None = None
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-    last_frame: int | None = None  # tags only: the last frame, inclusive
-    new_track: int | None = None  # geometries only: proposals with the same number are one new object
-
-    @property
-    def kind(self) -> str:
-        if self.geometry is not None:
-            return GEOMETRY
-        return TAGS if self.last_frame is not None else ATTRIBUTES
 
 
 @dataclass(frozen=True)

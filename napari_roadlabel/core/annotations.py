@@ -89,8 +89,8 @@ class AttributeSuggestion:
 
 @dataclass(frozen=True)
 class Rejection:
-    """What a person rejected, so the same assistant does not propose it again.  ``kind`` is "state" (a
-    geometry: ``detail`` holds its kind and bounds), "attributes" (``detail`` the values) or "tag" (frames
+    """What a person rejected, so the same assistant does not propose it again.  ``kind`` is "geometry" (a
+    proposed state: ``detail`` holds its kind and bounds), "attributes" (``detail`` the values) or "tags" (frames
     ``frame``..``last``, ``detail`` the tag's attributes)."""
 
     id: int

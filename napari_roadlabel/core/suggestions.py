@@ -28,23 +28,51 @@ from .errors import AnnotationError
 from .geometry import Geometry
 from .project import Project
 
-STATE, ATTRIBUTES, TAG = "state", "attributes", "tag"  # a suggestion's kind
+GEOMETRY, ATTRIBUTES, TAGS = "geometry", "attributes", "tags"  # the kinds of suggestion (and of rejection)
 PERSON_SOURCES = frozenset({Source.MANUAL, Source.IMPORTED})  # states and tags a person made or brought in
 SAME_PLACE_IOU = 0.5  # a proposal this close to a rejected one (bounds IoU) is the same proposal
 LINE_MARGIN = 4.0  # px added around a line's bounds before comparing: a near-vertical lane has no area
 
 
 @dataclass(frozen=True)
+class Suggestion:
+    """One proposal, of one of three kinds:
+
+    * a **geometry**: ``class_name`` and ``geometry`` on ``frame``; ``track_id`` is the track it continues
+      (a mask carried to the next frame), or None for a new object: geometries with the same ``new_track``
+      number become one new track (a lane proposed on frames 10-40), each other one a track of its own;
+    * **attribute values** on an object already labeled: ``track_id``, ``frame`` and ``attributes`` (per-frame
+      attributes such as a light's state; track-level ones such as a lane's colour too);
+    * a **frame tag**: a frame-range ``class_name`` over ``frame``..``last_frame`` with its ``attributes``.
+    """
+
+    frame: int
+    confidence: float  # 0..1
+    class_name: str | None = None
+    track_id: int | None = None
+    geometry: Geometry | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    last_frame: int | None = None  # tags only: the last frame, inclusive
+    new_track: int | None = None  # geometries only: proposals with the same number are one new object
+
+    @property
+    def kind(self) -> str:
+        if self.geometry is not None:
+            return GEOMETRY
+        return TAGS if self.last_frame is not None else ATTRIBUTES
+
+
+@dataclass(frozen=True)
 class Pending:
     """One suggestion for a person to check, whatever its kind."""
 
-    kind: str  # STATE, ATTRIBUTES or TAG
+    kind: str  # GEOMETRY, ATTRIBUTES or TAGS
     frame: int  # a tag's first frame
     confidence: float
     model: str  # "name@version"
-    target: int  # the track's id (STATE, ATTRIBUTES) or the tag's (TAG)
+    target: int  # the track's id (GEOMETRY, ATTRIBUTES) or the tag's (TAGS)
     attributes: Mapping[str, Any] = field(default_factory=dict)
-    last_frame: int | None = None  # TAG: its last frame
+    last_frame: int | None = None  # TAGS: its last frame
 
     @property
     def assistant(self) -> str:
@@ -60,13 +88,13 @@ def pending_suggestions(project: Project, *, frames: range | None = None, track_
                         assistant: str | None = None, min_confidence: float = 0.0) -> list[Pending]:
     """Every pending suggestion (on ``frames``, of one track, of one assistant, at least ``min_confidence``), in
     frame order.  Sort by ``confidence`` for "the unsure first"."""
-    found = [Pending(STATE, state.frame, state.confidence or 0.0, state.model, state.track_id,
+    found = [Pending(GEOMETRY, state.frame, state.confidence or 0.0, state.model, state.track_id,
                      dict(state.attributes))
              for state in project.store.suggested_states(frames) if track_id in (None, state.track_id)]
     found += [Pending(ATTRIBUTES, row.frame, row.confidence, row.model, row.track_id, dict(row.attributes))
               for row in project.store.attribute_suggestions(frames=frames, track_id=track_id)]
     if track_id is None:
-        found += [Pending(TAG, tag.start, tag.confidence or 0.0, tag.model, tag.id, dict(tag.attributes), tag.end)
+        found += [Pending(TAGS, tag.start, tag.confidence or 0.0, tag.model, tag.id, dict(tag.attributes), tag.end)
                   for tag in project.tags() if tag.source is Source.SUGGESTED and _overlaps(tag, frames)]
     return sorted((item for item in found if item.confidence >= min_confidence
                    and assistant in (None, item.assistant)), key=lambda item: (item.frame, item.target, item.kind))
@@ -114,10 +142,10 @@ def _as_pending(row: AttributeSuggestion) -> Pending:
 
 def _accept_one(project: Project, item: Pending) -> None:
     store = project.store
-    if item.kind == STATE:
+    if item.kind == GEOMETRY:
         state = _suggested_state(project, item)
         store.put_state(dataclasses.replace(state, source=Source.MANUAL), "accept suggestion")
-    elif item.kind == TAG:
+    elif item.kind == TAGS:
         tag = store.tag(item.target)
         store.put_tag(dataclasses.replace(tag, source=Source.MANUAL), "accept suggestion")
     else:
@@ -128,19 +156,19 @@ def _accept_one(project: Project, item: Pending) -> None:
 
 def _reject_one(project: Project, item: Pending) -> None:
     store = project.store
-    if item.kind == STATE:
+    if item.kind == GEOMETRY:
         state = _suggested_state(project, item)
         track = store.track(item.target)
         detail = {"kind": state.geometry.kind.value, "bounds": list(state.geometry.bounds())}
-        store.add_rejection(Rejection(0, item.assistant, STATE, item.frame, item.frame, track.class_name,
+        store.add_rejection(Rejection(0, item.assistant, GEOMETRY, item.frame, item.frame, track.class_name,
                                       track.id, detail))
         if len(store.states_of(track.id)) == 1:
             store.delete_track(track.id)  # a proposed object with nothing left
         else:
             store.delete_state(track.id, item.frame)
-    elif item.kind == TAG:
+    elif item.kind == TAGS:
         tag = store.tag(item.target)
-        store.add_rejection(Rejection(0, item.assistant, TAG, tag.start, tag.end, tag.class_name, None,
+        store.add_rejection(Rejection(0, item.assistant, TAGS, tag.start, tag.end, tag.class_name, None,
                                       {"attributes": dict(tag.attributes)}))
         store.delete_tag(tag.id)
     else:
@@ -176,7 +204,7 @@ def is_rejected(rejections: Iterable[Rejection], kind: str, frame: int, class_na
     for rejection in rejections:
         if rejection.kind != kind or rejection.class_name != class_name:
             continue
-        if kind == TAG:
+        if kind == TAGS:
             if rejection.frame <= (last_frame if last_frame is not None else frame) and frame <= rejection.last \
                     and rejection.detail.get("attributes") == dict(attributes or {}):
                 return True

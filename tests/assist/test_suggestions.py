@@ -7,10 +7,11 @@ import sqlite3
 import pytest
 
 from napari_roadlabel.assist import Assistant, Suggestion
-from napari_roadlabel.assist.run import DISPUTE_AT, compute_suggestions, suggest, write_suggestions
+from napari_roadlabel.assist.run import compute_suggestions, suggest
 from napari_roadlabel.core import GeometryKind, Project, SequenceInfo, Source, box, make_geometry
 from napari_roadlabel.core.annotations import SuggestionStatus
 from napari_roadlabel.core.errors import RoadlabelError
+from napari_roadlabel.core.suggestion_writing import DISPUTE_AT
 from napari_roadlabel.core.suggestions import (
     accept,
     accept_all,
@@ -36,8 +37,7 @@ class Scripted(Assistant):
         return self.labels
 
     def suggest(self, context):
-        for frame in context.frame_range:
-            context.step()
+        context.step(len(context.frame_range))
         return [item for item in self.suggestions if item.frame in context.frame_range]
 
 
@@ -162,7 +162,7 @@ def test_min_confidence_and_frames_limit_what_is_written(project):
     light = light_track(project)
     proposals = [Suggestion(frame, frame / 10, track_id=light, attributes={"state": "red"}) for frame in range(10)]
     run = compute_suggestions(project, Scripted(proposals), None, frame_range=range(2, 8), min_confidence=0.5)
-    written = write_suggestions(project, run)
+    written = run.write(project)
     assert [item.frame for item in pending_suggestions(project)] == [5, 6, 7]
     assert written.skipped == {"below the minimum confidence": 3}
     with pytest.raises(RoadlabelError, match="min-confidence: must be between 0 and 1"):
