@@ -21,6 +21,7 @@ from napari_roadlabel.core.suggestions import (
     reject,
 )
 from napari_roadlabel.io.formats.geojson import export_geojson, import_geojson
+from napari_roadlabel.qa.checks import run_checks
 
 LIGHT = box(100, 50, 120, 100)
 
@@ -236,3 +237,15 @@ def test_a_malformed_suggested_property_is_refused_in_one_line(project, tmp_path
     with pytest.raises(RoadlabelError, match="feature 0: property \"suggested\" must be"):
         import_geojson(project, path)
     assert project.tracks() == []
+
+
+def test_a_confident_disagreement_is_one_qa_finding_per_run_of_frames(project):
+    light = light_track(project, range(6), Source.MANUAL)
+    project.set_frame_attributes(light, 0, {"state": "red"})
+    suggest(project, Scripted(states(light, [1, 2, 3, 5], "green", 0.95)), None)
+    findings = [finding for finding in run_checks(project) if finding.check == "suggestion-disagrees"]
+    assert [(finding.frame, finding.track_ids) for finding in findings] == [(1, (light,)), (5, (light,))]
+    assert "traffic-light" in findings[0].message and "frames 1-3" in findings[0].message
+    assert "labeled state 'red'" in findings[0].message and "says state 'green'" in findings[0].message
+    assert findings[0].region == LIGHT.bounds() and not findings[0].blocking
+    assert project.state(light, 2).attributes["state"] == "red"  # listed, never applied
