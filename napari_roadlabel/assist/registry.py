@@ -44,7 +44,12 @@ def assistant_class(name: str) -> type[Assistant]:
 
 
 def make_assistant(name: str, **options) -> Assistant:
-    return assistant_class(name)(**options)
+    """The assistant ``name`` with these settings; a setting it does not take is one clear error."""
+    cls = assistant_class(name)
+    try:
+        return cls(**options)
+    except TypeError as error:
+        raise RoadlabelError(name, f"does not take the settings {sorted(options)} ({error})") from None
 
 
 def _plugins() -> dict:
