@@ -344,6 +344,7 @@ def _triple(data: dict, name: str, where: Path) -> tuple[float, float, float]:
 class Decoder(ABC):
     """Turns the model's output into suggestions; knows the output shape and the taxonomy it needs."""
 
+    name: ClassVar[str]  # the sidecar's ``decoder``
     produces: ClassVar[str]
     options: ClassVar[dict[str, Any]]  # the decoder's own sidecar keys and their defaults
     labels: Mapping[int, str]

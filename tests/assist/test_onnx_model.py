@@ -349,6 +349,23 @@ def test_missing_and_broken_model_files(project, tmp_path):
     assert "needs a model file" in one_line_error(lambda: assistant.train(AssistContext(project, [], range(0))))
 
 
+def test_a_model_that_does_not_take_one_float_image_is_one_line(tmp_path):
+    path = tmp_path / "bytes.onnx"
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["image"], ["floats"], to=TensorProto.FLOAT),
+         helper.make_node("GlobalAveragePool", ["floats"], ["pooled"]),
+         helper.make_node("Flatten", ["pooled"], ["out"], axis=1)], "bytes",
+        [helper.make_tensor_value_info("image", TensorProto.UINT8, [1, 3, SIZE, SIZE])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    write_sidecar(path, {"input": {"width": SIZE, "height": SIZE}, "decoder": "classification",
+                         "labels": {0: "school-zone-active"}})
+    assert one_line_error(lambda: load_team_model(path)) == (f"{path}: its input is a tensor(uint8); a float "
+                                                             "tensor is needed")
+
+
 @pytest.mark.parametrize(("change", "place", "reason"), [
     ({"input": {"width": 32, "height": SIZE}}, "input.width", "is 32 but the model's input [1, 3, 64, 64] is 64"),
     ({"input": {"width": SIZE, "height": SIZE, "layout": "nhwc"}}, "input.layout", "has 64 channels"),
