@@ -206,21 +206,28 @@ def paint_channels(channels: list[np.ndarray]) -> list[np.ndarray]:
     return [cv2.GaussianBlur(plane, (0, 0), SMOOTHING, borderType=cv2.BORDER_REFLECT) for plane in planes]
 
 
-def bar_significance(profile: np.ndarray, widths: tuple[int, ...] = WIDTHS,
-                     min_contrast: float = MIN_CONTRAST) -> tuple[np.ndarray, np.ndarray]:
+def bar_significance(profile: np.ndarray, widths: tuple[int, ...] = WIDTHS, min_contrast: float = MIN_CONTRAST,
+                     noise: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """How paint-like each position of (N, M) profiles is: (significance, contrast), each (N, M).
 
     The contrast is the bar response of the best paint width (the bar's mean minus its brighter flank,
-    grey levels); the significance is that contrast over the noise of its profile, -inf where the contrast
-    is under ``min_contrast`` or the bar does not fit (near the ends).  Image rows are profiles too.
+    grey levels); the significance is that contrast over the noise, -inf where the contrast is under
+    ``min_contrast`` or the bar does not fit (near the ends).  The noise is each profile's own
+    (``_background_spread``) unless ``noise`` gives it, broadcast against the profiles (a local noise
+    for image rows, which cross road, verge and trees).
     """
-    spread = _background_spread(profile)
+    profile = np.asarray(profile)
+    spread = _background_spread(profile)[:, None] if noise is None else noise
+    cumulative = np.zeros((profile.shape[0], profile.shape[1] + 1))
+    np.cumsum(profile, axis=1, out=cumulative[:, 1:])
     significance = np.full(profile.shape, -np.inf)
     contrast = np.zeros(profile.shape)
     for half, flank in _halves(widths):
-        response = _bar_response(profile, half, flank)
-        better = (response >= min_contrast) & (response / spread[:, None] > significance)
-        significance = np.where(better, response / spread[:, None], significance)
+        response = _bar_response(cumulative, half, flank)
+        with np.errstate(invalid="ignore"):
+            ratio = response / spread
+            better = (response >= min_contrast) & (ratio > significance)
+        significance = np.where(better, ratio, significance)
         contrast = np.where(better, response, contrast)
     return significance, contrast
 
@@ -230,21 +237,25 @@ def _halves(widths: tuple[int, ...]) -> list[tuple[int, int]]:
     return [(int(width) // 2, max(2, int(width) // 2)) for width in widths]
 
 
-def _bar_response(profile: np.ndarray, half: int, flank: int) -> np.ndarray:
-    """Mean over a bar of 2*half+1 samples minus the brighter of the two flanks beside it; NaN near the ends."""
-    count = profile.shape[1]
-    cumulative = np.concatenate([np.zeros((len(profile), 1)), np.cumsum(profile, axis=1)], axis=1)
-    centre = np.arange(count)
-    result = np.full(profile.shape, np.nan)
-    valid = (centre - half - flank >= 0) & (centre + half + flank < count)
-    k = centre[valid]
+def _bar_response(cumulative: np.ndarray, half: int, flank: int) -> np.ndarray:
+    """Mean over a bar of 2*half+1 samples minus the brighter of the two flanks beside it; NaN near the ends.
 
-    def mean(start, stop):
-        return (cumulative[:, stop] - cumulative[:, start]) / (stop - start)
+    ``cumulative`` is each profile's running sum with a 0 in front, (N, M + 1): every mean is a difference of
+    two of its columns, taken for all positions at once by slicing.
+    """
+    count = cumulative.shape[1] - 1
+    reach = half + flank
+    result = np.full((len(cumulative), count), np.nan)
+    valid = count - 2 * reach  # positions reach..count-reach-1 have the bar and both flanks inside
+    if valid <= 0:
+        return result
 
-    bar = mean(k - half, k + half + 1)
-    flanks = np.maximum(mean(k - half - flank, k - half), mean(k + half + 1, k + half + 1 + flank))
-    result[:, valid] = bar - flanks
+    def mean(start: int, length: int) -> np.ndarray:  # over offsets start..start+length-1 from each position
+        first = reach + start
+        return (cumulative[:, first + length:first + length + valid] - cumulative[:, first:first + valid]) / length
+
+    flanks = np.maximum(mean(-half - flank, flank), mean(half + 1, flank))
+    result[:, reach:count - reach] = mean(-half, 2 * half + 1) - flanks
     return result
 
 
