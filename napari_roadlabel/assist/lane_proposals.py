@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -48,8 +48,7 @@ WIDTHS = (3, 5, 9, 15)  # paint widths tried at WORK_WIDTH, px
 MIN_SCORE = 6.0  # a paint point stands this many times its row's noise above both flanks
 MIN_CONTRAST = 6.0  # and this many grey levels
 SKY = 0.25  # of the height: no lane is looked for above this (a camera on a car sees sky there)
-NOISE_WINDOW = 15  # px: the square a paint point's background noise is measured in
-NOISE_LEVELS = 4.0  # steps of a grey level the noise is measured to
+NOISE_BLOCK = (8, 64)  # rows, columns: the blocks a paint point's background noise is measured in
 NOISE_FLOOR = 0.5  # grey levels: the least noise assumed (a synthetic flat image has none)
 PEAK_SPACING = 9  # px: one paint point per row within this window
 STEEPEST_TILT = 75.0  # degrees from the vertical: flatter lines are not lanes seen from the road
@@ -68,8 +67,9 @@ DASHED_BELOW = 0.6  # share of rows with paint under which a line is dashed
 YELLOW_SHARE = 0.5  # yellowness contrast over brightness contrast above which paint is yellow
 FULL_EVIDENCE = 0.3  # share of the road's rows with paint that gives full confidence
 CONTROL_POINTS = 10  # control points of a proposed lane
-MAX_LANES = 6  # proposals per frame at most (the strongest)
-LINK_PX = 20.0  # px at WORK_WIDTH: a lane moves less than this (mean over rows) from one frame to the next
+MAX_LANES = 6  # proposals per frame at most (the best supported)
+MIN_CONFIDENCE = 0.3  # weaker fits are not proposed (a guard rail, a car's edge seen on a few rows)
+LINK_PX = 30.0  # px: a lane moves less than this (mean over rows) from one frame to the next
 EXISTING_PX = 6.0  # px: a proposal this close (mean over rows) to a labeled lane is that lane
 LANE_CLASS = "lane-line"
 
@@ -96,8 +96,12 @@ class _Paint:
 
 
 def propose_lanes(image: np.ndarray, *, min_score: float = MIN_SCORE, max_lanes: int = MAX_LANES,
-                  where: str | None = None) -> list[LaneProposal]:
-    """The lane lines painted on ``image`` ((H, W, 3) RGB or (H, W) grey, uint8), left to right."""
+                  min_confidence: float = MIN_CONFIDENCE, where: str | None = None) -> list[LaneProposal]:
+    """The lane lines painted on ``image`` ((H, W, 3) RGB or (H, W) grey, uint8), left to right.
+
+    ``min_score``: how many times the local noise paint must stand out; at most ``max_lanes`` lanes, the best
+    supported, each with at least ``min_confidence``.  GeometryError naming ``where`` for a bad image.
+    """
     image = _checked(image, where or "lane proposals")
     height, width = image.shape[:2]
     scale = min(1.0, WORK_WIDTH / width)
@@ -111,7 +115,8 @@ def propose_lanes(image: np.ndarray, *, min_score: float = MIN_SCORE, max_lanes:
     fits = [fit for fit in (_refit(paint, inliers, vanishing, small.shape[0]) for line, inliers in lines
                             if _distance_to_line(line, vanishing) <= VANISHING_TOLERANCE * small.shape[1])
             if fit is not None]
-    fits = _distinct(fits, small.shape[0], vanishing[1])[:max_lanes]
+    fits = [fit for fit in _distinct(fits, small.shape[0], vanishing[1]) if fit.confidence >= min_confidence]
+    fits = fits[:max_lanes]
     return _proposals(fits, vanishing[1], scale, width, height)
 
 
@@ -150,15 +155,21 @@ def _paint_points(image: np.ndarray, min_score: float) -> _Paint:
 
 
 def _local_noise(plane: np.ndarray) -> np.ndarray:
-    """The texture around each pixel: 1.4826 x the median |step| along the row in a NOISE_WINDOW square.
+    """The texture around each pixel: 1.4826 x the median |step| along the rows of its NOISE_BLOCK, the
+    blocks' values blended from block to block.
 
-    Local, not the row's: a row crosses road, verge and trees, and a leaf is bright against the leaves beside
-    it only by as much as they differ among themselves.  Paint adds just its two edges to the window.
+    Local, not the whole row's: a row crosses road, verge and trees, and a leaf is bright against the leaves
+    beside it only by as much as they differ among themselves.  Paint adds just its two edges to a block, a
+    small share of its steps however wide the paint is, so the median does not see it.
     """
     steps = np.abs(np.diff(plane, axis=1, append=plane[:, -1:]))
-    quantised = np.clip(steps * NOISE_LEVELS, 0, 255).astype(np.uint8)
-    median = cv2.medianBlur(quantised, NOISE_WINDOW).astype(np.float32) / NOISE_LEVELS
-    return np.maximum(1.4826 * median, NOISE_FLOOR)
+    rows, columns = NOISE_BLOCK
+    height, width = steps.shape
+    padded = np.pad(steps, ((0, -height % rows), (0, -width % columns)), mode="reflect")
+    blocks = padded.reshape(padded.shape[0] // rows, rows, padded.shape[1] // columns, columns)
+    grid = np.median(blocks.transpose(0, 2, 1, 3).reshape(*blocks.shape[::2], rows * columns), axis=2)
+    noise = cv2.resize(grid.astype(np.float32), (padded.shape[1], padded.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return np.maximum(1.4826 * noise[:height, :width], NOISE_FLOOR)
 
 
 def _hough_lines(paint: _Paint, width: int, height: int) -> list[tuple[tuple[float, float], np.ndarray]]:
@@ -312,21 +323,20 @@ class LaneProposer(Assistant):
 
     def suggest(self, context: AssistContext) -> Iterator[Suggestion]:
         found = list(self._new_lanes(context))
-        chains = _link([lanes for _, lanes, _ in found], self.link_px * max(width for _, _, width in found)
-                       / WORK_WIDTH if found else 0.0)
-        colours: dict[int, Counter] = {}
-        for (_, lanes, _), links in zip(found, chains, strict=True):
+        chains = _link([lanes for _, lanes in found], self.link_px)
+        colours: dict[int, Counter] = {}  # one colour per new lane (a track attribute): its frames' majority
+        for (_, lanes), links in zip(found, chains, strict=True):
             for lane, chain in zip(lanes, links, strict=True):
                 colours.setdefault(chain, Counter())[lane.color] += 1
-        for (frame, lanes, _), links in zip(found, chains, strict=True):
+        for (frame, lanes), links in zip(found, chains, strict=True):
             for lane, chain in zip(lanes, links, strict=True):
                 yield Suggestion(frame, lane.confidence, class_name=LANE_CLASS,
                                  geometry=make_geometry(GeometryKind.POLYLINE, lane.points),
                                  attributes={"style": lane.style, "color": colours[chain].most_common(1)[0][0]},
                                  new_track=chain)
 
-    def _new_lanes(self, context: AssistContext) -> Iterator[tuple[int, list[LaneProposal], int]]:
-        """(frame, its proposals that are not labeled lanes, frame width) for each frame of the range."""
+    def _new_lanes(self, context: AssistContext) -> Iterator[tuple[int, list[LaneProposal]]]:
+        """(frame, its proposals that are not lanes labeled there already) for each frame of the range."""
         for by_frame in objects_by_frame(context.project, context.frame_range):
             for frame, objects in by_frame.items():
                 image = np.asarray(context.frames[frame])
@@ -336,7 +346,7 @@ class LaneProposer(Assistant):
                          if not any(lane_distance(lane.points, other, image.shape[0]) <= self.existing_px
                                     for other in labeled)]
                 context.step()
-                yield frame, lanes, image.shape[1]
+                yield frame, lanes
 
 
 def lane_distance(a: np.ndarray, b: np.ndarray, height: int, step: float = 5.0) -> float:
@@ -372,8 +382,3 @@ def _link(frames: list[list[LaneProposal]], link_px: float) -> list[list[int]]:
 def _link_cost(lane: LaneProposal, other: LaneProposal) -> float:
     height = float(max(lane.points[:, 1].max(), other.points[:, 1].max())) + 1
     return lane_distance(lane.points, other.points, int(np.ceil(height)))
-
-
-def propose_over(frames: Iterable[np.ndarray], **options) -> list[list[LaneProposal]]:
-    """``propose_lanes`` on each of ``frames``."""
-    return [propose_lanes(frame, **options) for frame in frames]
