@@ -2,9 +2,11 @@
 
 How ``propose_lanes`` works, on the frame scaled to ``WORK_WIDTH`` px wide:
 
-1. Paint points: the frame's brightness and yellowness and, along every image row, the bar response that
-   snapping uses (core/snap.py ``paint_channels``, ``bar_significance``): paint is brighter than the road on
-   *both* sides, by many times the row's noise.  The local maxima along each row are the paint points.
+1. Paint points: the frame's brightness and yellowness and, along every image row below ``SKY``, the bar
+   response that snapping uses (core/snap.py ``paint_channels``, ``bar_significance``): paint is brighter than
+   the road on *both* sides, by many times the local noise (the median step in a block of ``NOISE_BLOCK``
+   px, so leaves and the verge count against their own texture).  The local maxima along each row are the
+   paint points.
 2. Lines: a Hough transform of the points (only lines steeper than ``STEEPEST_TILT`` from the vertical), taken
    greedily: the strongest line claims the points within ``BAND`` px of it, which then vote no more.
 3. The road: lane lines meet at the vanishing point, the point nearest all lines (least squares, the lines
