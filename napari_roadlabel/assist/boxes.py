@@ -71,7 +71,7 @@ RIM = {"red": 0.045, "white": 0.04, "yellow": 0.0}  # a sign's rim outside the c
 
 NMS_IOU, DUPLICATE_IOU, LINK_IOU, MATCH_IOU = 0.3, 0.3, 0.3, 0.5
 ZERO_SHOT_FLOOR, ZERO_SHOT_SPAN = 0.2, 0.3
-MIN_BOXES = 10  # a person's boxes of a class needed to train its verifier
+MIN_BOXES = 5  # a person's boxes of a class needed to train its verifier
 MAX_POSITIVES = 2000  # boxes learned from per class (spread evenly over the labels)
 RANDOM_NEGATIVES = 4  # random background crops per labeled frame and class
 VALIDATION_FOLDS = 4
@@ -79,6 +79,8 @@ NEGATIVE_BLOCK = 30  # frames: negatives are held out in blocks of this many, as
 CROP_SIZE = {LIGHT: (16, 40), SIGN: (24, 24)}  # (width, height) of the crop the features are taken from
 CROP_MARGIN = 0.15  # context around the box, per side
 HOG_CELL = 4
+SVM_C = 0.01
+MAX_TRAINING_FRAMES = 300  # labeled frames learned from (spread evenly), to bound the time training takes
 
 
 @dataclass(frozen=True)
@@ -241,7 +243,8 @@ def _has_dark_rim(value: np.ndarray, x: int, y: int, w: int, h: int) -> bool:
     ring = np.ones(outer.shape, bool)
     ring[y - y0:y - y0 + h, x - x0:x - x0 + w] = False
     face = value[y:y + h, x:x + w]
-    return bool(ring.any()) and float(np.percentile(face, 75)) - float(np.percentile(outer[ring], 25)) >= BORDER_CONTRAST
+    contrast = float(np.percentile(face, 75)) - float(np.percentile(outer[ring], 25)) if ring.any() else 0.0
+    return contrast >= BORDER_CONTRAST
 
 
 def _best_of_overlapping(candidates: list[Candidate]) -> list[Candidate]:
@@ -270,10 +273,13 @@ def box_features(image: np.ndarray, bounds: Sequence[float], class_name: str) ->
     from skimage.feature import hog
 
     x0, y0, x1, y1 = bounds
-    if class_name == LIGHT and x1 - x0 > y1 - y0:
-        image, (x0, y0, x1, y1) = np.ascontiguousarray(np.swapaxes(image, 0, 1)), (y0, x0, y1, x1)
+    width, height = CROP_SIZE[class_name]
+    upright = not (class_name == LIGHT and x1 - x0 > y1 - y0)
     margin_x, margin_y = CROP_MARGIN * (x1 - x0), CROP_MARGIN * (y1 - y0)
-    crop = _crop(image, x0 - margin_x, y0 - margin_y, x1 + margin_x, y1 + margin_y, CROP_SIZE[class_name])
+    crop = _crop(image, x0 - margin_x, y0 - margin_y, x1 + margin_x, y1 + margin_y,
+                 (width, height) if upright else (height, width))
+    if not upright:
+        crop = np.ascontiguousarray(np.swapaxes(crop, 0, 1))
     grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     shape = hog(grey, orientations=9, pixels_per_cell=(HOG_CELL, HOG_CELL), cells_per_block=(2, 2),
                 feature_vector=True)
@@ -293,3 +299,231 @@ def _crop(image: np.ndarray, x0: float, y0: float, x1: float, y1: float, size: t
     piece = image[iy0 + pad:iy1 + pad, ix0 + pad:ix1 + pad]
     shrinking = piece.shape[1] > size[0]
     return cv2.resize(piece, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+# ----------------------------------------------------------------------------------------------- the assistant
+
+ZERO_SHOT = "no training: colour and shape only"
+
+
+class BoxProposer(Assistant):
+    """Boxes of traffic lights and signs on every frame, for a person to accept (see the module's notes)."""
+
+    name = "boxes"
+    description = ("traffic light and sign boxes: colour and shape, verified by a HOG + linear SVM classifier "
+                   "trained on the project's own boxes")
+    produces = GEOMETRY
+    learns = True
+
+    def __init__(self, *, min_boxes: int = MIN_BOXES):
+        self.min_boxes = min_boxes
+        self._verifiers: dict[str, Any] = {}  # class name -> fitted classifier; a class missing is unverified
+
+    def settings(self) -> Mapping[str, Any]:
+        return {"min_boxes": self.min_boxes}
+
+    def training_labels(self, context: AssistContext) -> Any:
+        return [(state.track_id, state.frame, [round(value, 2) for value in state.geometry.bounds()])
+                for _, state in person_boxes(context.project)]
+
+    def train(self, context: AssistContext) -> Validation:
+        """A verifier for each class with at least ``min_boxes`` boxes a person made; the other classes stay
+        colour and shape only.  No boxes at all: nothing to learn, the assistant works untrained."""
+        self._verifiers = {}
+        boxes = person_boxes(context.project)
+        counts = {class_name: sum(1 for name, _ in boxes if name == class_name) for class_name in CLASSES}
+        if not boxes:
+            return Validation(0, method=ZERO_SHOT)
+        trainable = [class_name for class_name in CLASSES if counts[class_name] >= self.min_boxes]
+        if not trainable:
+            most = max(CLASSES, key=counts.__getitem__)
+            raise NotEnoughLabels(self.name, f"{most} boxes", counts[most], self.min_boxes)
+        samples = _training_samples(context.frames, boxes, trainable)
+        details: dict[str, Any] = {}
+        for class_name in trainable:
+            features, labels, groups = samples[class_name]
+            details[class_name] = _validate(features, labels, groups)
+            self._verifiers[class_name] = _fit(features, labels)
+        for class_name in set(CLASSES) - set(trainable):
+            details[class_name] = {"boxes": counts[class_name], "verified": False}
+        measured = [details[name]["balanced_accuracy"] for name in trainable
+                    if details[name]["balanced_accuracy"] is not None]
+        return Validation(
+            labels=sum(counts[name] for name in trainable),
+            accuracy=float(np.mean(measured)) if measured else None,
+            method=("balanced accuracy on held-out tracks (negatives held out in blocks of "
+                    f"{NEGATIVE_BLOCK} frames), mean over {', '.join(trainable)}"
+                    if measured else "one track per class: nothing to hold out"),
+            details=details)
+
+    def propose(self, image: np.ndarray) -> list[tuple[Candidate, float]]:
+        """The candidates on one frame that pass verification, each with its confidence (the module's rule)."""
+        candidates = box_candidates(image)
+        kept = []
+        for class_name in CLASSES:
+            mine = [candidate for candidate in candidates if candidate.class_name == class_name]
+            if not mine:
+                continue
+            if class_name not in self._verifiers:
+                kept += [(c, ZERO_SHOT_FLOOR + ZERO_SHOT_SPAN * c.score) for c in mine]
+                continue
+            features = np.stack([box_features(image, c.bounds, class_name) for c in mine])
+            chances = self._verifiers[class_name].predict_proba(features)[:, 1]
+            kept += [(c, float(p)) for c, p in zip(mine, chances, strict=True) if p >= 0.5]
+        return kept
+
+    def suggest(self, context: AssistContext) -> Iterator[Suggestion]:
+        height, width = context.project.sequence.height, context.project.sequence.width
+        previous: list[_Placed] = []
+        numbers = iter(range(1 << 62))
+        for by_frame in objects_by_frame(context.project, context.frame_range):
+            for frame, objects in by_frame.items():
+                existing = [_Placed(obj.state.geometry.bounds(), obj.track.class_name, obj.track.id)
+                            for obj in objects if obj.track.class_name in CLASSES
+                            and obj.state.geometry.kind is GeometryKind.BOX]
+                taken = {placed.track_id for placed in existing}
+                current = list(existing)
+                for candidate, confidence in self.propose(context.frames[frame]):
+                    bounds = _clipped(candidate.bounds, width, height)
+                    if bounds is None or any(placed.class_name == candidate.class_name
+                                             and box_iou(placed.bounds, bounds) > DUPLICATE_IOU
+                                             for placed in existing):
+                        continue
+                    placed = _continued(previous, bounds, candidate.class_name, taken, numbers)
+                    current.append(placed)
+                    yield Suggestion(frame, confidence, candidate.class_name, track_id=placed.track_id,
+                                     geometry=box(*bounds), attributes=dict(candidate.attributes),
+                                     new_track=placed.new_track)
+                previous = current
+                context.step()
+
+
+@dataclass
+class _Placed:
+    """A box on a frame: an object already there (``track_id``) or a proposal (``new_track`` or the track it
+    continues); ``used`` once a box on the next frame continues it."""
+
+    bounds: tuple[float, float, float, float]
+    class_name: str
+    track_id: int | None = None
+    new_track: int | None = None
+    used: bool = False
+
+
+def _continued(previous: list[_Placed], bounds, class_name: str, taken: set, numbers: Iterator[int]) -> _Placed:
+    """A proposal continuing the best-overlapping box of its class on the previous frame (a track not already
+    on this frame, or a proposal), or starting a new track."""
+    matches = [(box_iou(placed.bounds, bounds), index) for index, placed in enumerate(previous)
+               if placed.class_name == class_name and not placed.used and placed.track_id not in taken]
+    overlap, index = max(matches, default=(0.0, -1))
+    if overlap <= LINK_IOU:
+        return _Placed(bounds, class_name, new_track=next(numbers))
+    before = previous[index]
+    before.used = True
+    if before.track_id is not None:
+        taken.add(before.track_id)
+    return _Placed(bounds, class_name, track_id=before.track_id, new_track=before.new_track)
+
+
+def _clipped(bounds, width: int, height: int) -> tuple[float, float, float, float] | None:
+    x0, y0, x1, y1 = max(bounds[0], 0.0), max(bounds[1], 0.0), min(bounds[2], width), min(bounds[3], height)
+    return (float(x0), float(y0), float(x1), float(y1)) if x1 - x0 >= 1 and y1 - y0 >= 1 else None
+
+
+# ----------------------------------------------------------------------------------------------- training
+
+def person_boxes(project) -> list[tuple[str, Any]]:
+    """(class name, state) of every light and sign box a person made (source manual or imported)."""
+    return [(track.class_name, state)
+            for class_name in CLASSES for track in project.tracks(class_name)
+            for state in project.states_of(track.id)
+            if state.source in PERSON and state.geometry.kind is GeometryKind.BOX]
+
+
+def _training_samples(frames, boxes, classes: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per class: features, labels (1 = the class) and groups (a track id; negatives ``-1 - frame //
+    NEGATIVE_BLOCK``) from the frames with a person's boxes."""
+    by_frame: dict[int, list[tuple[str, Any]]] = {}
+    for class_name, state in boxes:
+        by_frame.setdefault(state.frame, []).append((class_name, state))
+    chosen = sorted(by_frame)
+    if len(chosen) > MAX_TRAINING_FRAMES:  # spread evenly over the labels
+        chosen = [chosen[i] for i in np.linspace(0, len(chosen) - 1, MAX_TRAINING_FRAMES).round().astype(int)]
+    rng = np.random.default_rng(0)
+    rows: dict[str, list[tuple[np.ndarray, int, int]]] = {class_name: [] for class_name in classes}
+    for frame in chosen:
+        image = frames[frame]
+        candidates = box_candidates(image)
+        labeled = [(name, state.track_id, state.geometry.bounds()) for name, state in by_frame[frame]]
+        for class_name in classes:
+            rows[class_name] += _frame_samples(image, frame, class_name, labeled, candidates, rng)
+    return {class_name: (np.stack([r[0] for r in rows[class_name]]),
+                         np.array([r[1] for r in rows[class_name]]),
+                         np.array([r[2] for r in rows[class_name]])) for class_name in classes}
+
+
+def _frame_samples(image, frame: int, class_name: str, labeled, candidates, rng) -> list[tuple[np.ndarray, int, int]]:
+    """One frame's samples for one class: its boxes and the candidates matching them (positives), the other
+    candidates of the class and random crops away from every box (negatives)."""
+    mine = [(track_id, bounds) for name, track_id, bounds in labeled if name == class_name]
+    samples = [(box_features(image, bounds, class_name), 1, track_id) for track_id, bounds in mine]
+    background = -1 - frame // NEGATIVE_BLOCK
+    for candidate in candidates:
+        if candidate.class_name != class_name:
+            continue
+        overlaps = [(box_iou(bounds, candidate.bounds), track_id) for track_id, bounds in mine]
+        overlap, track_id = max(overlaps, default=(0.0, background))
+        if overlap >= MATCH_IOU:
+            samples.append((box_features(image, candidate.bounds, class_name), 1, track_id))
+        elif overlap < NMS_IOU:
+            samples.append((box_features(image, candidate.bounds, class_name), 0, background))
+    sizes = [bounds[2:] - np.asarray(bounds[:2]) for _, bounds in mine] or [np.array(CROP_SIZE[class_name], float)]
+    height, width = image.shape[:2]
+    for _ in range(RANDOM_NEGATIVES):
+        w, h = sizes[rng.integers(len(sizes))]
+        x0, y0 = rng.uniform(0, max(width - w, 1)), rng.uniform(0, max(height - h, 1))
+        crop = (x0, y0, x0 + w, y0 + h)
+        if all(box_iou(crop, bounds) < 0.1 for _, _, bounds in labeled):
+            samples.append((box_features(image, crop, class_name), 0, background))
+    return samples
+
+
+def _fit(features: np.ndarray, labels: np.ndarray):
+    """A linear SVM on standardised features, with a sigmoid calibration for a probability."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    folds = int(min(3, np.bincount(labels, minlength=2).min()))
+    svm = LinearSVC(C=SVM_C, class_weight="balanced")
+    return make_pipeline(StandardScaler(), CalibratedClassifierCV(svm, cv=folds, method="sigmoid"))\
+        .fit(features, labels)
+
+
+def _validate(features: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> dict[str, Any]:
+    """Balanced accuracy, precision and recall of the verifier on held-out tracks: positive tracks and
+    negative blocks are dealt round-robin into folds, each fold predicted by a model trained on the others."""
+    positive_groups = np.unique(groups[labels == 1])
+    negative_groups = np.unique(groups[labels == 0])
+    folds = min(VALIDATION_FOLDS, len(positive_groups), len(negative_groups))
+    summary: dict[str, Any] = {"positives": int(labels.sum()), "negatives": int((labels == 0).sum()),
+                               "tracks": len(positive_groups), "verified": True, "balanced_accuracy": None}
+    if folds < 2:
+        return summary
+    fold_of = {group: index % folds for index, group in enumerate(positive_groups)}
+    fold_of.update({group: index % folds for index, group in enumerate(negative_groups)})
+    fold = np.array([fold_of[group] for group in groups])
+    predicted = np.full(len(labels), -1)
+    for held_out in range(folds):
+        train = fold != held_out
+        if np.bincount(labels[train], minlength=2).min() >= 2:
+            predicted[~train] = _fit(features[train], labels[train]).predict(features[~train])
+    tested = predicted >= 0
+    truth, guess = labels[tested], predicted[tested]
+    recall = [float(np.mean(guess[truth == value] == value)) for value in (0, 1) if (truth == value).any()]
+    true_positives = int(((guess == 1) & (truth == 1)).sum())
+    summary.update(balanced_accuracy=float(np.mean(recall)) if len(recall) == 2 else None,
+                   precision=true_positives / max(int((guess == 1).sum()), 1),
+                   recall=true_positives / max(int((truth == 1).sum()), 1), folds=folds)
+    return summary
