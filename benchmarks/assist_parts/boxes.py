@@ -66,9 +66,10 @@ def _sample_clip(quick: bool) -> tuple[dict, float]:
             truth[state.frame].append((classes[state.track_id], state))
     results, ms = {}, None
     for count in KEYFRAME_COUNTS:
-        keyframes = set(np.linspace(0, len(sequence.frames) - 1, count).round().astype(int).tolist()) if count else set()
+        frames = len(sequence.frames)
+        keyframes = set(np.linspace(0, frames - 1, count).round().astype(int).tolist()) if count else set()
         with tempfile.TemporaryDirectory() as folder, Project.create(
-                Path(folder) / "project", SequenceInfo("clip.mp4", len(sequence.frames), WIDTH, HEIGHT, 30.0)) as project:
+                Path(folder) / "project", SequenceInfo("clip.mp4", frames, WIDTH, HEIGHT, 30.0)) as project:
             _label(project, sequence, truth, keyframes)
             assistant = BoxProposer()
             context = AssistContext(project, sequence.frames, range(len(sequence.frames)))

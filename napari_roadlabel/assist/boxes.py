@@ -106,8 +106,17 @@ class Candidate:
 def box_candidates(image: np.ndarray) -> list[Candidate]:
     """Traffic lights and signs found by colour and shape alone in an HxWx3 uint8 RGB image, best first."""
     hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
-    found = _light_candidates(hsv) + _sign_candidates(hsv)
-    return _best_of_overlapping(found)
+    lights = _light_candidates(hsv)
+    # A lamp is a bright disc too: a sign found inside a light is one of its lamps.
+    signs = [sign for sign in _sign_candidates(hsv) if not any(_inside(sign.bounds, light.bounds) for light in lights)]
+    return _best_of_overlapping(lights + signs)
+
+
+def _inside(inner: Sequence[float], outer: Sequence[float]) -> bool:
+    """Whether most (over half) of box ``inner`` lies in box ``outer``."""
+    width = min(inner[2], outer[2]) - max(inner[0], outer[0])
+    height = min(inner[3], outer[3]) - max(inner[1], outer[1])
+    return width > 0 and height > 0 and width * height > 0.5 * (inner[2] - inner[0]) * (inner[3] - inner[1])
 
 
 def _hue_mask(hsv: np.ndarray, hues: Iterable[tuple[int, int]], min_saturation: int, min_value: int) -> np.ndarray:
@@ -441,14 +450,16 @@ def person_boxes(project) -> list[tuple[str, Any]]:
 
 
 def _training_samples(frames, boxes, classes: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per class: features, labels (1 = the class) and groups (a track id; negatives ``-1 - frame //
-    NEGATIVE_BLOCK``) from the frames with a person's boxes."""
+    """Per class: features, labels (1 = the class) and groups (a track id; negatives ``-1 - frame // block``,
+    blocks of ``NEGATIVE_BLOCK`` frames or fewer on a short clip, to have some to hold out) from the frames with
+    a person's boxes."""
     by_frame: dict[int, list[tuple[str, Any]]] = {}
     for class_name, state in boxes:
         by_frame.setdefault(state.frame, []).append((class_name, state))
     chosen = sorted(by_frame)
     if len(chosen) > MAX_TRAINING_FRAMES:  # spread evenly over the labels
         chosen = [chosen[i] for i in np.linspace(0, len(chosen) - 1, MAX_TRAINING_FRAMES).round().astype(int)]
+    block = max(1, min(NEGATIVE_BLOCK, (chosen[-1] - chosen[0] + 1) // VALIDATION_FOLDS))
     rng = np.random.default_rng(0)
     rows: dict[str, list[tuple[np.ndarray, int, int]]] = {class_name: [] for class_name in classes}
     for frame in chosen:
@@ -456,18 +467,18 @@ def _training_samples(frames, boxes, classes: list[str]) -> dict[str, tuple[np.n
         candidates = box_candidates(image)
         labeled = [(name, state.track_id, state.geometry.bounds()) for name, state in by_frame[frame]]
         for class_name in classes:
-            rows[class_name] += _frame_samples(image, frame, class_name, labeled, candidates, rng)
+            rows[class_name] += _frame_samples(image, -1 - frame // block, class_name, labeled, candidates, rng)
     return {class_name: (np.stack([r[0] for r in rows[class_name]]),
                          np.array([r[1] for r in rows[class_name]]),
                          np.array([r[2] for r in rows[class_name]])) for class_name in classes}
 
 
-def _frame_samples(image, frame: int, class_name: str, labeled, candidates, rng) -> list[tuple[np.ndarray, int, int]]:
+def _frame_samples(image, background: int, class_name: str, labeled, candidates,
+                   rng) -> list[tuple[np.ndarray, int, int]]:
     """One frame's samples for one class: its boxes and the candidates matching them (positives), the other
-    candidates of the class and random crops away from every box (negatives)."""
+    candidates of the class and random crops away from every box (negatives, in group ``background``)."""
     mine = [(track_id, bounds) for name, track_id, bounds in labeled if name == class_name]
     samples = [(box_features(image, bounds, class_name), 1, track_id) for track_id, bounds in mine]
-    background = -1 - frame // NEGATIVE_BLOCK
     for candidate in candidates:
         if candidate.class_name != class_name:
             continue
@@ -501,19 +512,29 @@ def _fit(features: np.ndarray, labels: np.ndarray):
         .fit(features, labels)
 
 
-def _validate(features: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> dict[str, Any]:
-    """Balanced accuracy, precision and recall of the verifier on held-out tracks: positive tracks and
-    negative blocks are dealt round-robin into folds, each fold predicted by a model trained on the others."""
-    positive_groups = np.unique(groups[labels == 1])
-    negative_groups = np.unique(groups[labels == 0])
+def held_out_folds(labels: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The validation fold of every sample: whole groups (a track of positives, a block of frames of negatives)
+    dealt round-robin, positives and negatives separately so each fold holds out some of both; all zeros when
+    there are not two groups of each."""
+    positive_groups, negative_groups = np.unique(groups[labels == 1]), np.unique(groups[labels == 0])
     folds = min(VALIDATION_FOLDS, len(positive_groups), len(negative_groups))
-    summary: dict[str, Any] = {"positives": int(labels.sum()), "negatives": int((labels == 0).sum()),
-                               "tracks": len(positive_groups), "verified": True, "balanced_accuracy": None}
     if folds < 2:
-        return summary
+        return np.zeros(len(labels), int)
     fold_of = {group: index % folds for index, group in enumerate(positive_groups)}
     fold_of.update({group: index % folds for index, group in enumerate(negative_groups)})
-    fold = np.array([fold_of[group] for group in groups])
+    return np.array([fold_of[group] for group in groups])
+
+
+def _validate(features: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> dict[str, Any]:
+    """Balanced accuracy, precision and recall of the verifier on held-out folds (``held_out_folds``), each
+    predicted by a model trained on the others."""
+    fold = held_out_folds(labels, groups)
+    folds = int(fold.max()) + 1
+    summary: dict[str, Any] = {"positives": int(labels.sum()), "negatives": int((labels == 0).sum()),
+                               "tracks": len(np.unique(groups[labels == 1])), "verified": True,
+                               "balanced_accuracy": None}
+    if folds < 2:
+        return summary
     predicted = np.full(len(labels), -1)
     for held_out in range(folds):
         train = fold != held_out
