@@ -14,7 +14,7 @@ How it works:
    the votes minus a Gaussian penalty for the distance of the lit position from where that lamp sits (1/6,
    1/2, 5/6); red-yellow needs both red votes near the top and yellow votes near the middle.  "Off" comes
    from the strength of the most colourful pixels (a light with no lamp lit has none).  Colour and position
-   must agree, so an orange lamp in the middle is yellow and a red arrow on a blue housing is red.
+   must agree: an orange lamp whose hues are half red, half yellow is told by where it sits.
 4. **Learning** (``train``), once a person has set some states (source manual or imported, a state other
    than the default): a scikit-learn logistic regression on features of the crop (the zero-shot
    log-probabilities, per-third HSV statistics, colour shares and positions, a chroma-weighted hue
@@ -26,8 +26,9 @@ How it works:
    least ``FLASH_MIN_TOGGLES`` toggles) is flashing: those frames get the lit colour as their state and
    ``flashing`` True.  Then an HMM whose states stay put with probability ``stay`` smooths the per-frame
    probabilities (a gap of n frames in the track counts as n steps): Viterbi gives the states, so a
-   one-frame glitch goes while a real change stays, and forward-backward gives each frame's posterior, the
-   suggestion's confidence.  ``state_runs`` gives the change points.
+   one-frame glitch goes while a real change stays (one frame's evidence counts at most 1 / EMISSION_FLOOR
+   to 1), and forward-backward gives each frame's posterior, the suggestion's confidence.  ``state_runs``
+   gives the change points.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ RED_YELLOW_PRIOR = 0.5  # red-yellow is rarer than a single lamp
 OFF_STRENGTH, OFF_SCALE = 0.03, 0.008  # chroma x value of the brightest colourful pixels where "off" is even
 TEMPERATURE = 1.0
 HUE_BINS = 12
+EMISSION_FLOOR = 0.01  # a reflection or an occluded frame can fool any one frame: at most 100:1 evidence
 FLASH_HALF_PERIOD_S = (0.15, 1.0)  # an on or off phase of a flashing light (0.5-3 Hz)
 FLASH_MIN_TOGGLES = 4  # two full on/off cycles
 MIN_LABELS = 5  # states a person set before the classifier is trained
@@ -209,7 +211,7 @@ def smooth_track(probabilities: np.ndarray, frames: Sequence[int], *, fps: float
 def _hmm(emissions: np.ndarray, gaps: np.ndarray, stay: float) -> tuple[np.ndarray, np.ndarray]:
     """Viterbi path and forward-backward posteriors; the chance of staying over a gap of n frames is stay^n."""
     count, states = emissions.shape
-    emissions = np.clip(emissions, 1e-6, None)
+    emissions = np.clip(emissions, EMISSION_FLOOR, None)  # no one frame outweighs its neighbours
     transitions = []
     for gap in gaps:
         kept = stay ** max(int(gap), 1)
