@@ -12,7 +12,7 @@ reported): accuracy, the confusion matrix and red taken for green.
 Sample clip: ``make_road_sequence`` at 960x540 (90 frames, one light going yellow, red, green), its states
 added as propagated (not labeled); per-frame truth.  Scored with the track smoothing on and off.
 
-Speed: ``suggest`` over the crop frames (six lights each, 960x540, frames in memory), ms per frame.
+Speed: ``suggest`` over the first crop frames (six lights each, 960x540, already decoded), ms per frame.
 Goals: light state >= 97 % with no red taken for green after 10 labeled states; under 50 ms per frame.
 """
 
@@ -131,10 +131,8 @@ def _real_crops(quick: bool) -> dict:
                                       source=Source.PROPAGATED)
             track_ids = [track.id for track in project.tracks("traffic-light")]
             context = AssistContext(project, frames, range(frame_count))
-            started = time.perf_counter()
-            zero = _score(LightStateAssistant(), context, track_ids, truth, labeled=set())
-            results["ms_per_frame"] = round((time.perf_counter() - started) * 1000 / frame_count, 2)
-            results["no_training"] = zero
+            results["no_training"] = _score(LightStateAssistant(), context, track_ids, truth, labeled=set())
+            results["ms_per_frame"] = _ms_per_frame(project, frames, 20 if quick else 60)
             for count in LABEL_COUNTS:
                 draws = [_with_labels(project, context, track_ids, truth, count, seed)
                          for seed in range(1 if quick else DRAWS)]
@@ -144,6 +142,14 @@ def _real_crops(quick: bool) -> dict:
                     "red_taken_for_green": [d["red_taken_for_green"] for d in draws],
                     "classifier_weight": [d["classifier_weight"] for d in draws], "draws": draws}
     return results
+
+
+def _ms_per_frame(project: Project, frames: PastedFrames, count: int) -> float:
+    """``suggest`` on frames already in memory (making them is not timed)."""
+    decoded = np.stack([frames[index] for index in range(count)])
+    started = time.perf_counter()
+    list(LightStateAssistant().suggest(AssistContext(project, decoded, range(count))))
+    return round((time.perf_counter() - started) * 1000 / count, 2)
 
 
 def _with_labels(project: Project, context: AssistContext, track_ids: list[int], truth: list[str], count: int,

@@ -54,6 +54,7 @@ UNKNOWN = "unknown"
 UNSURE = 0.5  # a frame without evidence whose smoothed posterior is under this is suggested "unknown"
 CROP_WIDTH, CROP_HEIGHT = 12, 36
 MIN_READABLE_PX = 4
+RED_FROM_HUE, YELLOW_HUES, GREEN_HUES = 285, (18, 70), (80, 200)  # degrees; red wraps round 0; sky votes none
 LAMP_CENTRES = np.array([1 / 6, 1 / 2, 5 / 6])  # red, yellow, green along the housing
 POSITION_SIGMA = 0.15  # spread of the lit position around its lamp's centre (housing lengths)
 RED_YELLOW_PRIOR = 0.5  # red-yellow is rarer than a single lamp
@@ -101,7 +102,9 @@ class LampEvidence:
                            interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
         hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV_FULL).astype(np.float32) * (360 / 256, 1 / 255, 1 / 255)
         hue = hsv[..., 0]
-        bands = np.stack([(hue < 18) | (hue >= 275), (hue >= 18) & (hue < 70), (hue >= 80) & (hue < 200)])
+        bands = np.stack([(hue < YELLOW_HUES[0]) | (hue >= RED_FROM_HUE),
+                          (hue >= YELLOW_HUES[0]) & (hue < YELLOW_HUES[1]),
+                          (hue >= GREEN_HUES[0]) & (hue < GREEN_HUES[1])])
         return cls(hsv, bands, (hsv[..., 1] * hsv[..., 2]) ** 2)
 
     def masses(self) -> np.ndarray:
