@@ -207,6 +207,16 @@ def test_version_changes_when_a_person_labels_a_state_not_when_a_suggestion_arri
         assert LightStateAssistant(stay=0.9).version(context) != assistant.version(context)
 
 
+def test_a_box_too_small_to_read_is_unknown(tmp_path):
+    frames = np.stack([background(np.random.default_rng(0))] * 3)
+    with make_project(tmp_path, 3) as project:
+        track = project.add_track("traffic-light")
+        for frame in range(3):
+            project.set_state(track.id, frame, box(50, 20, 52, 22), source=Source.PROPAGATED)
+        result = suggested(LightStateAssistant(), project, frames)
+    assert {result[track.id, frame]["state"] for frame in range(3)} == {"unknown"}
+
+
 def test_bad_settings_are_refused_in_one_line():
     with pytest.raises(RoadlabelError, match="stay must be"):
         LightStateAssistant(stay=1.0)
