@@ -51,7 +51,11 @@ propagate between its neighbouring keyframes, again until every frame is within 
 
 Objects of classes no assistant proposes (crosswalk, school zone, stop line, traffic direction) cost the same
 in both arms and count in both: ``ratio`` is over everything (the goal), ``ratio_assisted_classes`` leaves
-them out (what the assistants themselves save).  Looking at a frame is not an action in either arm.
+them out (what the assistants themselves save).  ``ratio_if_the_rest_were_rejected_at_once`` counts one
+"reject the rest" per assistant instead of one reject per unmatched track (``reject_all`` does that in one
+undo step; no panel action offers it yet), to show how much the fragments of proposals cost.  Looking at a
+frame is not an action in either arm.  ``objects`` gives each object of an assisted class: how it was done
+and its actions in each arm.
 """
 
 from __future__ import annotations
@@ -92,7 +96,8 @@ MATCH_IOU = 0.5
 TAG_SLACK = 2  # frames: a tag's end this close to the truth is right
 TRAINING_FRAMES = 10
 GEOMETRY_ASSISTANTS = ("lanes", "boxes")
-ASSISTED_CLASSES = {"lane-line", "traffic-light", "traffic-sign"}
+PROPOSED_BY = {"lane-line": "lanes", "traffic-light": "boxes", "traffic-sign": "boxes"}  # tags: frame-tags
+ASSISTED_CLASSES = set(PROPOSED_BY)
 ACCEPT, REJECT, FIX, DRAWN = "accepts", "rejects", "fixes", "drawn"
 
 
@@ -156,7 +161,11 @@ class Clip:
         self.config = RoadSceneConfig()
         self.sequence = make_road_sequence(self.config)
         write_video(folder / VIDEO_NAME, self.sequence)
-        self.frames = open_frames(folder / VIDEO_NAME)
+        source = open_frames(folder / VIDEO_NAME)
+        try:  # decoded once: every propagation and assistant reads them again
+            self.frames = np.stack([np.asarray(source[index]) for index in range(len(source))])
+        finally:
+            source.close()
         self.folder = folder
         self.truth: dict[int, dict[int, Any]] = {track.id: {} for track in self.sequence.tracks}
         for state in self.sequence.states:
@@ -305,16 +314,21 @@ def assisted_arm(clip: Clip, scratch: Tally, scratch_cost: dict[int, int]) -> tu
     with clip.project("assisted") as project:
         for name in GEOMETRY_ASSISTANTS:
             notes[name] = _run(project, clip, name)
-        drawn = _take_geometry(project, clip, scratch_cost, tally, notes)
+        objects = _take_geometry(project, clip, scratch_cost, tally, notes)
         notes["light-state"] = _run(project, clip, "light-state")
-        for truth_id, track_id in drawn.items():
-            if clip.tracks[truth_id].class_name == "traffic-light":
-                pending = pending_suggestions(project, track_id=track_id, assistant="light-state")
-                if pending:
-                    accept_all(project, pending)
-                    tally.add("traffic-light", ACCEPT, "accept its states")
-            fix_frame_attributes(project, clip, track_id, truth_id, tally, FIX)
+        for truth_id, entry in objects.items():
+            before = tally.total()
+            pending = pending_suggestions(project, track_id=entry["track"], assistant="light-state")
+            if pending:
+                accept_all(project, pending)
+                tally.add(clip.tracks[truth_id].class_name, ACCEPT, "accept its states")
+            kind = FIX if pending or entry["how"] == "accepted" else DRAWN
+            fix_frame_attributes(project, clip, entry["track"], truth_id, tally, kind)
+            entry["actions"] += tally.total() - before
         notes["frame-tags"] = _tags(project, clip, tally)
+    notes["objects"] = [{"truth": truth_id, "class": clip.tracks[truth_id].class_name, "how": entry["how"],
+                         "assisted": entry["actions"], "scratch": scratch_cost[truth_id]}
+                        for truth_id, entry in objects.items()]
     unassisted = {track.class_name for track in clip.sequence.tracks} - ASSISTED_CLASSES
     tally.merge(scratch, unassisted)
     return tally, notes
@@ -329,36 +343,37 @@ def _run(project: Project, clip: Clip, assistant: str) -> dict:
 
 
 def _take_geometry(project: Project, clip: Clip, scratch_cost: dict[int, int], tally: Tally, notes: dict
-                   ) -> dict[int, int]:
+                   ) -> dict[int, dict]:
     """Accept and fix the suggested tracks that match a truth object, draw the others, reject the rest;
-    returns truth id -> the project's track for every object of an assisted class."""
+    returns, for every object of an assisted class, its track in the project, how it was done and its actions
+    (the rejects of unmatched tracks are nobody's)."""
     suggested = {item.target for item in pending_suggestions(project) if item.kind == GEOMETRY}
     truth_ids = [truth_id for truth_id, track in clip.tracks.items() if track.class_name in ASSISTED_CLASSES]
     matches = match_tracks(project, clip, suggested, truth_ids)
-    done: dict[int, int] = {}
-    taken = []
+    objects: dict[int, dict] = {}
     for truth_id in truth_ids:
         track_id = matches.get(truth_id)
         if track_id is not None and _worth_fixing(project, clip, track_id, truth_id, scratch_cost[truth_id]):
+            before = tally.total()
             accept_all(project, pending_suggestions(project, track_id=track_id))
             tally.add(clip.tracks[truth_id].class_name, ACCEPT, "accept a track")
             complete_geometry(project, clip, track_id, clip.truth[truth_id], tally, FIX)
             fix_track_attributes(project, clip, track_id, truth_id, tally, FIX)
-            done[truth_id] = track_id
-            taken.append(truth_id)
-    rejected = Counter()
-    for track_id in sorted(suggested - set(done.values())):
+            objects[truth_id] = {"track": track_id, "how": "accepted", "actions": tally.total() - before}
+    rejected: Counter = Counter()
+    for track_id in sorted(suggested - {entry["track"] for entry in objects.values()}):
         class_name = project.track(track_id).class_name
         reject_all(project, pending_suggestions(project, track_id=track_id))
         tally.add(class_name, REJECT, "reject a track")
         rejected[class_name] += 1
     for truth_id in truth_ids:
-        if truth_id not in done:
-            done[truth_id] = draw_from_scratch(project, clip, truth_id, tally)
-    notes["geometry"] = {"suggested_tracks": len(suggested), "matched": {str(t): m for t, m in matches.items()},
-                         "accepted_for": sorted(taken), "rejected_tracks": dict(rejected),
-                         "drawn_from_scratch": sorted(set(truth_ids) - set(taken))}
-    return done
+        if truth_id not in objects:
+            before = tally.total()
+            how = "matched, drawn: fixing costs more" if truth_id in matches else "no match, drawn"
+            objects[truth_id] = {"track": draw_from_scratch(project, clip, truth_id, tally), "how": how}
+            objects[truth_id]["actions"] = tally.total() - before
+    notes["geometry"] = {"suggested_tracks": len(suggested), "rejected_tracks": dict(rejected)}
+    return dict(sorted(objects.items()))
 
 
 def match_tracks(project: Project, clip: Clip, suggested: Iterable[int], truth_ids: Iterable[int]) -> dict[int, int]:
@@ -467,19 +482,22 @@ def measure(quick: bool = False) -> dict:
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         clip = Clip(Path(folder))
-        try:
-            scratch, scratch_cost = scratch_arm(clip)
-            assisted, notes = assisted_arm(clip, scratch, scratch_cost)
-        finally:
-            clip.frames.close()
+        scratch, scratch_cost = scratch_arm(clip)
+        assisted, notes = assisted_arm(clip, scratch, scratch_cost)
         classes = {track.class_name for track in clip.sequence.tracks} | {tag.class_name for tag in clip.sequence.tags}
     with_assistant = (ASSISTED_CLASSES | {tag.class_name for tag in clip.sequence.tags}) & classes
+    rejected = Counter()
+    for (name, kind, _), count in assisted.counts.items():
+        if kind == REJECT:
+            rejected[PROPOSED_BY.get(name, "frame-tags")] += count
+    bulk = assisted.total() - sum(rejected.values()) + len(rejected)  # one "reject the rest" per assistant
     return {
         "goal": f"assisted / scratch actions <= {GOAL_RATIO}",
         "scratch_actions": scratch.total(), "assisted_actions": assisted.total(),
         "ratio": round(assisted.total() / scratch.total(), 3),
         "goal_met": assisted.total() / scratch.total() <= GOAL_RATIO,
         "ratio_assisted_classes": round(assisted.total(with_assistant) / scratch.total(with_assistant), 3),
+        "ratio_if_the_rest_were_rejected_at_once": round(bulk / scratch.total(), 3),
         "assisted_classes": sorted(with_assistant), "classes_without_assistant": sorted(classes - with_assistant),
         "scratch": scratch.report(), "assisted": assisted.report(), "assistants": notes,
         "costs": {"lane_clicks": LANE_CLICKS, "tolerance_px": TOLERANCE_PX, "lane_match_px": LANE_MATCH_PX,
