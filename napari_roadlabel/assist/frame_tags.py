@@ -20,9 +20,10 @@ How it works:
    (Canny density, mean Sobel gradient) and texture (a histogram of gradient orientations).
 3. **A classifier** per target: scikit-learn's standard scaler and a class-balanced, strongly regularised
    logistic regression (a fold that holds one value only predicts that value).
-4. **Honest validation**: the labelled frames are cut into ``blocks`` contiguous blocks of time; each block is
-   predicted by a model trained on the others without the frames within ``gap`` frames of the block, so the
-   accuracy is never measured on a near copy of a training frame (neighbouring frames of a video are).
+4. **Honest validation**: the labelled frames are cut into ``blocks`` blocks of time (stretches of labelled
+   frames, the longest cut in parts); each block is predicted by a model trained on the others without the
+   frames within ``gap`` frames of it, so the accuracy is never measured on a near copy of a training frame
+   (neighbouring frames of a video are).
 5. **Suggestions**: probabilities on every frame of the range, smoothed in time by the most likely sequence of
    an HMM (Viterbi) that stays in its class with probability ``stay`` from frame to frame, cut into runs of
    equal values.  A run's confidence is the mean probability of its values (for a class with several
@@ -161,25 +162,39 @@ def _values_on_frames(tags: Iterable[FrameRangeTag], attribute: str, frame_count
 # ---------------------------------------------------------------------------- validation across time
 
 def time_block_splits(frames: Sequence[int], blocks: int, gap: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train, test) index pairs: each test set is one block of contiguous time, and no training frame lies within
-    ``gap`` frames of a test frame.  Blocks hold equal numbers of frames; ``frames`` need not be sorted."""
+    """(train, test) index pairs over ``frames`` (in any order) that hold out blocks of time: no training frame
+    lies within ``gap`` frames of a test frame, and every frame is held out once.
+
+    Labelled frames at most ``gap`` apart chain into one stretch of time; when there are fewer stretches than
+    ``blocks``, the longest are cut into parts of equal counts, so a block never bridges two stretches."""
     frames = np.asarray(frames)
     order = np.argsort(frames, kind="stable")
+    stretches = np.split(order, np.flatnonzero(np.diff(frames[order]) > gap) + 1)
+    parts = np.ones(len(stretches), int)
+    while parts.sum() < blocks and np.any(parts < [len(stretch) for stretch in stretches]):
+        parts[np.argmax([len(stretch) / count for stretch, count in zip(stretches, parts, strict=True)])] += 1
     groups = np.empty(len(frames), int)
-    for block, members in enumerate(np.array_split(order, min(blocks, len(frames)))):
-        groups[members] = block
+    for group, piece in enumerate(piece for stretch, count in zip(stretches, parts, strict=True)
+                                  for piece in np.array_split(stretch, count)):
+        groups[piece] = group
     splits = []
-    for train, test in GroupKFold(n_splits=len(set(groups))).split(frames, groups=groups):
-        low, high = frames[test].min() - gap, frames[test].max() + gap
-        splits.append((train[(frames[train] < low) | (frames[train] > high)], test))
+    for train, test in GroupKFold(n_splits=min(blocks, int(parts.sum()))).split(frames, groups=groups):
+        splits.append((train[_distance_to(np.sort(frames[test]), frames[train]) > gap], test))
     return splits
+
+
+def _distance_to(points: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each value's distance to the nearest of the sorted ``points``."""
+    after = np.clip(np.searchsorted(points, values), 0, len(points) - 1)
+    before = np.clip(after - 1, 0, None)
+    return np.minimum(np.abs(values - points[before]), np.abs(values - points[after]))
 
 
 def _fit(features: np.ndarray, labels: np.ndarray) -> Pipeline | DummyClassifier:
     if len(set(labels)) < 2:  # a fold may hold one value only: it can only ever predict that one
         return DummyClassifier(strategy="most_frequent").fit(features, labels)
-    return make_pipeline(StandardScaler(), LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=1000)).fit(
-        features, labels)
+    classifier = LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=1000)
+    return make_pipeline(StandardScaler(), classifier).fit(features, labels)
 
 
 def _probabilities(model, features: np.ndarray, count: int) -> np.ndarray:
