@@ -197,6 +197,18 @@ def _fit(features: np.ndarray, labels: np.ndarray) -> Pipeline | DummyClassifier
     return make_pipeline(StandardScaler(), classifier).fit(features, labels)
 
 
+def _validate(splits, features: np.ndarray, labels: np.ndarray, count: int) -> tuple[int, int]:
+    """Predictions of each held-out block by a model of the rest: (right, tested)."""
+    right = tested = 0
+    for train, test in splits:
+        if len(train) == 0:  # everything else is near this block: it cannot be tested
+            continue
+        predicted = _probabilities(_fit(features[train], labels[train]), features[test], count).argmax(1)
+        right += int(np.sum(predicted == labels[test]))
+        tested += len(test)
+    return right, tested
+
+
 def _probabilities(model, features: np.ndarray, count: int) -> np.ndarray:
     """The model's probabilities of value 0..count-1 (a fold's model may know fewer)."""
     result = np.zeros((len(features), count))
@@ -279,30 +291,20 @@ class FrameTagAssistant(Assistant):
                                   max(len(target.values) for target in candidates), NEED)
         details: dict[str, Any] = {"gap": self.gap, "targets": {}, "not learned": {
             target.name: f"{len(target.values)} value(s) labeled" for target in candidates if target not in targets}}
-        self._models, correct, scored, labelled = {}, 0, 0, set()
+        self._models, correct, scored, labelled, blocks = {}, 0, 0, set(), 0
         for target in targets:
             frames, labels = _training_set(target)
             features = self._features(context, frames)
-            right, tested = self._validate(frames, features, labels, len(target.values))
+            splits = time_block_splits(frames, self.blocks, self.gap)
+            right, tested = _validate(splits, features, labels, len(target.values))
             details["targets"][target.name] = {"accuracy": right / tested if tested else None, "held_out": tested,
                                                "labels": {str(value): int(np.sum(labels == index))
                                                           for index, value in enumerate(target.values)}}
             self._models[target] = _fit(features, labels)
             correct, scored, labelled = correct + right, scored + tested, labelled | set(frames.tolist())
-        method = f"{self.blocks} held-out blocks of time, {self.gap} frames either side kept out of training"
+            blocks = max(blocks, len(splits))
+        method = f"{blocks} held-out blocks of time, {self.gap} frames either side kept out of training"
         return Validation(len(labelled), correct / scored if scored else None, method, details)
-
-    def _validate(self, frames, features, labels, count: int) -> tuple[int, int]:
-        """Held-out predictions over every block: (right, tested)."""
-        right = tested = 0
-        for train, test in time_block_splits(frames, self.blocks, self.gap):
-            if len(train) == 0:
-                continue
-            model = _fit(features[train], labels[train])
-            predicted = _probabilities(model, features[test], count).argmax(1)
-            right += int(np.sum(predicted == labels[test]))
-            tested += len(test)
-        return right, tested
 
     # ------------------------------------------------------------------ suggest
 
