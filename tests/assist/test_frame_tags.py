@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from napari_roadlabel.assist import AssistContext, NotEnoughLabels, make_assistant
-from napari_roadlabel.assist.frame_tags import time_block_splits
-from napari_roadlabel.core import Project, SequenceInfo, Source, box
+from napari_roadlabel.assist.frame_tags import find_targets, time_block_splits
+from napari_roadlabel.core import Project, RoadlabelError, SequenceInfo, Source, box
 from napari_roadlabel.qa.review import Review
 
 FRAMES, WIDTH, HEIGHT = 120, 96, 54
@@ -156,3 +156,23 @@ def test_the_version_changes_when_the_labels_do(project, clip, edit):
     else:
         Review(project, "reviewer").accept_frame(60)
     assert assistant.version(context(project, clip)) != version
+
+
+def test_a_presence_is_learned_from_its_tags_and_the_frames_people_worked_on(project):
+    project.add_tag("school-zone-active", 10, 12)
+    project.add_tag("school-zone-active", 30, 30, source=Source.SUGGESTED)  # not a person's: ignored
+    Review(project, "reviewer").accept_frames([0, 11])
+    track = project.add_track("vehicle")
+    for frame in (5, 12, 50):
+        project.set_state(track.id, frame, box(1, 1, 10, 10))
+    project.set_state(track.id, 60, box(1, 1, 10, 10), source=Source.INTERPOLATED)  # no one looked at it
+    zone = next(target for target in find_targets(project, FRAMES) if target.class_name == "school-zone-active")
+    assert zone.attribute is None
+    assert zone.labels == {0: False, 5: False, 50: False, 10: True, 11: True, 12: True}
+
+
+@pytest.mark.parametrize("options", [{"blocks": 1}, {"gap": -1}, {"stay": 1.0}])
+def test_bad_settings_are_one_line_naming_the_setting(options):
+    with pytest.raises(RoadlabelError, match=f"^frame-tags: {next(iter(options))} must be") as raised:
+        make_assistant("frame-tags", **options)
+    assert "\n" not in str(raised.value)
