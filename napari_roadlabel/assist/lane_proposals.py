@@ -41,8 +41,8 @@ from ..core.errors import GeometryError
 from ..core.frame_objects import objects_by_frame
 from ..core.geometry import GeometryKind, make_geometry, polyline_inside_image
 from ..core.lane_order import places
-from ..core.lanes import MISSING, fit_lane, is_lane_class
-from ..core.snap import bar_significance, paint_channels
+from ..core.lanes import MISSING, fit_lane, is_lane_class, sample_rows_many
+from ..core.snap import bar_significance, paint_channels, snap_to_paint
 from .base import GEOMETRY, Assistant, AssistContext, Suggestion
 
 WORK_WIDTH = 640  # px: frames are searched at this width (wider ones scaled down), so the time per frame is bounded
@@ -57,21 +57,29 @@ STEEPEST_TILT = 75.0  # degrees from the vertical: flatter lines are not lanes s
 RHO_STEP = 2.0  # px, Hough bins
 THETA_STEP = 1.0  # degrees
 BAND = 4.0  # px at WORK_WIDTH: paint points this close to a line belong to it
-SAME_LANE = 0.4  # x apart over the distance below the vanishing point (= lateral m over camera height): one lane
+SAME_LANE = 0.4  # leans closer than this (lateral m apart over the camera height): one lane
 MAX_LINES = 12  # candidate lines looked at per frame
 MIN_POINTS = 12  # a line needs paint on at least this many rows
 VANISHING_TOLERANCE = 0.04  # of the width: a lane passes this close to the vanishing point
-BEND_GAIN = 0.7  # a lane is fitted as bent when that leaves under this share of the straight line's error
 LEAN = 0.1  # dx/dy: a lane line of the left (right) side leans at least this much left (right)
-VANISHING_WEIGHT = 0.1  # of a lane's points: the weight of the vanishing point in its fit
+HORIZON_SEARCH = 12  # px at WORK_WIDTH: the horizon is looked for this far above and below the vanishing point
+NEAR_HORIZON = 3.0  # px: points closer to the horizon than this are left out (the model is steep there)
+DENSE_ROWS = 200  # rows a proposed lane is traced at before its control points are picked
 TOP_MARGIN = 0.03  # of the road's height: lanes stop this far below the vanishing point
 DASHED_BELOW = 0.6  # share of rows with paint under which a line is dashed
 YELLOW_SHARE = 0.5  # yellowness contrast over brightness contrast above which paint is yellow
 FULL_EVIDENCE = 0.3  # share of the road's rows with paint that gives full confidence
-CONTROL_POINTS = 10  # control points of a proposed lane
+CONTROL_POINTS = 12  # control points of a proposed lane
+SNAP_PX = 6.0  # px at WORK_WIDTH: a proposed lane is moved this far at most onto its paint
 MAX_LANES = 6  # proposals per frame at most (the best supported)
 MIN_CONFIDENCE = 0.3  # weaker fits are not proposed (a guard rail, a car's edge seen on a few rows)
-LINK_PX = 30.0  # px: a lane moves less than this (mean over rows) from one frame to the next
+LINK_PX = 20.0  # px: a lane lies this close to where its motion predicts it on the next frame (mean over rows)
+GATE_GROWTH = 0.5  # the link gate widens by this share of LINK_PX per frame a lane was missed
+MAX_GAP = 6  # frames: a lane missed on this many frames in a row is still the same lane when seen again
+MIN_FRAMES = 5  # a lane seen on fewer frames is not proposed
+ROW_STEP = 5.0  # px: lanes are compared at every ROW_STEP-th image row
+MIN_SHARED_ROWS = 4  # two lanes are compared over at least this many rows
+UNLINKED = 1e9  # the cost of a pair that cannot be linked
 EXISTING_PX = 6.0  # px: a proposal this close (mean over rows) to a labeled lane is that lane
 LANE_CLASS = "lane-line"
 
@@ -114,17 +122,35 @@ def propose_lanes(image: np.ndarray, *, min_score: float = MIN_SCORE, max_lanes:
     vanishing = _vanishing_point(lines, small.shape[1])
     if vanishing is None:
         return []
-    fits = [fit for fit in (_refit(paint, inliers, vanishing, small.shape[0]) for line, inliers in lines
-                            if _distance_to_line(line, vanishing) <= VANISHING_TOLERANCE * small.shape[1])
-            if fit is not None]
-    fits = [fit for fit in _distinct(fits, small.shape[0], vanishing[1]) if fit.confidence >= min_confidence]
+    groups = [inliers for line, inliers in lines
+              if _distance_to_line(line, vanishing) <= VANISHING_TOLERANCE * small.shape[1]]
+    road = _fit_road(paint, groups, vanishing)
+    if road is None:
+        return []
+    fits = [fit for fit in (_lane_fit(paint, road, lean, small.shape[0]) for lean in road.leans) if fit is not None]
+    fits = [fit for fit in _distinct(fits, road, small.shape[0]) if fit.confidence >= min_confidence]
     fits = fits[:max_lanes]
-    return _proposals(fits, vanishing[1], scale, width, height)
+    return _proposals(fits, road, image, scale)
+
+
+@dataclass(frozen=True)
+class _Road:
+    """The frame's lanes in perspective, at WORK_WIDTH, with d = y - row the depth below the horizon:
+    lane i is x = column + leans[i] d + bend / d (parallel lines on a road of constant curvature)."""
+
+    row: float  # the horizon
+    column: float  # where the lanes head at the horizon
+    bend: float  # the road's curvature (0 when straight)
+    leans: np.ndarray  # one per lane: its offset from the car over the camera's height
+
+    def x(self, lean: float, y: np.ndarray) -> np.ndarray:
+        depth = np.asarray(y, dtype=float) - self.row
+        return self.column + lean * depth + self.bend / depth
 
 
 @dataclass(frozen=True)
 class _Fit:
-    coefficients: np.ndarray  # x(y) polynomial at WORK_WIDTH, highest power first
+    lean: float
     style: str
     color: str
     confidence: float
@@ -233,81 +259,119 @@ def _vanishing_point(lines, width: int) -> np.ndarray | None:
     return np.linalg.lstsq(normals[best] * weights[best, None], rhos[best] * weights[best], rcond=None)[0]
 
 
-def _refit(paint: _Paint, inliers: np.ndarray, vanishing: np.ndarray, height: int) -> _Fit | None:
-    """A parabola x(y) through the line's paint points below the vanishing point, with its style, colour and
-    confidence; None when too few points are left."""
-    below = paint.y > vanishing[1]
-    chosen = inliers[below[inliers]]
-    coefficients = None
-    for _ in range(3):  # refit on the points near the curve: those of the line's bend too
-        if len(np.unique(paint.y[chosen])) < MIN_POINTS:
-            return None
-        coefficients = _fit_curve(paint.x[chosen], paint.y[chosen], vanishing)
-        chosen = np.flatnonzero(below & (np.abs(np.polyval(coefficients, paint.y) - paint.x) <= BAND))
+def _fit_road(paint: _Paint, groups: list[np.ndarray], vanishing: np.ndarray) -> _Road | None:
+    """The road model through the lines' paint points: the horizon row searched near the vanishing point's,
+    each tried by a least-squares fit with the points' errors capped at ``BAND`` (a stray point counts as a
+    miss, not as a pull); then refitted on the points near the curves, so a bend is followed."""
+    if not groups:
+        return None
+    rows = vanishing[1] + np.arange(-HORIZON_SEARCH, HORIZON_SEARCH + 0.5, 1.0)
+    fits = [_fit_lanes(paint, groups, row) for row in rows]
+    scored = [(_capped_error(paint, groups, fit), index) for index, fit in enumerate(fits) if fit is not None]
+    if not scored:
+        return None
+    road = fits[min(scored)[1]]
+    for _ in range(2):
+        groups = [np.flatnonzero((paint.y > road.row + NEAR_HORIZON)
+                                 & (np.abs(road.x(lean, paint.y) - paint.x) <= BAND)) for lean in road.leans]
+        groups = [group for group in groups if len(group) >= MIN_POINTS]
+        refit = _fit_lanes(paint, groups, road.row) if groups else None
+        if refit is None:
+            break
+        road = refit
+    return road
+
+
+def _fit_lanes(paint: _Paint, groups: list[np.ndarray], row: float) -> _Road | None:
+    """The road model (``_Road``) by least squares over each group's points below ``row``."""
+    kept = [group[paint.y[group] > row + NEAR_HORIZON] for group in groups]
+    kept = [group for group in kept if len(group) >= MIN_POINTS]
+    if not kept:
+        return None
+    points = np.concatenate(kept)
+    depth = paint.y[points] - row
+    design = np.zeros((len(points), 2 + len(kept)))
+    design[:, 0], design[:, 1] = 1.0, 1.0 / depth
+    lane = np.repeat(np.arange(len(kept)), [len(group) for group in kept])
+    design[np.arange(len(points)), 2 + lane] = depth
+    solution = np.linalg.lstsq(design, paint.x[points], rcond=None)[0]
+    return _Road(row, float(solution[0]), float(solution[1]), solution[2:])
+
+
+def _capped_error(paint: _Paint, groups: list[np.ndarray], road: _Road) -> float:
+    """Mean squared distance of the groups' points from their nearest lane of the model, capped at BAND."""
+    points = np.concatenate(groups)
+    errors = np.abs(road.x(road.leans[:, None], paint.y[points]) - paint.x[points]).min(axis=0)
+    return float(np.mean(np.minimum(errors, BAND) ** 2))
+
+
+def _lane_fit(paint: _Paint, road: _Road, lean: float, height: int) -> _Fit | None:
+    """One lane of the model with its style, colour and confidence from the paint points on it; None when it has
+    too few."""
+    chosen = np.flatnonzero((paint.y > road.row + NEAR_HORIZON) & (np.abs(road.x(lean, paint.y) - paint.x) <= BAND))
     rows = np.unique(paint.y[chosen])
     if len(rows) < MIN_POINTS:
         return None
     coverage = len(rows) / (rows[-1] - rows[0] + 1)
     yellow = np.median(paint.yellow[chosen]) > YELLOW_SHARE * np.median(paint.bright[chosen])
-    confidence = min(1.0, len(rows) / (FULL_EVIDENCE * (height - vanishing[1])))
-    return _Fit(coefficients, "dashed" if coverage < DASHED_BELOW else "solid", "yellow" if yellow else "white",
+    confidence = min(1.0, len(rows) / (FULL_EVIDENCE * (height - road.row)))
+    return _Fit(float(lean), "dashed" if coverage < DASHED_BELOW else "solid", "yellow" if yellow else "white",
                 float(confidence), len(rows))
 
 
-def _fit_curve(x: np.ndarray, y: np.ndarray, vanishing: np.ndarray) -> np.ndarray:
-    """x(y) through the points and (with a little weight) the vanishing point: a straight line, or a parabola
-    when that fits the points clearly better (a bend) and does not turn back on the road."""
-    weights = np.append(np.ones(len(x)), np.sqrt(VANISHING_WEIGHT * len(x)))
-    rows, columns = np.append(y, vanishing[1]), np.append(x, vanishing[0])
-    line = np.polyfit(rows, columns, 1, w=weights)
-    if y.max() - y.min() < 0.5 * (y.max() - vanishing[1]):  # too short to show a bend
-        return line
-    parabola = np.polyfit(rows, columns, 2, w=weights)
-    slopes = np.polyval(np.polyder(parabola), [vanishing[1], y.max()])
-    straight_error, bent_error = (np.sqrt(np.mean((np.polyval(fit, y) - x) ** 2)) for fit in (line, parabola))
-    bends = bent_error < BEND_GAIN * straight_error and straight_error > 1.0
-    return parabola if bends and slopes[0] * slopes[1] > 0 else np.append(0.0, line)
-
-
-def _distinct(fits: list[_Fit], height: int, vanishing_row: float) -> list[_Fit]:
+def _distinct(fits: list[_Fit], road: _Road, height: int) -> list[_Fit]:
     """The fits without near-copies of a better-supported one (a wide line, or a line with Botts' dots beside
-    it, found twice): two lanes are one when they are closer than ``SAME_LANE`` of the road's width between them
-    (the width grows with the distance below the vanishing point)."""
-    rows = np.linspace(vanishing_row + 0.3 * (height - vanishing_row), height - 1, 20)
+    it, found twice): two lanes are one when their leans differ by less than ``SAME_LANE`` (the lanes' distance
+    apart over the camera's height)."""
     kept: list[_Fit] = []
     for fit in sorted(fits, key=lambda fit: -fit.support):
-        xs = np.polyval(fit.coefficients, rows)
-        if all(np.mean(np.abs(xs - np.polyval(other.coefficients, rows)) / (rows - vanishing_row)) > SAME_LANE
-               for other in kept):
+        if all(abs(fit.lean - other.lean) > SAME_LANE for other in kept):
             kept.append(fit)
     return kept
 
 
-def _proposals(fits: list[_Fit], horizon: float, scale: float, width: int, height: int) -> list[LaneProposal]:
-    """The fits as lanes on the full-size frame, cut to the image, in left-to-right order."""
+def _proposals(fits: list[_Fit], road: _Road, image: np.ndarray, scale: float) -> list[LaneProposal]:
+    """The fits as lanes on the full-size frame, cut to the image, snapped onto their paint, in left-to-right
+    order."""
+    height, width = image.shape[:2]
     work_height = height * scale
-    top = horizon + TOP_MARGIN * (work_height - horizon)
-    rows = np.linspace(top, work_height - 1, 60)
+    top = road.row + max(TOP_MARGIN * (work_height - road.row), NEAR_HORIZON)
+    rows = np.linspace(top, work_height - 1, DENSE_ROWS)
     lanes = []
     for fit in fits:
-        dense = np.column_stack([np.polyval(fit.coefficients, rows), rows]) / scale
-        parts = polyline_inside_image(dense, width - 1, height - 1)
-        part = max(parts, key=len, default=None)
+        dense = np.column_stack([road.x(fit.lean, rows), rows]) / scale
+        part = max(polyline_inside_image(dense, width - 1, height - 1), key=len, default=None)
         if part is None or len(part) < 2:
             continue
-        picks = np.unique(np.linspace(0, len(part) - 1, CONTROL_POINTS).round().astype(int))
-        lanes.append((part[picks], fit, float(np.polyval(fit.coefficients, work_height) / scale)))
+        points = _snapped(_even(part, CONTROL_POINTS), image)
+        lanes.append((points, fit, float(road.x(fit.lean, work_height) / scale)))
     positions = places({index: crossing for index, (_, _, crossing) in enumerate(lanes)}, width)
     ordered = sorted(range(len(lanes)), key=lambda index: lanes[index][2])
     return [LaneProposal(lanes[i][0], positions[i], lanes[i][1].style, lanes[i][1].color, lanes[i][1].confidence)
             for i in ordered]
 
 
+def _even(polyline: np.ndarray, count: int) -> np.ndarray:
+    """``count`` points evenly spaced along a dense polyline (as many apart where it bends near the horizon as
+    near the car), its ends among them."""
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(polyline, axis=0).T))])
+    picks = np.searchsorted(arc, np.linspace(0, arc[-1], count)).clip(0, len(polyline) - 1)
+    return polyline[np.unique(picks)]
+
+
+def _snapped(points: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """The lane moved onto the centre of its paint (core/snap.py, as the annotator's clicks are), where the
+    model strays from it (a road that bends more far ahead, a line painted off true); kept in the image."""
+    snap = snap_to_paint(fit_lane(points), image, max_shift=SNAP_PX * image.shape[1] / WORK_WIDTH)
+    moved = _even(snap.controls, CONTROL_POINTS)
+    return np.clip(moved, 0, [image.shape[1] - 1, image.shape[0] - 1])
+
+
 # ------------------------------------------------------------------------------------------------- the assistant
 
 
 class LaneProposer(Assistant):
-    """Lane lines found in the paint of each frame, linked over consecutive frames into new lanes."""
+    """Lane lines found in the paint of each frame, linked over the frames into new lanes (``link_lanes``)."""
 
     name = "lanes"
     description = "proposes lane lines from the paint on each frame (no training)"
@@ -315,27 +379,29 @@ class LaneProposer(Assistant):
     learns = False
 
     def __init__(self, *, min_score: float = MIN_SCORE, max_lanes: int = MAX_LANES,
-                 existing_px: float = EXISTING_PX, link_px: float = LINK_PX):
+                 existing_px: float = EXISTING_PX, link_px: float = LINK_PX, max_gap: int = MAX_GAP,
+                 min_frames: int = MIN_FRAMES):
         self.min_score, self.max_lanes = float(min_score), int(max_lanes)
         self.existing_px, self.link_px = float(existing_px), float(link_px)
+        self.max_gap, self.min_frames = int(max_gap), int(min_frames)
 
     def settings(self) -> dict:
         return {"min_score": self.min_score, "max_lanes": self.max_lanes, "existing_px": self.existing_px,
-                "link_px": self.link_px}
+                "link_px": self.link_px, "max_gap": self.max_gap, "min_frames": self.min_frames}
 
     def suggest(self, context: AssistContext) -> Iterator[Suggestion]:
         found = list(self._new_lanes(context))
-        chains = _link([lanes for _, lanes in found], self.link_px)
-        colours: dict[int, Counter] = {}  # one colour per new lane (a track attribute): its frames' majority
-        for (_, lanes), links in zip(found, chains, strict=True):
-            for lane, chain in zip(lanes, links, strict=True):
-                colours.setdefault(chain, Counter())[lane.color] += 1
-        for (frame, lanes), links in zip(found, chains, strict=True):
-            for lane, chain in zip(lanes, links, strict=True):
-                yield Suggestion(frame, lane.confidence, class_name=LANE_CLASS,
+        height = context.frames[found[0][0]].shape[0] if found else 0
+        tracks = link_lanes([lanes for _, lanes in found], height, link_px=self.link_px, max_gap=self.max_gap,
+                            min_frames=self.min_frames)
+        for number, members in enumerate(tracks):
+            lanes = [found[index][1][which] for index, which in members]
+            style = Counter(lane.style for lane in lanes).most_common(1)[0][0]  # one per lane: flicker is noise
+            color = Counter(lane.color for lane in lanes).most_common(1)[0][0]  # a track attribute
+            for (index, _), lane in zip(members, lanes, strict=True):
+                yield Suggestion(found[index][0], lane.confidence, class_name=LANE_CLASS,
                                  geometry=make_geometry(GeometryKind.POLYLINE, lane.points),
-                                 attributes={"style": lane.style, "color": colours[chain].most_common(1)[0][0]},
-                                 new_track=chain)
+                                 attributes={"style": style, "color": color}, new_track=number)
 
     def _new_lanes(self, context: AssistContext) -> Iterator[tuple[int, list[LaneProposal]]]:
         """(frame, its proposals that are not lanes labeled there already) for each frame of the range."""
@@ -359,28 +425,54 @@ def lane_distance(a: np.ndarray, b: np.ndarray, height: int, step: float = 5.0) 
     return float(np.mean(np.abs(xa[both] - xb[both]))) if both.sum() >= 2 else float("inf")
 
 
-def _link(frames: list[list[LaneProposal]], link_px: float) -> list[list[int]]:
-    """A chain number for each proposal: a lane on the frame before it, within ``link_px``, passes its number on.
+def link_lanes(frames: list[list[LaneProposal]], height: int, *, link_px: float = LINK_PX, max_gap: int = MAX_GAP,
+               min_frames: int = MIN_FRAMES) -> list[list[tuple[int, int]]]:
+    """The proposals of consecutive frames linked into tracks: each a list of (frame index, proposal index).
 
-    Frames are consecutive in the list (the assistant's frame range); pairs are matched one-to-one, nearest first.
+    Each open track's lane is predicted on the next frame from its last two (its motion, per image row), and
+    the proposals are matched to the predictions one-to-one (least total cost) by their mean |x difference|
+    over the rows both reach; a match must lie within ``link_px`` px, a gate that widens by half of that per
+    frame missed.  A track missed on more than ``max_gap`` frames in a row ends; tracks seen on fewer than
+    ``min_frames`` frames are dropped (a glimpse of a stripe or a letter, not a lane a person would keep).
     """
-    chains: list[list[int]] = []
-    count = 0
-    for index, lanes in enumerate(frames):
-        numbers = [-1] * len(lanes)
-        if index and lanes and frames[index - 1]:
-            before = frames[index - 1]
-            costs = np.array([[_link_cost(lane, other) for other in before] for lane in lanes])
-            for row, column in zip(*linear_sum_assignment(np.minimum(costs, 1e9)), strict=True):
-                if costs[row, column] <= link_px:
-                    numbers[row] = chains[index - 1][column]
-        for position, number in enumerate(numbers):
-            if number < 0:
-                numbers[position], count = count, count + 1
-        chains.append(numbers)
-    return chains
+    rows = np.arange(0.0, height, ROW_STEP)
+    xs = [sample_rows_many([fit_lane(lane.points) for lane in lanes], rows) if lanes else np.empty((0, rows.size))
+          for lanes in frames]
+    tracks: list[list[tuple[int, int]]] = []
+    open_tracks: list[int] = []
+    for index, seen in enumerate(xs):
+        open_tracks = [t for t in open_tracks if index - tracks[t][-1][0] <= max_gap + 1]
+        predicted = [_predict(tracks[t], xs, index) for t in open_tracks]
+        gates = np.array([link_px * (1 + GATE_GROWTH * (index - tracks[t][-1][0] - 1)) for t in open_tracks])
+        costs = np.array([[_row_distance(lane, guess) for guess in predicted] for lane in seen]).reshape(
+            len(seen), len(predicted))
+        matched = set()
+        if costs.size:
+            for lane, column in zip(*linear_sum_assignment(np.minimum(costs, UNLINKED)), strict=True):
+                if costs[lane, column] <= gates[column]:
+                    tracks[open_tracks[column]].append((index, int(lane)))
+                    matched.add(int(lane))
+        for lane in range(len(seen)):
+            if lane not in matched:
+                tracks.append([(index, lane)])
+                open_tracks.append(len(tracks) - 1)
+    return [track for track in tracks if len(track) >= min_frames]
 
 
-def _link_cost(lane: LaneProposal, other: LaneProposal) -> float:
-    height = float(max(lane.points[:, 1].max(), other.points[:, 1].max())) + 1
-    return lane_distance(lane.points, other.points, int(np.ceil(height)))
+def _predict(track: list[tuple[int, int]], xs: list[np.ndarray], index: int) -> np.ndarray:
+    """The track's lane on frame ``index`` (x per row): its last one moved on as it moved from the one before."""
+    last_frame, last = track[-1]
+    latest = xs[last_frame][last]
+    if len(track) < 2:
+        return latest
+    before_frame, before = track[-2]
+    earlier = xs[before_frame][before]
+    both = (latest != MISSING) & (earlier != MISSING)
+    step = (latest - earlier) / (last_frame - before_frame)
+    return np.where(both, latest + step * (index - last_frame), latest)
+
+
+def _row_distance(xa: np.ndarray, xb: np.ndarray) -> float:
+    """Mean |x difference| over the rows both lanes reach (enough of them); inf otherwise."""
+    both = (xa != MISSING) & (xb != MISSING)
+    return float(np.mean(np.abs(xa[both] - xb[both]))) if both.sum() >= MIN_SHARED_ROWS else float("inf")

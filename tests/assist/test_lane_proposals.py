@@ -22,9 +22,10 @@ ROWS = np.arange(190.0, HEIGHT, 10.0)  # rows where every painted line below is 
 
 
 def painted_x(lean: float, bend: float, rows: np.ndarray, shift: float = 0.0) -> np.ndarray:
-    """x of a painted line at these rows: through the vanishing point, leaning ``lean`` (dx/dy), bent by ``bend``."""
+    """x of a painted line at these rows: through the vanishing point, leaning ``lean`` (dx/dy), on a road bending
+    by ``bend`` (a road of constant curvature carries its lines sideways by bend / depth below the horizon)."""
     below = rows - VANISHING[1]
-    return VANISHING[0] + shift + lean * below + bend * below**2
+    return VANISHING[0] + shift + lean * below + bend / below
 
 
 def road(lines, *, shift: float = 0.0, seed: int = 0) -> np.ndarray:
@@ -72,11 +73,12 @@ def test_painted_lines_are_found_in_place_left_to_right_with_style_and_colour():
         assert lane.points.shape[1] == 2 and np.all(np.diff(lane.points[:, 1]) > 0)  # far end first
 
 
-def test_a_bending_line_is_followed():
-    lines = [(-0.6, 0.0, WHITE, False), (0.6, 0.001, WHITE, False)]
+def test_a_bending_road_is_followed():
+    lines = [(-0.6, 600.0, WHITE, False), (0.6, 600.0, WHITE, True)]
     lanes = propose_lanes(road(lines))
     assert len(lanes) == 2
-    assert near(lanes[1], 0.6, 0.001) < 4.0  # a chord through its ends is 7 px off mid-way
+    for lane, (lean, bend, _, _) in zip(lanes, lines, strict=True):
+        assert near(lane, lean, bend) < 2.0  # a chord through its ends is 3.6 px off mid-way
 
 
 def test_a_grey_frame_works_and_every_lane_is_white():
@@ -105,15 +107,15 @@ def test_a_larger_frame_gives_the_same_lanes_at_its_scale():
 # ---------------------------------------------------------------------------------------------- the assistant
 
 
-def suggestions(project, frames, frame_range):
-    return list(make_assistant("lanes").suggest(AssistContext(project, frames, frame_range)))
+def suggestions(project, frames, frame_range, **options):
+    return list(make_assistant("lanes", **options).suggest(AssistContext(project, frames, frame_range)))
 
 
 def test_the_assistant_links_each_line_over_frames_into_one_new_lane(project):
-    frames = [road(LINES, shift=2.0 * index, seed=index) for index in range(4)]
-    found = suggestions(project, frames, range(4))
+    frames = [road(LINES, shift=2.0 * index, seed=index) for index in range(6)]
+    found = suggestions(project, frames, range(6))
     assert isinstance(make_assistant("lanes"), LaneProposer)
-    assert len(found) == 16
+    assert len(found) == 24
     tracks: dict[int, list] = {}
     for suggestion in found:
         assert suggestion.class_name == "lane-line" and suggestion.geometry.kind is GeometryKind.POLYLINE
@@ -121,7 +123,7 @@ def test_the_assistant_links_each_line_over_frames_into_one_new_lane(project):
         tracks.setdefault(suggestion.new_track, []).append(suggestion)
     assert len(tracks) == 4
     for members in tracks.values():
-        assert sorted(member.frame for member in members) == [0, 1, 2, 3]
+        assert sorted(member.frame for member in members) == list(range(6))
         assert len({member.attributes["color"] for member in members}) == 1
     colours = sorted(members[0].attributes["color"] for members in tracks.values())
     assert colours == ["white", "white", "white", "yellow"]
@@ -133,7 +135,7 @@ def test_lanes_labeled_already_are_not_proposed_again(project):
     rows = np.linspace(170, HEIGHT - 1, 8)
     labeled = np.column_stack([painted_x(-0.5, 0.0, rows), rows])  # the left white line, on frame 0 only
     project.set_state(track.id, 0, make_geometry("polyline", labeled))
-    found = suggestions(project, frames, range(2))
+    found = suggestions(project, frames, range(2), min_frames=1)
     on_first = [s for s in found if s.frame == 0]
     assert len(on_first) == 3
     assert all(lane_distance(s.geometry.points, labeled, HEIGHT) > 20 for s in on_first)
