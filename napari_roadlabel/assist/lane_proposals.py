@@ -66,6 +66,9 @@ HORIZON_SEARCH = 12  # px at WORK_WIDTH: the horizon is looked for this far abov
 NEAR_HORIZON = 3.0  # px: points closer to the horizon than this are left out (the model is steep there)
 DENSE_ROWS = 200  # rows a proposed lane is traced at before its control points are picked
 TOP_MARGIN = 0.03  # of the road's height: lanes stop this far below the vanishing point
+RUN_GAP = 3  # rows: paint on rows this close is one stretch (a dash, a solid line)
+MIN_RUN = 3  # rows: a shorter stretch is noise
+LONG_RUN = 0.3  # of the rows below the horizon: one stretch this long is a solid line; shorter, one mark
 DASHED_BELOW = 0.6  # share of rows with paint under which a line is dashed
 YELLOW_SHARE = 0.5  # yellowness contrast over brightness contrast above which paint is yellow
 FULL_EVIDENCE = 0.3  # share of the road's rows with paint that gives full confidence
@@ -73,7 +76,7 @@ CONTROL_POINTS = 12  # control points of a proposed lane
 SNAP_PX = 6.0  # px at WORK_WIDTH: a proposed lane is moved this far at most onto its paint
 MAX_LANES = 6  # proposals per frame at most (the best supported)
 MIN_CONFIDENCE = 0.3  # weaker fits are not proposed (a guard rail, a car's edge seen on a few rows)
-LINK_PX = 20.0  # px: a lane lies this close to where its motion predicts it on the next frame (mean over rows)
+LINK_PX = 20.0  # px: a lane moves less than this (mean over rows) from one frame to the next
 GATE_GROWTH = 0.5  # the link gate widens by this share of LINK_PX per frame a lane was missed
 MAX_GAP = 6  # frames: a lane missed on this many frames in a row is still the same lane when seen again
 MIN_FRAMES = 5  # a lane seen on fewer frames is not proposed
@@ -310,13 +313,21 @@ def _lane_fit(paint: _Paint, road: _Road, lean: float, height: int) -> _Fit | No
     too few."""
     chosen = np.flatnonzero((paint.y > road.row + NEAR_HORIZON) & (np.abs(road.x(lean, paint.y) - paint.x) <= BAND))
     rows = np.unique(paint.y[chosen])
-    if len(rows) < MIN_POINTS:
+    if len(rows) < MIN_POINTS or not _line_like(rows, height - road.row):
         return None
     coverage = len(rows) / (rows[-1] - rows[0] + 1)
     yellow = np.median(paint.yellow[chosen]) > YELLOW_SHARE * np.median(paint.bright[chosen])
     confidence = min(1.0, len(rows) / (FULL_EVIDENCE * (height - road.row)))
     return _Fit(float(lean), "dashed" if coverage < DASHED_BELOW else "solid", "yellow" if yellow else "white",
                 float(confidence), len(rows))
+
+
+def _line_like(rows: np.ndarray, depth: float) -> bool:
+    """Whether paint on these (sorted) rows is a lane line: one long stretch, or two or more (dashes), and not one
+    short mark (an arrow in a lane, a crosswalk's stripe, a letter), which points at the horizon as a line does."""
+    runs = np.split(rows, np.flatnonzero(np.diff(rows) > RUN_GAP) + 1)
+    lengths = [run[-1] - run[0] + 1 for run in runs if len(run) >= MIN_RUN]
+    return len(lengths) >= 2 or (len(lengths) == 1 and lengths[0] >= LONG_RUN * depth)
 
 
 def _distinct(fits: list[_Fit], road: _Road, height: int) -> list[_Fit]:
@@ -429,10 +440,11 @@ def link_lanes(frames: list[list[LaneProposal]], height: int, *, link_px: float 
                min_frames: int = MIN_FRAMES) -> list[list[tuple[int, int]]]:
     """The proposals of consecutive frames linked into tracks: each a list of (frame index, proposal index).
 
-    Each open track's lane is predicted on the next frame from its last two (its motion, per image row), and
-    the proposals are matched to the predictions one-to-one (least total cost) by their mean |x difference|
-    over the rows both reach; a match must lie within ``link_px`` px, a gate that widens by half of that per
-    frame missed.  A track missed on more than ``max_gap`` frames in a row ends; tracks seen on fewer than
+    The proposals are matched to each open track's last lane one-to-one (least total cost) by their mean |x
+    difference| over the rows both reach (a lane moves little from frame to frame: carrying it on by its last
+    motion carries the noise of two frames on too); a match must lie within ``link_px`` px, a gate that widens
+    by half of that per frame missed.  A track missed on more than ``max_gap`` frames in a row ends.  Tracks
+    that take turns on the frames of one lane are merged (``_stitched``); tracks seen on fewer than
     ``min_frames`` frames are dropped (a glimpse of a stripe or a letter, not a lane a person would keep).
     """
     rows = np.arange(0.0, height, ROW_STEP)
@@ -442,7 +454,7 @@ def link_lanes(frames: list[list[LaneProposal]], height: int, *, link_px: float 
     open_tracks: list[int] = []
     for index, seen in enumerate(xs):
         open_tracks = [t for t in open_tracks if index - tracks[t][-1][0] <= max_gap + 1]
-        predicted = [_predict(tracks[t], xs, index) for t in open_tracks]
+        predicted = [xs[tracks[t][-1][0]][tracks[t][-1][1]] for t in open_tracks]
         gates = np.array([link_px * (1 + GATE_GROWTH * (index - tracks[t][-1][0] - 1)) for t in open_tracks])
         costs = np.array([[_row_distance(lane, guess) for guess in predicted] for lane in seen]).reshape(
             len(seen), len(predicted))
@@ -456,20 +468,43 @@ def link_lanes(frames: list[list[LaneProposal]], height: int, *, link_px: float 
             if lane not in matched:
                 tracks.append([(index, lane)])
                 open_tracks.append(len(tracks) - 1)
+    tracks = _stitched(tracks, xs, link_px, max_gap)
     return [track for track in tracks if len(track) >= min_frames]
 
 
-def _predict(track: list[tuple[int, int]], xs: list[np.ndarray], index: int) -> np.ndarray:
-    """The track's lane on frame ``index`` (x per row): its last one moved on as it moved from the one before."""
-    last_frame, last = track[-1]
-    latest = xs[last_frame][last]
-    if len(track) < 2:
-        return latest
-    before_frame, before = track[-2]
-    earlier = xs[before_frame][before]
-    both = (latest != MISSING) & (earlier != MISSING)
-    step = (latest - earlier) / (last_frame - before_frame)
-    return np.where(both, latest + step * (index - last_frame), latest)
+def _stitched(tracks: list[list[tuple[int, int]]], xs: list[np.ndarray], link_px: float, max_gap: int
+              ) -> list[list[tuple[int, int]]]:
+    """Tracks merged, closest first, when they are never on one frame and the lanes of each that are within
+    ``max_gap`` frames of the other lie within the link gate of its lane nearest in time (a lane whose proposals
+    strayed once and came back as a second track, the two taking turns)."""
+    tracks = [list(track) for track in tracks]
+    while True:
+        pairs = [(cost, first, second) for first, second in itertools.combinations(range(len(tracks)), 2)
+                 if (cost := _track_distance(tracks[first], tracks[second], xs, link_px, max_gap)) is not None]
+        if not pairs:
+            return tracks
+        _, first, second = min(pairs)
+        tracks[first] = sorted(tracks[first] + tracks.pop(second))
+
+
+def _track_distance(first, second, xs, link_px: float, max_gap: int) -> float | None:
+    """The mean distance of the lanes of each track from the other's nearest in time (those within ``max_gap``
+    frames of it), when all are within the gate their gap allows and the tracks share no frame; else None."""
+    frames_first, frames_second = np.array([f for f, _ in first]), np.array([f for f, _ in second])
+    if np.intersect1d(frames_first, frames_second).size:
+        return None
+    costs = []
+    for mine, theirs, other in ((first, frames_second, second), (second, frames_first, first)):
+        for frame, lane in mine:
+            nearest = int(np.argmin(np.abs(theirs - frame)))
+            gap = abs(int(theirs[nearest]) - frame)
+            if gap > max_gap + 1:
+                continue
+            cost = _row_distance(xs[frame][lane], xs[other[nearest][0]][other[nearest][1]])
+            if cost > link_px * (1 + GATE_GROWTH * (gap - 1)):
+                return None
+            costs.append(cost)
+    return float(np.mean(costs)) if costs else None
 
 
 def _row_distance(xa: np.ndarray, xb: np.ndarray) -> float:
