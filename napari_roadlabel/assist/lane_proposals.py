@@ -65,7 +65,7 @@ LEAN = 0.1  # dx/dy: a lane line of the left (right) side leans at least this mu
 HORIZON_SEARCH = 12  # px at WORK_WIDTH: the horizon is looked for this far above and below the vanishing point
 NEAR_HORIZON = 3.0  # px: points closer to the horizon than this are left out (the model is steep there)
 DENSE_ROWS = 200  # rows a proposed lane is traced at before its control points are picked
-TOP_MARGIN = 0.03  # of the road's height: lanes stop this far below the vanishing point
+TOP_MARGIN = 0.05  # of the road's height: lanes stop this far below the vanishing point
 RUN_GAP = 3  # rows: paint on rows this close is one stretch (a dash, a solid line)
 MIN_RUN = 3  # rows: a shorter stretch is noise
 LONG_RUN = 0.3  # of the rows below the horizon: one stretch this long is a solid line; shorter, one mark
@@ -76,6 +76,15 @@ CONTROL_POINTS = 12  # control points of a proposed lane
 SNAP_PX = 6.0  # px at WORK_WIDTH: a proposed lane is moved this far at most onto its paint
 MAX_LANES = 6  # proposals per frame at most (the best supported)
 MIN_CONFIDENCE = 0.3  # weaker fits are not proposed (a guard rail, a car's edge seen on a few rows)
+EDGE_MARGIN = 0.3  # a road edge is further out than the outermost lane by this lean (lateral m over camera height)
+EDGE_REACH = 12.0  # and not further out than this lean
+EDGE_STEP = 0.004  # the leans tried for a road edge
+EDGE_ROW_STEP = 2.0  # px: rows a road edge is read at, at WORK_WIDTH
+EDGE_OFFSET, EDGE_OFFSET_GROWTH = 3.0, 0.02  # px, and px per px below the horizon: the sides are read this far out
+EDGE_PEAK = 0.2  # lean: a road edge's step is the strongest this far either side
+EDGE_ROWS = 0.2  # of the rows below the horizon: a road edge is seen on at least this many
+EDGE_BLUR = 5  # px: colours are averaged over a box this wide
+EDGE_CONTRAST = 12.0  # grey levels: the least mean colour step along a road edge
 LINK_PX = 20.0  # px: a lane moves less than this (mean over rows) from one frame to the next
 GATE_GROWTH = 0.5  # the link gate widens by this share of LINK_PX per frame a lane was missed
 MAX_GAP = 6  # frames: a lane missed on this many frames in a row is still the same lane when seen again
@@ -96,6 +105,7 @@ class LaneProposal:
     style: str  # "solid" or "dashed"
     color: str  # "white" or "yellow"
     confidence: float  # 0..1
+    kind: str = "lane-marking"  # or "road-edge": where the asphalt ends (``propose_lanes(road_edges=True)``)
 
 
 @dataclass(frozen=True)
@@ -109,11 +119,13 @@ class _Paint:
 
 
 def propose_lanes(image: np.ndarray, *, min_score: float = MIN_SCORE, max_lanes: int = MAX_LANES,
-                  min_confidence: float = MIN_CONFIDENCE, where: str | None = None) -> list[LaneProposal]:
+                  min_confidence: float = MIN_CONFIDENCE, road_edges: bool = False,
+                  where: str | None = None) -> list[LaneProposal]:
     """The lane lines painted on ``image`` ((H, W, 3) RGB or (H, W) grey, uint8), left to right.
 
     ``min_score``: how many times the local noise paint must stand out; at most ``max_lanes`` lanes, the best
-    supported, each with at least ``min_confidence``.  GeometryError naming ``where`` for a bad image.
+    supported, each with at least ``min_confidence``; with ``road_edges`` also the edges of the asphalt beyond
+    the outermost lanes (step 7).  GeometryError naming ``where`` for a bad image.
     """
     image = _checked(image, where or "lane proposals")
     height, width = image.shape[:2]
@@ -133,6 +145,8 @@ def propose_lanes(image: np.ndarray, *, min_score: float = MIN_SCORE, max_lanes:
     fits = [fit for fit in (_lane_fit(paint, road, lean, small.shape[0]) for lean in road.leans) if fit is not None]
     fits = [fit for fit in _distinct(fits, road, small.shape[0]) if fit.confidence >= min_confidence]
     fits = fits[:max_lanes]
+    if road_edges and fits:
+        fits += _road_edges(small, road, [fit.lean for fit in fits])
     return _proposals(fits, road, image, scale)
 
 
@@ -158,6 +172,7 @@ class _Fit:
     color: str
     confidence: float
     support: int  # rows with paint on the curve
+    kind: str = "lane-marking"
 
 
 def _checked(image: np.ndarray, where: str) -> np.ndarray:
@@ -341,6 +356,47 @@ def _distinct(fits: list[_Fit], road: _Road, height: int) -> list[_Fit]:
     return kept
 
 
+def _road_edges(image: np.ndarray, road: _Road, leans: list[float]) -> list[_Fit]:
+    """Where the asphalt ends beyond the outermost lanes: on each side the outermost curve of the road model (its
+    lean searched) along which the colours on its two sides differ the same way all along (grass or kerb against
+    asphalt), by at least ``EDGE_CONTRAST`` grey levels and more than at the curves near it.  The outermost,
+    since the paint of a line nearby has its own edges, further in."""
+    height, width = image.shape[:2]
+    colour = cv2.blur(image.astype(np.float32), (EDGE_BLUR, EDGE_BLUR)).reshape(height, width, -1)
+    rows = np.arange(road.row + max(TOP_MARGIN * (height - road.row), NEAR_HORIZON), height, EDGE_ROW_STEP)
+    reach = EDGE_OFFSET + EDGE_OFFSET_GROWTH * (rows - road.row)  # px each side: the sides' colours are read there
+    edges = []
+    for start, stop in ((min(leans) - EDGE_MARGIN, -EDGE_REACH), (max(leans) + EDGE_MARGIN, EDGE_REACH)):
+        candidates = np.arange(start, stop, EDGE_STEP * np.sign(stop))
+        x = road.x(candidates[:, None], rows[None, :])
+        left, right = np.rint(x - reach).astype(int), np.rint(x + reach).astype(int)
+        inside = (left >= 0) & (right <= width - 1)
+        rows_index = np.broadcast_to(np.rint(rows).astype(int).clip(0, height - 1), x.shape)
+        difference = np.where(inside[..., None], colour[rows_index, right.clip(0, width - 1)]
+                              - colour[rows_index, left.clip(0, width - 1)], 0.0)
+        contrast = _consistent_step(difference, inside, EDGE_ROWS * len(rows))
+        peaks = np.flatnonzero((contrast >= EDGE_CONTRAST) & (contrast == maximum_filter1d(
+            contrast, 2 * int(EDGE_PEAK / EDGE_STEP) + 1, mode="constant")))
+        best = int(peaks[-1]) if len(peaks) else -1  # the outermost: a line's own edges are further in
+        if best >= 0:
+            edges.append(_Fit(float(candidates[best]), "solid", "other", float(min(1.0, contrast[best] / (
+                2 * EDGE_CONTRAST))), int(inside[best].sum()), "road-edge"))
+    return edges
+
+
+def _consistent_step(difference: np.ndarray, inside: np.ndarray, least_rows: float) -> np.ndarray:
+    """How strongly each curve's (K, R, C) colour steps across it, ``inside`` the image on its (K, R) rows, go
+    one way: the median over its rows of the step along the curve's mean step; 0 when seen on fewer than
+    ``least_rows`` rows.  The median, since a crosswalk's stripe ends or a car make big steps on a few rows."""
+    direction = difference.sum(axis=1)
+    direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-9)
+    along = np.where(inside, np.einsum("krc,kc->kr", difference, direction), np.nan)
+    seen = inside.sum(axis=1) >= max(least_rows, 1)
+    contrast = np.zeros(len(inside))
+    contrast[seen] = np.nanmedian(along[seen], axis=1)
+    return contrast
+
+
 def _proposals(fits: list[_Fit], road: _Road, image: np.ndarray, scale: float) -> list[LaneProposal]:
     """The fits as lanes on the full-size frame, cut to the image, snapped onto their paint, in left-to-right
     order."""
@@ -354,12 +410,13 @@ def _proposals(fits: list[_Fit], road: _Road, image: np.ndarray, scale: float) -
         part = max(polyline_inside_image(dense, width - 1, height - 1), key=len, default=None)
         if part is None or len(part) < 2:
             continue
-        points = _snapped(_even(part, CONTROL_POINTS), image)
+        points = _even(part, CONTROL_POINTS)
+        points = _snapped(points, image) if fit.kind == "lane-marking" else points  # an edge has no paint
         lanes.append((points, fit, float(road.x(fit.lean, work_height) / scale)))
     positions = places({index: crossing for index, (_, _, crossing) in enumerate(lanes)}, width)
     ordered = sorted(range(len(lanes)), key=lambda index: lanes[index][2])
-    return [LaneProposal(lanes[i][0], positions[i], lanes[i][1].style, lanes[i][1].color, lanes[i][1].confidence)
-            for i in ordered]
+    return [LaneProposal(lanes[i][0], positions[i], lanes[i][1].style, lanes[i][1].color, lanes[i][1].confidence,
+                         lanes[i][1].kind) for i in ordered]
 
 
 def _even(polyline: np.ndarray, count: int) -> np.ndarray:
@@ -391,14 +448,15 @@ class LaneProposer(Assistant):
 
     def __init__(self, *, min_score: float = MIN_SCORE, max_lanes: int = MAX_LANES,
                  existing_px: float = EXISTING_PX, link_px: float = LINK_PX, max_gap: int = MAX_GAP,
-                 min_frames: int = MIN_FRAMES):
-        self.min_score, self.max_lanes = float(min_score), int(max_lanes)
+                 min_frames: int = MIN_FRAMES, road_edges: bool = True):
+        self.min_score, self.max_lanes, self.road_edges = float(min_score), int(max_lanes), bool(road_edges)
         self.existing_px, self.link_px = float(existing_px), float(link_px)
         self.max_gap, self.min_frames = int(max_gap), int(min_frames)
 
     def settings(self) -> dict:
         return {"min_score": self.min_score, "max_lanes": self.max_lanes, "existing_px": self.existing_px,
-                "link_px": self.link_px, "max_gap": self.max_gap, "min_frames": self.min_frames}
+                "link_px": self.link_px, "max_gap": self.max_gap, "min_frames": self.min_frames,
+                "road_edges": self.road_edges}
 
     def suggest(self, context: AssistContext) -> Iterator[Suggestion]:
         found = list(self._new_lanes(context))
@@ -407,12 +465,12 @@ class LaneProposer(Assistant):
                             min_frames=self.min_frames)
         for number, members in enumerate(tracks):
             lanes = [found[index][1][which] for index, which in members]
-            style = Counter(lane.style for lane in lanes).most_common(1)[0][0]  # one per lane: flicker is noise
-            color = Counter(lane.color for lane in lanes).most_common(1)[0][0]  # a track attribute
+            attributes = {name: Counter(getattr(lane, name) for lane in lanes).most_common(1)[0][0]
+                          for name in ("style", "color", "kind")}  # one each per lane: a flicker is noise
             for (index, _), lane in zip(members, lanes, strict=True):
                 yield Suggestion(found[index][0], lane.confidence, class_name=LANE_CLASS,
                                  geometry=make_geometry(GeometryKind.POLYLINE, lane.points),
-                                 attributes={"style": style, "color": color}, new_track=number)
+                                 attributes=attributes, new_track=number)
 
     def _new_lanes(self, context: AssistContext) -> Iterator[tuple[int, list[LaneProposal]]]:
         """(frame, its proposals that are not lanes labeled there already) for each frame of the range."""
@@ -421,7 +479,7 @@ class LaneProposer(Assistant):
                 image = np.asarray(context.frames[frame])
                 labeled = [obj.state.geometry.points for obj in objects if is_lane_class(obj.track.class_name)]
                 lanes = [lane for lane in propose_lanes(image, min_score=self.min_score, max_lanes=self.max_lanes,
-                                                        where=f"frame {frame}")
+                                                        road_edges=self.road_edges, where=f"frame {frame}")
                          if not any(lane_distance(lane.points, other, image.shape[0]) <= self.existing_px
                                     for other in labeled)]
                 context.step()

@@ -119,7 +119,8 @@ def test_the_assistant_links_each_line_over_frames_into_one_new_lane(project):
     tracks: dict[int, list] = {}
     for suggestion in found:
         assert suggestion.class_name == "lane-line" and suggestion.geometry.kind is GeometryKind.POLYLINE
-        assert suggestion.track_id is None and set(suggestion.attributes) == {"style", "color"}
+        assert suggestion.track_id is None and set(suggestion.attributes) == {"style", "color", "kind"}
+        assert suggestion.attributes["kind"] == "lane-marking"  # the test road has no edge: sky meets asphalt
         tracks.setdefault(suggestion.new_track, []).append(suggestion)
     assert len(tracks) == 4
     for members in tracks.values():
