@@ -467,9 +467,9 @@ class LaneProposer(Assistant):
             lanes = [found[index][1][which] for index, which in members]
             attributes = {name: Counter(getattr(lane, name) for lane in lanes).most_common(1)[0][0]
                           for name in ("style", "color", "kind")}  # one each per lane: a flicker is noise
-            for (index, _), lane in zip(members, lanes, strict=True):
-                yield Suggestion(found[index][0], lane.confidence, class_name=LANE_CLASS,
-                                 geometry=make_geometry(GeometryKind.POLYLINE, lane.points),
+            for index, points, confidence in _filled([index for index, _ in members], lanes, self.max_gap):
+                yield Suggestion(found[index][0], confidence, class_name=LANE_CLASS,
+                                 geometry=make_geometry(GeometryKind.POLYLINE, points),
                                  attributes=attributes, new_track=number)
 
     def _new_lanes(self, context: AssistContext) -> Iterator[tuple[int, list[LaneProposal]]]:
@@ -484,6 +484,32 @@ class LaneProposer(Assistant):
                                     for other in labeled)]
                 context.step()
                 yield frame, lanes
+
+
+def _filled(indices: list[int], lanes: list[LaneProposal], max_gap: int
+            ) -> Iterator[tuple[int, np.ndarray, float]]:
+    """(frame index, points, confidence) of a track's lanes, and on the frames of a gap of up to ``max_gap``
+    frames between two of them, their blend (each row's x in proportion to the time between), at the lower of
+    their confidences halved: the lane was not seen there."""
+    for at, (index, lane) in enumerate(zip(indices, lanes, strict=True)):
+        yield index, lane.points, lane.confidence
+        if at + 1 < len(indices) and 1 < indices[at + 1] - index <= max_gap + 1:
+            after, span = lanes[at + 1], indices[at + 1] - index
+            for step in range(1, span):
+                points = _blend(lane.points, after.points, step / span)
+                if points is not None:
+                    yield index + step, points, 0.5 * min(lane.confidence, after.confidence)
+
+
+def _blend(first: np.ndarray, second: np.ndarray, share: float) -> np.ndarray | None:
+    """The lane ``share`` of the way from ``first`` to ``second`` (control points), over the rows both reach."""
+    rows = np.linspace(max(first[:, 1].min(), second[:, 1].min()), min(first[:, 1].max(), second[:, 1].max()),
+                       DENSE_ROWS)
+    xs = sample_rows_many([fit_lane(first), fit_lane(second)], rows)
+    both = (xs != MISSING).all(axis=0)
+    if both.sum() < 2:
+        return None
+    return _even(np.column_stack([xs[0] + share * (xs[1] - xs[0]), rows])[both], CONTROL_POINTS)
 
 
 def lane_distance(a: np.ndarray, b: np.ndarray, height: int, step: float = 5.0) -> float:
