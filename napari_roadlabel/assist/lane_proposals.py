@@ -66,6 +66,7 @@ HORIZON_SEARCH = 12  # px at WORK_WIDTH: the horizon is looked for this far abov
 NEAR_HORIZON = 3.0  # px: points closer to the horizon than this are left out (the model is steep there)
 DENSE_ROWS = 200  # rows a proposed lane is traced at before its control points are picked
 TOP_MARGIN = 0.05  # of the road's height: lanes stop this far below the vanishing point
+NEAR_SUPPORT = 0.5  # a lane's paint reaches at least this share of the way from the horizon to its near end
 RUN_GAP = 3  # rows: paint on rows this close is one stretch (a dash, a solid line)
 MIN_RUN = 3  # rows: a shorter stretch is noise
 LONG_RUN = 0.3  # of the rows below the horizon: one stretch this long is a solid line; shorter, one mark
@@ -142,7 +143,7 @@ def propose_lanes(image: np.ndarray, *, min_score: float = MIN_SCORE, max_lanes:
     road = _fit_road(paint, groups, vanishing)
     if road is None:
         return []
-    fits = [fit for fit in (_lane_fit(paint, road, lean, small.shape[0]) for lean in road.leans) if fit is not None]
+    fits = [fit for fit in (_lane_fit(paint, road, lean, small.shape) for lean in road.leans) if fit is not None]
     fits = [fit for fit in _distinct(fits, road, small.shape[0]) if fit.confidence >= min_confidence]
     fits = fits[:max_lanes]
     if road_edges and fits:
@@ -323,12 +324,14 @@ def _capped_error(paint: _Paint, groups: list[np.ndarray], road: _Road) -> float
     return float(np.mean(np.minimum(errors, BAND) ** 2))
 
 
-def _lane_fit(paint: _Paint, road: _Road, lean: float, height: int) -> _Fit | None:
+def _lane_fit(paint: _Paint, road: _Road, lean: float, shape: tuple[int, ...]) -> _Fit | None:
     """One lane of the model with its style, colour and confidence from the paint points on it; None when it has
-    too few."""
+    too few, or when they are all far away (``_seen_near``)."""
+    height = shape[0]
     chosen = np.flatnonzero((paint.y > road.row + NEAR_HORIZON) & (np.abs(road.x(lean, paint.y) - paint.x) <= BAND))
     rows = np.unique(paint.y[chosen])
-    if len(rows) < MIN_POINTS or not _line_like(rows, height - road.row):
+    runs = _runs(rows)
+    if len(rows) < MIN_POINTS or not _line_like(runs, height - road.row) or not _seen_near(runs, road, lean, shape):
         return None
     coverage = len(rows) / (rows[-1] - rows[0] + 1)
     yellow = np.median(paint.yellow[chosen]) > YELLOW_SHARE * np.median(paint.bright[chosen])
@@ -337,12 +340,29 @@ def _lane_fit(paint: _Paint, road: _Road, lean: float, height: int) -> _Fit | No
                 float(confidence), len(rows))
 
 
-def _line_like(rows: np.ndarray, depth: float) -> bool:
-    """Whether paint on these (sorted) rows is a lane line: one long stretch, or two or more (dashes), and not one
-    short mark (an arrow in a lane, a crosswalk's stripe, a letter), which points at the horizon as a line does."""
+def _seen_near(runs: list[np.ndarray], road: _Road, lean: float, shape: tuple[int, ...]) -> bool:
+    """Whether the lane's paint (its stretches, not stray points: a crosswalk's stripes are near every line)
+    reaches ``NEAR_SUPPORT`` of the way from the horizon to where the lane leaves the image: a lane seen only far
+    away (its near part under a crosswalk) has its lean, so its place near the car, guessed from a short stretch;
+    a track fills such a frame from its neighbours instead."""
+    height, width = shape[:2]
+    below = np.arange(np.ceil(road.row + NEAR_HORIZON), height)
+    x = road.x(lean, below)
+    outside = np.flatnonzero((x < 0) | (x > width - 1))
+    lowest = below[outside[0] - 1] if len(outside) and outside[0] > 0 else height - 1
+    return runs[-1][-1] - road.row >= NEAR_SUPPORT * (lowest - road.row)
+
+
+def _runs(rows: np.ndarray) -> list[np.ndarray]:
+    """The stretches of (sorted) rows with paint: dashes, a solid line; a stretch under ``MIN_RUN`` rows is noise."""
     runs = np.split(rows, np.flatnonzero(np.diff(rows) > RUN_GAP) + 1)
-    lengths = [run[-1] - run[0] + 1 for run in runs if len(run) >= MIN_RUN]
-    return len(lengths) >= 2 or (len(lengths) == 1 and lengths[0] >= LONG_RUN * depth)
+    return [run for run in runs if len(run) >= MIN_RUN]
+
+
+def _line_like(runs: list[np.ndarray], depth: float) -> bool:
+    """Whether paint in these stretches is a lane line: one long stretch, or two or more (dashes), and not one
+    short mark (an arrow in a lane, a crosswalk's stripe, a letter), which points at the horizon as a line does."""
+    return len(runs) >= 2 or (len(runs) == 1 and runs[0][-1] - runs[0][0] + 1 >= LONG_RUN * depth)
 
 
 def _distinct(fits: list[_Fit], road: _Road, height: int) -> list[_Fit]:
