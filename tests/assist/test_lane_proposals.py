@@ -28,13 +28,20 @@ def painted_x(lean: float, bend: float, rows: np.ndarray, shift: float = 0.0) ->
     return VANISHING[0] + shift + lean * below + bend / below
 
 
-def road(lines, *, shift: float = 0.0, seed: int = 0) -> np.ndarray:
+def road(lines, *, shift: float = 0.0, seed: int = 0, edges: tuple[float, float] | None = None) -> np.ndarray:
     """A grey textured road below a sky, with ``lines`` = [(lean, bend, colour, dashed), ...] painted on it;
-    paint widens towards the camera and dashes shorten towards the horizon, as in perspective."""
+    paint widens towards the camera and dashes shorten towards the horizon, as in perspective.  With ``edges``
+    (two leans) the asphalt ends there, grass beyond."""
     rng = np.random.default_rng(seed)
     image = np.empty((HEIGHT, WIDTH, 3), np.float32)
     image[: int(VANISHING[1])] = (150, 180, 220)
     image[int(VANISHING[1]):] = (95, 95, 98)
+    if edges is not None:
+        below = np.arange(int(VANISHING[1]) + 1, HEIGHT)
+        columns = np.arange(WIDTH)[None, :]
+        grass = ((columns < painted_x(edges[0], 0.0, below, shift)[:, None])
+                 | (columns > painted_x(edges[1], 0.0, below, shift)[:, None]))
+        image[below[0]:][grass] = (70, 110, 45)
     image += rng.normal(0, 3, image.shape)
     rows = np.arange(VANISHING[1] + 4, HEIGHT, 0.5)
     for lean, bend, colour, dashed in lines:
@@ -79,6 +86,21 @@ def test_a_bending_road_is_followed():
     assert len(lanes) == 2
     for lane, (lean, bend, _, _) in zip(lanes, lines, strict=True):
         assert near(lane, lean, bend) < 2.0  # a chord through its ends is 3.6 px off mid-way
+
+
+def test_proposals_lie_on_the_centre_of_the_paint():
+    for lane, (lean, bend, _, _) in zip(propose_lanes(road(LINES, shift=0.3)), LINES, strict=True):
+        xs = fit_lane(lane.points).sample_rows(ROWS)
+        assert np.mean(np.abs(xs - painted_x(lean, bend, ROWS, 0.3))) < 1.0  # px: the annotator's tolerance is 3
+
+
+def test_the_road_edges_are_proposed_where_the_asphalt_ends_when_asked():
+    image = road(LINES, edges=(-2.6, 2.6))
+    assert [lane.kind for lane in propose_lanes(image)] == ["lane-marking"] * 4
+    lanes = propose_lanes(image, road_edges=True)
+    assert [lane.kind for lane in lanes] == ["road-edge"] + ["lane-marking"] * 4 + ["road-edge"]
+    for lane, lean in ((lanes[0], -2.6), (lanes[-1], 2.6)):
+        assert lane.color == "other" and near(lane, lean) < 3.0
 
 
 def test_a_grey_frame_works_and_every_lane_is_white():
@@ -128,6 +150,30 @@ def test_the_assistant_links_each_line_over_frames_into_one_new_lane(project):
         assert len({member.attributes["color"] for member in members}) == 1
     colours = sorted(members[0].attributes["color"] for members in tracks.values())
     assert colours == ["white", "white", "white", "yellow"]
+
+
+def test_a_lane_missed_on_a_few_frames_stays_one_track_filled_between_and_a_glimpse_is_dropped(project):
+    glimpse = (0.9, 0.0, WHITE, False)  # painted on two frames only
+
+    def lines_on(frame):
+        if frame in (3, 4):
+            return LINES[:3]  # the right line is missed
+        return LINES + [glimpse] if frame < 2 else LINES
+
+    frames = [road(lines_on(index), shift=1.5 * index, seed=index) for index in range(8)]
+    tracks: dict[int, list] = {}
+    for suggestion in suggestions(project, frames, range(8), road_edges=False):
+        tracks.setdefault(suggestion.new_track, []).append(suggestion)
+    assert len(tracks) == 4
+    right = max(tracks.values(), key=lambda members: members[0].geometry.points[-1, 0])
+    assert sorted(member.frame for member in right) == list(range(8))
+    for member in right:
+        xs = fit_lane(member.geometry.points).sample_rows(ROWS)
+        truth = painted_x(1.4, 0.0, ROWS, 1.5 * member.frame)
+        inside = (truth >= 0) & (truth <= WIDTH - 1) & (xs != MISSING)
+        assert inside.sum() >= 5 and np.mean(np.abs(xs[inside] - truth[inside])) < 1.5
+    filled = {member.frame: member.confidence for member in right}
+    assert filled[3] < filled[2] and filled[4] < filled[5]
 
 
 def test_lanes_labeled_already_are_not_proposed_again(project):
