@@ -12,17 +12,29 @@ How ``propose_lanes`` works, on the frame scaled to ``WORK_WIDTH`` px wide:
 3. The road: lane lines meet at the vanishing point, the point nearest all lines (least squares, the lines
    furthest from it dropped until all pass within ``VANISHING_TOLERANCE``).  Lines that miss it (a pole, a
    guard rail, the edge of a car) are not lanes, and nothing above it is road.
-4. Each line is refitted as a parabola x(y) through the paint points near it (the fit repeated with the
-   points near the curve, so a bend is followed), the vanishing point in the fit with a little weight so the
-   curve heads there.  It runs from just below the vanishing point down to the bottom of the image (as
-   TuSimple labels run), cut where it leaves the image.
-5. Style: the share of image rows between the furthest and the nearest paint seen where the curve has
-   paint: a dashed line has gaps.  Colour: yellow where the paint's yellowness contrast is a good share of its
+4. The road model: on a road of constant curvature seen in perspective, every lane line is
+   x = column + lean * d + bend / d, with d the depth below the horizon row: only the lean (the line's offset
+   over the camera's height) is the line's own.  The lines' paint points are fitted together by least squares,
+   the horizon row searched near the vanishing point's (errors capped at ``BAND``), then refitted on the
+   points near each curve.  Sharing column and bend makes a dashed line or a short one as sure as the best
+   line of its frame.
+5. A lane is kept when its paint is line-like (one long stretch, or dashes: one short mark is an arrow or a
+   stripe) and reaches towards the car (``NEAR_SUPPORT``: a line seen only far away has its near part guessed).
+   Style: the share of image rows between the furthest and the nearest paint seen where the curve has paint:
+   a dashed line has gaps.  Colour: yellow where the paint's yellowness contrast is a good share of its
    brightness contrast (white paint is no yellower than the road).
-6. Order: left to right by where each lane meets the bottom row (core/lane_order.py).
+6. Each lane is traced from ``TOP_MARGIN`` below the horizon to where it leaves the image, snapped onto the
+   centre of its paint (core/snap.py ``snap_to_paint``, as the annotator's clicks are: it follows a road that
+   bends more far ahead than the model), with ``CONTROL_POINTS`` evenly along it.
+7. Road edges (``road_edges=True``): beyond the outermost lanes, the outermost curve of the model along which
+   the colour steps the same way on most rows (asphalt against grass or kerb), its lean searched.
+8. Order: left to right by where each lane meets the bottom row (core/lane_order.py).
 
-``LaneProposer`` (assistant "lanes") runs this on every frame of a range, drops proposals that lie on a lane
-already labeled there, and links proposals on consecutive frames into one new track each.
+``LaneProposer`` (assistant "lanes") runs this on every frame of a range (road edges included), drops
+proposals that lie on a lane already labeled there, and links them into tracks (``link_lanes``): one-to-one
+matches frame to frame within a gate that widens with the frames missed, gaps of up to ``MAX_GAP`` frames
+bridged and filled with the blend of the lanes either side, tracks that take turns on one lane merged, and
+tracks shorter than ``MIN_FRAMES`` dropped.  Style, colour and kind are each a track's majority.
 """
 
 from __future__ import annotations
@@ -78,9 +90,9 @@ SNAP_PX = 6.0  # px at WORK_WIDTH: a proposed lane is moved this far at most ont
 MAX_LANES = 6  # proposals per frame at most (the best supported)
 MIN_CONFIDENCE = 0.3  # weaker fits are not proposed (a guard rail, a car's edge seen on a few rows)
 EDGE_MARGIN = 0.3  # a road edge is further out than the outermost lane by this lean (lateral m over camera height)
-EDGE_REACH = 12.0  # and not further out than this lean
-EDGE_STEP = 0.004  # the leans tried for a road edge
-EDGE_ROW_STEP = 2.0  # px: rows a road edge is read at, at WORK_WIDTH
+EDGE_REACH = 8.0  # and not further out than this lean
+EDGE_STEP = 0.006  # the leans tried for a road edge
+EDGE_ROW_STEP = 4.0  # px: rows a road edge is read at, at WORK_WIDTH
 EDGE_OFFSET, EDGE_OFFSET_GROWTH = 3.0, 0.02  # px, and px per px below the horizon: the sides are read this far out
 EDGE_PEAK = 0.2  # lean: a road edge's step is the strongest this far either side
 EDGE_ROWS = 0.2  # of the rows below the horizon: a road edge is seen on at least this many
@@ -144,7 +156,7 @@ def propose_lanes(image: np.ndarray, *, min_score: float = MIN_SCORE, max_lanes:
     if road is None:
         return []
     fits = [fit for fit in (_lane_fit(paint, road, lean, small.shape) for lean in road.leans) if fit is not None]
-    fits = [fit for fit in _distinct(fits, road, small.shape[0]) if fit.confidence >= min_confidence]
+    fits = [fit for fit in _distinct(fits) if fit.confidence >= min_confidence]
     fits = fits[:max_lanes]
     if road_edges and fits:
         fits += _road_edges(small, road, [fit.lean for fit in fits])
@@ -365,7 +377,7 @@ def _line_like(runs: list[np.ndarray], depth: float) -> bool:
     return len(runs) >= 2 or (len(runs) == 1 and runs[0][-1] - runs[0][0] + 1 >= LONG_RUN * depth)
 
 
-def _distinct(fits: list[_Fit], road: _Road, height: int) -> list[_Fit]:
+def _distinct(fits: list[_Fit]) -> list[_Fit]:
     """The fits without near-copies of a better-supported one (a wide line, or a line with Botts' dots beside
     it, found twice): two lanes are one when their leans differ by less than ``SAME_LANE`` (the lanes' distance
     apart over the camera's height)."""
