@@ -101,7 +101,8 @@ EDGE_CONTRAST = 12.0  # grey levels: the least mean colour step along a road edg
 LINK_PX = 20.0  # px: a lane moves less than this (mean over rows) from one frame to the next
 GATE_GROWTH = 0.5  # the link gate widens by this share of LINK_PX per frame a lane was missed
 MAX_GAP = 6  # frames: a lane missed on this many frames in a row is still the same lane when seen again
-MIN_FRAMES = 5  # a lane seen on fewer frames is not proposed
+MIN_FRAMES = 8  # a lane seen on fewer frames is not proposed
+MIN_PRESENCE = 0.5  # nor one seen on fewer than this share of the frames from its first to its last
 ROW_STEP = 5.0  # px: lanes are compared at every ROW_STEP-th image row
 MIN_SHARED_ROWS = 4  # two lanes are compared over at least this many rows
 UNLINKED = 1e9  # the cost of a pair that cannot be linked
@@ -561,7 +562,8 @@ def link_lanes(frames: list[list[LaneProposal]], height: int, *, link_px: float 
     motion carries the noise of two frames on too); a match must lie within ``link_px`` px, a gate that widens
     by half of that per frame missed.  A track missed on more than ``max_gap`` frames in a row ends.  Tracks
     that take turns on the frames of one lane are merged (``_stitched``); tracks seen on fewer than
-    ``min_frames`` frames are dropped (a glimpse of a stripe or a letter, not a lane a person would keep).
+    ``min_frames`` frames are dropped (a glimpse of a stripe or a letter, not a lane a person would keep), and
+    so are tracks seen on under ``MIN_PRESENCE`` of the frames they span (a flicker: an arrow, a crosswalk).
     """
     rows = np.arange(0.0, height, ROW_STEP)
     xs = [sample_rows_many([fit_lane(lane.points) for lane in lanes], rows) if lanes else np.empty((0, rows.size))
@@ -585,7 +587,8 @@ def link_lanes(frames: list[list[LaneProposal]], height: int, *, link_px: float 
                 tracks.append([(index, lane)])
                 open_tracks.append(len(tracks) - 1)
     tracks = _stitched(tracks, xs, link_px, max_gap)
-    return [track for track in tracks if len(track) >= min_frames]
+    return [track for track in tracks if len(track) >= min_frames
+            and len(track) >= MIN_PRESENCE * (track[-1][0] - track[0][0] + 1)]
 
 
 def _stitched(tracks: list[list[tuple[int, int]]], xs: list[np.ndarray], link_px: float, max_gap: int

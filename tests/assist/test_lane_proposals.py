@@ -134,10 +134,10 @@ def suggestions(project, frames, frame_range, **options):
 
 
 def test_the_assistant_links_each_line_over_frames_into_one_new_lane(project):
-    frames = [road(LINES, shift=2.0 * index, seed=index) for index in range(6)]
-    found = suggestions(project, frames, range(6))
+    frames = [road(LINES, shift=2.0 * index, seed=index) for index in range(8)]
+    found = suggestions(project, frames, range(8))
     assert isinstance(make_assistant("lanes"), LaneProposer)
-    assert len(found) == 24
+    assert len(found) == 32
     tracks: dict[int, list] = {}
     for suggestion in found:
         assert suggestion.class_name == "lane-line" and suggestion.geometry.kind is GeometryKind.POLYLINE
@@ -146,27 +146,27 @@ def test_the_assistant_links_each_line_over_frames_into_one_new_lane(project):
         tracks.setdefault(suggestion.new_track, []).append(suggestion)
     assert len(tracks) == 4
     for members in tracks.values():
-        assert sorted(member.frame for member in members) == list(range(6))
+        assert sorted(member.frame for member in members) == list(range(8))
         assert len({member.attributes["color"] for member in members}) == 1
     colours = sorted(members[0].attributes["color"] for members in tracks.values())
     assert colours == ["white", "white", "white", "yellow"]
 
 
 def test_a_lane_missed_on_a_few_frames_stays_one_track_filled_between_and_a_glimpse_is_dropped(project):
-    glimpse = (0.9, 0.0, WHITE, False)  # painted on two frames only
+    glimpse = (0.9, 0.0, WHITE, False)  # painted on two frames only: a flicker
 
     def lines_on(frame):
         if frame in (3, 4):
             return LINES[:3]  # the right line is missed
         return LINES + [glimpse] if frame < 2 else LINES
 
-    frames = [road(lines_on(index), shift=1.5 * index, seed=index) for index in range(8)]
+    frames = [road(lines_on(index), shift=1.5 * index, seed=index) for index in range(10)]
     tracks: dict[int, list] = {}
-    for suggestion in suggestions(project, frames, range(8), road_edges=False):
+    for suggestion in suggestions(project, frames, range(10), road_edges=False):
         tracks.setdefault(suggestion.new_track, []).append(suggestion)
     assert len(tracks) == 4
     right = max(tracks.values(), key=lambda members: members[0].geometry.points[-1, 0])
-    assert sorted(member.frame for member in right) == list(range(8))
+    assert sorted(member.frame for member in right) == list(range(10))
     for member in right:
         xs = fit_lane(member.geometry.points).sample_rows(ROWS)
         truth = painted_x(1.4, 0.0, ROWS, 1.5 * member.frame)
