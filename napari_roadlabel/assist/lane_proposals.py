@@ -315,7 +315,9 @@ def _fit_road(paint: _Paint, groups: list[np.ndarray], vanishing: np.ndarray) ->
 
 
 def _fit_lanes(paint: _Paint, groups: list[np.ndarray], row: float) -> _Road | None:
-    """The road model (``_Road``) by least squares over each group's points below ``row``."""
+    """The road model (``_Road``) by least squares over each group's points below ``row``, each weighted by the
+    square root of its depth (far ahead the road may bend more or less than near the car, and a point there is
+    many metres of road)."""
     kept = [group[paint.y[group] > row + NEAR_HORIZON] for group in groups]
     kept = [group for group in kept if len(group) >= MIN_POINTS]
     if not kept:
@@ -326,7 +328,8 @@ def _fit_lanes(paint: _Paint, groups: list[np.ndarray], row: float) -> _Road | N
     design[:, 0], design[:, 1] = 1.0, 1.0 / depth
     lane = np.repeat(np.arange(len(kept)), [len(group) for group in kept])
     design[np.arange(len(points)), 2 + lane] = depth
-    solution = np.linalg.lstsq(design, paint.x[points], rcond=None)[0]
+    weight = np.sqrt(depth)[:, None]  # near points weigh more: the road bends less there than the model far off
+    solution = np.linalg.lstsq(design * weight, paint.x[points] * weight[:, 0], rcond=None)[0]
     return _Road(row, float(solution[0]), float(solution[1]), solution[2:])
 
 
