@@ -560,13 +560,14 @@ def link_lanes(frames: list[list[LaneProposal]], height: int, *, link_px: float 
                min_frames: int = MIN_FRAMES) -> list[list[tuple[int, int]]]:
     """The proposals of consecutive frames linked into tracks: each a list of (frame index, proposal index).
 
-    The proposals are matched to each open track's last lane one-to-one (least total cost) by their mean |x
-    difference| over the rows both reach (a lane moves little from frame to frame: carrying it on by its last
-    motion carries the noise of two frames on too); a match must lie within ``link_px`` px, a gate that widens
-    by half of that per frame missed.  A track missed on more than ``max_gap`` frames in a row ends.  Tracks
-    that take turns on the frames of one lane are merged (``_stitched``); tracks seen on fewer than
-    ``min_frames`` frames are dropped (a glimpse of a stripe or a letter, not a lane a person would keep), and
-    so are tracks seen on under ``MIN_PRESENCE`` of the frames they span (a flicker: an arrow, a crosswalk).
+    The proposals are matched to each open track's last lane of their kind (a road edge is no lane marking)
+    one-to-one (least total cost) by their mean |x difference| over the rows both reach (a lane moves little
+    from frame to frame: carrying it on by its last motion carries the noise of two frames on too); a match
+    must lie within ``link_px`` px, a gate that widens by half of that per frame missed.  A track missed on
+    more than ``max_gap`` frames in a row ends.  Tracks that take turns on the frames of one lane are merged
+    (``_stitched``).  Tracks seen on fewer than ``min_frames`` frames are dropped (a glimpse of a stripe or a
+    letter, not a lane a person would keep), and so are tracks seen on under ``MIN_PRESENCE`` of the frames
+    they span (a flicker: an arrow, a crosswalk).
     """
     rows = np.arange(0.0, height, ROW_STEP)
     xs = [sample_rows_many([fit_lane(lane.points) for lane in lanes], rows) if lanes else np.empty((0, rows.size))
@@ -575,10 +576,11 @@ def link_lanes(frames: list[list[LaneProposal]], height: int, *, link_px: float 
     open_tracks: list[int] = []
     for index, seen in enumerate(xs):
         open_tracks = [t for t in open_tracks if index - tracks[t][-1][0] <= max_gap + 1]
-        predicted = [xs[tracks[t][-1][0]][tracks[t][-1][1]] for t in open_tracks]
-        gates = np.array([link_px * (1 + GATE_GROWTH * (index - tracks[t][-1][0] - 1)) for t in open_tracks])
-        costs = np.array([[_row_distance(lane, guess) for guess in predicted] for lane in seen]).reshape(
-            len(seen), len(predicted))
+        last = [tracks[t][-1] for t in open_tracks]
+        gates = np.array([link_px * (1 + GATE_GROWTH * (index - frame - 1)) for frame, _ in last])
+        costs = np.array([[_row_distance(seen[lane], xs[frame][other])
+                           if frames[index][lane].kind == frames[frame][other].kind else np.inf
+                           for frame, other in last] for lane in range(len(seen))]).reshape(len(seen), len(last))
         matched = set()
         if costs.size:
             for lane, column in zip(*linear_sum_assignment(np.minimum(costs, UNLINKED)), strict=True):
@@ -589,24 +591,27 @@ def link_lanes(frames: list[list[LaneProposal]], height: int, *, link_px: float 
             if lane not in matched:
                 tracks.append([(index, lane)])
                 open_tracks.append(len(tracks) - 1)
-    tracks = _stitched(tracks, xs, link_px, max_gap)
+    kinds = [frames[track[0][0]][track[0][1]].kind for track in tracks]
+    tracks = _stitched(tracks, kinds, xs, link_px, max_gap)
     return [track for track in tracks if len(track) >= min_frames
             and len(track) >= MIN_PRESENCE * (track[-1][0] - track[0][0] + 1)]
 
 
-def _stitched(tracks: list[list[tuple[int, int]]], xs: list[np.ndarray], link_px: float, max_gap: int
-              ) -> list[list[tuple[int, int]]]:
+def _stitched(tracks: list[list[tuple[int, int]]], kinds: list[str], xs: list[np.ndarray], link_px: float,
+              max_gap: int) -> list[list[tuple[int, int]]]:
     """Tracks merged, closest first, when they are never on one frame and the lanes of each that are within
     ``max_gap`` frames of the other lie within the link gate of its lane nearest in time (a lane whose proposals
-    strayed once and came back as a second track, the two taking turns)."""
-    tracks = [list(track) for track in tracks]
+    strayed once and came back as a second track, the two taking turns); both of one kind."""
+    tracks, kinds = [list(track) for track in tracks], list(kinds)
     while True:
         pairs = [(cost, first, second) for first, second in itertools.combinations(range(len(tracks)), 2)
-                 if (cost := _track_distance(tracks[first], tracks[second], xs, link_px, max_gap)) is not None]
+                 if kinds[first] == kinds[second]
+                 and (cost := _track_distance(tracks[first], tracks[second], xs, link_px, max_gap)) is not None]
         if not pairs:
             return tracks
         _, first, second = min(pairs)
         tracks[first] = sorted(tracks[first] + tracks.pop(second))
+        kinds.pop(second)
 
 
 def _track_distance(first, second, xs, link_px: float, max_gap: int) -> float | None:
