@@ -21,7 +21,7 @@ from .assist.registry import assistant_class, assistant_names
 from .assist.run import compute_suggestions
 from .core import Project, RoadlabelError, Source, Taxonomy, default_taxonomy, load_taxonomy
 from .core.errors import RoadlabelWarning
-from .core.suggestions import accept_all, pending_suggestions
+from .core.suggestions import accept_all, pending_suggestions, reject_all
 from .core.wording import counted
 from .io.formats.registry import IMPORTERS, export_any, export_formats
 from .io.formats.report import report_path
@@ -200,6 +200,15 @@ def _parser() -> argparse.ArgumentParser:
                         help="only those at least X sure (0..1, default 0)")
     accept.add_argument("--frames", type=_frame_range, metavar="A:B", help="only frames A..B-1 (default: all)")
     accept.set_defaults(run=_accept)
+
+    reject = commands.add_parser("reject", help="reject pending suggestions (one undo step); their assistants do not "
+                                                "propose them again")
+    reject.add_argument("project", type=Path)
+    reject.add_argument("--assistant", metavar="NAME", help="only this assistant's (default: every one's)")
+    reject.add_argument("--below", type=float, metavar="X",
+                        help="only those less sure than X (0..1; default: all)")
+    reject.add_argument("--frames", type=_frame_range, metavar="A:B", help="only frames A..B-1 (default: all)")
+    reject.set_defaults(run=_reject)
 
     split = commands.add_parser("split", help="split projects by sequence into train/val/test and export each")
     split.add_argument("paths", type=Path, nargs="+", metavar="PATH",
@@ -480,15 +489,35 @@ def _suggest(args) -> None:
 
 
 def _accept(args) -> None:
-    if not 0.0 <= args.min_confidence <= 1.0:
-        raise RoadlabelError("--min-confidence", f"must be between 0 and 1, got {args.min_confidence}")
+    _check_confidence("--min-confidence", args.min_confidence)
     with Project.open(args.project, writing=True) as project:
         items = pending_suggestions(project, frames=_checked_frames(project, args.frames),
                                     assistant=args.assistant, min_confidence=args.min_confidence)
-        count = accept_all(project, items, "accept suggestions")
+        accept_all(project, items, "accept suggestions")
+    print(f"accepted {_suggestions_by_kind(items)}")
+
+
+def _reject(args) -> None:
+    below = 1.0 if args.below is None else args.below
+    _check_confidence("--below", below)
+    with Project.open(args.project, writing=True) as project:
+        items = [item for item in pending_suggestions(project, frames=_checked_frames(project, args.frames),
+                                                      assistant=args.assistant)
+                 if args.below is None or item.confidence < below]
+        reject_all(project, items, "reject suggestions")
+    print(f"rejected {_suggestions_by_kind(items)}")
+
+
+def _check_confidence(option: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise RoadlabelError(option, f"must be between 0 and 1, got {value}")
+
+
+def _suggestions_by_kind(items) -> str:
+    """'12 suggestions (10 attributes, 2 geometry)'."""
     kinds = Counter(item.kind for item in items)
     detail = ", ".join(f"{count:,} {kind}" for kind, count in sorted(kinds.items()))
-    print(f"accepted {counted(count, 'suggestion')}" + (f" ({detail})" if detail else ""))
+    return counted(len(items), "suggestion") + (f" ({detail})" if detail else "")
 
 
 def _checked_frames(project: Project, frames: range | None) -> range:
