@@ -1,0 +1,410 @@
+"""Masks from a few clicks, and masks carried to the next frames by dense optical flow.
+
+Click to mask (``mask_from_box``): OpenCV's GrabCut on a crop around the box (the box and
+``MARGIN`` of its size around it, at least ``MIN_MARGIN_PX``).  Outside the box is background;
+inside it probably the object.  Include and exclude clicks are small discs of definite object and
+definite background.  GrabCut fits a colour model to each and cuts between them along the
+image's edges, ``ITERATIONS`` times.  What it finds is cleaned up as a person expects: the largest
+piece, and every piece under an include click, without holes.
+
+Superpixel painting (``superpixels``, ``paint_superpixels``): SLIC cuts the image into regions of
+like colour about ``size`` px across.  A click or stroke paints every region it touches.
+
+Carrying (``carry_mask``, the ``MaskCarrier`` assistant): each step computes DIS optical flow both
+ways between two frames on a crop around the mask only.  The mask is warped backward: a pixel of
+the new frame belongs to the object when the flow from it lands inside the old mask.  So the mask
+grows, shrinks and bends with the object, where a shift of its centroid would only move it.  A
+short GrabCut around the warped mask can pull it back onto the object's edges (``refine``).  A
+step's quality is that of ``temporal.flow``, with the error counted against its motion: the share
+of the mask's pixels whose forward-backward round trip comes back within ``FB_MAX_PX`` plus
+``FB_SHARE`` of their motion, times exp(-their median error in those units).  (Road paint near the
+car moves 20 px a frame: its flow is as good, relatively, as that of a far sign moving 1 px.)  The confidence of a
+carried mask is the product of the qualities of the steps that brought it there.  The carry stops
+when a step's quality falls below ``MIN_STEP_QUALITY`` or the mask leaves the image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from ..core.errors import RoadlabelError
+from ..core.geometry import Geometry, GeometryKind, make_mask
+from ..core.project import Project
+from ..temporal.flow import FB_MAX_PX, grey_frame, step_quality
+from .base import GEOMETRY, Assistant, AssistContext, Suggestion
+
+MARGIN = 0.5  # GrabCut and flow look this fraction of the object's size around it,
+MIN_MARGIN_PX = 16  # and at least this far
+ITERATIONS = 4  # GrabCut rounds from a box
+REFINE_ITERATIONS = 2  # GrabCut rounds after a carry step
+REFINE_BAND_PX = 3  # a carried mask may move its edge this far when refined
+CLICK_SHARE = 0.05  # a click marks a disc of this share of the box's smaller side,
+CLICK_RADIUS = (1, 8)  # within these radii (px)
+GRABCUT_PIXELS = 160 * 160  # GrabCut works on the crop shrunk to at most this many pixels (for speed)
+FLOW_MARGIN_PX = 32  # flow is computed this far around a carried mask (at least: see MARGIN)
+FLOW_PIXELS = 192 * 192  # flow works on the crop scaled to about this many pixels,
+FLOW_SCALES = (0.1, 2.0)  # by a factor within these (small objects are enlarged: more pixels, finer flow)
+PLANE_SAMPLES = 400  # pixels of a mask whose flow a plane's motion is fitted to,
+MIN_PLANE_PIXELS = 12  # at least this many
+PLANE_TOLERANCE_PX = 1.0  # a pixel whose flow is this close to the plane's moves with it,
+PLANE_INLIERS = 0.7  # and a mask moves as a plane when this share of its pixels does
+FB_SHARE = 0.1  # a pixel's flow round trip may miss by FB_MAX_PX plus this share of its motion
+MIN_STEP_QUALITY = 0.2  # a carry step worse than this has lost the object
+MAX_OUTSIDE = 0.5  # a mask with more than this share carried past the border has left the image
+SUPERPIXEL_COMPACTNESS = 10.0  # SLIC's balance of colour against shape
+
+Point = Sequence[float]
+
+
+# ------------------------------------------------------------------ click to mask
+
+
+def mask_from_box(image: np.ndarray, box: Sequence[float], include: Iterable[Point] = (),
+                  exclude: Iterable[Point] = (), *, iterations: int = ITERATIONS) -> np.ndarray:
+    """The object in ``box`` (x0, y0, x1, y1) of an HxWx3 uint8 RGB image, as an HxW bool mask.
+
+    ``include`` and ``exclude`` are (x, y) clicks on the object and off it.  RoadlabelError for an image
+    that is not RGB, a box that is empty or outside the image, or a click outside the image.
+    """
+    image = _rgb(image)
+    height, width = image.shape[:2]
+    left, top, right, bottom = _pixel_box(box, width, height)
+    include, exclude = _clicks(include, width, height), _clicks(exclude, width, height)
+    margin = max(MIN_MARGIN_PX, round(MARGIN * max(right - left, bottom - top)))
+    crop = _Crop.around(left, top, right, bottom, margin, width, height)
+    scale = min(1.0, np.sqrt(GRABCUT_PIXELS / (crop.shape[0] * crop.shape[1])))
+    small = crop.resized(crop.of(image), scale, cv2.INTER_AREA)
+
+    def local(points: np.ndarray) -> np.ndarray:
+        return np.minimum(np.round(crop.local(points) * scale).astype(int), np.subtract(small.shape[1::-1], 1))
+
+    labels = np.full(small.shape[:2], cv2.GC_BGD, np.uint8)
+    (x0, y0), (x1, y1) = local(np.array([[left, top], [right - 1, bottom - 1]]))
+    labels[y0:y1 + 1, x0:x1 + 1] = cv2.GC_PR_FGD
+    if not (labels == cv2.GC_BGD).any():  # the box fills the image: its rim is the only background there is
+        labels[[0, -1], :] = labels[:, [0, -1]] = cv2.GC_PR_BGD
+    radius = int(np.clip(round(CLICK_SHARE * min(x1 - x0 + 1, y1 - y0 + 1)), *CLICK_RADIUS))
+    include, exclude = local(include), local(exclude)
+    _mark(labels, include, radius, cv2.GC_FGD)
+    _mark(labels, exclude, radius, cv2.GC_BGD)
+    found = _cleaned(_grabcut(small, labels, iterations), include, exclude)
+    return crop.placed(crop.resized(found, 1 / scale), (height, width))
+
+
+def _grabcut(image: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray:
+    """Object pixels after GrabCut from ``labels`` (GC_* values, changed in place)."""
+    if (labels == cv2.GC_FGD).all() or not np.isin(labels, (cv2.GC_BGD, cv2.GC_PR_BGD)).any():
+        return labels != cv2.GC_BGD
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.grabCut(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), labels, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
+    return (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
+
+
+def _cleaned(found: np.ndarray, include: np.ndarray, exclude: np.ndarray) -> np.ndarray:
+    """The largest piece and every piece under an include click, with their holes filled but for those
+    under an exclude click."""
+    pieces, count = ndimage.label(found)
+    if count == 0:
+        return found
+    sizes = np.bincount(pieces.ravel(), minlength=count + 1)
+    sizes[0] = 0
+    kept = np.isin(pieces, list({int(np.argmax(sizes))} | {int(pieces[y, x]) for x, y in include} - {0}))
+    holes, _ = ndimage.label(ndimage.binary_fill_holes(kept) & ~kept)
+    excluded = {int(holes[y, x]) for x, y in exclude} - {0}
+    return kept | ((holes > 0) & ~np.isin(holes, list(excluded)))
+
+
+def _mark(labels: np.ndarray, points: np.ndarray, radius: int, value: int) -> None:
+    for x, y in points:
+        cv2.circle(labels, (int(x), int(y)), radius, int(value), -1)
+
+
+# ------------------------------------------------------------------ superpixel painting
+
+
+def superpixels(image: np.ndarray, size: float = 16.0) -> np.ndarray:
+    """SLIC superpixels about ``size`` px across: an HxW int label image, labels from 1."""
+    image = _rgb(image)
+    if not size >= 2:
+        raise RoadlabelError("superpixels", f"size must be at least 2 px, got {size}")
+    from skimage.segmentation import slic  # scikit-image only when painting superpixels
+
+    count = max(1, round(image.shape[0] * image.shape[1] / size ** 2))
+    return slic(image, n_segments=count, compactness=SUPERPIXEL_COMPACTNESS, start_label=1)
+
+
+def paint_superpixels(labels: np.ndarray, points: Iterable[Point]) -> np.ndarray:
+    """The union of the superpixels under the (x, y) ``points``, as a bool mask."""
+    height, width = labels.shape
+    picked = labels[tuple(_clicks(points, width, height)[:, ::-1].T)]
+    return np.isin(labels, picked)
+
+
+# ------------------------------------------------------------------ masks as geometries
+
+
+def mask_geometry(mask: np.ndarray) -> Geometry:
+    """A whole-image bool mask as the project stores it: cropped to its pixels, with their offset."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        raise RoadlabelError("mask", "the mask is empty (no pixel set)")
+    return make_mask(mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], (float(cols[0]), float(rows[0])))
+
+
+def image_mask(geometry: Geometry, shape: tuple[int, int]) -> np.ndarray:
+    """A mask geometry as a bool mask of an image of ``shape`` (height, width); what lies outside is cut."""
+    full = np.zeros(shape, bool)
+    x0, y0 = np.round(geometry.points[0]).astype(int).tolist()
+    h, w = geometry.mask.shape
+    left, top = max(0, -x0), max(0, -y0)
+    part = geometry.mask[top:max(top, min(h, shape[0] - y0)), left:max(left, min(w, shape[1] - x0))]
+    full[y0 + top:y0 + top + part.shape[0], x0 + left:x0 + left + part.shape[1]] = part
+    return full
+
+
+# ------------------------------------------------------------------ carrying a mask by optical flow
+
+
+def carry_mask(before: np.ndarray, after: np.ndarray, mask: np.ndarray, *,
+               refine: bool = False) -> tuple[np.ndarray | None, float]:
+    """A whole-image mask on frame ``before`` carried onto frame ``after`` (both HxWx3 RGB or grey), and the
+    step's quality (0..1); None for the mask when it left the image."""
+    height, width = mask.shape
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    margin = max(FLOW_MARGIN_PX, round(MARGIN * max(rows[-1] - rows[0], cols[-1] - cols[0])))
+    crop = _Crop.around(cols[0], rows[0], cols[-1] + 1, rows[-1] + 1, margin, width, height)
+    ahead, back = _flows(crop, before, after)
+    inside = crop.of(mask)
+    grid = np.mgrid[0:crop.shape[0], 0:crop.shape[1]].astype(np.float32)
+    quality, outside = _round_trip(ahead, back, inside, grid, crop, width, height)
+    if outside > MAX_OUTSIDE:
+        return None, quality
+    motion = _plane_motion(inside, grid, ahead)
+    if motion is None:
+        carried = _warped(inside.astype(np.float32), grid, back) > 0.5
+    else:
+        carried = cv2.warpPerspective(inside.astype(np.float32), motion, crop.shape[::-1]) > 0.5
+    if refine and carried.any():
+        carried = _refined(crop.of(after), carried)
+    if not carried.any():
+        return None, quality
+    no_clicks = np.zeros((0, 2), int)
+    return crop.placed(_cleaned(carried, no_clicks, no_clicks), (height, width)), quality
+
+
+def _flows(crop: _Crop, before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """DIS optical flow forward and backward on the crop, computed on it scaled to about ``FLOW_PIXELS``."""
+    scale = float(np.clip(np.sqrt(FLOW_PIXELS / (crop.shape[0] * crop.shape[1])), *FLOW_SCALES))
+    old, new = (crop.resized(grey_frame(crop.of(frame)), scale, cv2.INTER_AREA) for frame in (before, after))
+    flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    size = crop.shape[::-1]
+    return tuple(cv2.resize(flow.calc(*pair, None), size) / scale for pair in ((old, new), (new, old)))
+
+
+def _round_trip(ahead: np.ndarray, back: np.ndarray, inside: np.ndarray, grid: np.ndarray, crop: _Crop,
+                width: int, height: int) -> tuple[float, float]:
+    """The step's quality from the forward-backward error of the mask's pixels that stay on the image (in units
+    of the error allowed for their motion), and the share of them carried off it."""
+    motion = ahead[inside]
+    returned = _warped(back, grid, ahead)[inside]  # the backward flow where each pixel went
+    allowed = FB_MAX_PX + FB_SHARE * np.linalg.norm(motion, axis=1)
+    error = np.linalg.norm(motion + returned, axis=1) / allowed
+    moved = grid[::-1].transpose(1, 2, 0)[inside] + motion + [crop.left, crop.top]
+    on = ((moved >= 0) & (moved <= [width - 1, height - 1])).all(axis=1)
+    return step_quality(error[on] <= 1.0, error[on]), 1.0 - float(on.mean())
+
+
+def _plane_motion(inside: np.ndarray, grid: np.ndarray, ahead: np.ndarray) -> np.ndarray | None:
+    """The affine motion that carries the mask's inner pixels along the flow, when they move as one."""
+    core = cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    rows, cols = np.nonzero(core if core.sum() >= MIN_PLANE_PIXELS else inside)
+    if len(rows) < MIN_PLANE_PIXELS:
+        return None
+    pick = np.linspace(0, len(rows) - 1, min(len(rows), PLANE_SAMPLES)).astype(int)
+    start = np.column_stack([cols[pick], rows[pick]]).astype(np.float32)
+    end = start + ahead[rows[pick], cols[pick]]
+    affine, inliers = cv2.estimateAffine2D(start, end, method=cv2.RANSAC, ransacReprojThreshold=PLANE_TOLERANCE_PX)
+    motion = None if affine is None else np.vstack([affine, [0, 0, 1]])
+    return motion if motion is not None and inliers.mean() >= PLANE_INLIERS else None
+
+
+def _warped(image: np.ndarray, grid: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """``image`` looked up at each pixel plus its ``flow`` (grid: rows, columns of the pixels)."""
+    return cv2.remap(image, grid[1] + flow[..., 0], grid[0] + flow[..., 1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
+def _refined(image: np.ndarray, carried: np.ndarray) -> np.ndarray:
+    """The carried mask pulled onto the object's edges by a short GrabCut within ``REFINE_BAND_PX`` of it."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * REFINE_BAND_PX + 1,) * 2)
+    core = cv2.erode(carried.astype(np.uint8), kernel).astype(bool)
+    reach = cv2.dilate(carried.astype(np.uint8), kernel).astype(bool)
+    if not core.any():  # too thin to hold a sure core: keep it as carried
+        return carried
+    labels = np.where(carried, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    labels[core], labels[~reach] = cv2.GC_FGD, cv2.GC_BGD
+    return _grabcut(image, labels, REFINE_ITERATIONS)
+
+
+class MaskCarrier(Assistant):
+    """Carries each mask forward, frame by frame, to the frames of the range where its track has no state."""
+
+    name = "mask-carry"
+    description = "carry masks to the next frames by dense optical flow (the shape follows the object)"
+    produces = GEOMETRY
+    learns = False
+
+    def __init__(self, refine: bool = False):
+        self.refine = bool(refine)
+
+    def settings(self) -> dict[str, Any]:
+        return {"refine": self.refine}
+
+    def suggest(self, context: AssistContext) -> Iterator[Suggestion]:
+        wanted = context.frame_range
+        chains = [chain for track in _mask_tracks(context.project)
+                  if (chain := _Chain.start(context.project, track.id, track.class_name, wanted))]
+        first = min((chain.frame + 1 for chain in chains), default=wanted.stop)
+        before = None
+        for frame in range(min(first, wanted.start), wanted.stop):
+            if frame >= first:
+                after = context.frames[frame]
+                for chain in chains:
+                    suggestion = chain.advance(frame, before, after, self.refine)
+                    if suggestion is not None and frame in wanted:
+                        yield suggestion
+                before = after
+            if frame in wanted:
+                context.step()
+
+
+def _mask_tracks(project: Project) -> list:
+    return [track for track in project.tracks()
+            if GeometryKind.MASK in project.taxonomy[track.class_name].geometry]
+
+
+class _Chain:
+    """One track's mask on its way forward: re-anchored on every state of the track it meets, stopped where
+    the carry loses the object (until the next mask state)."""
+
+    def __init__(self, track_id: int, class_name: str, states: dict, frame: int, mask: np.ndarray | None):
+        self.track_id, self.class_name, self.states = track_id, class_name, states
+        self.frame, self.mask, self.confidence = frame, mask, 1.0
+
+    @classmethod
+    def start(cls, project: Project, track_id: int, class_name: str, frames: range) -> _Chain | None:
+        """The chain from the track's last state at or before the range's first frame (else its first state in
+        the range); None when the track has no mask state to carry there."""
+        states = {state.frame: state for state in project.states_of(track_id) if state.frame < frames.stop}
+        if not states:
+            return None
+        earlier = [frame for frame in states if frame <= frames.start]
+        first = max(earlier) if earlier else min(states)
+        if not any(state.geometry.kind is GeometryKind.MASK for frame, state in states.items() if frame >= first):
+            return None
+        return cls(track_id, class_name, states, first - 1, None)
+
+    def advance(self, frame: int, before: np.ndarray | None, after: np.ndarray, refine: bool) -> Suggestion | None:
+        """Move to ``frame`` (image ``after``, the frame before it ``before``): take the track's state there, or
+        carry the mask onto it (a suggestion)."""
+        self.frame = frame
+        state = self.states.get(frame)
+        if state is not None:
+            geometry = state.geometry
+            self.confidence = 1.0
+            self.mask = image_mask(geometry, after.shape[:2]) if geometry.kind is GeometryKind.MASK else None
+            return None
+        if self.mask is None or not self.mask.any():
+            return None
+        self.mask, quality = carry_mask(before, after, self.mask, refine=refine)
+        self.confidence *= quality
+        if self.mask is None or quality < MIN_STEP_QUALITY:
+            self.mask = None
+            return None
+        return Suggestion(frame, self.confidence, self.class_name, track_id=self.track_id,
+                          geometry=mask_geometry(self.mask))
+
+
+# ------------------------------------------------------------------ checks and crops
+
+
+class _Crop:
+    """A rectangle of the image, with the conversions between its pixels and the image's."""
+
+    def __init__(self, left: int, top: int, right: int, bottom: int):
+        self.left, self.top, self.right, self.bottom = left, top, right, bottom
+        self.shape = (bottom - top, right - left)
+
+    @classmethod
+    def around(cls, left: int, top: int, right: int, bottom: int, margin: int, width: int, height: int) -> _Crop:
+        return cls(max(0, left - margin), max(0, top - margin), min(width, right + margin),
+                   min(height, bottom + margin))
+
+    def of(self, image: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(image[self.top:self.bottom, self.left:self.right])
+
+    def local(self, points: np.ndarray) -> np.ndarray:
+        return np.clip(points - [self.left, self.top], 0, [self.shape[1] - 1, self.shape[0] - 1])
+
+    def resized(self, image: np.ndarray, scale: float, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+        """``image`` (of this crop's size, or of it times 1 / ``scale``) at ``scale``; a mask stays a mask."""
+        if scale == 1.0:
+            return image
+        if image.dtype == bool:
+            size = self.shape[::-1]  # a mask goes back to the crop's own size
+            return cv2.resize(image.astype(np.float32), size, interpolation=cv2.INTER_LINEAR) > 0.5
+        size = (max(1, round(self.shape[1] * scale)), max(1, round(self.shape[0] * scale)))
+        return cv2.resize(image, size, interpolation=interpolation)
+
+    def placed(self, part: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        full = np.zeros(shape, bool)
+        full[self.top:self.bottom, self.left:self.right] = part
+        return full
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or 0 in image.shape:
+        raise RoadlabelError("mask", f"the image must be HxWx3 uint8 RGB, got {image.dtype} of shape {image.shape}")
+    return np.ascontiguousarray(image)
+
+
+def _pixel_box(box: Sequence[float], width: int, height: int) -> tuple[int, int, int, int]:
+    """The pixels whose centre lies in ``box`` (at least one across), as left, top, right, bottom (exclusive)."""
+    values = np.asarray(box, dtype=float).ravel() if _numbers(box) else np.zeros(0)
+    if values.size != 4 or not np.isfinite(values).all():
+        raise RoadlabelError("mask", f"the box must be four finite numbers (x0, y0, x1, y1), got {box!r}")
+    x0, x1 = sorted(values[[0, 2]])
+    y0, y1 = sorted(values[[1, 3]])
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        raise RoadlabelError("mask", f"the box {values.tolist()} is empty (less than 1 px wide or high)")
+    if x1 < 0 or y1 < 0 or x0 > width - 1 or y0 > height - 1:
+        raise RoadlabelError("mask", f"the box {values.tolist()} lies outside the {width}x{height} image")
+    left, top = max(0, int(np.ceil(x0))), max(0, int(np.ceil(y0)))
+    right, bottom = min(width, max(left + 1, int(np.floor(x1)) + 1)), min(height, max(top + 1, int(np.floor(y1)) + 1))
+    return left, top, right, bottom
+
+
+def _clicks(points: Iterable[Point], width: int, height: int) -> np.ndarray:
+    """Clicks as an (N, 2) int array of pixel columns and rows; RoadlabelError for one off the image."""
+    listed = list(points)
+    array = np.asarray(listed, dtype=float).reshape(-1, 2) if listed and _numbers(listed) else np.zeros((0, 2))
+    if listed and len(array) != len(listed) or not np.isfinite(array).all():
+        raise RoadlabelError("mask", f"clicks must be (x, y) numbers, got {listed!r}")
+    pixels = np.round(array).astype(int)
+    off = ~((pixels >= 0) & (pixels < [width, height])).all(axis=1)
+    if off.any():
+        raise RoadlabelError("mask", f"the click {array[off][0].tolist()} lies outside the {width}x{height} image")
+    return pixels
+
+
+def _numbers(values: Any) -> bool:
+    try:
+        return np.asarray(values).dtype.kind in "iuf"
+    except (TypeError, ValueError):
+        return False
