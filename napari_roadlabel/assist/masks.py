@@ -3,24 +3,36 @@
 Click to mask (``mask_from_box``): OpenCV's GrabCut on a crop around the box (the box and
 ``MARGIN`` of its size around it, at least ``MIN_MARGIN_PX``).  Outside the box is background;
 inside it probably the object.  Include and exclude clicks are small discs of definite object and
-definite background.  GrabCut fits a colour model to each and cuts between them along the
-image's edges, ``ITERATIONS`` times.  What it finds is cleaned up as a person expects: the largest
-piece, and every piece under an include click, without holes.
+definite background, and so are the pixels of the box near it joined to it by pixels of its colour
+(a flood fill on the smoothed image, ``FILL_TOLERANCE``, ``FILL_REACH``): one click on a region of its own colour
+settles all of it, where a small disc would barely move the colour models.  GrabCut fits a colour
+model to each and cuts between them along the image's edges, ``ITERATIONS`` times.  What it finds
+is cleaned up as a person expects: threads a pixel thin are cut (an opening: GrabCut leaks along the
+blurred rim of a region it was told to leave), then the largest piece and every piece under an
+include click are kept, without holes (but for a hole under an exclude click).
 
 Superpixel painting (``superpixels``, ``paint_superpixels``): SLIC cuts the image into regions of
 like colour about ``size`` px across.  A click or stroke paints every region it touches.
 
 Carrying (``carry_mask``, the ``MaskCarrier`` assistant): each step computes DIS optical flow both
-ways between two frames on a crop around the mask only.  The mask is warped backward: a pixel of
-the new frame belongs to the object when the flow from it lands inside the old mask.  So the mask
-grows, shrinks and bends with the object, where a shift of its centroid would only move it.  A
-short GrabCut around the warped mask can pull it back onto the object's edges (``refine``).  A
-step's quality is that of ``temporal.flow``, with the error counted against its motion: the share
-of the mask's pixels whose forward-backward round trip comes back within ``FB_MAX_PX`` plus
-``FB_SHARE`` of their motion, times exp(-their median error in those units).  (Road paint near the
-car moves 20 px a frame: its flow is as good, relatively, as that of a far sign moving 1 px.)  The confidence of a
-carried mask is the product of the qualities of the steps that brought it there.  The carry stops
-when a step's quality falls below ``MIN_STEP_QUALITY`` or the mask leaves the image.
+ways between two frames on a crop around the mask only (scaled to about ``FLOW_PIXELS``: a small
+sign is enlarged for finer flow, a large zone shrunk for speed).  Most road objects move as one
+rigid or planar thing: when an affine motion fitted (RANSAC) to the flow of the mask's inner pixels
+explains ``PLANE_INLIERS`` of them, the mask is warped by it, so it grows, shrinks and shears with
+the object and keeps crisp edges.  Otherwise (an object that deforms) the mask is warped backward
+by the dense flow itself: a pixel of the new frame belongs to the object when the flow from it
+lands inside the old mask.  (The dense warp alone erodes a mask a little each step: the flow at its
+edge is a blend of the object's and the background's.)  Either way the shape follows the object,
+where a shift of its centroid would only move it.  A short GrabCut around the carried mask can pull
+it onto the object's edges (``refine``; off by default: on small signs it cuts along their rim).
+
+A step's quality is that of ``temporal.flow``, with the error counted against the motion: the
+share of the mask's pixels (those staying on the image) whose forward-backward round trip comes
+back within ``FB_MAX_PX`` plus ``FB_SHARE`` of their motion, times exp(-their median error in
+those units).  (Road paint near the car moves 20 px a frame: its flow is as good, relatively, as
+that of a far sign moving 1 px.)  The confidence of a carried mask is the product of the
+qualities of the steps that brought it there.  The carry stops when a step's quality falls below
+``MIN_STEP_QUALITY`` or more than ``MAX_OUTSIDE`` of the mask is carried off the image.
 """
 
 from __future__ import annotations
@@ -45,6 +57,9 @@ REFINE_ITERATIONS = 2  # GrabCut rounds after a carry step
 REFINE_BAND_PX = 3  # a carried mask may move its edge this far when refined
 CLICK_SHARE = 0.05  # a click marks a disc of this share of the box's smaller side,
 CLICK_RADIUS = (1, 8)  # within these radii (px)
+FILL_TOLERANCE = 16  # a click also takes the pixels joined to it within this much of its colour (per channel),
+FILL_SMOOTHING = 1.5  # on the image smoothed by this Gaussian (px): texture does not stop the fill, edges do,
+FILL_REACH = 0.25  # within this share of the box's smaller side from it (a click on an edge cannot flood all)
 GRABCUT_PIXELS = 160 * 160  # GrabCut works on the crop shrunk to at most this many pixels (for speed)
 FLOW_MARGIN_PX = 32  # flow is computed this far around a carried mask (at least: see MARGIN)
 FLOW_PIXELS = 192 * 192  # flow works on the crop scaled to about this many pixels,
@@ -90,10 +105,26 @@ def mask_from_box(image: np.ndarray, box: Sequence[float], include: Iterable[Poi
         labels[[0, -1], :] = labels[:, [0, -1]] = cv2.GC_PR_BGD
     radius = int(np.clip(round(CLICK_SHARE * min(x1 - x0 + 1, y1 - y0 + 1)), *CLICK_RADIUS))
     include, exclude = local(include), local(exclude)
-    _mark(labels, include, radius, cv2.GC_FGD)
-    _mark(labels, exclude, radius, cv2.GC_BGD)
-    found = _cleaned(_grabcut(small, labels, iterations), include, exclude)
+    _mark_clicks(labels, small, include, exclude, radius)
+    found = cv2.morphologyEx(_grabcut(small, labels, iterations).view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3)))
+    found = _cleaned(found.astype(bool) | (labels == cv2.GC_FGD), include, exclude)
     return crop.placed(crop.resized(found, 1 / scale), (height, width))
+
+
+def _mark_clicks(labels: np.ndarray, image: np.ndarray, include: np.ndarray, exclude: np.ndarray,
+                 radius: int) -> None:
+    """Clicks as sure object or background in GrabCut's ``labels``: a disc, and the pixels of the box joined to
+    it by steps of like colour (so one click on a region of its own colour settles all of it)."""
+    smooth = cv2.GaussianBlur(image, (0, 0), FILL_SMOOTHING)
+    in_box = labels == cv2.GC_PR_FGD
+    rows, cols = np.nonzero(in_box)
+    reach = max(radius, round(FILL_REACH * min(np.ptp(rows), np.ptp(cols))))
+    for points, value in ((include, cv2.GC_FGD), (exclude, cv2.GC_BGD)):
+        for point in points:
+            near = np.zeros(in_box.shape, np.uint8)
+            _mark(near, [point], reach, 1)
+            labels[_same_colour(smooth, point, within=in_box & (near > 0))] = value
+        _mark(labels, points, radius, value)
 
 
 def _grabcut(image: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray:
@@ -117,6 +148,17 @@ def _cleaned(found: np.ndarray, include: np.ndarray, exclude: np.ndarray) -> np.
     holes, _ = ndimage.label(ndimage.binary_fill_holes(kept) & ~kept)
     excluded = {int(holes[y, x]) for x, y in exclude} - {0}
     return kept | ((holes > 0) & ~np.isin(holes, list(excluded)))
+
+
+def _same_colour(image: np.ndarray, point: np.ndarray, *, within: np.ndarray) -> np.ndarray:
+    """The pixels of ``within`` joined to ``point`` by pixels within ``FILL_TOLERANCE`` of its colour."""
+    barrier = np.pad(~within, 1).astype(np.uint8)  # floodFill fills where its mask is 0
+    if barrier[point[1] + 1, point[0] + 1]:
+        return np.zeros(within.shape, bool)
+    flags = 4 | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY | (2 << 8)
+    cv2.floodFill(image.copy(), barrier, (int(point[0]), int(point[1])), 0, (FILL_TOLERANCE,) * 3,
+                  (FILL_TOLERANCE,) * 3, flags)
+    return barrier[1:-1, 1:-1] == 2
 
 
 def _mark(labels: np.ndarray, points: np.ndarray, radius: int, value: int) -> None:
@@ -181,10 +223,13 @@ def carry_mask(before: np.ndarray, after: np.ndarray, mask: np.ndarray, *,
     ahead, back = _flows(crop, before, after)
     inside = crop.of(mask)
     grid = np.mgrid[0:crop.shape[0], 0:crop.shape[1]].astype(np.float32)
-    quality, outside = _round_trip(ahead, back, inside, grid, crop, width, height)
-    if outside > MAX_OUTSIDE:
+    motion = _plane_motion(inside, ahead)
+    pixels = grid[::-1].transpose(1, 2, 0)[inside]  # (x, y) in the crop
+    moved = pixels + ahead[inside] if motion is None else pixels @ motion[:2, :2].T + motion[:2, 2]
+    on = ((moved >= -crop.origin) & (moved <= [width - 1, height - 1] - crop.origin)).all(axis=1)
+    quality = _round_trip(ahead, back, inside, grid, on)
+    if 1.0 - on.mean() > MAX_OUTSIDE:
         return None, quality
-    motion = _plane_motion(inside, grid, ahead)
     if motion is None:
         carried = _warped(inside.astype(np.float32), grid, back) > 0.5
     else:
@@ -206,20 +251,18 @@ def _flows(crop: _Crop, before: np.ndarray, after: np.ndarray) -> tuple[np.ndarr
     return tuple(cv2.resize(flow.calc(*pair, None), size) / scale for pair in ((old, new), (new, old)))
 
 
-def _round_trip(ahead: np.ndarray, back: np.ndarray, inside: np.ndarray, grid: np.ndarray, crop: _Crop,
-                width: int, height: int) -> tuple[float, float]:
-    """The step's quality from the forward-backward error of the mask's pixels that stay on the image (in units
-    of the error allowed for their motion), and the share of them carried off it."""
-    motion = ahead[inside]
-    returned = _warped(back, grid, ahead)[inside]  # the backward flow where each pixel went
+def _round_trip(ahead: np.ndarray, back: np.ndarray, inside: np.ndarray, grid: np.ndarray,
+                on: np.ndarray) -> float:
+    """The step's quality from the forward-backward error of the mask's pixels that stay on the image (``on``),
+    in units of the error allowed for their motion."""
+    motion = ahead[inside][on]
+    returned = _warped(back, grid, ahead)[inside][on]  # the backward flow where each pixel went
     allowed = FB_MAX_PX + FB_SHARE * np.linalg.norm(motion, axis=1)
     error = np.linalg.norm(motion + returned, axis=1) / allowed
-    moved = grid[::-1].transpose(1, 2, 0)[inside] + motion + [crop.left, crop.top]
-    on = ((moved >= 0) & (moved <= [width - 1, height - 1])).all(axis=1)
-    return step_quality(error[on] <= 1.0, error[on]), 1.0 - float(on.mean())
+    return step_quality(error <= 1.0, error)
 
 
-def _plane_motion(inside: np.ndarray, grid: np.ndarray, ahead: np.ndarray) -> np.ndarray | None:
+def _plane_motion(inside: np.ndarray, ahead: np.ndarray) -> np.ndarray | None:
     """The affine motion that carries the mask's inner pixels along the flow, when they move as one."""
     core = cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     rows, cols = np.nonzero(core if core.sum() >= MIN_PLANE_PIXELS else inside)
@@ -339,6 +382,7 @@ class _Crop:
     def __init__(self, left: int, top: int, right: int, bottom: int):
         self.left, self.top, self.right, self.bottom = left, top, right, bottom
         self.shape = (bottom - top, right - left)
+        self.origin = np.array([left, top])
 
     @classmethod
     def around(cls, left: int, top: int, right: int, bottom: int, margin: int, width: int, height: int) -> _Crop:
