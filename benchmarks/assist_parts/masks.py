@@ -7,9 +7,13 @@ sign's truth is the octagon in its box), rasterised as truth masks, on every ``E
 where they are at least ``MIN_SIDE_PX`` across.
 
 Clicks: the box is the truth mask's bounds, as a person drags it.  Each click goes where a person
-would put it: in the middle (farthest from its edge) of the largest wrong region, an include
-click in a missed region, an exclude click in a false one.  IoU after the box alone and after
-1, 2 and 3 clicks.  Goal: IoU >= 0.85 after at most 3 clicks.
+would put it (the usual protocol of interactive segmentation benchmarks): in the middle (farthest
+from its edge) of the largest wrong region, an include click in a missed region, an exclude click
+in a false one; the person stops once the mask reaches the goal.  IoU after the box alone and
+after 1, 2 and 3 clicks, the share of objects at the goal, and the clicks needed (NoC@85).
+Goal: IoU >= 0.85 after at most 3 clicks.  Also given without the crosswalk: its truth outline
+takes in the road between its stripes, which no colour-based cut can call one object (a person
+draws it as a polygon).
 
 Carrying: from each object's truth mask, ``carry_mask`` over the next ``CARRY_FRAMES`` frames (with
 and without the GrabCut refinement), against the truth mask moved by the truth's own centroid shift
@@ -113,6 +117,9 @@ def _clicking(frames: np.ndarray, objects) -> tuple[dict, float]:
         box = (cols[0], rows[0], cols[-1], rows[-1])
         include, exclude, scores = [], [], []
         for _ in range(CLICKS + 1):
+            if scores and scores[-1] >= GOAL_IOU:  # the person is content and stops clicking
+                scores.append(scores[-1])
+                continue
             start = time.perf_counter()
             found = mask_from_box(frames[frame], box, include, exclude)
             seconds, calls = seconds + time.perf_counter() - start, calls + 1
@@ -123,12 +130,19 @@ def _clicking(frames: np.ndarray, objects) -> tuple[dict, float]:
         per_class.setdefault(name, []).append(scores)
     summary = {name: _click_summary(np.array(scores)) for name, scores in per_class.items()}
     summary["all"] = _click_summary(np.array([row for rows in per_class.values() for row in rows]))
+    summary["all_but_crosswalk"] = _click_summary(np.array([row for name, rows in per_class.items()
+                                                            for row in rows if name != "crosswalk"]))
     return summary, 1000 * seconds / calls
 
 
 def _click_summary(scores: np.ndarray) -> dict:
+    """Mean IoU after 0..3 clicks, the share of objects at the goal after each, and the clicks needed (NoC@85,
+    counted as 4 where 3 did not reach it)."""
+    reached = scores >= GOAL_IOU
+    needed = np.where(reached.any(axis=1), reached.argmax(axis=1), CLICKS + 1)
     return {"count": len(scores), "mean_iou_after_clicks": np.round(scores.mean(axis=0), 3).tolist(),
-            "share_reaching_goal": round(float((scores.max(axis=1) >= GOAL_IOU).mean()), 3)}
+            "share_at_goal_after_clicks": np.round(reached.mean(axis=0), 3).tolist(),
+            "mean_clicks_to_goal": round(float(needed.mean()), 2)}
 
 
 def _carrying(frames: np.ndarray, objects, truth: dict) -> tuple[dict, float]:
@@ -142,10 +156,11 @@ def _carrying(frames: np.ndarray, objects, truth: dict) -> tuple[dict, float]:
         for method, refine in (("flow", False), ("flow_refined", True)):
             carried = mask
             for f in later:
-                start = time.perf_counter()
-                carried, _ = carry_mask(frames[f - 1], frames[f], carried, refine=refine) if carried is not None \
-                    else (None, 0.0)
-                seconds, steps = seconds + time.perf_counter() - start, steps + (not refine)
+                if carried is not None:
+                    start = time.perf_counter()
+                    carried, _ = carry_mask(frames[f - 1], frames[f], carried, refine=refine)
+                    if not refine:  # the assistant's default
+                        seconds, steps = seconds + time.perf_counter() - start, steps + 1
                 scores[method].append(_iou(carried, truth[track, f][1]) if carried is not None else 0.0)
         scores["centroid"] += [_iou(_centroid_moved(mask, truth[track, f][1]), truth[track, f][1]) for f in later]
     summary = {name: {method: round(float(np.mean(values)), 3) for method, values in scores.items()}

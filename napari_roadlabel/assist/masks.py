@@ -64,9 +64,8 @@ GRABCUT_PIXELS = 160 * 160  # GrabCut works on the crop shrunk to at most this m
 FLOW_MARGIN_PX = 32  # flow is computed this far around a carried mask (at least: see MARGIN)
 FLOW_PIXELS = 192 * 192  # flow works on the crop scaled to about this many pixels,
 FLOW_SCALES = (0.1, 2.0)  # by a factor within these (small objects are enlarged: more pixels, finer flow)
-PLANE_SAMPLES = 400  # pixels of a mask whose flow a plane's motion is fitted to,
-MIN_PLANE_PIXELS = 12  # at least this many
-PLANE_TOLERANCE_PX = 1.0  # a pixel whose flow is this close to the plane's moves with it,
+FLOW_SAMPLES = 2000  # pixels of a mask whose flow is checked and fitted,
+MIN_PLANE_PIXELS = 12  # at least this many for a fit
 PLANE_INLIERS = 0.7  # and a mask moves as a plane when this share of its pixels does
 FB_SHARE = 0.1  # a pixel's flow round trip may miss by FB_MAX_PX plus this share of its motion
 MIN_STEP_QUALITY = 0.2  # a carry step worse than this has lost the object
@@ -109,6 +108,13 @@ def mask_from_box(image: np.ndarray, box: Sequence[float], include: Iterable[Poi
     found = cv2.morphologyEx(_grabcut(small, labels, iterations).view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3)))
     found = _cleaned(found.astype(bool) | (labels == cv2.GC_FGD), include, exclude)
     return crop.placed(crop.resized(found, 1 / scale), (height, width))
+
+
+def _largest_piece(mask: np.ndarray) -> np.ndarray:
+    count, pieces, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    if count <= 2:
+        return mask
+    return pieces == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
 
 
 def _mark_clicks(labels: np.ndarray, image: np.ndarray, include: np.ndarray, exclude: np.ndarray,
@@ -220,66 +226,87 @@ def carry_mask(before: np.ndarray, after: np.ndarray, mask: np.ndarray, *,
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     margin = max(FLOW_MARGIN_PX, round(MARGIN * max(rows[-1] - rows[0], cols[-1] - cols[0])))
     crop = _Crop.around(cols[0], rows[0], cols[-1] + 1, rows[-1] + 1, margin, width, height)
-    ahead, back = _flows(crop, before, after)
+    flows = _Flows(crop, before, after)
     inside = crop.of(mask)
-    grid = np.mgrid[0:crop.shape[0], 0:crop.shape[1]].astype(np.float32)
-    motion = _plane_motion(inside, ahead)
-    pixels = grid[::-1].transpose(1, 2, 0)[inside]  # (x, y) in the crop
-    moved = pixels + ahead[inside] if motion is None else pixels @ motion[:2, :2].T + motion[:2, 2]
+    points = _inner_points(inside)
+    ahead = flows.ahead.at(points)
+    motion = _plane_motion(points, ahead)
+    moved = points + ahead if motion is None else cv2.perspectiveTransform(points[:, None], motion)[:, 0]
     on = ((moved >= -crop.origin) & (moved <= [width - 1, height - 1] - crop.origin)).all(axis=1)
-    quality = _round_trip(ahead, back, inside, grid, on)
+    quality = _round_trip(ahead[on], flows.back.at(points[on] + ahead[on]))
     if 1.0 - on.mean() > MAX_OUTSIDE:
         return None, quality
     if motion is None:
-        carried = _warped(inside.astype(np.float32), grid, back) > 0.5
+        carried = _largest_piece(flows.back.warp(inside) > 0.5)
     else:
         carried = cv2.warpPerspective(inside.astype(np.float32), motion, crop.shape[::-1]) > 0.5
     if refine and carried.any():
         carried = _refined(crop.of(after), carried)
     if not carried.any():
         return None, quality
-    no_clicks = np.zeros((0, 2), int)
-    return crop.placed(_cleaned(carried, no_clicks, no_clicks), (height, width)), quality
+    return crop.placed(carried, (height, width)), quality
 
 
-def _flows(crop: _Crop, before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """DIS optical flow forward and backward on the crop, computed on it scaled to about ``FLOW_PIXELS``."""
-    scale = float(np.clip(np.sqrt(FLOW_PIXELS / (crop.shape[0] * crop.shape[1])), *FLOW_SCALES))
-    old, new = (crop.resized(grey_frame(crop.of(frame)), scale, cv2.INTER_AREA) for frame in (before, after))
-    flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    size = crop.shape[::-1]
-    return tuple(cv2.resize(flow.calc(*pair, None), size) / scale for pair in ((old, new), (new, old)))
+class _Flow:
+    """One way of DIS optical flow over a crop, computed on it scaled by ``scale``; looked up in crop pixels."""
+
+    def __init__(self, field: np.ndarray, scale: float, shape: tuple[int, int]):
+        self.field, self.scale, self.shape = field, scale, shape
+
+    def at(self, points: np.ndarray) -> np.ndarray:
+        """The flow (crop px) at (x, y) crop points."""
+        small = ((points + 0.5) * self.scale - 0.5).astype(np.float32).reshape(-1, 1, 2)
+        found = cv2.remap(self.field, small[..., 0], small[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return found.reshape(-1, 2) / self.scale
+
+    def warp(self, mask: np.ndarray) -> np.ndarray:
+        """``mask`` (of the crop) looked up where the flow from each crop pixel lands."""
+        flow = cv2.resize(self.field, self.shape[::-1]) / self.scale
+        grid = np.mgrid[0:self.shape[0], 0:self.shape[1]].astype(np.float32)
+        return cv2.remap(mask.astype(np.float32), grid[1] + flow[..., 0], grid[0] + flow[..., 1], cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
-def _round_trip(ahead: np.ndarray, back: np.ndarray, inside: np.ndarray, grid: np.ndarray,
-                on: np.ndarray) -> float:
-    """The step's quality from the forward-backward error of the mask's pixels that stay on the image (``on``),
-    in units of the error allowed for their motion."""
-    motion = ahead[inside][on]
-    returned = _warped(back, grid, ahead)[inside][on]  # the backward flow where each pixel went
-    allowed = FB_MAX_PX + FB_SHARE * np.linalg.norm(motion, axis=1)
-    error = np.linalg.norm(motion + returned, axis=1) / allowed
+class _Flows:
+    """DIS optical flow forward and backward on a crop, computed on it scaled to about ``FLOW_PIXELS``."""
+
+    def __init__(self, crop: _Crop, before: np.ndarray, after: np.ndarray):
+        scale = float(np.clip(np.sqrt(FLOW_PIXELS / (crop.shape[0] * crop.shape[1])), *FLOW_SCALES))
+        old, new = (crop.resized(grey_frame(crop.of(frame)), scale, cv2.INTER_AREA) for frame in (before, after))
+        flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        scale = float(old.shape[1] / crop.shape[1])  # as rounded
+        self.ahead = _Flow(flow.calc(old, new, None), scale, crop.shape)
+        self.back = _Flow(flow.calc(new, old, None), scale, crop.shape)
+
+
+def _inner_points(inside: np.ndarray) -> np.ndarray:
+    """Up to ``FLOW_SAMPLES`` (x, y) pixels of the mask, spread over it, away from its edge where it has an
+    inside (the flow at the edge blends the object's and the background's)."""
+    core = cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    rows, cols = np.nonzero(core if core.sum() >= MIN_PLANE_PIXELS else inside)
+    pick = np.linspace(0, len(rows) - 1, min(len(rows), FLOW_SAMPLES)).astype(int)
+    return np.column_stack([cols[pick], rows[pick]]).astype(np.float32)
+
+
+def _round_trip(ahead: np.ndarray, returned: np.ndarray) -> float:
+    """The step's quality from the forward-backward error of pixels that moved by ``ahead`` and came back by
+    ``returned``, in units of the error allowed for their motion."""
+    allowed = FB_MAX_PX + FB_SHARE * np.linalg.norm(ahead, axis=1)
+    error = np.linalg.norm(ahead + returned, axis=1) / allowed
     return step_quality(error <= 1.0, error)
 
 
-def _plane_motion(inside: np.ndarray, ahead: np.ndarray) -> np.ndarray | None:
-    """The affine motion that carries the mask's inner pixels along the flow, when they move as one."""
-    core = cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    rows, cols = np.nonzero(core if core.sum() >= MIN_PLANE_PIXELS else inside)
-    if len(rows) < MIN_PLANE_PIXELS:
+def _plane_motion(points: np.ndarray, ahead: np.ndarray) -> np.ndarray | None:
+    """The motion that carries the points along their flow, when most of them (within ``FB_MAX_PX``) move as
+    one: affine (a sign, a car), else a homography (road paint seen in perspective)."""
+    if len(points) < MIN_PLANE_PIXELS:
         return None
-    pick = np.linspace(0, len(rows) - 1, min(len(rows), PLANE_SAMPLES)).astype(int)
-    start = np.column_stack([cols[pick], rows[pick]]).astype(np.float32)
-    end = start + ahead[rows[pick], cols[pick]]
-    affine, inliers = cv2.estimateAffine2D(start, end, method=cv2.RANSAC, ransacReprojThreshold=PLANE_TOLERANCE_PX)
-    motion = None if affine is None else np.vstack([affine, [0, 0, 1]])
-    return motion if motion is not None and inliers.mean() >= PLANE_INLIERS else None
-
-
-def _warped(image: np.ndarray, grid: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """``image`` looked up at each pixel plus its ``flow`` (grid: rows, columns of the pixels)."""
-    return cv2.remap(image, grid[1] + flow[..., 0], grid[0] + flow[..., 1], cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
+    affine, inliers = cv2.estimateAffine2D(points, points + ahead, method=cv2.RANSAC,
+                                           ransacReprojThreshold=FB_MAX_PX)
+    if affine is not None and inliers.mean() >= PLANE_INLIERS:
+        return np.vstack([affine, [0.0, 0.0, 1.0]])
+    plane, inliers = cv2.findHomography(points, points + ahead, cv2.RANSAC, FB_MAX_PX)
+    return plane if plane is not None and inliers.mean() >= PLANE_INLIERS else None
 
 
 def _refined(image: np.ndarray, carried: np.ndarray) -> np.ndarray:

