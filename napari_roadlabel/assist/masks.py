@@ -110,17 +110,11 @@ def mask_from_box(image: np.ndarray, box: Sequence[float], include: Iterable[Poi
     return crop.placed(crop.resized(found, 1 / scale), (height, width))
 
 
-def _largest_piece(mask: np.ndarray) -> np.ndarray:
-    count, pieces, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
-    if count <= 2:
-        return mask
-    return pieces == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-
-
 def _mark_clicks(labels: np.ndarray, image: np.ndarray, include: np.ndarray, exclude: np.ndarray,
                  radius: int) -> None:
-    """Clicks as sure object or background in GrabCut's ``labels``: a disc, and the pixels of the box joined to
-    it by steps of like colour (so one click on a region of its own colour settles all of it)."""
+    """Clicks as sure object or background in GrabCut's ``labels``: a disc, and the pixels of the box within
+    ``FILL_REACH`` of it joined to it by pixels of its colour (one click on a region of its own colour settles
+    all of it)."""
     smooth = cv2.GaussianBlur(image, (0, 0), FILL_SMOOTHING)
     in_box = labels == cv2.GC_PR_FGD
     rows, cols = np.nonzero(in_box)
@@ -220,9 +214,11 @@ def image_mask(geometry: Geometry, shape: tuple[int, int]) -> np.ndarray:
 
 def carry_mask(before: np.ndarray, after: np.ndarray, mask: np.ndarray, *,
                refine: bool = False) -> tuple[np.ndarray | None, float]:
-    """A whole-image mask on frame ``before`` carried onto frame ``after`` (both HxWx3 RGB or grey), and the
+    """A whole-image mask on frame ``before`` carried onto frame ``after`` (both HxWx3 uint8 RGB), and the
     step's quality (0..1); None for the mask when it left the image."""
     height, width = mask.shape
+    if not mask.any():
+        raise RoadlabelError("mask", "the mask to carry is empty (no pixel set)")
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     margin = max(FLOW_MARGIN_PX, round(MARGIN * max(rows[-1] - rows[0], cols[-1] - cols[0])))
     crop = _Crop.around(cols[0], rows[0], cols[-1] + 1, rows[-1] + 1, margin, width, height)
@@ -245,6 +241,14 @@ def carry_mask(before: np.ndarray, after: np.ndarray, mask: np.ndarray, *,
     if not carried.any():
         return None, quality
     return crop.placed(carried, (height, width)), quality
+
+
+def _largest_piece(mask: np.ndarray) -> np.ndarray:
+    """The mask's largest 8-connected piece (a dense warp can leave specks behind)."""
+    count, pieces, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    if count <= 2:
+        return mask
+    return pieces == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
 
 
 class _Flow:
