@@ -45,7 +45,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..core.errors import RoadlabelError
-from ..core.geometry import Geometry, GeometryKind, make_mask
+from ..core.geometry import Geometry, GeometryKind, mask_from_image
 from ..core.project import Project
 from ..temporal.flow import FB_MAX_PX, grey_frame, step_quality
 from .base import GEOMETRY, Assistant, AssistContext, Suggestion
@@ -192,10 +192,10 @@ def paint_superpixels(labels: np.ndarray, points: Iterable[Point]) -> np.ndarray
 
 def mask_geometry(mask: np.ndarray) -> Geometry:
     """A whole-image bool mask as the project stores it: cropped to its pixels, with their offset."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
+    geometry = mask_from_image(mask)
+    if geometry is None:
         raise RoadlabelError("mask", "the mask is empty (no pixel set)")
-    return make_mask(mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], (float(cols[0]), float(rows[0])))
+    return geometry
 
 
 def image_mask(geometry: Geometry, shape: tuple[int, int]) -> np.ndarray:
