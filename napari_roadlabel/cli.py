@@ -193,21 +193,14 @@ def _parser() -> argparse.ArgumentParser:
                          help="a setting of the assistant (repeat for more; VALUE read as JSON when it is)")
     suggest.set_defaults(run=_suggest)
 
-    accept = commands.add_parser("accept", help="accept pending suggestions as labels (one undo step)")
-    accept.add_argument("project", type=Path)
-    accept.add_argument("--assistant", metavar="NAME", help="only this assistant's (default: every one's)")
+    accept = _pending_command(commands, "accept", "accept pending suggestions as labels (one undo step)")
     accept.add_argument("--min-confidence", type=float, default=0.0, metavar="X",
                         help="only those at least X sure (0..1, default 0)")
-    accept.add_argument("--frames", type=_frame_range, metavar="A:B", help="only frames A..B-1 (default: all)")
     accept.set_defaults(run=_accept)
 
-    reject = commands.add_parser("reject", help="reject pending suggestions (one undo step); their assistants do not "
-                                                "propose them again")
-    reject.add_argument("project", type=Path)
-    reject.add_argument("--assistant", metavar="NAME", help="only this assistant's (default: every one's)")
-    reject.add_argument("--below", type=float, metavar="X",
-                        help="only those less sure than X (0..1; default: all)")
-    reject.add_argument("--frames", type=_frame_range, metavar="A:B", help="only frames A..B-1 (default: all)")
+    reject = _pending_command(commands, "reject", "reject pending suggestions (one undo step); their assistants do "
+                                                  "not propose them again")
+    reject.add_argument("--below", type=float, metavar="X", help="only those less sure than X (0..1; default: all)")
     reject.set_defaults(run=_reject)
 
     split = commands.add_parser("split", help="split projects by sequence into train/val/test and export each")
@@ -240,6 +233,15 @@ def _parser() -> argparse.ArgumentParser:
                       help="no window: save a screenshot and the exported annotations, print where they are")
     demo.set_defaults(run=_demo)
     return parser
+
+
+def _pending_command(commands, name: str, help_text: str) -> argparse.ArgumentParser:
+    """`accept` and `reject`: a project, and which pending suggestions."""
+    command = commands.add_parser(name, help=help_text)
+    command.add_argument("project", type=Path)
+    command.add_argument("--assistant", metavar="NAME", help="only this assistant's (default: every one's)")
+    command.add_argument("--frames", type=_frame_range, metavar="A:B", help="only frames A..B-1 (default: all)")
+    return command
 
 
 def _frame_range(text: str) -> range:
