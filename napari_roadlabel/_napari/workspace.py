@@ -23,6 +23,8 @@ from ..core.snap import snap_to_paint
 from ..io.frames import FrameSource
 from ..temporal.propagation import FLAG_BELOW, needs_review
 from .adapter import EDITING_COLUMNS, NEW_OBJECT, LayerData, clip_to_image, objects_by_layer
+from .assist_layers import SuggestionView
+from .assist_mode import AssistMode
 from .derived_outlines import DerivedOutlineView
 from .filling import fill_layer
 from .lane_curves import LaneCurveView
@@ -75,6 +77,8 @@ class Workspace:
         self.review = ReviewMode(self)
         self.findings_view = FindingsView(self, self.review)
         self.comment_pins = CommentPins(self, self.review)
+        self.assist = AssistMode(self)
+        self.suggestion_view = SuggestionView(self, self.assist)
         viewer.dims.events.current_step.connect(self._on_step)
         viewer.layers.events.removing.connect(self._on_layer_removing)
         viewer.dims.set_current_step(0, 0)  # napari would start in the middle of the clip
@@ -452,6 +456,7 @@ class Workspace:
         """Remove the workspace's layers and close the project and frames (the store has every edit already)."""
         self.propagation.cancel()  # a run's result is not written once its project is closed
         self.propagation.wait()
+        self.assist.close()
         self.review.close()
         self.viewer.dims.events.current_step.disconnect(self._on_step)
         self.viewer.layers.events.removing.disconnect(self._on_layer_removing)
@@ -459,7 +464,7 @@ class Workspace:
         if self._attached:  # else the viewer is closing or the user removed the frames: leave the layers be
             self._attached = False
             for layer in [self.image_layer, self.ghost_layer, self.lane_curves.layer, self.derived_outlines.layer,
-                          self.findings_view.layer, self.comment_pins.layer,
+                          self.findings_view.layer, self.comment_pins.layer, *self.suggestion_view.layers(),
                           *self.layers.values()]:
                 if layer is not None and layer in self.viewer.layers:
                     self.viewer.layers.remove(layer)
