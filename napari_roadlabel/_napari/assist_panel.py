@@ -1,6 +1,7 @@
 """The Assist tab: choose an assistant, train it and let it suggest; check its suggestions one by one or in bulk.
 
 Thin: it sets ``AssistMode``'s options and calls it (assist_mode.py); every button names its key (keymap.py).
+Click to mask is at the bottom (mask_tool.py).
 The strip at the top shows where suggestions wait over the whole sequence, coloured by the least sure one on
 each frame (red unsure, green sure), and jumps where it is clicked.  The validated accuracy of each assistant
 run in this session stands above the bulk buttons, which refuse to act before it has been shown.
@@ -20,8 +21,10 @@ from ..assist.registry import assistant_class, assistant_names
 from ..core import RoadlabelError
 from ..core.suggestions import TAGS, Pending, pending_suggestions
 from .assist_mode import SCOPES, AssistMode
+from .mask_tool import MODES, MaskTool
 
 STRIP_HEIGHT = 16
+CLICK_KINDS = ("on the object", "off the object")
 
 
 def confidence_color(confidence: float) -> QColor:
@@ -109,10 +112,38 @@ class SuggestionList(QListWidget):
             self.assist.workspace.select_track(item.target)
 
 
+class MaskControls(Container):
+    """Draw a box and click on the object and off it (or click superpixels), then make the mask."""
+
+    def __init__(self, tool: MaskTool, report: Callable[[RoadlabelError], None]):
+        self.tool = tool
+        self.report = report
+        self.mode = ComboBox(label="By", choices=MODES, value=tool.mode)
+        self.start = PushButton(text="Start", tooltip="Box and clicks: draw a box around the object, then click "
+                                                      "on it or off it. Superpixels: click the regions to paint.")
+        self.clicks = ComboBox(label="Clicks", choices=CLICK_KINDS, value=CLICK_KINDS[0])
+        self.class_box = ComboBox(label="Class", choices=tool.mask_classes(), value=tool.default_class())
+        self.make = PushButton(text="Make mask")
+        self.clear_button = PushButton(text="Clear")
+        super().__init__(widgets=[Container(widgets=widgets, layout="horizontal", labels=True) for widgets in (
+            [self.mode, self.start], [self.clicks, self.class_box], [self.make, self.clear_button])], labels=False)
+        self.margins = (0, 0, 0, 0)
+        self.start.changed.connect(lambda *args: self._run(tool.start, self.mode.value))
+        self.clicks.changed.connect(lambda kind: tool.set_include(kind == CLICK_KINDS[0]))
+        self.make.changed.connect(lambda *args: self._run(tool.make_mask, self.class_box.value))
+        self.clear_button.changed.connect(lambda *args: tool.clear())
+
+    def _run(self, action: Callable, *args) -> None:
+        try:
+            action(*args)
+        except RoadlabelError as error:
+            self.report(error)
+
+
 class AssistPanel(QWidget):
     """The Assist tab for one workspace."""
 
-    def __init__(self, assist: AssistMode, report: Callable[[RoadlabelError], None]):
+    def __init__(self, assist: AssistMode, mask_tool: MaskTool, report: Callable[[RoadlabelError], None]):
         super().__init__()
         self.assist = assist
         self.report = report
@@ -137,6 +168,7 @@ class AssistPanel(QWidget):
         self.suggestions = SuggestionList(assist)
         self.validated = QLabel()
         self.validated.setWordWrap(True)
+        self.masks = MaskControls(mask_tool, report)
         self.bulk_confidence = FloatSpinBox(label="Accept all at least", value=options.bulk_confidence, min=0.0,
                                             max=1.0, step=0.05)
         self._layout([
@@ -149,7 +181,8 @@ class AssistPanel(QWidget):
             self._buttons([("Next to check, least sure first (Alt-Shift-N)", assist.next_suggestion)]),
             QLabel("<b>In bulk</b>"), self.validated, _row([self.bulk_confidence]),
             self._buttons([("All on this frame (Alt-Shift-Enter)", assist.accept_all_on_frame),
-                           ("All of this object", assist.accept_all_on_track)])])
+                           ("All of this object", assist.accept_all_on_track)]),
+            QLabel("<b>Click to mask</b> (for the Masks layer)"), self.masks.native])
         self._connect()
         self._show_scope(options.scope)
         self._show_validations()

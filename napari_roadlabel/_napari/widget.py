@@ -1,4 +1,5 @@
-"""The dock widget: open a sequence or project, label it (class, objects, attributes, timeline), export.
+"""The dock widget: open a sequence or project, label it (class, objects, attributes, timeline), review it, let
+assistants suggest labels (the Assist tab), export.
 
 A "Keys" tab lists every key binding.  There is no save button: every edit is
 in the project's store the moment it is made.
@@ -109,7 +110,7 @@ class RoadLabelWidget(QWidget):
         self._label_scroll.fit_width()
         self.review_panel = ReviewPanel(self.workspace.review, self.workspace.comment_pins, self.report)
         self._review_scroll.setWidget(self.review_panel)
-        self.assist_panel = AssistPanel(self.workspace.assist, self.report)
+        self.assist_panel = AssistPanel(self.workspace.assist, self.workspace.mask_tool, self.report)
         self._assist_scroll.setWidget(self.assist_panel)
         self._show_project()
 

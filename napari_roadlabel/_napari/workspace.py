@@ -29,6 +29,7 @@ from .derived_outlines import DerivedOutlineView
 from .filling import fill_layer
 from .lane_curves import LaneCurveView
 from .layers import ALL_LAYERS, MASKS, ElementLayer, classes_of, drawable_classes, layer_for
+from .mask_tool import MaskTool
 from .propagation import PropagationRunner
 from .review_layers import CommentPins, FindingsView
 from .review_mode import ReviewMode
@@ -79,6 +80,7 @@ class Workspace:
         self.comment_pins = CommentPins(self, self.review)
         self.assist = AssistMode(self)
         self.suggestion_view = SuggestionView(self, self.assist)
+        self.mask_tool = MaskTool(self)
         viewer.dims.events.current_step.connect(self._on_step)
         viewer.layers.events.removing.connect(self._on_layer_removing)
         viewer.dims.set_current_step(0, 0)  # napari would start in the middle of the clip
@@ -465,6 +467,7 @@ class Workspace:
             self._attached = False
             for layer in [self.image_layer, self.ghost_layer, self.lane_curves.layer, self.derived_outlines.layer,
                           self.findings_view.layer, self.comment_pins.layer, *self.suggestion_view.layers(),
+                          *self.mask_tool.layers(),
                           *self.layers.values()]:
                 if layer is not None and layer in self.viewer.layers:
                     self.viewer.layers.remove(layer)

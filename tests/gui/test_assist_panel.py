@@ -196,3 +196,38 @@ def test_cancel_stops_a_run_and_writes_nothing(assisted, qtbot):
     assert finished.args == [None, "cancelled: nothing was written"]
     assert pending_suggestions(panel.assist.project) == [] and panel.run_button.enabled
     assert panel.result.text() == "cancelled: nothing was written"
+
+
+SQUARE = (slice(30, 60), slice(10, 40))  # where the clip's bright square is on frame 0 (rows, columns)
+
+
+def test_a_box_and_a_click_make_a_mask_and_superpixels_paint_one(widget, qtbot):
+    masks = pytest.importorskip("napari_roadlabel.assist.masks", reason="click to mask needs assist/masks.py")
+    workspace, controls, tool = widget.workspace, widget.assist_panel.masks, widget.workspace.mask_tool
+    square = np.zeros((90, 160), bool)
+    square[SQUARE] = True
+    controls.start.clicked.emit()
+    assert workspace.viewer.layers.selection.active is tool.box_layer and tool.box_layer.mode == "add_rectangle"
+    tool.box_layer.add_rectangles(np.array([[22.0, 2.0], [68.0, 48.0]]))  # as if drawn: around the square
+    assert workspace.viewer.layers.selection.active is tool.clicks_layer  # the clicks come next
+    tool.clicks_layer.add([[45.0, 25.0]])  # on the object
+    controls.clicks.value = "off the object"
+    tool.clicks_layer.add([[25.0, 25.0]])  # above it
+    image = workspace.frames.read(0)
+    assert np.array_equal(tool.preview, masks.mask_from_box(image, (2, 22, 48, 68), [(25, 45)], [(25, 25)]))
+    assert (tool.preview & square).sum() > 0.9 * square.sum() and not tool.preview[:, 50:].any()
+    assert np.array_equal(tool.preview_layer.data > 0, tool.preview)
+    made = tool.preview
+    controls.class_box.value = "custom"
+    controls.make.clicked.emit()
+    [track] = workspace.project.tracks("custom")
+    shown = workspace.layer_named("Masks").data
+    assert np.array_equal(shown == track.id, made) and tool.preview is None
+    workspace.undo()
+    assert workspace.project.tracks("custom") == [] and not (workspace.layer_named("Masks").data > 0).any()
+    controls.mode.value, controls.clicks.value = "superpixels", "on the object"
+    controls.start.clicked.emit()
+    tool.clicks_layer.add([[45.0, 25.0]])
+    painted = tool.preview
+    assert np.array_equal(painted, masks.paint_superpixels(masks.superpixels(image), [(25, 45)]))
+    assert painted.any() and (painted & square).sum() / painted.sum() > 0.9
