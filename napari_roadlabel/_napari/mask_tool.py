@@ -12,6 +12,7 @@ mask is in the store only once it is made.
 from __future__ import annotations
 
 import numpy as np
+from napari.utils.colormaps import DirectLabelColormap
 
 from ..core import RoadlabelError
 from .adapter import labels_to_masks, to_xy
@@ -22,6 +23,7 @@ BOX_LAYER, CLICKS_LAYER, PREVIEW_LAYER = "Mask box", "Mask clicks", "Mask previe
 MODES = ("box and clicks", "superpixels")
 INCLUDE_COLOR, EXCLUDE_COLOR = "#30e060", "#ff3030"
 PREVIEW_LABEL = 1
+PREVIEW_COLOR = "cyan"  # unlike any class colour, and seen on red, yellow and white alike
 
 
 def _masks_module():
@@ -160,14 +162,15 @@ class MaskTool:
         viewer = self.workspace.viewer
         if self.preview_layer is None:
             self.preview_layer = add_quietly(viewer, lambda viewer: viewer.add_labels(
-                np.zeros(self._size(), np.int32), name=PREVIEW_LAYER, opacity=0.5))
+                np.zeros(self._size(), np.int32), name=PREVIEW_LAYER, opacity=0.6,
+                colormap=DirectLabelColormap(color_dict={None: "transparent", PREVIEW_LABEL: PREVIEW_COLOR})))
         if self.box_layer is None:
             self.box_layer = add_quietly(viewer, lambda viewer: viewer.add_shapes(
                 ndim=2, name=BOX_LAYER, edge_width=2, edge_color="white", face_color="transparent"))
             self.box_layer.events.data.connect(self._on_box)
         if self.clicks_layer is None:
             self.clicks_layer = add_quietly(viewer, lambda viewer: viewer.add_points(
-                ndim=2, name=CLICKS_LAYER, size=8, border_color="white", features={"include": np.zeros(0, bool)}))
+                ndim=2, name=CLICKS_LAYER, size=5, border_color="white", features={"include": np.zeros(0, bool)}))
             self.clicks_layer.events.data.connect(self._on_clicks)
             self.set_include(self.include)
 

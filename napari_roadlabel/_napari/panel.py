@@ -43,7 +43,8 @@ ORIGIN = "made"  # the timeline's last row: where each state came from
 ORIGIN_COLORS = {"keyframe": "#ffffff", "interpolated": "#8090a0", "propagated": "#8090a0", "to check": "#ff8c00",
                  "imported": "#a080ff", "suggested": "#c0a0ff"}
 ROW_HEIGHT = 12
-SUGGESTED_ROW = "suggested"  # the timeline's row of frames where a suggestion waits (ORIGIN_COLORS' colour)
+SUGGESTED_ROW = "assist"  # the timeline's row of frames where a suggestion waits,
+SUGGESTED = "suggested"  # drawn in ORIGIN_COLORS' colour for suggestions
 SUGGESTION_MARK = "◇"  # beside an object with attribute suggestions waiting
 
 
@@ -258,7 +259,7 @@ def _value_of(spec: AttributeSpec, shown: Any) -> Any:
 class TimelineBar(QWidget):
     """One coloured row per per-frame attribute of the selected object over the whole sequence, a row for where
     its states came from (keyframes white, interpolated or propagated grey, to check orange, suggested lilac),
-    and, when suggestions wait for it, a last row of the frames where they do.
+    and, when suggestions wait for it, a last row ("assist") of the frames where they do.
 
     Keyframes are also white ticks on top; the current frame is a blue line; the text below says it in words.
     """
@@ -293,8 +294,8 @@ class TimelineBar(QWidget):
             self.keyframes = [state.frame for state in states if state.is_keyframe]
             suggested = sorted({item.frame for item in pending_suggestions(project, track_id=track_id)})
             if suggested:  # where a suggestion waits for this object: its geometry or its attributes
-                self.rows.append((SUGGESTED_ROW, [Run(start, end, SUGGESTED_ROW) for start, end, _ in
-                                                  frame_runs((frame, SUGGESTED_ROW) for frame in suggested)]))
+                self.rows.append((SUGGESTED_ROW, [Run(start, end, SUGGESTED) for start, end, _ in
+                                                  frame_runs((frame, SUGGESTED) for frame in suggested)]))
         words = [f"{name}: {describe_runs(runs)}" for name, runs in self.rows]
         self.text.setText(f"#{track_id} " + "; ".join(words) if self.rows else "")
         self.setFixedHeight(ROW_HEIGHT * len(self.rows) + 6 if self.rows else 0)

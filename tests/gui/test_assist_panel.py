@@ -120,7 +120,7 @@ def test_a_run_from_the_tab_shows_its_validation_and_draws_what_the_store_holds(
     assert any(text.startswith(f"#{LIGHT}  traffic-light") and "◇ state: green? 0.60" in text for text in texts)
     workspace.select_track(LIGHT)
     timeline = assisted.panel.timeline
-    assert "suggested: suggested 3" in timeline.text.text()
+    assert "assist: suggested 3" in timeline.text.text()
     workspace.go_to(5)  # a keyframe, nothing suggested: nothing drawn
     assert len(viewer.layers[DOTS_LAYER].data) == 0 and len(viewer.layers[TEXT_LAYER].data) == 0
 
