@@ -48,7 +48,7 @@ class SuggestionView:
     def show(self) -> None:
         taxonomy = self.workspace.project.taxonomy
         objects = {obj.track.id: obj for obj in self.workspace.shown_objects}
-        pending = [item for item in self.assist.pending_here() if item.kind != TAGS and item.target in objects]
+        pending = [item for item in self.assist.here if item.kind != TAGS and item.target in objects]
         vectors, colors, anchors, texts, anchor_colors = [], [], [], [], []
         for item in pending:
             obj = objects[item.target]

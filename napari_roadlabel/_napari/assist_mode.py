@@ -73,6 +73,7 @@ class AssistMode:
         self._cancel = threading.Event()
         self._bar = None
         self._relay = ProgressRelay()
+        self.here: list[Pending] = []  # the shown frame's suggestions (read_frame)
 
     @property
     def project(self):
@@ -104,7 +105,10 @@ class AssistMode:
         if not self.options.assistant:
             raise RoadlabelError(None, "choose an assistant first")
         frames = self.frame_range()
-        assistant = make_assistant(self.options.assistant)
+        try:
+            assistant = make_assistant(self.options.assistant)
+        except ImportError as error:  # a built-in whose libraries are missing
+            raise RoadlabelError(self.options.assistant, f"cannot be loaded ({error})") from None
         self._cancel.clear()
         self._bar = cancelable_progress(total=len(frames), desc=f"Assistant {assistant.name}",
                                         cancel_callback=self.cancel)
@@ -161,15 +165,16 @@ class AssistMode:
 
     # ---------------------------------------------------------- what is pending
 
-    def pending_here(self) -> list[Pending]:
-        """The suggestions on the current frame (a tag's if it covers the frame), lowest confidence first."""
-        frame = self.workspace.current_frame
-        return sorted(pending_suggestions(self.project, frames=range(frame, frame + 1)), key=order_key)
+    def read_frame(self, frame: int) -> None:
+        """Read the suggestions on ``frame`` (a tag's if it covers the frame), lowest confidence first, into
+        ``here``: the workspace calls this each time it shows a frame (every edit shows it again), before any
+        view is told, so every view uses the one reading."""
+        self.here = sorted(pending_suggestions(self.project, frames=range(frame, frame + 1)), key=order_key)
 
     def current(self) -> Pending:
         """The suggestion Alt-Enter and Alt-Backspace act on: the selected object's on this frame, else the one
         "next" went to, else this frame's least sure one."""
-        here = self.pending_here()
+        here = self.here
         if not here:
             raise RoadlabelError(None, f"no suggestion on frame {self.workspace.current_frame}")
         selected = set(self.workspace.selected_tracks())

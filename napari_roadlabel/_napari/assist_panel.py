@@ -91,11 +91,16 @@ class SuggestionList(QListWidget):
         self.setWordWrap(True)
         self.itemClicked.connect(self._pick)
         assist.workspace.frame_shown.connect(lambda frame: self.reload())
+        assist.focused.connect(self._show_focus)
         self.reload()
+
+    def _show_focus(self, focus: Pending | None) -> None:
+        for row in range(self.count()):
+            self.item(row).setSelected(self.item(row).data(Qt.UserRole) == focus)
 
     def reload(self) -> None:
         self.clear()
-        for item in self.assist.pending_here():
+        for item in self.assist.here:
             who = f"tag #{item.target}" if item.kind == TAGS else f"#{item.target}"
             row = QListWidgetItem(f"{who}  {self.assist.describe(item)}  [{item.model}]")
             row.setData(Qt.UserRole, item)

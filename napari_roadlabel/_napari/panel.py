@@ -159,7 +159,7 @@ class ObjectList(QListWidget):
 def suggested_values(workspace: Workspace) -> dict[int, str]:
     """Track id -> its attribute suggestions on the current frame, in words ("state: green? 0.83")."""
     notes: dict[int, list[str]] = {}
-    for item in workspace.assist.pending_here():
+    for item in workspace.assist.here:
         if item.kind == ATTRIBUTES:
             notes.setdefault(item.target, []).append(workspace.assist.describe(item))
     return {track_id: "; ".join(texts) for track_id, texts in notes.items()}

@@ -99,6 +99,7 @@ class Workspace:
     def show_frame(self, frame: int) -> None:
         """Fill the element layers with the objects on ``frame`` (kept in ``shown_objects`` for the panel)."""
         self.shown_objects = self.project.objects_on(frame)
+        self.assist.read_frame(frame)
         by_layer = objects_by_layer(self.shown_objects, self.project.taxonomy)
         with self._filling_layers():
             for element in [element for element in ALL_LAYERS if element in self.layers or element in by_layer]:

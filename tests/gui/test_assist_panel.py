@@ -119,10 +119,16 @@ def test_a_run_from_the_tab_shows_its_validation_and_draws_what_the_store_holds(
     texts = [objects.item(row).text() for row in range(objects.count())]
     assert any(text.startswith(f"#{LIGHT}  traffic-light") and "◇ state: green? 0.60" in text for text in texts)
     workspace.select_track(LIGHT)
+    assert suggested_field(assisted) == ["state: green? 0.60"]
     timeline = assisted.panel.timeline
     assert "assist: suggested 3" in timeline.text.text()
     workspace.go_to(5)  # a keyframe, nothing suggested: nothing drawn
     assert len(viewer.layers[DOTS_LAYER].data) == 0 and len(viewer.layers[TEXT_LAYER].data) == 0
+    assert workspace.selected_tracks() == [LIGHT] and suggested_field(assisted) == []
+
+
+def suggested_field(widget):
+    return [field.value for field in widget.panel.attributes if field.label.startswith("Suggested")]
 
 
 def test_accept_and_reject_by_key_and_undo(assisted, qtbot):
@@ -160,6 +166,7 @@ def test_next_suggestion_goes_to_the_least_sure_first(assisted, qtbot):
     for _ in range(4):
         press(panel, qtbot, Qt.Key_N, Qt.AltModifier | Qt.ShiftModifier)
         visited.append((workspace.current_frame, workspace.selected_tracks(), panel.assist.focus.confidence))
+        assert [row.data(Qt.UserRole) for row in panel.suggestions.selectedItems()] == [panel.assist.focus]
     assert visited == [(4, [new_track_at(project, 4, NEW_LIGHT_4)], 0.3), (3, [new_track_at(project, 3, NEW_LANE_3)],
                        0.4), (3, [LIGHT], 0.6), (3, [new_track_at(project, 3, NEW_LIGHT_3)], 0.9)]
     press(panel, qtbot, Qt.Key_N, Qt.AltModifier | Qt.ShiftModifier)  # round again
