@@ -30,14 +30,18 @@ How it works:
    A class without a verifier (no labels, or fewer than ``MIN_BOXES``): ``0.2 + 0.3 * score``, in 0.2..0.5,
    so an unverified guess never outranks a verified one.
 
-4. **Suggest**, per frame: candidates -> verified -> dropped when an object of the same class is already on
-   that frame (IoU > ``DUPLICATE_IOU``) -> a box Suggestion with the guessed attributes.  Proposals are
-   linked to the previous frame's objects of the same class by IoU (``LINK_IOU``): continuing an existing
-   track gives its ``track_id``, continuing a proposal gives the same ``new_track`` number.
+4. **Suggest**: per frame, candidates -> verified -> dropped when an object of the same class is already on
+   that frame (IoU > ``DUPLICATE_IOU``).  Then per class, the proposals and the boxes already there are linked
+   into tracks (``box_tracks``: motion prediction, one-to-one assignment, gaps of a few missed frames
+   bridged) and each track's missed frames filled by interpolation, with a lower confidence.  A track that
+   continues an object already there gives its ``track_id``; any other becomes one new track, and only when
+   it has at least ``MIN_TRACK_DETECTIONS`` proposals (a few stray detections are clutter).  Track-level
+   attributes (a sign's ``type``) take the value most of its detections agree on, on all its frames.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +53,7 @@ from ..core.annotations import Source
 from ..core.frame_objects import objects_by_frame
 from ..core.geometry import GeometryKind, box
 from .base import GEOMETRY, Assistant, AssistContext, NotEnoughLabels, Suggestion, Validation
+from .box_tracks import BoxTrack, Detection, filled, link
 
 LIGHT, SIGN = "traffic-light", "traffic-sign"
 CLASSES = (LIGHT, SIGN)
@@ -69,7 +74,9 @@ RED_SIGN_MIN_VALUE = 100  # darker red is an unlit lamp or shade
 BORDER_CONTRAST = 40  # grey levels a white sign's rim must be below its face
 RIM = {"red": 0.045, "white": 0.04, "yellow": 0.0}  # a sign's rim outside the coloured region, per side
 
-NMS_IOU, DUPLICATE_IOU, LINK_IOU, MATCH_IOU = 0.3, 0.3, 0.3, 0.5
+NMS_IOU, DUPLICATE_IOU, MATCH_IOU = 0.3, 0.3, 0.5
+MIN_TRACK_DETECTIONS = 3  # proposals a new track needs
+TRACK_ATTRIBUTES = {SIGN: ("type",)}  # one value per track
 ZERO_SHOT_FLOOR, ZERO_SHOT_SPAN = 0.2, 0.3
 MIN_BOXES = 5  # a person's boxes of a class needed to train its verifier
 MAX_POSITIVES = 2000  # boxes learned from per class (spread evenly over the labels)
@@ -382,56 +389,60 @@ class BoxProposer(Assistant):
         return kept
 
     def suggest(self, context: AssistContext) -> Iterator[Suggestion]:
-        height, width = context.project.sequence.height, context.project.sequence.width
-        previous: list[_Placed] = []
+        detections = self._detections(context)
         numbers = iter(range(1 << 62))
+        suggestions = []
+        for class_name in CLASSES:
+            for track in link(detections[class_name]):
+                suggestions += _track_suggestions(track, class_name, numbers)
+        yield from sorted(suggestions, key=lambda s: s.frame)
+
+    def _detections(self, context: AssistContext) -> dict[str, list[list[Detection]]]:
+        """Per class and frame: the boxes already there (with their track) and the verified proposals that do
+        not duplicate one of them."""
+        height, width = context.project.sequence.height, context.project.sequence.width
+        detections: dict[str, list[list[Detection]]] = {class_name: [] for class_name in CLASSES}
         for by_frame in objects_by_frame(context.project, context.frame_range):
             for frame, objects in by_frame.items():
-                existing = [_Placed(obj.state.geometry.bounds(), obj.track.class_name, obj.track.id)
-                            for obj in objects if obj.track.class_name in CLASSES
-                            and obj.state.geometry.kind is GeometryKind.BOX]
-                taken = {placed.track_id for placed in existing}
-                current = list(existing)
+                found = {class_name: [] for class_name in CLASSES}
+                for obj in objects:
+                    if obj.track.class_name in CLASSES and obj.state.geometry.kind is GeometryKind.BOX:
+                        found[obj.track.class_name].append(
+                            Detection(frame, obj.state.geometry.bounds(), track_id=obj.track.id))
                 for candidate, confidence in self.propose(context.frames[frame]):
                     bounds = _clipped(candidate.bounds, width, height)
-                    if bounds is None or any(placed.class_name == candidate.class_name
-                                             and box_iou(placed.bounds, bounds) > DUPLICATE_IOU
-                                             for placed in existing):
-                        continue
-                    placed = _continued(previous, bounds, candidate.class_name, taken, numbers)
-                    current.append(placed)
-                    yield Suggestion(frame, confidence, candidate.class_name, track_id=placed.track_id,
-                                     geometry=box(*bounds), attributes=dict(candidate.attributes),
-                                     new_track=placed.new_track)
-                previous = current
+                    mine = found[candidate.class_name]
+                    if bounds is not None and all(box_iou(d.bounds, bounds) <= DUPLICATE_IOU for d in mine
+                                                  if d.track_id is not None):
+                        mine.append(Detection(frame, bounds, confidence, candidate.attributes))
+                for class_name in CLASSES:
+                    detections[class_name].append(found[class_name])
                 context.step()
+        return detections
 
 
-@dataclass
-class _Placed:
-    """A box on a frame: an object already there (``track_id``) or a proposal (``new_track`` or the track it
-    continues); ``used`` once a box on the next frame continues it."""
+def _track_suggestions(track: BoxTrack, class_name: str, numbers: Iterator[int]) -> list[Suggestion]:
+    """A linked track's proposals, on every frame from its first detection to its last; none when it is a few
+    stray detections (fewer than ``MIN_TRACK_DETECTIONS``) that continue no object already there."""
+    track_id = track.track_id
+    proposed = [d for d in track.detections if d.track_id is None]
+    if not proposed or (track_id is None and len(proposed) < MIN_TRACK_DETECTIONS):
+        return []
+    new_track = None if track_id is not None else next(numbers)
+    held = _held_attributes(proposed, TRACK_ATTRIBUTES.get(class_name, ()))
+    return [Suggestion(d.frame, d.confidence, class_name, track_id=track_id, geometry=box(*d.bounds),
+                       attributes={**d.attributes, **held}, new_track=new_track)
+            for d in filled(track) if d.track_id is None]
 
-    bounds: tuple[float, float, float, float]
-    class_name: str
-    track_id: int | None = None
-    new_track: int | None = None
-    used: bool = False
 
-
-def _continued(previous: list[_Placed], bounds, class_name: str, taken: set, numbers: Iterator[int]) -> _Placed:
-    """A proposal continuing the best-overlapping box of its class on the previous frame (a track not already
-    on this frame, or a proposal), or starting a new track."""
-    matches = [(box_iou(placed.bounds, bounds), index) for index, placed in enumerate(previous)
-               if placed.class_name == class_name and not placed.used and placed.track_id not in taken]
-    overlap, index = max(matches, default=(0.0, -1))
-    if overlap <= LINK_IOU:
-        return _Placed(bounds, class_name, new_track=next(numbers))
-    before = previous[index]
-    before.used = True
-    if before.track_id is not None:
-        taken.add(before.track_id)
-    return _Placed(bounds, class_name, track_id=before.track_id, new_track=before.new_track)
+def _held_attributes(detections: list[Detection], names: Iterable[str]) -> dict[str, Any]:
+    """The value of each track-level attribute most of the detections that have one agree on."""
+    held = {}
+    for name in names:
+        values = Counter(d.attributes[name] for d in detections if name in d.attributes)
+        if values:
+            held[name] = values.most_common(1)[0][0]
+    return held
 
 
 def _clipped(bounds, width: int, height: int) -> tuple[float, float, float, float] | None:
