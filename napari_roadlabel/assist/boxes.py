@@ -8,7 +8,8 @@ How it works:
      bright core.  Its colour says which slot of a three-lamp housing it sits in (red top or left, yellow
      middle, green bottom or right), which places the housing around it (``HOUSING_WIDTH`` and
      ``HOUSING_LENGTH`` lamp diameters).  The housing must be there: both unlit slots clearly darker than the
-     lamp (vertical and horizontal are tried; the darker one wins).  The lamp's colour is the guessed
+     lamp (vertical and horizontal are tried; the darker one wins), and so the ring of pixels around the lamp
+     (a stop sign's red, as bright once compressed, has a white rim or sky around it).  The lamp's colour is the guessed
      ``state``.
    * *signs* are outlines (holes filled, so text does not matter) of red, white and yellow regions with a
      sign's shape: a red octagon or disc (a *stop* when the outline has eight corners) or triangle (a
@@ -67,6 +68,7 @@ LAMP_GLOW = 230  # a lit lamp's coloured pixels are this bright (90th percentile
 LAMP_MIN_PX, LAMP_MAX_PX = 2, 80  # lamp diameter
 HOUSING_WIDTH, HOUSING_LENGTH = 1.45, 3.8  # in lamp diameters
 UNLIT_CONTRAST = 50  # grey levels an unlit slot must be below the lamp
+LAMP_RING_CONTRAST = 60  # and the median of the ring around it: a stop sign's red has a white rim
 
 SIGN_MIN_PX, SIGN_MAX_FRACTION = 5, 0.4  # sign width and height: at least this, at most this share of the image
 WHITE_MAX_SATURATION, WHITE_MIN_VALUE = 25, 165  # 25: a blue or hazy sky is more saturated
@@ -159,7 +161,10 @@ def _light_candidates(hsv: np.ndarray) -> list[Candidate]:
             coloured = lamp[(region > 0) & (mask[y:y + h, x:x + w] > 0)]
             if coloured.size == 0 or np.percentile(coloured, 90) < LAMP_GLOW:
                 continue
-            candidate = _housing_around(value, (x, y, w, h), colour, float(np.percentile(lamp, 75)))
+            lamp_value = float(np.percentile(lamp, 75))
+            if lamp_value - _ring_value(value, x, y, w, h, 50) < LAMP_RING_CONTRAST:
+                continue
+            candidate = _housing_around(value, (x, y, w, h), colour, lamp_value)
             if candidate is not None:
                 found.append(candidate)
     return found
@@ -254,13 +259,17 @@ def _sign_shape(region: np.ndarray, colour: str, x: int, y: int) -> Candidate | 
 def _has_dark_rim(value: np.ndarray, x: int, y: int, w: int, h: int) -> bool:
     """A white face is framed by a dark border (or stands against something darker): the darker quarter of the
     one-pixel ring around its box is well below its bright pixels (letters make the face's median dark)."""
+    face = value[y:y + h, x:x + w]
+    return float(np.percentile(face, 75)) - _ring_value(value, x, y, w, h, 25) >= BORDER_CONTRAST
+
+
+def _ring_value(value: np.ndarray, x: int, y: int, w: int, h: int, percentile: float) -> float:
+    """A percentile of the grey levels on the one-pixel ring around a box (inf when the box fills the image)."""
     x0, y0 = max(x - 1, 0), max(y - 1, 0)
     outer = value[y0:y + h + 1, x0:x + w + 1]
     ring = np.ones(outer.shape, bool)
     ring[y - y0:y - y0 + h, x - x0:x - x0 + w] = False
-    face = value[y:y + h, x:x + w]
-    contrast = float(np.percentile(face, 75)) - float(np.percentile(outer[ring], 25)) if ring.any() else 0.0
-    return contrast >= BORDER_CONTRAST
+    return float(np.percentile(outer[ring], percentile)) if ring.any() else float("inf")
 
 
 def _best_of_overlapping(candidates: list[Candidate]) -> list[Candidate]:
