@@ -22,7 +22,7 @@ How it works, per class (``link``, then ``filled``):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,9 @@ MAX_GAP = 8  # frames a track may be missed in a row and still continue
 MAX_DISTANCE = 0.8  # box sizes (square root of the area) a detection may lie from the prediction
 DISTANCE_PER_FRAME = 0.15  # and this much more per frame since the track was last seen
 MAX_LOG_SIZE = 0.4  # |log| of the width's (height's) ratio to the prediction: 1.5 times at most
+STITCH_GAP = 24  # frames between two tracks of one object joined afterwards
+STITCH_DISTANCE = 1.0  # box sizes each may lie from where the other predicts it
+SMOOTH_FRAMES = 5  # a proposal is smoothed with the detections this many frames either side
 FILL_CONFIDENCE = 0.8
 NOT_ALLOWED = 1e6  # the cost of a pair beyond the gate
 
@@ -66,15 +69,25 @@ class BoxTrack:
         """The project's track this one continues, if any of its detections is an object already there."""
         return next((d.track_id for d in self.detections if d.track_id is not None), None)
 
+    @property
+    def first_frame(self) -> int:
+        return self.detections[0].frame
+
     def predict(self, frame: int) -> Bounds:
-        """The box expected on ``frame`` (the module's step 1)."""
-        recent = self.detections[-HISTORY:]
-        state = np.array([_centre_and_log_size(d.bounds) for d in recent])
-        if len(recent) == 1:
-            return _bounds_of(state[0])
-        frames = np.array([d.frame for d in recent], float)
-        slope, offset = np.polyfit(frames, state, 1)
-        return _bounds_of(slope * frame + offset)
+        """The box expected on ``frame`` after the track's end, from its last detections, or before its start,
+        from its first ones (the module's step 1)."""
+        return _bounds_of(_line_through(self.detections[:HISTORY] if frame < self.first_frame
+                                        else self.detections[-HISTORY:], frame))
+
+
+def _line_through(detections: Sequence[Detection], frame: int) -> np.ndarray:
+    """Centre and log size on ``frame`` of the straight line fitted through the detections' (one: itself)."""
+    state = np.array([_centre_and_log_size(d.bounds) for d in detections])
+    frames = np.array([d.frame for d in detections], float)
+    if len(detections) == 1 or np.ptp(frames) == 0:
+        return state.mean(axis=0)
+    slope, offset = np.polyfit(frames, state, 1)
+    return slope * frame + offset
 
 
 def _centre_and_log_size(bounds: Sequence[float]) -> np.ndarray:
@@ -106,21 +119,76 @@ def link(frames: Iterable[list[Detection]], max_gap: int = MAX_GAP) -> list[BoxT
                     open_tracks[row].detections.append(detections[column])
                     taken.add(column)
         open_tracks += [BoxTrack([d]) for index, d in enumerate(detections) if index not in taken]
-    return sorted(closed + open_tracks, key=lambda track: (track.detections[0].frame, track.detections[0].bounds))
+    tracks = _stitched(sorted(closed + open_tracks, key=lambda track: (track.first_frame, track.detections[0].bounds)))
+    return [_smoothed(track) for track in tracks]
+
+
+def _stitched(tracks: list[BoxTrack]) -> list[BoxTrack]:
+    """Tracks joined where one ends and another starts within ``STITCH_GAP`` frames, each where the other
+    predicts it (forward from the first one's end, backward from the second one's start): a detector blind
+    for longer than ``MAX_GAP`` frames (a lamp of one or two pixels) splits an object in two."""
+    pairs = sorted((cost, first, second) for first, a in enumerate(tracks) for second, b in enumerate(tracks)
+                   if 0 < b.first_frame - a.last_frame <= STITCH_GAP
+                   for cost in [_stitch_cost(a, b)] if cost < NOT_ALLOWED)
+    joined_to: dict[int, int] = {}  # track index -> the index of the track it was appended to
+    has_next: set[int] = set()
+    for _, first, second in pairs:
+        head = _root(joined_to, first)
+        if first in has_next or second in joined_to or head == second:
+            continue
+        tracks[head].detections += tracks[second].detections
+        joined_to[second], has_next = head, has_next | {first}
+    return [track for index, track in enumerate(tracks) if index not in joined_to]
+
+
+def _root(joined_to: dict[int, int], index: int) -> int:
+    while index in joined_to:
+        index = joined_to[index]
+    return index
+
+
+def _stitch_cost(before: BoxTrack, after: BoxTrack) -> float:
+    if None not in (before.track_id, after.track_id) and before.track_id != after.track_id:
+        return NOT_ALLOWED
+    ahead = _mismatch(before.predict(after.first_frame), after.detections[0].bounds)
+    behind = _mismatch(after.predict(before.last_frame), before.detections[-1].bounds)
+    gate = STITCH_DISTANCE
+    if max(ahead[0], behind[0]) > gate or max(ahead[1], behind[1]) > MAX_LOG_SIZE:
+        return NOT_ALLOWED
+    return ahead[0] + behind[0]
+
+
+def _mismatch(predicted: Bounds, found: Bounds) -> tuple[float, float]:
+    """How far a box is from its prediction: the centres' distance in predicted box sizes (the square root of
+    its area), and the larger |log| ratio of the widths and of the heights."""
+    expected, seen = _centre_and_log_size(predicted), _centre_and_log_size(found)
+    size = np.exp((expected[2] + expected[3]) / 2)
+    return float(np.hypot(*(seen[:2] - expected[:2]))) / size, float(np.abs(seen[2:] - expected[2:]).max())
+
+
+def _smoothed(track: BoxTrack) -> BoxTrack:
+    """Each proposal moved onto the straight line fitted through the detections within ``SMOOTH_FRAMES`` of it:
+    a detector's box jitters by a pixel or two from frame to frame, the object does not.  Boxes already in
+    the project stay as they are."""
+    frames = np.array([d.frame for d in track.detections])
+    out = []
+    for detection in track.detections:
+        near = [d for d, frame in zip(track.detections, frames, strict=True)
+                if abs(frame - detection.frame) <= SMOOTH_FRAMES]
+        if detection.track_id is None and len(near) >= 3:
+            detection = replace(detection, bounds=_bounds_of(_line_through(near, detection.frame)))
+        out.append(detection)
+    return BoxTrack(out)
 
 
 def _cost(track: BoxTrack, detection: Detection) -> float:
     if detection.track_id is not None and track.track_id not in (None, detection.track_id):
         return NOT_ALLOWED
-    predicted = _centre_and_log_size(track.predict(detection.frame))
-    found = _centre_and_log_size(detection.bounds)
-    size = np.exp((predicted[2] + predicted[3]) / 2)
-    distance = float(np.hypot(*(found[:2] - predicted[:2]))) / size
-    log_size = np.abs(found[2:] - predicted[2:])
+    distance, log_size = _mismatch(track.predict(detection.frame), detection.bounds)
     gate = MAX_DISTANCE + DISTANCE_PER_FRAME * (detection.frame - track.last_frame - 1)
-    if distance > gate or log_size.max() > MAX_LOG_SIZE:
+    if distance > gate or log_size > MAX_LOG_SIZE:
         return NOT_ALLOWED
-    return distance + float(log_size.sum())
+    return distance + log_size
 
 
 def filled(track: BoxTrack) -> list[Detection]:

@@ -36,7 +36,8 @@ How it works:
    into tracks (``box_tracks``: motion prediction, one-to-one assignment, gaps of a few missed frames
    bridged) and each track's missed frames filled by interpolation, with a lower confidence.  A track that
    continues an object already there gives its ``track_id``; any other becomes one new track, and only when
-   it has at least ``MIN_TRACK_DETECTIONS`` proposals (a few stray detections are clutter).  Track-level
+   it has at least ``MIN_TRACK_DETECTIONS`` proposals, on at least ``MIN_DETECTED_SHARE`` of its frames (stray
+   detections are clutter).  Track-level
    attributes (a sign's ``type``) take the value most of its detections agree on, on all its frames.
 """
 
@@ -77,7 +78,7 @@ BORDER_CONTRAST = 40  # grey levels a white sign's rim must be below its face
 RIM = {"red": 0.045, "white": 0.04, "yellow": 0.0}  # a sign's rim outside the coloured region, per side
 
 NMS_IOU, DUPLICATE_IOU, MATCH_IOU = 0.3, 0.3, 0.5
-MIN_TRACK_DETECTIONS = 3  # proposals a new track needs
+MIN_TRACK_DETECTIONS, MIN_DETECTED_SHARE = 3, 0.5  # proposals a new track needs, and on this share of its frames
 TRACK_ATTRIBUTES = {SIGN: ("type",)}  # one value per track
 ZERO_SHOT_FLOOR, ZERO_SHOT_SPAN = 0.2, 0.3
 MIN_BOXES = 5  # a person's boxes of a class needed to train its verifier
@@ -431,11 +432,14 @@ class BoxProposer(Assistant):
 
 
 def _track_suggestions(track: BoxTrack, class_name: str, numbers: Iterator[int]) -> list[Suggestion]:
-    """A linked track's proposals, on every frame from its first detection to its last; none when it is a few
-    stray detections (fewer than ``MIN_TRACK_DETECTIONS``) that continue no object already there."""
+    """A linked track's proposals, on every frame from its first detection to its last; none when it continues
+    no object already there and is a few stray detections (fewer than ``MIN_TRACK_DETECTIONS``, or found on
+    less than ``MIN_DETECTED_SHARE`` of its frames: clutter seen now and then, linked across the gaps)."""
     track_id = track.track_id
     proposed = [d for d in track.detections if d.track_id is None]
-    if not proposed or (track_id is None and len(proposed) < MIN_TRACK_DETECTIONS):
+    span = track.last_frame - track.first_frame + 1
+    if not proposed or (track_id is None and (len(proposed) < MIN_TRACK_DETECTIONS
+                                              or len(proposed) < MIN_DETECTED_SHARE * span)):
         return []
     new_track = None if track_id is not None else next(numbers)
     held = _held_attributes(proposed, TRACK_ATTRIBUTES.get(class_name, ()))
