@@ -14,7 +14,11 @@ How it works, per class (``link``, then ``filled``):
    the project carry their ``track_id``: a track takes at most one such id.
 3. **Gaps.**  A track missed on up to ``MAX_GAP`` frames in a row stays open (a detector misses a sign for a
    few frames); after that it is closed.  A detection no open track takes starts a new one.
-4. **Fill** (``filled``): between two detections of a track, each frame missed gets the box interpolated
+4. **Stitch.**  A detector blind for longer (a lamp of one or two pixels) splits an object in two: a track
+   that ends and one that starts within ``STITCH_GAP`` frames are joined when each lies within
+   ``STITCH_DISTANCE`` box sizes of where the other predicts it (forward from the first's end, backward from
+   the second's start).
+5. **Fill** (``filled``): between two detections of a track, each frame missed gets the box interpolated
    between them (centre linearly, size geometrically, as the prediction), with a lower confidence
    (``FILL_CONFIDENCE`` times the lower of the two neighbours'), and the attributes of the nearer one.
 """
@@ -22,7 +26,7 @@ How it works, per class (``link``, then ``filled``):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,7 +41,6 @@ DISTANCE_PER_FRAME = 0.15  # and this much more per frame since the track was la
 MAX_LOG_SIZE = 0.4  # |log| of the width's (height's) ratio to the prediction: 1.5 times at most
 STITCH_GAP = 24  # frames between two tracks of one object joined afterwards
 STITCH_DISTANCE = 1.0  # box sizes each may lie from where the other predicts it
-SMOOTH_FRAMES = 5  # a proposal is smoothed with the detections this many frames either side
 FILL_CONFIDENCE = 0.8
 NOT_ALLOWED = 1e6  # the cost of a pair beyond the gate
 
@@ -86,8 +89,8 @@ def _line_through(detections: Sequence[Detection], frame: int) -> np.ndarray:
     frames = np.array([d.frame for d in detections], float)
     if len(detections) == 1 or np.ptp(frames) == 0:
         return state.mean(axis=0)
-    slope, offset = np.polyfit(frames, state, 1)
-    return slope * frame + offset
+    slope, offset = np.polyfit(frames - frame, state, 1)
+    return offset
 
 
 def _centre_and_log_size(bounds: Sequence[float]) -> np.ndarray:
@@ -102,7 +105,7 @@ def _bounds_of(state: np.ndarray) -> Bounds:
 
 
 def link(frames: Iterable[list[Detection]], max_gap: int = MAX_GAP) -> list[BoxTrack]:
-    """Tracks of one class from its detections, frame by frame in increasing order (the module's steps 1-3)."""
+    """Tracks of one class from its detections, frame by frame in increasing order (the module's steps 1-4)."""
     open_tracks: list[BoxTrack] = []
     closed: list[BoxTrack] = []
     for detections in frames:
@@ -119,8 +122,7 @@ def link(frames: Iterable[list[Detection]], max_gap: int = MAX_GAP) -> list[BoxT
                     open_tracks[row].detections.append(detections[column])
                     taken.add(column)
         open_tracks += [BoxTrack([d]) for index, d in enumerate(detections) if index not in taken]
-    tracks = _stitched(sorted(closed + open_tracks, key=lambda track: (track.first_frame, track.detections[0].bounds)))
-    return [_smoothed(track) for track in tracks]
+    return _stitched(sorted(closed + open_tracks, key=lambda track: (track.first_frame, track.detections[0].bounds)))
 
 
 def _stitched(tracks: list[BoxTrack]) -> list[BoxTrack]:
@@ -166,21 +168,6 @@ def _mismatch(predicted: Bounds, found: Bounds) -> tuple[float, float]:
     return float(np.hypot(*(seen[:2] - expected[:2]))) / size, float(np.abs(seen[2:] - expected[2:]).max())
 
 
-def _smoothed(track: BoxTrack) -> BoxTrack:
-    """Each proposal moved onto the straight line fitted through the detections within ``SMOOTH_FRAMES`` of it:
-    a detector's box jitters by a pixel or two from frame to frame, the object does not.  Boxes already in
-    the project stay as they are."""
-    frames = np.array([d.frame for d in track.detections])
-    out = []
-    for detection in track.detections:
-        near = [d for d, frame in zip(track.detections, frames, strict=True)
-                if abs(frame - detection.frame) <= SMOOTH_FRAMES]
-        if detection.track_id is None and len(near) >= 3:
-            detection = replace(detection, bounds=_bounds_of(_line_through(near, detection.frame)))
-        out.append(detection)
-    return BoxTrack(out)
-
-
 def _cost(track: BoxTrack, detection: Detection) -> float:
     if detection.track_id is not None and track.track_id not in (None, detection.track_id):
         return NOT_ALLOWED
@@ -192,7 +179,7 @@ def _cost(track: BoxTrack, detection: Detection) -> float:
 
 
 def filled(track: BoxTrack) -> list[Detection]:
-    """The track's detections and, on every frame between two of them, an interpolated box (step 4)."""
+    """The track's detections and, on every frame between two of them, an interpolated box (step 5)."""
     out: list[Detection] = []
     for before, after in zip(track.detections, track.detections[1:], strict=False):
         out.append(before)
