@@ -53,7 +53,7 @@ import numpy as np
 
 from ..core.annotations import Source
 from ..core.frame_objects import objects_by_frame
-from ..core.geometry import GeometryKind, box
+from ..core.geometry import GeometryKind, bounds_iou, box
 from .base import GEOMETRY, Assistant, AssistContext, NotEnoughLabels, Suggestion, Validation
 from .box_tracks import BoxTrack, Detection, filled, link
 
@@ -276,19 +276,9 @@ def _ring_value(value: np.ndarray, x: int, y: int, w: int, h: int, percentile: f
 def _best_of_overlapping(candidates: list[Candidate]) -> list[Candidate]:
     kept: list[Candidate] = []
     for candidate in sorted(candidates, key=lambda c: -c.score):
-        if all(box_iou(candidate.bounds, other.bounds) <= NMS_IOU for other in kept):
+        if all(bounds_iou(candidate.bounds, other.bounds) <= NMS_IOU for other in kept):
             kept.append(candidate)
     return kept
-
-
-def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two (x0, y0, x1, y1) boxes."""
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    if width <= 0 or height <= 0:
-        return 0.0
-    inter = width * height
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 # ----------------------------------------------------------------------------------------------- features
@@ -422,7 +412,7 @@ class BoxProposer(Assistant):
                 for candidate, confidence in self.propose(context.frames[frame]):
                     bounds = _clipped(candidate.bounds, width, height)
                     mine = found[candidate.class_name]
-                    if bounds is not None and all(box_iou(d.bounds, bounds) <= DUPLICATE_IOU for d in mine
+                    if bounds is not None and all(bounds_iou(d.bounds, bounds) <= DUPLICATE_IOU for d in mine
                                                   if d.track_id is not None):
                         mine.append(Detection(frame, bounds, confidence, candidate.attributes))
                 for class_name in CLASSES:
@@ -506,7 +496,7 @@ def _frame_samples(image, background: int, class_name: str, labeled, candidates,
     for candidate in candidates:
         if candidate.class_name != class_name:
             continue
-        overlaps = [(box_iou(bounds, candidate.bounds), track_id) for track_id, bounds in mine]
+        overlaps = [(bounds_iou(bounds, candidate.bounds), track_id) for track_id, bounds in mine]
         overlap, track_id = max(overlaps, default=(0.0, background))
         if overlap >= MATCH_IOU:
             samples.append((box_features(image, candidate.bounds, class_name), 1, track_id))
@@ -518,7 +508,7 @@ def _frame_samples(image, background: int, class_name: str, labeled, candidates,
         w, h = sizes[rng.integers(len(sizes))]
         x0, y0 = rng.uniform(0, max(width - w, 1)), rng.uniform(0, max(height - h, 1))
         crop = (x0, y0, x0 + w, y0 + h)
-        if all(box_iou(crop, bounds) < 0.1 for _, _, bounds in labeled):
+        if all(bounds_iou(crop, bounds) < 0.1 for _, _, bounds in labeled):
             samples.append((box_features(image, crop, class_name), 0, background))
     return samples
 

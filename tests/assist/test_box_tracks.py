@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from napari_roadlabel.assist.box_tracks import FILL_CONFIDENCE, Detection, filled, link
-from napari_roadlabel.assist.boxes import box_iou
+from napari_roadlabel.core.geometry import bounds_iou
 
 
 def approaching(frame: int, start=(300.0, 100.0), drift=(-1.5, -0.6), width=6.0, growth=1.03) -> tuple:
@@ -26,7 +26,7 @@ def test_an_object_missed_on_several_frames_is_one_track_with_a_box_on_every_fra
     (track,) = link(detections(range(40), missed, approaching, noise=0.3))
     boxes = {d.frame: d for d in filled(track)}
     assert sorted(boxes) == list(range(40))
-    assert all(box_iou(boxes[frame].bounds, approaching(frame)) >= 0.7 for frame in range(40))
+    assert all(bounds_iou(boxes[frame].bounds, approaching(frame)) >= 0.7 for frame in range(40))
     assert {frame for frame, d in boxes.items() if d.interpolated} == missed
     assert all(boxes[frame].confidence == FILL_CONFIDENCE * 0.9 for frame in missed)
 
@@ -40,7 +40,7 @@ def test_two_objects_side_by_side_keep_their_own_tracks():
     assert len(tracks) == 2
     for track in tracks:
         truth = left if track.detections[0].bounds[0] < 300 else right
-        assert all(box_iou(d.bounds, truth(d.frame)) >= 0.9 for d in filled(track))
+        assert all(bounds_iou(d.bounds, truth(d.frame)) >= 0.9 for d in filled(track))
 
 
 def test_a_jump_starts_a_new_track_and_a_long_absence_ends_one():
