@@ -11,12 +11,9 @@ shown the validated accuracy of each assistant concerned.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
-from napari.qt.threading import create_worker
-from napari.utils import cancelable_progress
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_info
 from psygnal import Signal
 
 from ..assist.base import AssistCancelled, Validation
@@ -26,7 +23,7 @@ from ..core import RoadlabelError
 from ..core.suggestions import GEOMETRY, TAGS, Pending, accept, accept_all, pending_suggestions, reject
 from ..core.wording import counted
 from ..io.frames import open_frames
-from .relay import ProgressRelay
+from .worker_run import WorkerRun
 
 SCOPES = ("this frame", "frame range", "whole sequence")
 BULK_CONFIDENCE = 0.8  # the tab's default for "accept all ... above"
@@ -59,20 +56,18 @@ def order_key(item: Pending) -> tuple:
     return (item.confidence, item.frame, item.target, item.kind)
 
 
-class AssistMode:
-    started = Signal()
-    finished = Signal(object, str)  # the AssistRun written (None if cancelled or failed), and what happened
+class AssistMode(WorkerRun):
     focused = Signal(object)  # the Pending now in focus (or None)
 
+    cancelled_error = AssistCancelled
+    cancelled_message = "cancelled: nothing was written"
+    failure = "the assistant failed"
+
     def __init__(self, workspace):
-        self.workspace = workspace
+        super().__init__(workspace)
         self.options = AssistOptions(last=workspace.frame_count - 1)
         self.validations: dict[str, Validation] = {}  # assistant name -> the validation shown this session
         self.focus: Pending | None = None  # the suggestion "next" went to; acted on first on its frame
-        self.worker = None
-        self._cancel = threading.Event()
-        self._bar = None
-        self._relay = ProgressRelay()
         self.here: list[Pending] = []  # the shown frame's suggestions (read_frame)
 
     @property
@@ -80,10 +75,6 @@ class AssistMode:
         return self.workspace.project
 
     # ---------------------------------------------------------- running an assistant
-
-    @property
-    def running(self) -> bool:
-        return self.worker is not None
 
     def frame_range(self) -> range:
         """The frames the options say, from the current frame."""
@@ -109,59 +100,16 @@ class AssistMode:
             assistant = make_assistant(self.options.assistant)
         except ImportError as error:  # a built-in whose libraries are missing
             raise RoadlabelError(self.options.assistant, f"cannot be loaded ({error})") from None
-        self._cancel.clear()
-        self._bar = cancelable_progress(total=len(frames), desc=f"Assistant {assistant.name}",
-                                        cancel_callback=self.cancel)
-        self._relay.advanced.connect(self._bar.update)
-        self.worker = create_worker(_compute, self.project, assistant, str(self.project.source_path()), frames,
-                                    self.options.min_confidence, self._relay.advanced.emit, self._cancel.is_set,
-                                    _ignore_errors=True)
-        self.worker.returned.connect(self._write)
-        self.worker.errored.connect(self._failed)
-        self.worker.finished.connect(self._close_bar)
-        self.started.emit()
-        self.worker.start()
-
-    def cancel(self) -> None:
-        """Ask the run to stop; nothing is written."""
-        self._cancel.set()
-
-    def wait(self, timeout_ms: int = 30000) -> None:
-        """Block until the worker thread ends (closing the workspace)."""
-        if self.worker is not None:
-            self.worker.await_workers(timeout_ms)
+        self._launch(_compute, self.project, assistant, str(self.project.source_path()), frames,
+                     self.options.min_confidence, total=len(frames), desc=f"Assistant {assistant.name}")
 
     def _write(self, run: AssistRun) -> None:
-        self.worker = None
-        if self._cancel.is_set():  # cancelled after the last frame, or the workspace is closing
-            self.finished.emit(None, "cancelled: nothing was written")
-            return
         written = run.write(self.project)
         self.validations[run.assistant] = run.validation
         summary = f"{run.assistant}: {run.validation.describe()}\n{written.describe()}"
         self.workspace.after_edit(f"{run.assistant}: {written.describe()}")
         show_info(summary)
         self.finished.emit(run, summary)
-
-    def _failed(self, error: Exception) -> None:
-        self.worker = None
-        if isinstance(error, AssistCancelled):
-            message = "cancelled: nothing was written"
-            self.workspace.viewer.status = message
-        elif isinstance(error, RoadlabelError):  # not enough labels, a bad model file: said in one line
-            message = str(error)
-            self.workspace.report(error)
-        else:
-            message = f"the assistant failed, nothing was written: {error!r}"
-            show_error(message)
-        self.finished.emit(None, message)
-
-    def _close_bar(self) -> None:
-        self.worker = None
-        if self._bar is not None:
-            self._relay.advanced.disconnect(self._bar.update)
-            self._bar.close()
-            self._bar = None
 
     # ---------------------------------------------------------- what is pending
 
