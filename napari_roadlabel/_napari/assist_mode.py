@@ -20,7 +20,16 @@ from ..assist.base import AssistCancelled, Validation
 from ..assist.registry import make_assistant
 from ..assist.run import AssistRun, compute_suggestions
 from ..core import RoadlabelError
-from ..core.suggestions import GEOMETRY, TAGS, Pending, accept, accept_all, pending_suggestions, reject
+from ..core.suggestions import (
+    GEOMETRY,
+    TAGS,
+    Pending,
+    accept,
+    accept_all,
+    pending_suggestions,
+    reject,
+    reject_all,
+)
 from ..core.wording import counted
 from ..io.frames import open_frames
 from .worker_run import WorkerRun
@@ -163,12 +172,26 @@ class AssistMode(WorkerRun):
 
     def accept_all_on_track(self, min_confidence: float | None = None) -> int:
         """Accept every suggestion of the selected object (on every frame) at least ``min_confidence`` sure."""
+        track_id = self._selected_track()
+        return self._accept_bulk(pending_suggestions(self.project, track_id=track_id,
+                                                     min_confidence=self._bulk(min_confidence)), f"track {track_id}")
+
+    def reject_all_on_track(self) -> int:
+        """Reject every suggestion of the selected object, on every frame, in one undo step: a proposed object
+        that is not one goes at once, however many frames it spans."""
+        track_id = self._selected_track()
+        items = pending_suggestions(self.project, track_id=track_id)
+        if not items:
+            raise RoadlabelError(None, f"track {track_id} has no suggestion waiting")
+        count = reject_all(self.project, items, f"reject {counted(len(items), 'suggestion')} on track {track_id}")
+        self.workspace.after_edit(f"rejected {counted(count, 'suggestion')} on track {track_id}")
+        return count
+
+    def _selected_track(self) -> int:
         selected = self.workspace.selected_tracks()
         if not selected:
             raise RoadlabelError(None, "select an object first")
-        return self._accept_bulk(pending_suggestions(self.project, track_id=selected[0],
-                                                     min_confidence=self._bulk(min_confidence)),
-                                 f"track {selected[0]}")
+        return selected[0]
 
     def _bulk(self, min_confidence: float | None) -> float:
         return self.options.bulk_confidence if min_confidence is None else min_confidence

@@ -187,6 +187,7 @@ class AssistPanel(QWidget):
             QLabel("<b>In bulk</b>"), self.validated, _row([self.bulk_confidence]),
             self._buttons([("All on this frame (Alt-Shift-Enter)", assist.accept_all_on_frame),
                            ("All of this object", assist.accept_all_on_track)]),
+            self._buttons([("Reject all of this object (Alt-Shift-Backspace)", assist.reject_all_on_track)]),
             QLabel("<b>Click to mask</b> (for the Masks layer)"), self.masks.native])
         self._connect()
         self._show_scope(options.scope)

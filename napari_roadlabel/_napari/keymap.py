@@ -83,6 +83,8 @@ BINDINGS: tuple[Binding, ...] = (
             lambda workspace: workspace.assist.next_suggestion()),
     Binding("Alt-Shift-Enter", "assist: accept every suggestion on this frame as sure as the Assist tab says",
             lambda workspace: workspace.assist.accept_all_on_frame()),
+    Binding("Alt-Shift-Backspace", "assist: reject every suggestion of the selected object, on every frame",
+            lambda workspace: workspace.assist.reject_all_on_track()),
     Binding("Control-Z", "undo", lambda workspace: workspace.undo()),
     Binding("Control-Shift-Z", "redo", lambda workspace: workspace.redo()),
     Binding("Control-Y", "redo", lambda workspace: workspace.redo()),

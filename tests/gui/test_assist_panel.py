@@ -33,6 +33,7 @@ class Scripted(Assistant):
     produces = GEOMETRY
     learns = True
     delay = 0.0
+    proposals = PROPOSALS
 
     def train(self, context):
         return Validation(12, 0.9, "3 held-out blocks of time")
@@ -41,7 +42,7 @@ class Scripted(Assistant):
         for _ in context.frame_range:
             time.sleep(self.delay)
             context.step()
-        return [item for item in PROPOSALS if item.frame in context.frame_range]
+        return [item for item in self.proposals if item.frame in context.frame_range]
 
 
 class _EntryPoint:
@@ -190,6 +191,21 @@ def test_accept_all_on_this_frame_above_a_confidence_only_after_the_validation_i
     assert project.state(new_track_at(project, 4, NEW_LIGHT_4), 4).source is Source.SUGGESTED  # another frame
     workspace.undo()  # one step
     assert len(on_frame(project, 3)) == 3
+
+
+def test_a_proposed_object_is_rejected_on_every_frame_at_once_and_undone_at_once(assisted, qtbot, monkeypatch):
+    panel = assisted.assist_panel
+    workspace, project = panel.assist.workspace, panel.assist.workspace.project
+    spanning = [Suggestion(frame, 0.5, class_name="lane-line", geometry=NEW_LANE_3, new_track=7) for frame in range(6)]
+    monkeypatch.setattr(Scripted, "proposals", PROPOSALS + spanning)
+    run_from_tab(panel, qtbot)
+    lane = next(track.id for track in project.tracks("lane-line") if len(project.states_of(track.id)) == 6)
+    workspace.go_to(2)
+    workspace.select_track(lane)
+    press(panel, qtbot, Qt.Key_Backspace, Qt.AltModifier | Qt.ShiftModifier)
+    assert not project.has_track(lane) and len(project.store.rejections("scripted")) == 6
+    press(panel, qtbot, Qt.Key_Z, Qt.ControlModifier)
+    assert len(project.states_of(lane)) == 6 and project.store.rejections("scripted") == []
 
 
 def test_cancel_stops_a_run_and_writes_nothing(assisted, qtbot):
