@@ -284,7 +284,7 @@ class _Reader:
             if not enabled:
                 continue
             following = keys[index + 1] if index + 1 < len(keys) else None
-            end = following[0] if following else last_frame + 1
+            end = min(following[0] if following else last_frame + 1, last_frame + 1)  # none past the project's
             for between in range(frame + 1, end):
                 step = 0.0 if following is None else (between - frame) / (following[0] - frame)
                 boxes.append((between, corners + step * ((following[1] if following else corners) - corners)))

@@ -15,6 +15,7 @@ The files follow real structures, made smaller:
 """
 
 import json
+import random
 
 import numpy as np
 import pytest
@@ -186,6 +187,15 @@ def test_a_video_rectangle_is_one_new_object_over_its_keyframes(project, tmp_pat
     assert report.written["tracker@2"].new_tracks == 2
 
 
+def test_keyframes_past_the_videos_end_stop_at_the_projects_last_frame(project, tmp_path):
+    far = json.loads(json.dumps(SIMPLE_VIDEO))
+    far["value"]["sequence"] = [{**far["value"]["sequence"][0], "frame": 98},
+                                {**far["value"]["sequence"][1], "frame": 2 ** 63}]
+    report = import_label_studio(project, write(tmp_path, [video_task([far])]))
+    assert [state.frame for state in project.states_of(project.tracks("vehicle")[0].id)] == [97, 98, 99]
+    assert report.as_dict()["skipped"] == 1  # the keyframe on a frame the project does not have
+
+
 def test_timelines_become_tags_and_other_videos_are_counted(project, tmp_path):
     timeline = {"id": "timeline_region_1", "from_name": "timeline", "to_name": "video", "type": "timelinelabels",
                 "origin": "manual",
@@ -317,6 +327,55 @@ def test_a_bad_coco_results_file_gives_one_line_and_writes_nothing(project, tmp_
     with pytest.raises(FormatError, match=message) as error:
         import_coco_results(project, results, images_json=images_json(tmp_path), strict=True)
     assert "\n" not in str(error.value) and project.tracks() == []
+
+
+# ---------------------------------------------------------------- mutated files (as test_import_fuzz does)
+
+
+def _valid_files(tmp_path) -> dict[str, tuple[object, dict]]:
+    """format -> (valid content, importer options): every kind of result and detection read."""
+    timeline = {"id": "t", "type": "timelinelabels", "from_name": "timeline",
+                "value": {"ranges": [{"start": 2, "end": 4}], "timelinelabels": ["school-zone-active"]}}
+    polygon = {"id": "p", "type": "polygonlabels", "score": 0.4,
+               "value": {"points": [[1, 1], [20, 1], [20, 20]], "polygonlabels": ["crosswalk"]}}
+    tasks = [image_task(1, [rectangle("r", 10, 10, 5, 5, "vehicle", 0.7), choice("scene", "rain"), polygon],
+                        task_id=1),
+             video_task([SIMPLE_VIDEO, timeline])]
+    detections = [{"image_id": 42, "category_id": 3, "bbox": [258.15, 41.29, 348.26, 243.78], "score": 0.236},
+                  {"image_id": 45, "category_id": 10, "segmentation": [[10, 10, 30, 10, 30, 40]], "score": 0.9}]
+    return {"label-studio": (tasks, {}), "coco-results": (detections, {"images_json": images_json(tmp_path)})}
+
+
+@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("fmt", ["label-studio", "coco-results"])
+def test_a_mutated_prediction_file_is_refused_in_one_line_or_imported_as_suggestions(project, tmp_path, fmt, seed):
+    from napari_roadlabel.io.formats.registry import IMPORTERS
+    from tests.io.formats.test_import_fuzz import JSON_MUTATIONS, _mutated
+
+    content, options = _valid_files(tmp_path)[fmt]
+    text = json.dumps(content)
+    for mutation in JSON_MUTATIONS:
+        if mutation.startswith("string-") and fmt == "coco-results":
+            continue  # a results file holds no string values
+        texts, what = _mutated(fmt, mutation, {"p.json": text}, random.Random(f"{fmt}/{mutation}/{seed}"))
+        path = tmp_path / "p.json"
+        path.write_text(texts["p.json"])
+        case = f"{fmt} {what}"
+        try:
+            report = IMPORTERS[fmt](project, path, strict=bool(seed), **options)
+        except RoadlabelError as error:
+            assert "\n" not in str(error) and str(error).startswith(str(path)), f"{case}: {error}"
+            assert project.tracks() == [] and project.tags() == [] and project.undo() is None, case
+            continue
+        states = [state for track in project.tracks() for state in project.states_of(track.id)]
+        assert {state.source for state in states} | {tag.source for tag in project.tags()} <= {Source.SUGGESTED}, case
+        assert report.total == len(states) + len(project.tags()), f"{case}: {report.summary()}"
+        for state in states:
+            x0, y0, x1, y1 = state.geometry.bounds()
+            assert 0 <= x0 <= x1 <= WIDTH and 0 <= y0 <= y1 <= HEIGHT, case
+        if report.total:
+            project.undo()  # one step takes it all back, for the next mutation
+        assert project.tracks() == [] and project.tags() == [], case
 
 
 # ---------------------------------------------------------------- the command line
