@@ -105,7 +105,8 @@ def _tasks(data: Any, path: Path) -> list[dict]:
         raise FormatError(path, "a Label Studio file is a list of tasks (or one task), each an object with "
                                 "\"data\" and \"predictions\"")
     if tasks and not any(task.get("predictions") for task in tasks):
-        raise FormatError(path, "no task has \"predictions\" (a person's \"annotations\" import with other formats)")
+        raise FormatError(path, "no task has \"predictions\": this format reads a model's predictions, not a "
+                                "person's \"annotations\"")
     return tasks
 
 

@@ -116,7 +116,7 @@ def test_labels_map_to_classes_and_attributes_and_unknown_ones_are_counted(proje
     assert project.state(project.tracks("traffic-sign")[0].id, 0).geometry.points.tolist() == [[320, 180]]
     assert report.as_dict()["files"][str(path)]["skipped"] == {
         "unknown label 'Person'": 2, "rotated boxes (rotation is not 0)": 1, "brushlabels results (not read)": 1}
-    with pytest.raises(FormatError, match=r"task 0|tasks\[0\].*unknown label 'Person'.*--strict"):
+    with pytest.raises(FormatError, match=r"tasks\[0\], predictions\[0\], result b: unknown label 'Person'.*--strict"):
         import_label_studio(project, path, strict=True)
 
 
@@ -226,6 +226,7 @@ GOOD_TASK = image_task(0, [rectangle("ok", 1, 1, 5, 5, "vehicle")])
     ([{"data": {"image": "/data/local-files/?d=elsewhere/000001.jpg"}, "predictions": [{"result": []}]}],
      "its one entry is not for this project's frames"),
     ([GOOD_TASK, {"data": {"text": "hello"}, "predictions": [{"result": []}]}], "needs an \"image\" or \"video\""),
+    ([{"data": {"image": "a.jpg"}, "annotations": [{"result": []}]}], "no task has \"predictions\""),
 ])
 def test_a_bad_label_studio_file_gives_one_line_and_writes_nothing(project, tmp_path, content, message):
     path = tmp_path / "predictions.json"
