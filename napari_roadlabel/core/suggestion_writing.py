@@ -114,6 +114,7 @@ class _Writer:
         self.store = project.store
         self.rejections = self.store.rejections(assistant_of(model))
         self.new_tracks: dict[int, Track] = {}
+        self.person_objects: dict[int, list] = {}  # frame -> (class, bounds) of a person's objects on it
 
     def write(self, suggestion: Suggestion) -> None:
         kind = suggestion.kind
@@ -207,9 +208,12 @@ class _Writer:
 
     def _person_object_at(self, frame: int, class_name: str, geometry) -> bool:
         """Whether a person's object of the class (made, imported or accepted) is in this place on the frame."""
-        return any(item.track.class_name == class_name and item.state.source in PERSON_SOURCES
-                   and bounds_iou(item.state.geometry.bounds(), geometry.bounds()) >= SAME_PLACE_IOU
-                   for item in self.store.objects_on(frame))
+        if frame not in self.person_objects:  # read once a frame: what is written here is no person's
+            self.person_objects[frame] = [(item.track.class_name, item.state.geometry.bounds())
+                                          for item in self.store.objects_on(frame)
+                                          if item.state.source in PERSON_SOURCES]
+        return any(name == class_name and bounds_iou(bounds, geometry.bounds()) >= SAME_PLACE_IOU
+                   for name, bounds in self.person_objects[frame])
 
     def _new_track(self, suggestion: Suggestion, attributes: dict) -> Track:
         key = suggestion.new_track if suggestion.new_track is not None else -1 - len(self.new_tracks)
