@@ -23,7 +23,12 @@ Coordinates are in percent of the image, so ``x`` 10 is 10% of the project's wid
 * ``choices``: a frame-range tag over the image's frame (over the whole video for a video task);
   ``timelinelabels`` (video tasks): a tag over each of its ``ranges`` (frames counted from 1).  Choices of one
   prediction that fall on the same class and frames are one tag with all their attributes;
-* ``brushlabels`` (Label Studio's own RLE) and other types are counted and left out.
+* ``brushlabels``: a mask (its bounds for a class without masks).  Label Studio's RLE (label-studio-converter's
+  ``brush.decode_rle``) packs the RGBA pixels of the whole image: a 32-bit count of values, a 5-bit word size
+  and four 4-bit run-length sizes, then runs, each a bit (1: one word repeated; 0: words as they are), a 2-bit
+  choice of run-length size and the run's length less one.  A pixel is set where its alpha is.  The count must
+  be the project's image's (otherwise the mask is counted and left out), and is checked before a pixel is made;
+* other types are counted and left out.
 
 Confidence is the result's ``score``, else the prediction's, else ``UNKNOWN_SCORE``.  Everything is read and
 checked before anything is written; a bad file gives one line naming the task, prediction and result.
@@ -40,7 +45,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
 
-from ...core import FormatError, GeometryKind, Project, Source
+from ...core import FormatError, Geometry, GeometryKind, Project, Source, make_mask
 from ...core.suggestions import Suggestion
 from ...core.taxonomy import ClassSpec
 from ..frames import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
@@ -58,12 +63,13 @@ from .predictions import (
 )
 
 UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-")  # Label Studio's prefix on an uploaded file's name
-GEOMETRY_TYPES = {"rectanglelabels", "polygonlabels", "keypointlabels"}
+GEOMETRY_TYPES = {"rectanglelabels", "polygonlabels", "keypointlabels", "brushlabels"}
 KINDS = {  # the kinds a result type may become, in order of preference
     "rectanglelabels": (GeometryKind.BOX, GeometryKind.POLYGON),
     "videorectangle": (GeometryKind.BOX, GeometryKind.POLYGON),
     "polygonlabels": (GeometryKind.POLYGON, GeometryKind.POLYLINE),
     "keypointlabels": (GeometryKind.POINT, GeometryKind.KEYPOINTS),
+    "brushlabels": (GeometryKind.MASK, GeometryKind.BOX),
 }
 
 
@@ -224,6 +230,13 @@ class _Reader:
         if found is None:
             return
         spec, attributes, geometry_kind = found
+        if kind == "brushlabels":
+            geometry = self._brush(value, geometry_kind, place)
+            if geometry is not None:
+                self.objects += 1
+                self.by_model[model].append(Suggestion(frame, confidence, class_name=spec.name, geometry=geometry,
+                                                       attributes=attributes, new_track=self.objects))
+            return
         if kind == "rectanglelabels":
             points = self._box(value, place)
         elif kind == "polygonlabels":
@@ -241,6 +254,31 @@ class _Reader:
             self.objects += 1
             self.by_model[model].append(Suggestion(frame, confidence, class_name=spec.name, geometry=geometry,
                                                    attributes=attributes, new_track=self.objects))
+
+    def _brush(self, value: dict, kind: GeometryKind, place: str) -> Geometry | None:
+        """The brush's mask (or its bounds, for a box), cropped to its set pixels; None (counted) when it has none
+        or is of another image size."""
+        rle = value.get("rle")
+        if value.get("format", "rle") != "rle" or not isinstance(rle, list) or not all(
+                is_whole(byte) and 0 <= byte <= 255 for byte in rle):
+            raise FormatError(self.path, "a brush needs \"rle\": a list of bytes (\"format\": \"rle\")", place)
+        width, height = self.project.sequence.width, self.project.sequence.height
+        try:
+            pixels = decode_brush_rle(rle, width * height * 4)
+        except ValueError as error:
+            if str(error).startswith("holds"):
+                self.report.skip(self.path, "brushes of another image size", place)
+                return None
+            raise FormatError(self.path, f"brush RLE: {error}", place) from None
+        alpha = pixels.reshape(height, width, 4)[:, :, 3] > 0
+        ys, xs = np.nonzero(alpha)
+        if not len(xs):
+            self.report.skip(self.path, "brushes of no pixels", place)
+            return None
+        x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+        if kind is GeometryKind.BOX:
+            return fit_to_image(kind, [[x0, y0], [x1, y1]], self.project, self.report, self.path, place)
+        return make_mask(alpha[y0:y1, x0:x1], (x0, y0))
 
     def _video_boxes(self, value: dict, place: str, confidence: float, model: str) -> None:
         found = self._object_class("videorectangle", value, place)
@@ -349,3 +387,38 @@ class _Reader:
             return
         tag.attributes.update(attributes)
         tag.confidence = min(tag.confidence, confidence)
+
+
+def decode_brush_rle(values: list[int], count: int) -> np.ndarray:
+    """The ``count`` values a Label Studio brush RLE holds (the module's docstring); ValueError for another count
+    (``"holds ..."``, before anything is allocated) or a stream that is not whole."""
+    bits = (np.unpackbits(np.asarray(values, dtype=np.uint8)) + ord("0")).tobytes().decode("ascii")
+    position = 0
+
+    def read(size: int) -> int:
+        nonlocal position
+        if position + size > len(bits):
+            raise ValueError("the runs end before the image does")
+        position += size
+        return int(bits[position - size:position], 2)
+
+    if len(bits) < 49:
+        raise ValueError("too short for its header")
+    held = read(32)
+    if held != count:
+        raise ValueError(f"holds {held:,} values, the image's RGBA pixels are {count:,}")
+    word = read(5) + 1
+    run_sizes = [read(4) + 1 for _ in range(4)]
+    out = np.zeros(count, np.uint32)
+    start = 0
+    while start < count:
+        repeated = read(1)
+        end = start + 1 + read(run_sizes[read(2)])
+        if end > count:
+            raise ValueError("a run goes past the image's end")
+        if repeated:
+            out[start:end] = read(word)
+        else:
+            out[start:end] = [read(word) for _ in range(end - start)]
+        start = end
+    return out

@@ -101,8 +101,7 @@ def test_percent_boxes_land_on_pixels_with_their_scores_and_model(project, tmp_p
 def test_labels_map_to_classes_and_attributes_and_unknown_ones_are_counted(project, tmp_path):
     results = [rectangle("a", 10, 10, 5, 5, "Traffic-Light.State=red"), rectangle("b", 20, 20, 5, 5, "Person"),
                rectangle("c", 30, 30, 5, 5, "Person"), rectangle("d", 40, 40, 5, 5, "vehicle", rotation=30),
-               {"id": "e", "type": "brushlabels",
-                "value": {"format": "rle", "rle": [0, 1], "brushlabels": ["vehicle"]}},
+               {"id": "e", "type": "textarea", "value": {"text": ["a car"]}},
                {"id": "f", "type": "polygonlabels", "value": {"points": [[0, 0], [10, 0], [10, 10]],
                                                                 "polygonlabels": ["crosswalk"]}},
                {"id": "g", "type": "keypointlabels", "value": {"x": 50, "y": 50, "width": 1,
@@ -115,7 +114,7 @@ def test_labels_map_to_classes_and_attributes_and_unknown_ones_are_counted(proje
         [[0, 0], [64, 0], [64, 36]]
     assert project.state(project.tracks("traffic-sign")[0].id, 0).geometry.points.tolist() == [[320, 180]]
     assert report.as_dict()["files"][str(path)]["skipped"] == {
-        "unknown label 'Person'": 2, "rotated boxes (rotation is not 0)": 1, "brushlabels results (not read)": 1}
+        "unknown label 'Person'": 2, "rotated boxes (rotation is not 0)": 1, "textarea results (not read)": 1}
     with pytest.raises(FormatError, match=r"tasks\[0\], predictions\[0\], result b: unknown label 'Person'.*--strict"):
         import_label_studio(project, path, strict=True)
 
@@ -157,6 +156,49 @@ def test_choices_become_tags_by_class_name_by_control_and_merged(project, tmp_pa
         ("scene", 5, 5, {"weather": "rain", "time-of-day": "night"}, 0.6, model),
         ("school-zone-active", 5, 5, {}, 0.6, model)]
     assert report.as_dict()["skipped"] == 1  # "Airbus" names nothing
+
+
+def brush_rle(mask: np.ndarray) -> list[int]:
+    """Label Studio's brush RLE of a mask, as label-studio-converter's ``brush.mask2rle`` makes it (the RGBA
+    pixels, every channel 255 where set) and its ``decode_rle`` reads it: header, then a literal run of the
+    first three values and repeated runs of 8-bit words with 16-bit lengths."""
+    values = np.repeat(mask.ravel().astype(np.int64) * 255, 4)
+    fields = [f"{len(values):032b}", f"{8 - 1:05b}", f"{16 - 1:04b}" * 4,
+              "0" + "00" + f"{3 - 1:016b}" + "".join(f"{value:08b}" for value in values[:3])]
+    edges = [3, *(np.flatnonzero(np.diff(values[3:])) + 4), len(values)]
+    for start, end in zip(edges[:-1], edges[1:], strict=True):
+        for first in range(start, end, 1 << 16):
+            length = min(end, first + (1 << 16)) - first
+            fields.append("1" + "00" + f"{length - 1:016b}" + f"{values[start]:08b}")
+    bits = "".join(fields)
+    bits += "0" * (-len(bits) % 8)
+    return [int(bits[index:index + 8], 2) for index in range(0, len(bits), 8)]
+
+
+def brush(result_id, mask, label):
+    return {"id": result_id, "type": "brushlabels", "from_name": "tag", "to_name": "image",
+            "original_width": mask.shape[1], "original_height": mask.shape[0], "image_rotation": 0,
+            "value": {"format": "rle", "rle": brush_rle(mask), "brushlabels": [label]}}
+
+
+def test_brushes_become_masks_or_their_bounds(project, tmp_path):
+    mask = np.zeros((HEIGHT, WIDTH), bool)
+    mask[100:180, 200:330] = True
+    mask[300, 500] = True
+    small = np.zeros((90, 160), bool)
+    small[10:20, 10:20] = True
+    results = [brush("car", mask, "vehicle"), brush("light", mask, "traffic-light"), brush("other", small, "vehicle")]
+    report = import_label_studio(project, write(tmp_path, [image_task(4, results)]))
+    state = project.state(project.tracks("vehicle")[0].id, 4)
+    x0, y0, x1, y1 = map(int, state.geometry.bounds())
+    assert (x0, y0, x1, y1) == (200, 100, 501, 301) and np.array_equal(state.geometry.mask, mask[y0:y1, x0:x1])
+    assert suggested_boxes(project, "traffic-light")[0][1] == (200, 100, 501, 301)
+    assert report.as_dict()["files"][str(tmp_path / "predictions.json")]["skipped"] == \
+        {"brushes of another image size": 1}
+    cut = brush("cut", mask, "vehicle")
+    cut["value"]["rle"] = cut["value"]["rle"][:-3]
+    with pytest.raises(FormatError, match="result cut: brush RLE: the runs end before the image does"):
+        import_label_studio(project, write(tmp_path, [image_task(4, [cut])]))
 
 
 # ---------------------------------------------------------------- Label Studio: video
