@@ -263,12 +263,12 @@ class _Reader:
                 is_whole(byte) and 0 <= byte <= 255 for byte in rle):
             raise FormatError(self.path, "a brush needs \"rle\": a list of bytes (\"format\": \"rle\")", place)
         width, height = self.project.sequence.width, self.project.sequence.height
+        if len(rle) >= 4 and int.from_bytes(bytes(rle[:4]), "big") != width * height * 4:
+            self.report.skip(self.path, "brushes of another image size", place)  # the count of RGBA values
+            return None
         try:
             pixels = decode_brush_rle(rle, width * height * 4)
         except ValueError as error:
-            if str(error).startswith("holds"):
-                self.report.skip(self.path, "brushes of another image size", place)
-                return None
             raise FormatError(self.path, f"brush RLE: {error}", place) from None
         alpha = pixels.reshape(height, width, 4)[:, :, 3] > 0
         ys, xs = np.nonzero(alpha)
@@ -391,7 +391,7 @@ class _Reader:
 
 def decode_brush_rle(values: list[int], count: int) -> np.ndarray:
     """The ``count`` values a Label Studio brush RLE holds (the module's docstring); ValueError for another count
-    (``"holds ..."``, before anything is allocated) or a stream that is not whole."""
+    (before anything is allocated) or a stream that is not whole."""
     bits = (np.unpackbits(np.asarray(values, dtype=np.uint8)) + ord("0")).tobytes().decode("ascii")
     position = 0
 
