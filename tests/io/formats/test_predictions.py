@@ -16,6 +16,7 @@ The files follow real structures, made smaller:
 
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ from napari_roadlabel.core.suggestion_writing import DISPUTE_AT
 from napari_roadlabel.core.suggestions import TAGS, accept, disputes, pending_suggestions, reject
 from napari_roadlabel.io.formats.coco_results import import_coco_results
 from napari_roadlabel.io.formats.label_studio import import_label_studio
-from napari_roadlabel.io.formats.predictions import UNKNOWN_SCORE
+from napari_roadlabel.io.formats.predictions import UNKNOWN_SCORE, model_name
 
 # pycocotools 2.0.11 under numpy 2 warns from inside its own mask.decode; nothing of ours.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
@@ -96,6 +97,15 @@ def test_percent_boxes_land_on_pixels_with_their_scores_and_model(project, tmp_p
         (3, (483.008, 296.388, 519.744, 323.028), 0.5, one),  # no result score: the prediction's
         (7, (320.0, 180.0, 384.0, 216.0), UNKNOWN_SCORE, "yolo-road@3")]  # model_version "name@version" as it is
     assert report.total == 3 and "model yolo-road@3: wrote 1 suggested state" in report.summary()
+
+
+@pytest.mark.parametrize(("model_version", "model"), [
+    ("yolo-road@3", "yolo-road@3"), ("µSAM/vit_h", "SAM-vit_h@1a2b3c4d"),  # as a public brush-prediction script has it
+    ("one", "one@1a2b3c4d"), (None, "preds@1a2b3c4d"), ("", "preds@1a2b3c4d"), (7, "7@1a2b3c4d"),
+    ("@", "preds@1a2b3c4d"), ("bad name@v 2", "bad-name@v-2"),
+])
+def test_model_names(model_version, model):
+    assert model_name(Path("runs/preds.json"), "1a2b3c4d", model_version) == model
 
 
 def test_labels_map_to_classes_and_attributes_and_unknown_ones_are_counted(project, tmp_path):
