@@ -17,14 +17,17 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import __version__
+from .assist.registry import assistant_class, assistant_names
+from .assist.run import compute_suggestions
 from .core import Project, RoadlabelError, Source, Taxonomy, default_taxonomy, load_taxonomy
 from .core.errors import RoadlabelWarning
+from .core.suggestions import accept_all, pending_suggestions, reject_all
 from .core.wording import counted
 from .io.formats.registry import IMPORTERS, export_any, export_formats
 from .io.formats.report import report_path
 from .io.frames import open_frames
 from .io.ingest import INGEST_FORMATS, ingest_sequence, read_dataset
-from .io.projects import create_project
+from .io.projects import create_project, open_project_frames
 from .io.splits import SPLITS, parse_ratios, split_dataset
 from .qa.agreement import compare_projects, compare_suggestions
 from .qa.browser import render_png
@@ -178,6 +181,31 @@ def _parser() -> argparse.ArgumentParser:
                            help=f"stop an object when a step's quality falls below this (default {STOP_BELOW})")
     propagate.set_defaults(run=_propagate)
 
+    assistants = commands.add_parser("assistants", help="list the assistants that propose labels")
+    assistants.set_defaults(run=_assistants)
+
+    suggest = commands.add_parser("suggest", help="train an assistant on the project's labels and write its "
+                                                  "suggestions for a person to accept")
+    suggest.add_argument("project", type=Path)
+    suggest.add_argument("--assistant", required=True, metavar="NAME", help="see `roadlabel assistants`")
+    suggest.add_argument("--model", type=Path, metavar="FILE", help="the model file of an assistant that runs one")
+    suggest.add_argument("--frames", type=_frame_range, metavar="A:B", help="only frames A..B-1 (default: all)")
+    suggest.add_argument("--min-confidence", type=float, default=0.0, metavar="X",
+                         help="leave out suggestions less sure than X (0..1, default 0)")
+    suggest.add_argument("--option", dest="options", action="append", default=[], metavar="KEY=VALUE",
+                         help="a setting of the assistant (repeat for more; VALUE read as JSON when it is)")
+    suggest.set_defaults(run=_suggest)
+
+    accept = _pending_command(commands, "accept", "accept pending suggestions as labels (one undo step)")
+    accept.add_argument("--min-confidence", type=float, default=0.0, metavar="X",
+                        help="only those at least X sure (0..1, default 0)")
+    accept.set_defaults(run=_accept)
+
+    reject = _pending_command(commands, "reject", "reject pending suggestions (one undo step); their assistants do "
+                                                  "not propose them again")
+    reject.add_argument("--below", type=float, metavar="X", help="only those less sure than X (0..1; default: all)")
+    reject.set_defaults(run=_reject)
+
     split = commands.add_parser("split", help="split projects by sequence into train/val/test and export each")
     split.add_argument("paths", type=Path, nargs="+", metavar="PATH",
                        help="the projects (one sequence each), then the output folder OUT")
@@ -208,6 +236,15 @@ def _parser() -> argparse.ArgumentParser:
                       help="no window: save a screenshot and the exported annotations, print where they are")
     demo.set_defaults(run=_demo)
     return parser
+
+
+def _pending_command(commands, name: str, help_text: str) -> argparse.ArgumentParser:
+    """`accept` and `reject`: a project, and which pending suggestions."""
+    command = commands.add_parser(name, help=help_text)
+    command.add_argument("project", type=Path)
+    command.add_argument("--assistant", metavar="NAME", help="only this assistant's (default: every one's)")
+    command.add_argument("--frames", type=_frame_range, metavar="A:B", help="only frames A..B-1 (default: all)")
+    return command
 
 
 def _frame_range(text: str) -> range:
@@ -428,6 +465,87 @@ def _propagate(args) -> None:
                 frames.close()
         write_propagation(project, result)
     print(result.summary())
+
+
+def _assistants(args) -> None:
+    for name in assistant_names():
+        try:
+            cls = assistant_class(name)
+        except RoadlabelError as error:  # a broken plug-in is listed with its error, the others still are
+            print(f"{name:<14} cannot be loaded: {error.reason}")
+            continue
+        learns = "learns from the project's labels" if cls.learns else "no training"
+        model = "; runs a model file (--model)" if cls.needs_model_file else ""
+        print(f"{name:<14} {cls.description} [proposes {cls.produces}; {learns}{model}]")
+
+
+def _suggest(args) -> None:
+    options = dict(_option(text) for text in args.options)
+    with Project.open(args.project, writing=True) as project:
+        frames_range = _checked_frames(project, args.frames)
+        frames = open_project_frames(project)
+        try:
+            with tqdm(total=len(frames_range), unit="frame", desc=f"suggest ({args.assistant})",
+                      disable=None) as bar:
+                run = compute_suggestions(project, args.assistant, frames, frame_range=frames_range,
+                                          model_file=args.model, min_confidence=args.min_confidence,
+                                          progress=bar.update, **options)
+        finally:
+            frames.close()
+        written = run.write(project)
+    print(f"{run.model}: {run.validation.describe()}")
+    print(written.describe())
+
+
+def _accept(args) -> None:
+    _check_confidence("--min-confidence", args.min_confidence)
+    with Project.open(args.project, writing=True) as project:
+        items = pending_suggestions(project, frames=_checked_frames(project, args.frames),
+                                    assistant=args.assistant, min_confidence=args.min_confidence)
+        accept_all(project, items, "accept suggestions")
+    print(f"accepted {_suggestions_by_kind(items)}")
+
+
+def _reject(args) -> None:
+    below = 1.0 if args.below is None else args.below
+    _check_confidence("--below", below)
+    with Project.open(args.project, writing=True) as project:
+        items = [item for item in pending_suggestions(project, frames=_checked_frames(project, args.frames),
+                                                      assistant=args.assistant)
+                 if args.below is None or item.confidence < below]
+        reject_all(project, items, "reject suggestions")
+    print(f"rejected {_suggestions_by_kind(items)}")
+
+
+def _check_confidence(option: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise RoadlabelError(option, f"must be between 0 and 1, got {value}")
+
+
+def _suggestions_by_kind(items) -> str:
+    """'12 suggestions (10 attributes, 2 geometry)'."""
+    kinds = Counter(item.kind for item in items)
+    detail = ", ".join(f"{count:,} {kind}" for kind, count in sorted(kinds.items()))
+    return counted(len(items), "suggestion") + (f" ({detail})" if detail else "")
+
+
+def _checked_frames(project: Project, frames: range | None) -> range:
+    count = project.sequence.frame_count
+    if frames is None:
+        return range(count)
+    if frames.stop > count:
+        raise RoadlabelError("--frames", f"{frames.start}:{frames.stop} runs past the last frame ({count - 1})")
+    return frames
+
+
+def _option(text: str) -> tuple[str, object]:
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise RoadlabelError("--option", f"{text!r} is not KEY=VALUE")
+    try:
+        return key.replace("-", "_"), json.loads(value)
+    except json.JSONDecodeError:
+        return key.replace("-", "_"), value
 
 
 def _demo(args) -> int:

@@ -37,14 +37,20 @@ def assistant_class(name: str) -> type[Assistant]:
     try:
         loaded = plugins[name].load()
     except Exception as error:  # a plug-in is someone else's code: any failure to import is theirs, named
-        raise RoadlabelError(plugins[name].value, f"the plug-in {name!r} cannot be loaded ({error})") from None
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]  # one line, whatever it raised
+        raise RoadlabelError(plugins[name].value, f"the plug-in {name!r} cannot be loaded ({reason})") from None
     if not (isinstance(loaded, type) and issubclass(loaded, Assistant)):
         raise RoadlabelError(plugins[name].value, f"the plug-in {name!r} is not an Assistant subclass")
     return loaded
 
 
 def make_assistant(name: str, **options) -> Assistant:
-    return assistant_class(name)(**options)
+    """The assistant ``name`` with these settings; a setting it does not take is one clear error."""
+    cls = assistant_class(name)
+    try:
+        return cls(**options)
+    except TypeError as error:
+        raise RoadlabelError(name, f"does not take the settings {sorted(options)} ({error})") from None
 
 
 def _plugins() -> dict:

@@ -182,6 +182,17 @@ def make_mask(mask, offset=(0.0, 0.0), *, where: str | None = None) -> Geometry:
     return _frozen(GeometryKind.MASK, offset, array.astype(bool))
 
 
+def mask_from_image(pixels, *, where: str | None = None) -> Geometry | None:
+    """A mask geometry from a whole-image boolean array: cropped to its pixels, with their offset; None when
+    no pixel is set."""
+    pixels = np.asarray(pixels, bool)
+    rows, cols = np.flatnonzero(pixels.any(axis=1)), np.flatnonzero(pixels.any(axis=0))
+    if rows.size == 0:
+        return None
+    return make_mask(pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], (float(cols[0]), float(rows[0])),
+                     where=where)
+
+
 def box(x0: float, y0: float, x1: float, y1: float, *, where: str | None = None) -> Geometry:
     """A box from its two corners."""
     return make_geometry(GeometryKind.BOX, [[x0, y0], [x1, y1]], where=where)

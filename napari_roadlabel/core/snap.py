@@ -149,9 +149,8 @@ def _normals(curve: LaneCurve, arc: np.ndarray) -> np.ndarray:
 
 def _find_paint(channels, samples, normals, max_shift, widths, min_score, min_contrast):
     """The signed offset of the paint along the normal at each sample, and whether any was found."""
-    halves = [(int(width) // 2, max(2, int(width) // 2)) for width in widths]  # (half bar, flank)
     search = int(np.ceil(max_shift)) + 1
-    reach = search + max(half + flank for half, flank in halves)
+    reach = search + max(half + flank for half, flank in _halves(widths))
     offsets = np.arange(-reach, reach + 1, dtype=float)
     along = np.array([-ALONG, 0.0, ALONG])
     tangents = np.column_stack([normals[:, 1], -normals[:, 0]])
@@ -161,10 +160,7 @@ def _find_paint(channels, samples, normals, max_shift, widths, min_score, min_co
     centre = slice(reach - search, reach + search + 1)  # offsets -search..search
     score = np.full((len(samples), 2 * search + 1), -np.inf)
     for profile in profiles:
-        spread = _background_spread(profile)
-        for half, flank in halves:
-            response = _bar_response(profile, half, flank)[:, centre]
-            score = np.maximum(score, np.where(response >= min_contrast, response / spread[:, None], -np.inf))
+        score = np.maximum(score, bar_significance(profile, widths, min_contrast)[0][:, centre])
     best = np.argmax(score, axis=1)
     rows = np.arange(len(samples))
     peak = score[rows, best]
@@ -188,34 +184,78 @@ def _profiles(channels: list[np.ndarray], points: np.ndarray) -> list[np.ndarray
     height, width = channels[0].shape
     low = np.floor(np.clip(points.reshape(-1, 2).min(axis=0) - margin, 0, None)).astype(int)
     high = np.ceil(np.minimum(points.reshape(-1, 2).max(axis=0) + margin + 1, [width, height])).astype(int)
-    crop = [channel[low[1]:high[1], low[0]:high[0]].astype(np.float32) for channel in channels]
-    if len(crop) == 3:
-        red, green, blue = crop
-        crop = [0.299 * red + 0.587 * green + 0.114 * blue, (red + green) / 2 - blue]
+    crop = paint_channels([channel[low[1]:high[1], low[0]:high[0]] for channel in channels])
     coordinates = [points[..., 1].ravel() - low[1], points[..., 0].ravel() - low[0]]
     result = []
-    for channel in crop:
-        smooth = cv2.GaussianBlur(channel, (0, 0), SMOOTHING, borderType=cv2.BORDER_REFLECT)
+    for smooth in crop:
         values = map_coordinates(smooth, coordinates, order=1, mode="nearest").reshape(points.shape[:-1])
         result.append(values.mean(axis=1))  # average along the curve
     return result
 
 
-def _bar_response(profile: np.ndarray, half: int, flank: int) -> np.ndarray:
-    """Mean over a bar of 2*half+1 samples minus the brighter of the two flanks beside it; NaN near the ends."""
-    count = profile.shape[1]
-    cumulative = np.concatenate([np.zeros((len(profile), 1)), np.cumsum(profile, axis=1)], axis=1)
-    centre = np.arange(count)
-    result = np.full(profile.shape, np.nan)
-    valid = (centre - half - flank >= 0) & (centre + half + flank < count)
-    k = centre[valid]
+def paint_channels(channels: list[np.ndarray]) -> list[np.ndarray]:
+    """Paint-likeness images from R, G, B (brightness and yellowness) or from grey (itself), float32, smoothed.
 
-    def mean(start, stop):
-        return (cumulative[:, stop] - cumulative[:, start]) / (stop - start)
+    Yellowness is ``(R + G) / 2 - B``: yellow paint can be no brighter than light concrete, but is far
+    yellower.  Each is Gaussian-blurred (sigma ``SMOOTHING``) so that sensor noise makes no peaks.
+    """
+    planes = [np.asarray(channel, dtype=np.float32) for channel in channels]
+    if len(planes) == 3:
+        red, green, blue = planes
+        planes = [0.299 * red + 0.587 * green + 0.114 * blue, (red + green) / 2 - blue]
+    return [cv2.GaussianBlur(plane, (0, 0), SMOOTHING, borderType=cv2.BORDER_REFLECT) for plane in planes]
 
-    bar = mean(k - half, k + half + 1)
-    flanks = np.maximum(mean(k - half - flank, k - half), mean(k + half + 1, k + half + 1 + flank))
-    result[:, valid] = bar - flanks
+
+def bar_significance(profile: np.ndarray, widths: tuple[int, ...] = WIDTHS, min_contrast: float = MIN_CONTRAST,
+                     noise: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """How paint-like each position of (N, M) profiles is: (significance, contrast), each (N, M).
+
+    The contrast is the bar response of the best paint width (the bar's mean minus its brighter flank,
+    grey levels); the significance is that contrast over the noise, -inf where the contrast is under
+    ``min_contrast`` or the bar does not fit (near the ends).  The noise is each profile's own
+    (``_background_spread``) unless ``noise`` gives it, broadcast against the profiles (a local noise
+    for image rows, which cross road, verge and trees).
+    """
+    profile = np.asarray(profile)
+    spread = _background_spread(profile)[:, None] if noise is None else noise
+    cumulative = np.zeros((profile.shape[0], profile.shape[1] + 1))
+    np.cumsum(profile, axis=1, out=cumulative[:, 1:])
+    significance = np.full(profile.shape, -np.inf)
+    contrast = np.zeros(profile.shape)
+    for half, flank in _halves(widths):
+        response = _bar_response(cumulative, half, flank)
+        with np.errstate(invalid="ignore"):
+            ratio = response / spread
+            better = (response >= min_contrast) & (ratio > significance)
+        significance = np.where(better, ratio, significance)
+        contrast = np.where(better, response, contrast)
+    return significance, contrast
+
+
+def _halves(widths: tuple[int, ...]) -> list[tuple[int, int]]:
+    """(half bar, flank) in px for each paint width."""
+    return [(int(width) // 2, max(2, int(width) // 2)) for width in widths]
+
+
+def _bar_response(cumulative: np.ndarray, half: int, flank: int) -> np.ndarray:
+    """Mean over a bar of 2*half+1 samples minus the brighter of the two flanks beside it; NaN near the ends.
+
+    ``cumulative`` is each profile's running sum with a 0 in front, (N, M + 1): every mean is a difference of
+    two of its columns, taken for all positions at once by slicing.
+    """
+    count = cumulative.shape[1] - 1
+    reach = half + flank
+    result = np.full((len(cumulative), count), np.nan)
+    valid = count - 2 * reach  # positions reach..count-reach-1 have the bar and both flanks inside
+    if valid <= 0:
+        return result
+
+    def mean(start: int, length: int) -> np.ndarray:  # over offsets start..start+length-1 from each position
+        first = reach + start
+        return (cumulative[:, first + length:first + length + valid] - cumulative[:, first:first + valid]) / length
+
+    flanks = np.maximum(mean(-half - flank, flank), mean(half + 1, flank))
+    result[:, reach:count - reach] = mean(-half, 2 * half + 1) - flanks
     return result
 
 

@@ -30,6 +30,7 @@ from ..core.lanes import fit_lanes, is_lane_class, sample_equal_many
 from ..core.project import Project
 from ..core.review import ReviewStatus
 from ..core.segments import segment_crossings, segment_hits
+from ..core.suggestions import disputes
 from ..core.timeline import frame_runs
 from .check_config import CheckConfig, CheckSettings, config_for
 from .findings import Finding
@@ -454,6 +455,42 @@ class SchoolZoneTag(Check):
         return self.finding(f"{ZONE_CLASS} {names} on {_frames_text(start, last)} not covered by a {ZONE_TAG} tag",
                             start, ids, functools.reduce(_union, (item.state.geometry.bounds()
                                                                   for item in self.zones[start])))
+
+
+@_register("suggestion-disagrees")
+class SuggestionDisagrees(Check):
+    """A confident assistant disagrees with what a person labeled (core.suggestion_writing records it as a
+    dispute, never as an overwrite): data cleaning before training.  One finding per run of frames where one
+    assistant proposes the same values for one object."""
+
+    def finish(self) -> Iterator[Finding]:
+        rows = sorted(disputes(self.project, self.frames),
+                      key=lambda row: (row.track_id, row.assistant, _shown_values(row.attributes), row.frame))
+        for _, group in itertools.groupby(rows, key=lambda row: (row.track_id, row.assistant,
+                                                                 _shown_values(row.attributes))):
+            group = list(group)
+            for start, last in _runs(row.frame for row in group):
+                yield self._finding([row for row in group if start <= row.frame <= last], start, last)
+
+    def _finding(self, rows: list, start: int, last: int) -> Finding:
+        first, store = rows[0], self.project.store
+        if store.has_track(first.track_id):
+            name = f"{store.track(first.track_id).class_name} {first.track_id}"
+            state = store.state(first.track_id, start)
+            labeled = {**store.track(first.track_id).attributes, **(state.attributes if state else {})}
+            region = state.geometry.bounds() if state else None
+        else:
+            tag = store.tag(first.track_id)
+            name, labeled, region = f"{tag.class_name} tag {tag.id}", dict(tag.attributes), None
+        said = ", ".join(f"{key} {labeled.get(key)!r}" for key in first.attributes)
+        confidence = min(row.confidence for row in rows)
+        return self.finding(f"{name} on {_frames_text(start, last)}: labeled {said}; {first.model} says "
+                            f"{_shown_values(first.attributes)} (confidence {confidence:.2f} or more)", start,
+                            (first.track_id,), region)
+
+
+def _shown_values(values: Mapping[str, Any]) -> str:
+    return ", ".join(f"{key} {value!r}" for key, value in sorted(values.items()))
 
 
 # ---------------------------------------------------------------- geometry helpers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -19,6 +20,8 @@ from napari_roadlabel.core.suggestions import (
     pending_suggestions,
     reject,
 )
+from napari_roadlabel.io.formats.geojson import export_geojson, import_geojson
+from napari_roadlabel.qa.checks import run_checks
 
 LIGHT = box(100, 50, 120, 100)
 
@@ -39,6 +42,10 @@ class Scripted(Assistant):
     def suggest(self, context):
         context.step(len(context.frame_range))
         return [item for item in self.suggestions if item.frame in context.frame_range]
+
+
+class ScriptedLanes(Scripted):
+    name = "scripted-lanes"  # another assistant: its run leaves the other's suggestions alone
 
 
 def light_track(project: Project, frames=range(10), source=Source.INTERPOLATED) -> int:
@@ -194,3 +201,52 @@ def test_a_schema_2_project_gains_suggestions_on_opening(tmp_path):
         suggest(project, Scripted(states(light, range(3), "red")), None)
     with Project.open(folder) as project:
         assert len(pending_suggestions(project)) == 3
+
+
+def test_geojson_carries_pending_attribute_suggestions_and_provenance_both_ways(project, tmp_path):
+    light = light_track(project, range(3))
+    run, _ = suggest(project, Scripted(states(light, range(3), "green", 0.75)), None)
+    accept(project, pending_suggestions(project, frames=range(0, 1))[0])
+    lane = make_geometry(GeometryKind.POLYLINE, [(100, 350), (200, 200)])
+    suggest(project, ScriptedLanes([Suggestion(1, 0.6, class_name="lane-line", geometry=lane)]), None)
+    path = tmp_path / "out.geojson"
+    export_geojson(project, path)
+    features = json.loads(path.read_text())["features"]
+    on_light = {feature["properties"]["frame"]: feature["properties"] for feature in features
+                if feature["properties"]["class"] == "traffic-light"}
+    assert "suggested" not in on_light[0] and on_light[0]["attributes"]["state"] == "green"
+    assert on_light[2]["suggested"] == {"attributes": {"state": "green"}, "confidence": 0.75, "model": run.model}
+    (lane_properties,) = [feature["properties"] for feature in features if feature["properties"]["class"] ==
+                          "lane-line"]
+    assert lane_properties["source"] == "suggested" and lane_properties["model"].startswith("scripted-lanes@")
+    with Project.create(tmp_path / "copy", project.sequence) as copy:
+        import_geojson(copy, path)
+        assert [(item.kind, item.frame, item.model) for item in pending_suggestions(copy)] == [
+            ("attributes", 1, run.model), ("geometry", 1, lane_properties["model"]), ("attributes", 2, run.model)]
+
+
+@pytest.mark.parametrize("suggested", [{"attributes": {"state": "red"}, "confidence": 2, "model": "a@1"},
+                                       {"attributes": "red", "confidence": 0.5, "model": "a@1"},
+                                       {"attributes": {"state": "red"}, "confidence": 0.5, "model": "no version"}])
+def test_a_malformed_suggested_property_is_refused_in_one_line(project, tmp_path, suggested):
+    path = tmp_path / "bad.geojson"
+    feature = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[1, 1], [9, 1], [9, 9], [1, 9],
+                                                                                    [1, 1]]]},
+               "properties": {"frame": 0, "track_id": 1, "class": "traffic-light", "shape": "box",
+                              "attributes": {}, "suggested": suggested}}
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    with pytest.raises(RoadlabelError, match="feature 0: property \"suggested\" must be"):
+        import_geojson(project, path)
+    assert project.tracks() == []
+
+
+def test_a_confident_disagreement_is_one_qa_finding_per_run_of_frames(project):
+    light = light_track(project, range(6), Source.MANUAL)
+    project.set_frame_attributes(light, 0, {"state": "red"})
+    suggest(project, Scripted(states(light, [1, 2, 3, 5], "green", 0.95)), None)
+    findings = [finding for finding in run_checks(project) if finding.check == "suggestion-disagrees"]
+    assert [(finding.frame, finding.track_ids) for finding in findings] == [(1, (light,)), (5, (light,))]
+    assert "traffic-light" in findings[0].message and "frames 1-3" in findings[0].message
+    assert "labeled state 'red'" in findings[0].message and "says state 'green'" in findings[0].message
+    assert findings[0].region == LIGHT.bounds() and not findings[0].blocking
+    assert project.state(light, 2).attributes["state"] == "red"  # listed, never applied

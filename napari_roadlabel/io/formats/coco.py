@@ -82,9 +82,8 @@ from ...core import (
     Project,
     RoadlabelError,
     Source,
-    make_mask,
 )
-from ...core.geometry import clip_polygon_to_image
+from ...core.geometry import clip_polygon_to_image, mask_from_image
 from ...core.taxonomy import ClassSpec, Taxonomy
 from .frame_match import Entry, frame_files, match_entries
 from .geojson import check_run_lengths
@@ -629,12 +628,10 @@ def rle_mask(segmentation: Any, project: Project, report: ImportReport, path: Pa
         full = rle_decode(segmentation)
     except ValueError as error:
         raise FormatError(None, f"RLE counts: {error}") from None
-    ys, xs = np.nonzero(full)
-    if not len(xs):
+    geometry = mask_from_image(full)
+    if geometry is None:
         report.skip(path, "a mask of no pixels", place)
-        return None
-    x0, y0 = int(xs.min()), int(ys.min())
-    return make_mask(full[y0:ys.max() + 1, x0:xs.max() + 1], (x0, y0))
+    return geometry
 
 
 def _tracks(parsed: list[_Parsed], path: Path) -> dict[object, list[_Parsed]]:

@@ -15,7 +15,11 @@ image pixels ([x, y], y down).  Geometry by kind:
 
 Properties: ``frame`` (0-based), ``track_id``, ``class``, ``attributes``
 (track-level and per-frame together), ``source`` and ``confidence`` where
-known.  Import reads the same; manual features become keyframes.  The file is
+known, ``model`` (``name@version``) on what an assistant proposed (kept once a
+person accepted it), and ``suggested`` = {"attributes": {...}, "confidence": x,
+"model": "name@version"} on an object with attribute values an assistant
+proposes and no person has accepted yet (the most confident one, when several
+assistants propose).  Import reads the same; manual features become keyframes.  The file is
 written to a temporary name and renamed, so a failed export leaves nothing.
 
 Import refuses (naming the file and the feature) what is not geometry: strings,
@@ -53,11 +57,15 @@ from ...core import (
     make_geometry,
     make_mask,
 )
+from ...core.annotations import AttributeSuggestion
 from ...core.geometry import as_points
+from ...core.suggestions import assistant_of
 from ..atomic import atomic_write
 from .import_report import ImportReport, fit_mask_to_image, fit_to_image, keeps_file_ids
 from .json_files import is_whole, load_json
 from .lane_frames import check_frames
+
+PENDING_BLOCK = 1000  # frames whose pending attribute suggestions the export holds at once
 
 # ---------------------------------------------------------------- export
 
@@ -96,16 +104,39 @@ def _features(project: Project, frames: range | None) -> Iterator[dict]:
     for tag in project.tags():
         if frames is None or (tag.start <= frames[-1] and tag.end >= frames[0]):
             yield tag_feature(tag)
+    pending = _PendingAttributes(project.store)
     for obj in project.store.iter_objects(frames):
-        yield object_feature(obj)
+        yield object_feature(obj, pending.on(obj.track.id, obj.state.frame))
 
 
-def object_feature(obj: FrameObject) -> dict:
+class _PendingAttributes:
+    """Pending attribute suggestions, read a block of frames at a time as the export walks the frames."""
+
+    def __init__(self, store):
+        self.store, self.block, self.rows = store, range(0), {}
+
+    def on(self, track_id: int, frame: int) -> AttributeSuggestion | None:
+        if frame not in self.block:
+            self.block = range(frame, frame + PENDING_BLOCK)
+            self.rows = {}
+            for row in self.store.attribute_suggestions(frames=self.block):  # the most confident one stays
+                kept = self.rows.get((row.track_id, row.frame))
+                if kept is None or row.confidence > kept.confidence:
+                    self.rows[(row.track_id, row.frame)] = row
+        return self.rows.get((track_id, frame))
+
+
+def object_feature(obj: FrameObject, suggested: AttributeSuggestion | None = None) -> dict:
     state = obj.state
     properties: dict[str, Any] = {"frame": state.frame, "track_id": obj.track.id, "class": obj.track.class_name,
                                   "attributes": obj.attributes, "source": state.source.value}
     if state.confidence is not None:
         properties["confidence"] = state.confidence
+    if state.model:
+        properties["model"] = state.model
+    if suggested is not None:
+        properties["suggested"] = {"attributes": dict(suggested.attributes), "confidence": suggested.confidence,
+                                   "model": suggested.model}
     geometry = _geometry_to_geojson(state.geometry, properties)
     return {"type": "Feature", "geometry": geometry, "properties": properties}
 
@@ -113,6 +144,10 @@ def object_feature(obj: FrameObject) -> dict:
 def tag_feature(tag: FrameRangeTag) -> dict:
     properties = {"frame": tag.start, "frame_end": tag.end, "track_id": tag.id, "class": tag.class_name,
                   "attributes": dict(tag.attributes), "source": tag.source.value}
+    if tag.confidence is not None:
+        properties["confidence"] = tag.confidence
+    if tag.model:
+        properties["model"] = tag.model
     return {"type": "Feature", "geometry": None, "properties": properties}
 
 
@@ -183,6 +218,8 @@ class ParsedFeature:
     points: np.ndarray | None = None  # (N, 2) as the file gives them (a box: two opposite corners); not for masks
     mask: Geometry | None = None  # a mask's geometry; None for a mask of no pixels
     frame_end: int | None = None
+    model: str = ""  # the assistant that proposed it
+    suggested: dict | None = None  # pending attribute values: {"attributes", "confidence", "model"}
 
     @property
     def geometry(self) -> Geometry | None:
@@ -236,16 +273,38 @@ def _parse_feature(feature: Any, place: str, path: Path, image: tuple[int, int] 
         raise FormatError(path, f"unknown source {properties.get('source')!r} "
                                 f"(known: {[s.value for s in Source]})", place) from None
     confidence = properties.get("confidence")
-    if confidence is not None and (isinstance(confidence, bool) or not isinstance(confidence, (int, float))
-                                   or not 0 <= confidence <= 1):
+    if confidence is not None and not is_confidence(confidence):
         raise FormatError(path, f"confidence must be a number from 0 to 1, got {confidence!r}", place)
     common = dict(place=place, frame=frame, track_id=track_id, class_name=class_name, attributes=attributes,
-                  source=source, confidence=confidence)
+                  source=source, confidence=confidence, model=_model(properties.get("model", ""), place, path),
+                  suggested=_suggested(properties.get("suggested"), place, path))
     if feature.get("geometry") is None:  # a tag; whether the class is one is checked against the taxonomy
         frame_end = _integer(properties, "frame_end", place, path) if "frame_end" in properties else None
         return ParsedFeature(**common, kind=None, frame_end=frame_end)
     kind, points, mask = _shape_from_geojson(feature["geometry"], properties, place, path, image)
     return ParsedFeature(**common, kind=kind, points=points, mask=mask)
+
+
+def _model(model: Any, place: str, path: Path) -> str:
+    if not isinstance(model, str):
+        raise FormatError(path, f"property \"model\" must be text (name@version), got {model!r}", place)
+    return model
+
+
+def _suggested(suggested: Any, place: str, path: Path) -> dict | None:
+    """properties.suggested, checked: {"attributes": {...}, "confidence": 0..1, "model": "name@version"}."""
+    if suggested is None:
+        return None
+    confidence = suggested.get("confidence") if isinstance(suggested, dict) else None
+    if not (isinstance(suggested, dict) and isinstance(suggested.get("attributes"), dict)
+            and is_confidence(confidence) and isinstance(suggested.get("model"), str) and "@" in suggested["model"]):
+        raise FormatError(path, "property \"suggested\" must be {\"attributes\": {...}, \"confidence\": 0..1, "
+                                f"\"model\": \"name@version\"}}, got {json.dumps(suggested)[:80]}", place)
+    return suggested
+
+
+def is_confidence(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 <= value <= 1
 
 
 def _integer(properties: dict, name: str, place: str, path: Path) -> int:
@@ -455,7 +514,8 @@ def _add_feature(project: Project, feature: ParsedFeature, geometry: Geometry | 
     chosen_source = source or feature.source
     if geometry is None:
         project.add_tag(feature.class_name, feature.frame, feature.frame_end, feature.attributes,
-                        source=chosen_source, tag_id=wanted_ids[feature.track_id])
+                        source=chosen_source, tag_id=wanted_ids[feature.track_id], confidence=feature.confidence,
+                        model=feature.model)
         return
     if feature.track_id not in created:
         track = project.add_track(feature.class_name, track_attributes[feature.track_id],
@@ -463,4 +523,10 @@ def _add_feature(project: Project, feature: ParsedFeature, geometry: Geometry | 
         created[feature.track_id] = track.id
     _, frame_attributes = project.taxonomy[feature.class_name].split_attributes(feature.attributes)
     project.set_state(created[feature.track_id], feature.frame, geometry, frame_attributes,
-                      source=chosen_source, confidence=feature.confidence)
+                      source=chosen_source, confidence=feature.confidence, model=feature.model)
+    if feature.suggested is not None:
+        suggested = feature.suggested
+        project.taxonomy[feature.class_name].split_attributes(suggested["attributes"], feature.place)
+        project.store.put_attribute_suggestion(AttributeSuggestion(
+            created[feature.track_id], feature.frame, assistant_of(suggested["model"]), suggested["attributes"],
+            float(suggested["confidence"]), suggested["model"]))
