@@ -45,7 +45,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
 
-from ...core import FormatError, Geometry, GeometryKind, Project, Source, make_mask
+from ...core import FormatError, Geometry, GeometryKind, Project, Source
+from ...core.geometry import mask_from_image
 from ...core.suggestions import Suggestion
 from ...core.taxonomy import ClassSpec
 from ..frames import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
@@ -270,15 +271,13 @@ class _Reader:
             pixels = decode_brush_rle(rle, width * height * 4)
         except ValueError as error:
             raise FormatError(self.path, f"brush RLE: {error}", place) from None
-        alpha = pixels.reshape(height, width, 4)[:, :, 3] > 0
-        ys, xs = np.nonzero(alpha)
-        if not len(xs):
+        mask = mask_from_image(pixels.reshape(height, width, 4)[:, :, 3] > 0, where=place)
+        if mask is None:
             self.report.skip(self.path, "brushes of no pixels", place)
             return None
-        x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
         if kind is GeometryKind.BOX:
-            return fit_to_image(kind, [[x0, y0], [x1, y1]], self.project, self.report, self.path, place)
-        return make_mask(alpha[y0:y1, x0:x1], (x0, y0))
+            return fit_to_image(kind, np.reshape(mask.bounds(), (2, 2)), self.project, self.report, self.path, place)
+        return mask
 
     def _video_boxes(self, value: dict, place: str, confidence: float, model: str) -> None:
         found = self._object_class("videorectangle", value, place)
