@@ -132,6 +132,9 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument("--format", choices=sorted(IMPORTERS), required=True)
     importer.add_argument("--as", dest="source", choices=[s.value for s in Source],
                           help="mark every imported state with this source (e.g. suggested for predictions)")
+    importer.add_argument("--images-json", type=Path,
+                          help="coco-results: the COCO file whose image and category ids the results use (default: "
+                               "the ids of this project's own coco export)")
     importer.add_argument("--strict", action="store_true",
                           help="refuse what the import would clip at the image border or skip, entries for frames "
                                "the project lacks, and a file with nothing to import")
@@ -299,6 +302,10 @@ def _taxonomy(args) -> None:
 def _import(args) -> None:
     with Project.open(args.project, writing=True) as project:  # locked before reading: ids are chosen on reading
         options = {"source": Source(args.source)} if args.source else {}
+        if args.images_json is not None:
+            if args.format != "coco-results":
+                raise RoadlabelError("--images-json", "is for --format coco-results")
+            options["images_json"] = args.images_json
         report = IMPORTERS[args.format](project, args.file, strict=args.strict, **options)
     _refuse_or_warn_if_empty(report, args.file, strict=args.strict)
     print(f"{report.summary()}; from {args.file} into {args.project} (report in {args.project / 'imports'})")
