@@ -92,7 +92,8 @@ def goal_rows(results: dict) -> list[tuple[str, object, str, bool | None]]:
                  ("lanes_tusimple_fn", tusimple.get("fn"), "", None)]
     clicks = results.get("masks", {}).get("click_iou", {})
     for objects in ("all", "all_but_crosswalk"):
-        ious, shares = _get(clicks, objects, "mean_iou_after_clicks"), _get(clicks, objects, "share_at_goal_after_clicks")
+        ious = _get(clicks, objects, "mean_iou_after_clicks")
+        shares = _get(clicks, objects, "share_at_goal_after_clicks")
         if ious and shares:
             rows += [(f"mask_iou_box_only_{objects}", ious[0], "", None),
                      (f"mask_iou_after_3_clicks_{objects}", ious[3], ">= 0.85", ious[3] >= 0.85),
