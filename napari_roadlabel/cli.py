@@ -21,7 +21,7 @@ from .assist.registry import assistant_class, assistant_names
 from .assist.run import compute_suggestions
 from .core import Project, RoadlabelError, Source, Taxonomy, default_taxonomy, load_taxonomy
 from .core.errors import RoadlabelWarning
-from .core.suggestions import accept_all, pending_suggestions
+from .core.suggestions import accept_all, pending_suggestions, reject_all
 from .core.wording import counted
 from .io.formats.registry import IMPORTERS, export_any, export_formats
 from .io.formats.report import report_path
@@ -132,6 +132,9 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument("--format", choices=sorted(IMPORTERS), required=True)
     importer.add_argument("--as", dest="source", choices=[s.value for s in Source],
                           help="mark every imported state with this source (e.g. suggested for predictions)")
+    importer.add_argument("--images-json", type=Path,
+                          help="coco-results: the COCO file whose image and category ids the results use (default: "
+                               "the ids of this project's own coco export)")
     importer.add_argument("--strict", action="store_true",
                           help="refuse what the import would clip at the image border or skip, entries for frames "
                                "the project lacks, and a file with nothing to import")
@@ -193,13 +196,15 @@ def _parser() -> argparse.ArgumentParser:
                          help="a setting of the assistant (repeat for more; VALUE read as JSON when it is)")
     suggest.set_defaults(run=_suggest)
 
-    accept = commands.add_parser("accept", help="accept pending suggestions as labels (one undo step)")
-    accept.add_argument("project", type=Path)
-    accept.add_argument("--assistant", metavar="NAME", help="only this assistant's (default: every one's)")
+    accept = _pending_command(commands, "accept", "accept pending suggestions as labels (one undo step)")
     accept.add_argument("--min-confidence", type=float, default=0.0, metavar="X",
                         help="only those at least X sure (0..1, default 0)")
-    accept.add_argument("--frames", type=_frame_range, metavar="A:B", help="only frames A..B-1 (default: all)")
     accept.set_defaults(run=_accept)
+
+    reject = _pending_command(commands, "reject", "reject pending suggestions (one undo step); their assistants do "
+                                                  "not propose them again")
+    reject.add_argument("--below", type=float, metavar="X", help="only those less sure than X (0..1; default: all)")
+    reject.set_defaults(run=_reject)
 
     split = commands.add_parser("split", help="split projects by sequence into train/val/test and export each")
     split.add_argument("paths", type=Path, nargs="+", metavar="PATH",
@@ -231,6 +236,15 @@ def _parser() -> argparse.ArgumentParser:
                       help="no window: save a screenshot and the exported annotations, print where they are")
     demo.set_defaults(run=_demo)
     return parser
+
+
+def _pending_command(commands, name: str, help_text: str) -> argparse.ArgumentParser:
+    """`accept` and `reject`: a project, and which pending suggestions."""
+    command = commands.add_parser(name, help=help_text)
+    command.add_argument("project", type=Path)
+    command.add_argument("--assistant", metavar="NAME", help="only this assistant's (default: every one's)")
+    command.add_argument("--frames", type=_frame_range, metavar="A:B", help="only frames A..B-1 (default: all)")
+    return command
 
 
 def _frame_range(text: str) -> range:
@@ -288,6 +302,10 @@ def _taxonomy(args) -> None:
 def _import(args) -> None:
     with Project.open(args.project, writing=True) as project:  # locked before reading: ids are chosen on reading
         options = {"source": Source(args.source)} if args.source else {}
+        if args.images_json is not None:
+            if args.format != "coco-results":
+                raise RoadlabelError("--images-json", "is for --format coco-results")
+            options["images_json"] = args.images_json
         report = IMPORTERS[args.format](project, args.file, strict=args.strict, **options)
     _refuse_or_warn_if_empty(report, args.file, strict=args.strict)
     print(f"{report.summary()}; from {args.file} into {args.project} (report in {args.project / 'imports'})")
@@ -480,15 +498,35 @@ def _suggest(args) -> None:
 
 
 def _accept(args) -> None:
-    if not 0.0 <= args.min_confidence <= 1.0:
-        raise RoadlabelError("--min-confidence", f"must be between 0 and 1, got {args.min_confidence}")
+    _check_confidence("--min-confidence", args.min_confidence)
     with Project.open(args.project, writing=True) as project:
         items = pending_suggestions(project, frames=_checked_frames(project, args.frames),
                                     assistant=args.assistant, min_confidence=args.min_confidence)
-        count = accept_all(project, items, "accept suggestions")
+        accept_all(project, items, "accept suggestions")
+    print(f"accepted {_suggestions_by_kind(items)}")
+
+
+def _reject(args) -> None:
+    below = 1.0 if args.below is None else args.below
+    _check_confidence("--below", below)
+    with Project.open(args.project, writing=True) as project:
+        items = [item for item in pending_suggestions(project, frames=_checked_frames(project, args.frames),
+                                                      assistant=args.assistant)
+                 if args.below is None or item.confidence < below]
+        reject_all(project, items, "reject suggestions")
+    print(f"rejected {_suggestions_by_kind(items)}")
+
+
+def _check_confidence(option: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise RoadlabelError(option, f"must be between 0 and 1, got {value}")
+
+
+def _suggestions_by_kind(items) -> str:
+    """'12 suggestions (10 attributes, 2 geometry)'."""
     kinds = Counter(item.kind for item in items)
     detail = ", ".join(f"{count:,} {kind}" for kind, count in sorted(kinds.items()))
-    print(f"accepted {counted(count, 'suggestion')}" + (f" ({detail})" if detail else ""))
+    return counted(len(items), "suggestion") + (f" ({detail})" if detail else "")
 
 
 def _checked_frames(project: Project, frames: range | None) -> range:

@@ -23,7 +23,8 @@ print(','.join(gui))
                                     "napari_roadlabel.qa.review", "napari_roadlabel.assist",
                                     "napari_roadlabel.assist.run", "napari_roadlabel.assist.onnx_model",
                                     "napari_roadlabel.assist.lane_proposals", "napari_roadlabel.assist.boxes",
-                                    "napari_roadlabel.assist.light_state", "napari_roadlabel.assist.frame_tags"])
+                                    "napari_roadlabel.assist.light_state", "napari_roadlabel.assist.frame_tags",
+                                    "napari_roadlabel.assist.masks"])
 def test_module_does_not_import_gui_toolkits(module):
     result = subprocess.run([sys.executable, "-c", CHECK.format(module=module, gui=GUI_MODULES)],
                             capture_output=True, text=True, check=True)
@@ -40,8 +41,10 @@ def test_module_does_not_import_gui_toolkits(module):
     ("napari_roadlabel.assist.onnx_model", {"core", "assist"}),
     ("napari_roadlabel.assist.lane_proposals", {"core", "assist"}),
     ("napari_roadlabel.assist.boxes", {"core", "assist"}),
+    ("napari_roadlabel.assist.box_tracks", {"core", "assist"}),
     ("napari_roadlabel.assist.light_state", {"core", "assist"}),
     ("napari_roadlabel.assist.frame_tags", {"core", "assist"}),
+    ("napari_roadlabel.assist.masks", {"core", "temporal", "assist"}),
 ])
 def test_module_imports_only_the_layers_below_it(module, allowed):
     code = (f"import sys, {module}; "

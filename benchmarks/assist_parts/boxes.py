@@ -32,8 +32,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from napari_roadlabel.assist import AssistContext  # noqa: E402
-from napari_roadlabel.assist.boxes import CLASSES, LIGHT, BoxProposer, box_iou  # noqa: E402
+from napari_roadlabel.assist.boxes import CLASSES, LIGHT, BoxProposer  # noqa: E402
 from napari_roadlabel.core import Project, SequenceInfo, Source  # noqa: E402
+from napari_roadlabel.core.geometry import bounds_iou  # noqa: E402
 from napari_roadlabel.sample import RoadSceneConfig, make_road_sequence  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -104,7 +105,7 @@ def _score(proposals, truth: dict) -> dict:
         for proposal in sorted(by_frame.get(frame, []), key=lambda p: -p.confidence):
             bounds = proposal.geometry.bounds()
             match = next((index for index, (name, state) in enumerate(objects) if index not in found
-                          and name == proposal.class_name and box_iou(state.geometry.bounds(), bounds) >= MATCH_IOU),
+                          and name == proposal.class_name and bounds_iou(state.geometry.bounds(), bounds) >= MATCH_IOU),
                          None)
             counts[proposal.class_name]["tp" if match is not None else "fp"] += 1
             if match is not None:
@@ -150,7 +151,7 @@ def _real_lights(quick: bool) -> dict:
                                [crops[i] for i in order[start:start + LIGHTS_PER_FRAME]], rng)
         proposals = [c.bounds for c, _ in assistant.propose(frame) if c.class_name == LIGHT]
         for truth in boxes:
-            best = max((box_iou(truth, bounds) for bounds in proposals), default=0.0)
+            best = max((bounds_iou(truth, bounds) for bounds in proposals), default=0.0)
             for threshold in found:
                 found[threshold] += best >= threshold
     bare = [len(assistant.propose(_jpeg(background))) for background in backgrounds]
@@ -167,7 +168,7 @@ def _pasted(background: np.ndarray, crops: list[Path], rng: np.random.Generator)
         h, w = crop.shape[:2]
         for _ in range(50):
             x, y = int(rng.integers(0, WIDTH - w)), int(rng.integers(0, HEIGHT // 2 - h))
-            if all(box_iou((x - 10, y - 10, x + w + 10, y + h + 10), placed) == 0 for placed in boxes):
+            if all(bounds_iou((x - 10, y - 10, x + w + 10, y + h + 10), placed) == 0 for placed in boxes):
                 frame[y:y + h, x:x + w] = crop
                 boxes.append((x, y, x + w, y + h))
                 break

@@ -73,11 +73,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from napari_roadlabel.assist.boxes import box_iou  # noqa: E402
 from napari_roadlabel.assist.run import compute_suggestions  # noqa: E402
 from napari_roadlabel.core import Project, SequenceInfo, Source  # noqa: E402
 from napari_roadlabel.core.errors import RoadlabelError  # noqa: E402
-from napari_roadlabel.core.geometry import GeometryKind  # noqa: E402
+from napari_roadlabel.core.geometry import (
+    GeometryKind,  # noqa: E402
+    bounds_iou,  # noqa: E402
+)
 from napari_roadlabel.core.lanes import is_lane_class  # noqa: E402
 from napari_roadlabel.core.suggestions import GEOMETRY, TAGS, accept_all, pending_suggestions, reject_all  # noqa: E402
 from napari_roadlabel.core.taxonomy import Scope  # noqa: E402
@@ -401,7 +403,7 @@ def match_tracks(project: Project, clip: Clip, suggested: Iterable[int], truth_i
 def _lies_on(geometry, true, class_name: str) -> bool:
     if is_lane_class(class_name):
         return mean_distance(geometry, true, lane=True) <= LANE_MATCH_PX
-    return box_iou(geometry.bounds(), true.bounds()) >= MATCH_IOU
+    return bounds_iou(geometry.bounds(), true.bounds()) >= MATCH_IOU
 
 
 def _worth_fixing(project: Project, clip: Clip, track_id: int, truth_id: int, drawing: int) -> bool:

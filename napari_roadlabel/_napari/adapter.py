@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import FrameObject, FrameState, Geometry, GeometryKind, Source, Taxonomy, Track, make_geometry, make_mask
+from ..core import FrameObject, FrameState, Geometry, GeometryKind, Source, Taxonomy, Track, make_geometry
+from ..core.geometry import mask_from_image
 from .layers import ElementLayer, layer_for
 from .style import edge_color, edge_width, face_color, object_label
 
@@ -138,13 +139,7 @@ def labels_to_masks(labels: np.ndarray, track_ids: set[int]) -> dict[int, Geomet
     """Each track id's mask in a label image (cropped to its extent), or None where it has no pixel left."""
     masks: dict[int, Geometry | None] = {}
     for track_id in track_ids:
-        pixels = labels == track_id
-        rows, cols = np.flatnonzero(pixels.any(axis=1)), np.flatnonzero(pixels.any(axis=0))
-        if rows.size == 0:
-            masks[track_id] = None
-            continue
-        crop = pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-        masks[track_id] = make_mask(crop, (float(cols[0]), float(rows[0])), where=f"mask of track {track_id}")
+        masks[track_id] = mask_from_image(labels == track_id, where=f"mask of track {track_id}")
     return masks
 
 

@@ -1,17 +1,18 @@
 """The "Not drawn by you" layer: dashed outlines over the current frame's objects that are not keyframes.
 
-Interpolated, propagated, imported and suggested states are drawn faint in
-their own layers; napari draws no dashed edges, so this read-only Vectors layer
-lays short dashes along their outlines, in the object's colour, or in orange
-where a propagated state's confidence is under the review threshold.  Keyframes
-stay solid: the annotator sees at a glance what is theirs.
+Interpolated, propagated and imported states are drawn faint in their own
+layers; napari draws no dashed edges, so this read-only Vectors layer lays
+short dashes along their outlines, in the object's colour, or in orange where a
+propagated state's confidence is under the review threshold.  Keyframes stay
+solid: the annotator sees at a glance what is theirs.  Suggested states get
+dots instead (assist_layers.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..core import FrameObject, GeometryError, GeometryKind
+from ..core import FrameObject, GeometryError, GeometryKind, Source
 from ..core.lanes import fit_lane, is_lane_class
 from ..temporal.propagation import needs_review
 from .adapter import box_corners, to_napari
@@ -66,7 +67,9 @@ class DerivedOutlineView:
         taxonomy = self.workspace.project.taxonomy
         vectors, colors = [], []
         for obj in self.workspace.shown_objects:
-            points = None if obj.state.is_keyframe else outline(obj)
+            if obj.state.is_keyframe or obj.state.source is Source.SUGGESTED:  # suggestions: assist_layers.py
+                continue
+            points = outline(obj)
             if points is None or len(points) < 2:
                 continue
             found = dashes(points)

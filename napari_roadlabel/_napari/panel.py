@@ -28,8 +28,9 @@ from qtpy.QtWidgets import (
 from ..core import AnnotationError, AttributeSpec, RoadlabelError, Scope
 from ..core.annotations import FrameState
 from ..core.lane_order import order_name
+from ..core.suggestions import ATTRIBUTES, pending_suggestions
 from ..core.taxonomy import AttributeType
-from ..core.timeline import Run, attribute_runs, describe_runs
+from ..core.timeline import Run, attribute_runs, describe_runs, frame_runs
 from ..temporal.propagation import needs_review
 from .keymap import BINDINGS
 from .layers import drawable_classes
@@ -42,6 +43,9 @@ ORIGIN = "made"  # the timeline's last row: where each state came from
 ORIGIN_COLORS = {"keyframe": "#ffffff", "interpolated": "#8090a0", "propagated": "#8090a0", "to check": "#ff8c00",
                  "imported": "#a080ff", "suggested": "#c0a0ff"}
 ROW_HEIGHT = 12
+SUGGESTED_ROW = "assist"  # the timeline's row of frames where a suggestion waits,
+SUGGESTED = "suggested"  # drawn in ORIGIN_COLORS' colour for suggestions
+SUGGESTION_MARK = "◇"  # beside an object with attribute suggestions waiting
 
 
 class ClassChooser(Container):
@@ -119,12 +123,14 @@ class ObjectList(QListWidget):
         self.clear()
         order = self.workspace.lane_curves.order
         store = self.workspace.project.store
+        suggested = suggested_values(self.workspace)
         for obj in sorted(self.workspace.shown_objects, key=lambda o: o.track.id):
             mark = "" if obj.state.is_keyframe else f"  ({source_note(obj)})"
             place = f" {order_name(order[obj.track.id])}" if obj.track.id in order else ""
             verdict = store.review_mark(obj.track.id, obj.state.frame) or store.review_mark(obj.track.id, None)
             judged = f"  [{verdict.status.value}]" if verdict else ""
-            item = QListWidgetItem(f"#{obj.track.id}  {obj.track.class_name}{place}{mark}{judged}")
+            hint = f"  {SUGGESTION_MARK} {suggested[obj.track.id]}" if obj.track.id in suggested else ""
+            item = QListWidgetItem(f"#{obj.track.id}  {obj.track.class_name}{place}{mark}{judged}{hint}")
             item.setData(Qt.UserRole, obj.track.id)
             self.addItem(item)
         self._updating = False
@@ -148,6 +154,15 @@ class ObjectList(QListWidget):
             return
         items = self.selectedItems()
         self.workspace.select_track(items[0].data(Qt.UserRole) if items else None)
+
+
+def suggested_values(workspace: Workspace) -> dict[int, str]:
+    """Track id -> its attribute suggestions on the current frame, in words ("state: green? 0.83")."""
+    notes: dict[int, list[str]] = {}
+    for item in workspace.assist.here:
+        if item.kind == ATTRIBUTES:
+            notes.setdefault(item.target, []).append(workspace.assist.describe(item))
+    return {track_id: "; ".join(texts) for track_id, texts in notes.items()}
 
 
 def source_note(obj) -> str:
@@ -204,6 +219,10 @@ class AttributeEditor(Container):
             widget.enabled = state is not None or not per_frame
             widget.changed.connect(lambda new, spec=spec: self._write(spec, new))
             self.append(widget)
+        suggested = suggested_values(self.workspace).get(track_id)
+        if suggested:
+            self.append(LineEdit(label=f"Suggested {SUGGESTION_MARK}", value=suggested, enabled=False,
+                                 tooltip="Alt-Enter accepts it, Alt-Backspace rejects it (the Assist tab has more)"))
 
     def _write(self, spec: AttributeSpec, shown: Any) -> None:
         if self._loading or self.track_id is None:
@@ -238,8 +257,9 @@ def _value_of(spec: AttributeSpec, shown: Any) -> Any:
 
 
 class TimelineBar(QWidget):
-    """One coloured row per per-frame attribute of the selected object over the whole sequence, and a last row
-    for where its states came from: keyframes white, interpolated or propagated grey, to check orange.
+    """One coloured row per per-frame attribute of the selected object over the whole sequence, a row for where
+    its states came from (keyframes white, interpolated or propagated grey, to check orange, suggested lilac),
+    and, when suggestions wait for it, a last row ("assist") of the frames where they do.
 
     Keyframes are also white ticks on top; the current frame is a blue line; the text below says it in words.
     """
@@ -272,6 +292,10 @@ class TimelineBar(QWidget):
             self.rows = [(name, attribute_runs(states, name)) for name in spec.attributes_of(Scope.FRAME)]
             self.rows.append(("made", attribute_runs([_with_origin(state) for state in states], ORIGIN)))
             self.keyframes = [state.frame for state in states if state.is_keyframe]
+            suggested = sorted({item.frame for item in pending_suggestions(project, track_id=track_id)})
+            if suggested:  # where a suggestion waits for this object: its geometry or its attributes
+                self.rows.append((SUGGESTED_ROW, [Run(start, end, SUGGESTED) for start, end, _ in
+                                                  frame_runs((frame, SUGGESTED) for frame in suggested)]))
         words = [f"{name}: {describe_runs(runs)}" for name, runs in self.rows]
         self.text.setText(f"#{track_id} " + "; ".join(words) if self.rows else "")
         self.setFixedHeight(ROW_HEIGHT * len(self.rows) + 6 if self.rows else 0)

@@ -9,15 +9,11 @@ kept (see ``write_propagation``).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton, SpinBox
-from napari.qt.threading import create_worker
-from napari.utils import cancelable_progress
-from napari.utils.notifications import show_error, show_info
-from psygnal import Signal
+from napari.utils.notifications import show_info
 
 from ..core import RoadlabelError
 from ..io.frames import open_frames
@@ -30,7 +26,7 @@ from ..temporal.propagation import (
     plan_propagation,
     write_propagation,
 )
-from .relay import ProgressRelay
+from .worker_run import WorkerRun
 
 SCOPES = ("selected", "all")
 UNTIL = ("next keyframe", "N frames", "end")
@@ -70,23 +66,16 @@ def plan_for(workspace, options: PropagationOptions) -> PropagationPlan:
                             extend_tags=options.extend_tags)
 
 
-class PropagationRunner:
+class PropagationRunner(WorkerRun):
     """One propagation at a time for a workspace: started, computed in a thread, written, or cancelled."""
 
-    started = Signal()
-    finished = Signal(object, str)  # the PropagationResult written (None if cancelled or failed), and what happened
+    cancelled_error = PropagationCancelled
+    cancelled_message = str(PropagationCancelled())
+    failure = "propagation failed"
 
     def __init__(self, workspace):
-        self.workspace = workspace
+        super().__init__(workspace)
         self.options = PropagationOptions()
-        self.worker = None
-        self._cancel = threading.Event()
-        self._bar = None
-        self._relay = ProgressRelay()
-
-    @property
-    def running(self) -> bool:
-        return self.worker is not None
 
     def start(self) -> None:
         """Propagate with the current options; raises RoadlabelError when there is nothing to do."""
@@ -96,56 +85,15 @@ class PropagationRunner:
         if not plan.spans:
             reasons = "; ".join(f"track {track}: {why}" for track, why in plan.skipped)
             raise RoadlabelError(None, f"nothing to propagate ({reasons or 'no objects'})")
-        self._cancel.clear()
-        self._bar = cancelable_progress(total=plan.work, desc=f"Propagating ({plan.method})",
-                                        cancel_callback=self.cancel)
-        self._relay.advanced.connect(self._bar.update)
-        project = self.workspace.project
-        # Errors come back through ``errored`` (cancelling is one): no re-raising in the event loop.
-        self.worker = create_worker(_compute, plan, str(project.source_path()), self._relay.advanced.emit,
-                                    self._cancel.is_set, _ignore_errors=True)
-        self.worker.returned.connect(self._write)
-        self.worker.errored.connect(self._failed)
-        self.worker.finished.connect(self._close_bar)
-        self.started.emit()
-        self.worker.start()
-
-    def cancel(self) -> None:
-        """Ask the run to stop; nothing is written."""
-        self._cancel.set()
-
-    def wait(self, timeout_ms: int = 30000) -> None:
-        """Block until the worker thread ends (closing the workspace)."""
-        if self.worker is not None:
-            self.worker.await_workers(timeout_ms)
+        self._launch(_compute, plan, str(self.workspace.project.source_path()), total=plan.work,
+                     desc=f"Propagating ({plan.method})")
 
     def _write(self, result: PropagationResult) -> None:
-        self.worker = None
-        if self._cancel.is_set():  # cancelled after the last frame was computed, or the workspace is closing
-            self.finished.emit(None, str(PropagationCancelled()))
-            return
         written = write_propagation(self.workspace.project, result)
         summary = result.summary()
         self.workspace.after_edit(f"propagated: {written} states written")
         show_info(summary)
         self.finished.emit(result, summary)
-
-    def _failed(self, error: Exception) -> None:
-        self.worker = None
-        if isinstance(error, PropagationCancelled):
-            self.workspace.viewer.status = str(error)
-        elif isinstance(error, RoadlabelError):
-            self.workspace.report(error)
-        else:
-            show_error(f"propagation failed, nothing was changed: {error!r}")
-        self.finished.emit(None, str(error))
-
-    def _close_bar(self) -> None:
-        self.worker = None
-        if self._bar is not None:
-            self._relay.advanced.disconnect(self._bar.update)
-            self._bar.close()
-            self._bar = None
 
 
 def _compute(plan: PropagationPlan, source: str, progress: Callable[[int], None],

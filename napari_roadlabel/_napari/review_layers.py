@@ -59,7 +59,7 @@ class FindingsView:
 
     def _layer(self):
         if self.layer is None:
-            self.layer = _add_quietly(self.workspace.viewer, lambda viewer: viewer.add_shapes(
+            self.layer = add_quietly(self.workspace.viewer, lambda viewer: viewer.add_shapes(
                 ndim=2, name=FINDINGS_LAYER, edge_width=2, face_color="transparent"))
         return self.layer
 
@@ -116,13 +116,13 @@ class CommentPins:
 
     def _layer(self):
         if self.layer is None:
-            self.layer = _add_quietly(self.workspace.viewer, lambda viewer: viewer.add_points(
+            self.layer = add_quietly(self.workspace.viewer, lambda viewer: viewer.add_points(
                 ndim=2, name=COMMENTS_LAYER, size=14, symbol="disc", border_color="white", border_width=0.15))
             self.layer.events.data.connect(self._on_data)
         return self.layer
 
 
-def _add_quietly(viewer, add):
+def add_quietly(viewer, add):
     """Add a layer without taking the annotator away from the layer they were working in."""
     active = viewer.layers.selection.active
     layer = add(viewer)

@@ -1,4 +1,5 @@
-"""The dock widget: open a sequence or project, label it (class, objects, attributes, timeline), export.
+"""The dock widget: open a sequence or project, label it (class, objects, attributes, timeline), review it, let
+assistants suggest labels (the Assist tab), export.
 
 A "Keys" tab lists every key binding.  There is no save button: every edit is
 in the project's store the moment it is made.
@@ -26,6 +27,7 @@ from qtpy.QtWidgets import (
 from ..core import Project, RoadlabelError
 from ..io.projects import create_project, open_project_frames
 from . import keymap
+from .assist_panel import AssistPanel
 from .export_dialog import ExportDialog
 from .panel import KeysHelp, LabelingPanel
 from .reader import OPEN_REQUEST_KEY
@@ -33,6 +35,7 @@ from .review_panel import ReviewPanel
 from .workspace import Workspace
 
 PROJECT_SUFFIX = ".roadlabel"
+NO_ASSIST = "Open a project to let an assistant suggest labels."
 
 
 def project_folder_for(source: Path) -> Path:
@@ -57,6 +60,7 @@ class RoadLabelWidget(QWidget):
         self._export_button.setEnabled(False)
         self.panel: LabelingPanel | None = None
         self.review_panel: ReviewPanel | None = None
+        self.assist_panel: AssistPanel | None = None
         self.export_dialog: ExportDialog | None = None
         self._label_tab = QWidget()
         self._label_layout = QVBoxLayout(self._label_tab)
@@ -72,6 +76,8 @@ class RoadLabelWidget(QWidget):
         self.tabs.addTab(self._label_scroll, "Label")
         self._review_scroll = _UpDownScroll(QLabel("Open a project to review it."))
         self.tabs.addTab(self._review_scroll, "Review")
+        self._assist_scroll = _UpDownScroll(QLabel(NO_ASSIST))
+        self.tabs.addTab(self._assist_scroll, "Assist")
         self.tabs.addTab(KeysHelp(), "Keys")
         QVBoxLayout(self).addWidget(self.tabs)
         self._export_button.clicked.connect(self._choose_export)
@@ -104,6 +110,8 @@ class RoadLabelWidget(QWidget):
         self._label_scroll.fit_width()
         self.review_panel = ReviewPanel(self.workspace.review, self.workspace.comment_pins, self.report)
         self._review_scroll.setWidget(self.review_panel)
+        self.assist_panel = AssistPanel(self.workspace.assist, self.workspace.mask_tool, self.report)
+        self._assist_scroll.setWidget(self.assist_panel)
         self._show_project()
 
     def open_source(self, source: str | Path) -> Path:
@@ -132,6 +140,9 @@ class RoadLabelWidget(QWidget):
         if self.review_panel is not None:
             self._review_scroll.setWidget(QLabel("Open a project to review it."))  # deletes the panel
             self.review_panel = None
+        if self.assist_panel is not None:
+            self._assist_scroll.setWidget(QLabel(NO_ASSIST))  # deletes the panel
+            self.assist_panel = None
 
     def _show_project(self) -> None:
         project = self.workspace.project

@@ -23,10 +23,13 @@ from ..core.snap import snap_to_paint
 from ..io.frames import FrameSource
 from ..temporal.propagation import FLAG_BELOW, needs_review
 from .adapter import EDITING_COLUMNS, NEW_OBJECT, LayerData, clip_to_image, objects_by_layer
+from .assist_layers import SuggestionView
+from .assist_mode import AssistMode
 from .derived_outlines import DerivedOutlineView
 from .filling import fill_layer
 from .lane_curves import LaneCurveView
 from .layers import ALL_LAYERS, MASKS, ElementLayer, classes_of, drawable_classes, layer_for
+from .mask_tool import MaskTool
 from .propagation import PropagationRunner
 from .review_layers import CommentPins, FindingsView
 from .review_mode import ReviewMode
@@ -75,6 +78,9 @@ class Workspace:
         self.review = ReviewMode(self)
         self.findings_view = FindingsView(self, self.review)
         self.comment_pins = CommentPins(self, self.review)
+        self.assist = AssistMode(self)
+        self.suggestion_view = SuggestionView(self, self.assist)
+        self.mask_tool = MaskTool(self)
         viewer.dims.events.current_step.connect(self._on_step)
         viewer.layers.events.removing.connect(self._on_layer_removing)
         viewer.dims.set_current_step(0, 0)  # napari would start in the middle of the clip
@@ -93,6 +99,7 @@ class Workspace:
     def show_frame(self, frame: int) -> None:
         """Fill the element layers with the objects on ``frame`` (kept in ``shown_objects`` for the panel)."""
         self.shown_objects = self.project.objects_on(frame)
+        self.assist.read_frame(frame)
         by_layer = objects_by_layer(self.shown_objects, self.project.taxonomy)
         with self._filling_layers():
             for element in [element for element in ALL_LAYERS if element in self.layers or element in by_layer]:
@@ -452,6 +459,7 @@ class Workspace:
         """Remove the workspace's layers and close the project and frames (the store has every edit already)."""
         self.propagation.cancel()  # a run's result is not written once its project is closed
         self.propagation.wait()
+        self.assist.close()
         self.review.close()
         self.viewer.dims.events.current_step.disconnect(self._on_step)
         self.viewer.layers.events.removing.disconnect(self._on_layer_removing)
@@ -459,7 +467,8 @@ class Workspace:
         if self._attached:  # else the viewer is closing or the user removed the frames: leave the layers be
             self._attached = False
             for layer in [self.image_layer, self.ghost_layer, self.lane_curves.layer, self.derived_outlines.layer,
-                          self.findings_view.layer, self.comment_pins.layer,
+                          self.findings_view.layer, self.comment_pins.layer, *self.suggestion_view.layers(),
+                          *self.mask_tool.layers(),
                           *self.layers.values()]:
                 if layer is not None and layer in self.viewer.layers:
                     self.viewer.layers.remove(layer)

@@ -8,7 +8,8 @@ How it works:
      bright core.  Its colour says which slot of a three-lamp housing it sits in (red top or left, yellow
      middle, green bottom or right), which places the housing around it (``HOUSING_WIDTH`` and
      ``HOUSING_LENGTH`` lamp diameters).  The housing must be there: both unlit slots clearly darker than the
-     lamp (vertical and horizontal are tried; the darker one wins).  The lamp's colour is the guessed
+     lamp (vertical and horizontal are tried; the darker one wins), and so the ring of pixels around the lamp
+     (a stop sign's red, as bright once compressed, has a white rim or sky around it).  The lamp's colour is the guessed
      ``state``.
    * *signs* are outlines (holes filled, so text does not matter) of red, white and yellow regions with a
      sign's shape: a red octagon or disc (a *stop* when the outline has eight corners) or triangle (a
@@ -30,14 +31,19 @@ How it works:
    A class without a verifier (no labels, or fewer than ``MIN_BOXES``): ``0.2 + 0.3 * score``, in 0.2..0.5,
    so an unverified guess never outranks a verified one.
 
-4. **Suggest**, per frame: candidates -> verified -> dropped when an object of the same class is already on
-   that frame (IoU > ``DUPLICATE_IOU``) -> a box Suggestion with the guessed attributes.  Proposals are
-   linked to the previous frame's objects of the same class by IoU (``LINK_IOU``): continuing an existing
-   track gives its ``track_id``, continuing a proposal gives the same ``new_track`` number.
+4. **Suggest**: per frame, candidates -> verified -> dropped when an object of the same class is already on
+   that frame (IoU > ``DUPLICATE_IOU``).  Then per class, the proposals and the boxes already there are linked
+   into tracks (``box_tracks``: motion prediction, one-to-one assignment, gaps of a few missed frames
+   bridged) and each track's missed frames filled by interpolation, with a lower confidence.  A track that
+   continues an object already there gives its ``track_id``; any other becomes one new track, and only when
+   it has at least ``MIN_TRACK_DETECTIONS`` proposals, on at least ``MIN_DETECTED_SHARE`` of its frames (stray
+   detections are clutter).  Track-level
+   attributes (a sign's ``type``) take the value most of its detections agree on, on all its frames.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,8 +53,9 @@ import numpy as np
 
 from ..core.annotations import Source
 from ..core.frame_objects import objects_by_frame
-from ..core.geometry import GeometryKind, box
+from ..core.geometry import GeometryKind, bounds_iou, box
 from .base import GEOMETRY, Assistant, AssistContext, NotEnoughLabels, Suggestion, Validation
+from .box_tracks import BoxTrack, Detection, filled, link
 
 LIGHT, SIGN = "traffic-light", "traffic-sign"
 CLASSES = (LIGHT, SIGN)
@@ -62,6 +69,7 @@ LAMP_GLOW = 230  # a lit lamp's coloured pixels are this bright (90th percentile
 LAMP_MIN_PX, LAMP_MAX_PX = 2, 80  # lamp diameter
 HOUSING_WIDTH, HOUSING_LENGTH = 1.45, 3.8  # in lamp diameters
 UNLIT_CONTRAST = 50  # grey levels an unlit slot must be below the lamp
+LAMP_RING_CONTRAST = 60  # and the median of the ring around it: a stop sign's red has a white rim
 
 SIGN_MIN_PX, SIGN_MAX_FRACTION = 5, 0.4  # sign width and height: at least this, at most this share of the image
 WHITE_MAX_SATURATION, WHITE_MIN_VALUE = 25, 165  # 25: a blue or hazy sky is more saturated
@@ -69,7 +77,9 @@ RED_SIGN_MIN_VALUE = 100  # darker red is an unlit lamp or shade
 BORDER_CONTRAST = 40  # grey levels a white sign's rim must be below its face
 RIM = {"red": 0.045, "white": 0.04, "yellow": 0.0}  # a sign's rim outside the coloured region, per side
 
-NMS_IOU, DUPLICATE_IOU, LINK_IOU, MATCH_IOU = 0.3, 0.3, 0.3, 0.5
+NMS_IOU, DUPLICATE_IOU, MATCH_IOU = 0.3, 0.3, 0.5
+MIN_TRACK_DETECTIONS, MIN_DETECTED_SHARE = 3, 0.5  # proposals a new track needs, and on this share of its frames
+TRACK_ATTRIBUTES = {SIGN: ("type",)}  # one value per track
 ZERO_SHOT_FLOOR, ZERO_SHOT_SPAN = 0.2, 0.3
 MIN_BOXES = 5  # a person's boxes of a class needed to train its verifier
 MAX_POSITIVES = 2000  # boxes learned from per class (spread evenly over the labels)
@@ -152,7 +162,10 @@ def _light_candidates(hsv: np.ndarray) -> list[Candidate]:
             coloured = lamp[(region > 0) & (mask[y:y + h, x:x + w] > 0)]
             if coloured.size == 0 or np.percentile(coloured, 90) < LAMP_GLOW:
                 continue
-            candidate = _housing_around(value, (x, y, w, h), colour, float(np.percentile(lamp, 75)))
+            lamp_value = float(np.percentile(lamp, 75))
+            if lamp_value - _ring_value(value, x, y, w, h, 50) < LAMP_RING_CONTRAST:
+                continue
+            candidate = _housing_around(value, (x, y, w, h), colour, lamp_value)
             if candidate is not None:
                 found.append(candidate)
     return found
@@ -247,31 +260,25 @@ def _sign_shape(region: np.ndarray, colour: str, x: int, y: int) -> Candidate | 
 def _has_dark_rim(value: np.ndarray, x: int, y: int, w: int, h: int) -> bool:
     """A white face is framed by a dark border (or stands against something darker): the darker quarter of the
     one-pixel ring around its box is well below its bright pixels (letters make the face's median dark)."""
+    face = value[y:y + h, x:x + w]
+    return float(np.percentile(face, 75)) - _ring_value(value, x, y, w, h, 25) >= BORDER_CONTRAST
+
+
+def _ring_value(value: np.ndarray, x: int, y: int, w: int, h: int, percentile: float) -> float:
+    """A percentile of the grey levels on the one-pixel ring around a box (inf when the box fills the image)."""
     x0, y0 = max(x - 1, 0), max(y - 1, 0)
     outer = value[y0:y + h + 1, x0:x + w + 1]
     ring = np.ones(outer.shape, bool)
     ring[y - y0:y - y0 + h, x - x0:x - x0 + w] = False
-    face = value[y:y + h, x:x + w]
-    contrast = float(np.percentile(face, 75)) - float(np.percentile(outer[ring], 25)) if ring.any() else 0.0
-    return contrast >= BORDER_CONTRAST
+    return float(np.percentile(outer[ring], percentile)) if ring.any() else float("inf")
 
 
 def _best_of_overlapping(candidates: list[Candidate]) -> list[Candidate]:
     kept: list[Candidate] = []
     for candidate in sorted(candidates, key=lambda c: -c.score):
-        if all(box_iou(candidate.bounds, other.bounds) <= NMS_IOU for other in kept):
+        if all(bounds_iou(candidate.bounds, other.bounds) <= NMS_IOU for other in kept):
             kept.append(candidate)
     return kept
-
-
-def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two (x0, y0, x1, y1) boxes."""
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    if width <= 0 or height <= 0:
-        return 0.0
-    inter = width * height
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 # ----------------------------------------------------------------------------------------------- features
@@ -382,56 +389,63 @@ class BoxProposer(Assistant):
         return kept
 
     def suggest(self, context: AssistContext) -> Iterator[Suggestion]:
-        height, width = context.project.sequence.height, context.project.sequence.width
-        previous: list[_Placed] = []
+        detections = self._detections(context)
         numbers = iter(range(1 << 62))
+        suggestions = []
+        for class_name in CLASSES:
+            for track in link(detections[class_name]):
+                suggestions += _track_suggestions(track, class_name, numbers)
+        yield from sorted(suggestions, key=lambda s: s.frame)
+
+    def _detections(self, context: AssistContext) -> dict[str, list[list[Detection]]]:
+        """Per class and frame: the boxes already there (with their track) and the verified proposals that do
+        not duplicate one of them."""
+        height, width = context.project.sequence.height, context.project.sequence.width
+        detections: dict[str, list[list[Detection]]] = {class_name: [] for class_name in CLASSES}
         for by_frame in objects_by_frame(context.project, context.frame_range):
             for frame, objects in by_frame.items():
-                existing = [_Placed(obj.state.geometry.bounds(), obj.track.class_name, obj.track.id)
-                            for obj in objects if obj.track.class_name in CLASSES
-                            and obj.state.geometry.kind is GeometryKind.BOX]
-                taken = {placed.track_id for placed in existing}
-                current = list(existing)
+                found = {class_name: [] for class_name in CLASSES}
+                for obj in objects:
+                    if obj.track.class_name in CLASSES and obj.state.geometry.kind is GeometryKind.BOX:
+                        found[obj.track.class_name].append(
+                            Detection(frame, obj.state.geometry.bounds(), track_id=obj.track.id))
                 for candidate, confidence in self.propose(context.frames[frame]):
                     bounds = _clipped(candidate.bounds, width, height)
-                    if bounds is None or any(placed.class_name == candidate.class_name
-                                             and box_iou(placed.bounds, bounds) > DUPLICATE_IOU
-                                             for placed in existing):
-                        continue
-                    placed = _continued(previous, bounds, candidate.class_name, taken, numbers)
-                    current.append(placed)
-                    yield Suggestion(frame, confidence, candidate.class_name, track_id=placed.track_id,
-                                     geometry=box(*bounds), attributes=dict(candidate.attributes),
-                                     new_track=placed.new_track)
-                previous = current
+                    mine = found[candidate.class_name]
+                    if bounds is not None and all(bounds_iou(d.bounds, bounds) <= DUPLICATE_IOU for d in mine
+                                                  if d.track_id is not None):
+                        mine.append(Detection(frame, bounds, confidence, candidate.attributes))
+                for class_name in CLASSES:
+                    detections[class_name].append(found[class_name])
                 context.step()
+        return detections
 
 
-@dataclass
-class _Placed:
-    """A box on a frame: an object already there (``track_id``) or a proposal (``new_track`` or the track it
-    continues); ``used`` once a box on the next frame continues it."""
+def _track_suggestions(track: BoxTrack, class_name: str, numbers: Iterator[int]) -> list[Suggestion]:
+    """A linked track's proposals, on every frame from its first detection to its last; none when it continues
+    no object already there and is a few stray detections (fewer than ``MIN_TRACK_DETECTIONS``, or found on
+    less than ``MIN_DETECTED_SHARE`` of its frames: clutter seen now and then, linked across the gaps)."""
+    track_id = track.track_id
+    proposed = [d for d in track.detections if d.track_id is None]
+    span = track.last_frame - track.first_frame + 1
+    if not proposed or (track_id is None and (len(proposed) < MIN_TRACK_DETECTIONS
+                                              or len(proposed) < MIN_DETECTED_SHARE * span)):
+        return []
+    new_track = None if track_id is not None else next(numbers)
+    held = _held_attributes(proposed, TRACK_ATTRIBUTES.get(class_name, ()))
+    return [Suggestion(d.frame, d.confidence, class_name, track_id=track_id, geometry=box(*d.bounds),
+                       attributes={**d.attributes, **held}, new_track=new_track)
+            for d in filled(track) if d.track_id is None]
 
-    bounds: tuple[float, float, float, float]
-    class_name: str
-    track_id: int | None = None
-    new_track: int | None = None
-    used: bool = False
 
-
-def _continued(previous: list[_Placed], bounds, class_name: str, taken: set, numbers: Iterator[int]) -> _Placed:
-    """A proposal continuing the best-overlapping box of its class on the previous frame (a track not already
-    on this frame, or a proposal), or starting a new track."""
-    matches = [(box_iou(placed.bounds, bounds), index) for index, placed in enumerate(previous)
-               if placed.class_name == class_name and not placed.used and placed.track_id not in taken]
-    overlap, index = max(matches, default=(0.0, -1))
-    if overlap <= LINK_IOU:
-        return _Placed(bounds, class_name, new_track=next(numbers))
-    before = previous[index]
-    before.used = True
-    if before.track_id is not None:
-        taken.add(before.track_id)
-    return _Placed(bounds, class_name, track_id=before.track_id, new_track=before.new_track)
+def _held_attributes(detections: list[Detection], names: Iterable[str]) -> dict[str, Any]:
+    """The value of each track-level attribute most of the detections that have one agree on."""
+    held = {}
+    for name in names:
+        values = Counter(d.attributes[name] for d in detections if name in d.attributes)
+        if values:
+            held[name] = values.most_common(1)[0][0]
+    return held
 
 
 def _clipped(bounds, width: int, height: int) -> tuple[float, float, float, float] | None:
@@ -482,7 +496,7 @@ def _frame_samples(image, background: int, class_name: str, labeled, candidates,
     for candidate in candidates:
         if candidate.class_name != class_name:
             continue
-        overlaps = [(box_iou(bounds, candidate.bounds), track_id) for track_id, bounds in mine]
+        overlaps = [(bounds_iou(bounds, candidate.bounds), track_id) for track_id, bounds in mine]
         overlap, track_id = max(overlaps, default=(0.0, background))
         if overlap >= MATCH_IOU:
             samples.append((box_features(image, candidate.bounds, class_name), 1, track_id))
@@ -494,7 +508,7 @@ def _frame_samples(image, background: int, class_name: str, labeled, candidates,
         w, h = sizes[rng.integers(len(sizes))]
         x0, y0 = rng.uniform(0, max(width - w, 1)), rng.uniform(0, max(height - h, 1))
         crop = (x0, y0, x0 + w, y0 + h)
-        if all(box_iou(crop, bounds) < 0.1 for _, _, bounds in labeled):
+        if all(bounds_iou(crop, bounds) < 0.1 for _, _, bounds in labeled):
             samples.append((box_features(image, crop, class_name), 0, background))
     return samples
 

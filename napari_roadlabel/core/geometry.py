@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -180,6 +181,30 @@ def make_mask(mask, offset=(0.0, 0.0), *, where: str | None = None) -> Geometry:
     if not np.isfinite(offset).all():
         raise GeometryError(where, f"mask offset is not finite: {offset.tolist()}")
     return _frozen(GeometryKind.MASK, offset, array.astype(bool))
+
+
+def mask_from_image(pixels, *, where: str | None = None) -> Geometry | None:
+    """A mask geometry from a whole-image boolean array: cropped to its pixels, with their offset; None when
+    no pixel is set."""
+    pixels = np.asarray(pixels, bool)
+    rows, cols = np.flatnonzero(pixels.any(axis=1)), np.flatnonzero(pixels.any(axis=0))
+    if rows.size == 0:
+        return None
+    return make_mask(pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], (float(cols[0]), float(rows[0])),
+                     where=where)
+
+
+def bounds_iou(first: Iterable[float], second: Iterable[float], margin: float = 0.0) -> float:
+    """IoU of two (x0, y0, x1, y1) boxes, each grown by ``margin`` px first (so that thin lines compare too)."""
+    grow = (-margin, -margin, margin, margin)
+    a = [value + offset for value, offset in zip(first, grow, strict=True)]
+    b = [value + offset for value, offset in zip(second, grow, strict=True)]
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    inter = width * height
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def box(x0: float, y0: float, x1: float, y1: float, *, where: str | None = None) -> Geometry:

@@ -9,8 +9,10 @@ The rules:
   (on a manual or imported state, or accepted before; the taxonomy's default counts as not set) is never
   overwritten: when the assistant is at least ``DISPUTE_AT`` sure of a different value, that is recorded as a
   dispute, which QA lists.  The other values are one pending suggestion per object and frame.
-* Geometries: a state where the track already has one is left out; proposals sharing a ``new_track`` number
-  become one new track, created only if one of its states is written.
+* Geometries: a state where the track already has one is left out, and so is a new object where a person's
+  object of the class already is on that frame (bounds IoU at least ``SAME_PLACE_IOU``: made, imported or
+  accepted); proposals sharing a ``new_track`` number become one new track, created only if one of its states
+  is written.
 * Tags: frames a person tagged with the class are left out (a confident different value there is a dispute on
   that tag), so are frames of a rejected tag with the same values; what is left becomes suggested tags.
 """
@@ -26,7 +28,17 @@ from .annotations import AttributeSuggestion, FrameState, Source, SuggestionStat
 from .errors import AnnotationError
 from .geometry import clipped_to_image
 from .project import Project
-from .suggestions import ATTRIBUTES, GEOMETRY, PERSON_SOURCES, TAGS, Suggestion, assistant_of, is_rejected
+from .suggestions import (
+    ATTRIBUTES,
+    GEOMETRY,
+    PERSON_SOURCES,
+    SAME_PLACE_IOU,
+    TAGS,
+    Suggestion,
+    assistant_of,
+    bounds_iou,
+    is_rejected,
+)
 from .taxonomy import Scope
 from .wording import counted
 
@@ -102,6 +114,7 @@ class _Writer:
         self.store = project.store
         self.rejections = self.store.rejections(assistant_of(model))
         self.new_tracks: dict[int, Track] = {}
+        self.person_objects: dict[int, list] = {}  # frame -> (class, bounds) of a person's objects on it
 
     def write(self, suggestion: Suggestion) -> None:
         kind = suggestion.kind
@@ -178,6 +191,9 @@ class _Writer:
                 return
         else:
             class_name = suggestion.class_name
+            if self._person_object_at(suggestion.frame, class_name, geometry):
+                self.written.skip("where a person labeled one")
+                return
         if is_rejected(self.rejections, GEOMETRY, suggestion.frame, class_name, geometry=geometry):
             self.written.skip("rejected before")
             return
@@ -189,6 +205,15 @@ class _Writer:
         self.project.set_state(track_id, suggestion.frame, geometry, on_frame, source=Source.SUGGESTED,
                                confidence=float(suggestion.confidence), model=self.model)
         self.written.states += 1
+
+    def _person_object_at(self, frame: int, class_name: str, geometry) -> bool:
+        """Whether a person's object of the class (made, imported or accepted) is in this place on the frame."""
+        if frame not in self.person_objects:  # read once a frame: what is written here is no person's
+            self.person_objects[frame] = [(item.track.class_name, item.state.geometry.bounds())
+                                          for item in self.store.objects_on(frame)
+                                          if item.state.source in PERSON_SOURCES]
+        return any(name == class_name and bounds_iou(bounds, geometry.bounds()) >= SAME_PLACE_IOU
+                   for name, bounds in self.person_objects[frame])
 
     def _new_track(self, suggestion: Suggestion, attributes: dict) -> Track:
         key = suggestion.new_track if suggestion.new_track is not None else -1 - len(self.new_tracks)

@@ -25,7 +25,7 @@ from typing import Any
 
 from .annotations import AttributeSuggestion, Rejection, Source, SuggestionStatus
 from .errors import AnnotationError
-from .geometry import Geometry
+from .geometry import Geometry, bounds_iou
 from .project import Project
 
 GEOMETRY, ATTRIBUTES, TAGS = "geometry", "attributes", "tags"  # the kinds of suggestion (and of rejection)
@@ -213,22 +213,10 @@ def is_rejected(rejections: Iterable[Rejection], kind: str, frame: int, class_na
         elif kind == ATTRIBUTES:
             if rejection.track_id == track_id and rejection.detail.get("attributes") == dict(attributes or {}):
                 return True
-        elif geometry is not None and bounds_iou(rejection.detail["bounds"], geometry.bounds()) >= SAME_PLACE_IOU:
+        elif geometry is not None and bounds_iou(rejection.detail["bounds"], geometry.bounds(),
+                                                      margin=LINE_MARGIN) >= SAME_PLACE_IOU:
             return True
     return False
-
-
-def bounds_iou(first: Iterable[float], second: Iterable[float], margin: float = LINE_MARGIN) -> float:
-    """IoU of two (x0, y0, x1, y1) bounds, each grown by ``margin`` px (so thin lines compare too)."""
-    grow = (-margin, -margin, margin, margin)
-    a = [value + offset for value, offset in zip(first, grow, strict=True)]
-    b = [value + offset for value, offset in zip(second, grow, strict=True)]
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    if width <= 0 or height <= 0:
-        return 0.0
-    inter = width * height
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def _suggested_state(project: Project, item: Pending):

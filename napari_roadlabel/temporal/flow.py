@@ -47,7 +47,7 @@ from ..core.geometry import (
     clip_polygon_to_image,
     clipped_to_image,
     make_geometry,
-    make_mask,
+    mask_from_image,
 )
 from ..core.lanes import fit_lane
 from ..core.snap import snap_to_paint
@@ -427,11 +427,8 @@ def _warped_mask(geometry: Geometry, transform: np.ndarray, size: tuple[int, int
     """The mask warped onto the image (a mask has no life outside it)."""
     x0, y0 = geometry.points[0]
     to_image = transform @ np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
-    warped = cv2.warpPerspective(geometry.mask.astype(np.uint8), to_image, size, flags=cv2.INTER_NEAREST) > 0
-    if not warped.any():
-        return None
-    rows, cols = np.flatnonzero(warped.any(axis=1)), np.flatnonzero(warped.any(axis=0))
-    return make_mask(warped[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], (cols[0], rows[0]))
+    return mask_from_image(cv2.warpPerspective(geometry.mask.astype(np.uint8), to_image, size,
+                                               flags=cv2.INTER_NEAREST) > 0)
 
 
 def _move_points(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray, good: np.ndarray) -> Geometry:

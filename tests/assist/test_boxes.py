@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from napari_roadlabel.assist import AssistContext, NotEnoughLabels, make_assistant
-from napari_roadlabel.assist.boxes import LIGHT, SIGN, BoxProposer, box_candidates, box_iou, held_out_folds
+from napari_roadlabel.assist.boxes import LIGHT, SIGN, BoxProposer, box_candidates, held_out_folds
 from napari_roadlabel.core import Source, box
+from napari_roadlabel.core.geometry import bounds_iou
 
 WIDTH, HEIGHT = 640, 360
 LAMPS = {"red": (255, 48, 36), "yellow": (255, 192, 24), "green": (36, 232, 120)}
@@ -69,7 +70,7 @@ def draw_distractors(image: np.ndarray, x: int, y: int) -> None:
 
 
 def matches(found, truth, class_name) -> bool:
-    return any(c.class_name == class_name and box_iou(c.bounds, truth) >= 0.5 for c in found)
+    return any(c.class_name == class_name and bounds_iou(c.bounds, truth) >= 0.5 for c in found)
 
 
 def test_a_light_and_a_stop_sign_are_found_at_their_boxes_with_their_classes():
@@ -88,7 +89,7 @@ def test_the_lit_lamp_places_the_housing_and_names_the_state(lit):
     image = road(1)
     light = draw_light(image, 200, 30, width=14, lit=lit)
     (found,) = box_candidates(image)
-    assert box_iou(found.bounds, light) >= 0.5 and found.attributes["state"] == lit
+    assert bounds_iou(found.bounds, light) >= 0.5 and found.attributes["state"] == lit
 
 
 def test_an_empty_road_has_no_proposals():
@@ -121,7 +122,7 @@ def labeled(project, boxes) -> None:
 
 def precision(assistant: BoxProposer, image: np.ndarray, truth: list[tuple]) -> float:
     proposed = assistant.propose(image)
-    right = sum(any(box_iou(c.bounds, t) >= 0.5 and c.class_name == name for name, t in truth) for c, _ in proposed)
+    right = sum(any(bounds_iou(c.bounds, t) >= 0.5 and c.class_name == name for name, t in truth) for c, _ in proposed)
     return right / max(len(proposed), 1)
 
 
@@ -136,7 +137,7 @@ def test_training_on_labeled_boxes_drops_tail_lights_and_a_red_disc(project):
     validation = assistant.train(AssistContext(project, frames, range(len(frames))))
     assert untrained < 0.7  # the tail-lights look like red lamps in a dark housing, the disc like a sign
     assert precision(assistant, test, truth) == 1.0
-    assert all(any(box_iou(c.bounds, t) >= 0.5 for c, _ in assistant.propose(test)) for _, t in truth)
+    assert all(any(bounds_iou(c.bounds, t) >= 0.5 for c, _ in assistant.propose(test)) for _, t in truth)
     assert validation.labels == 24 and validation.details[LIGHT]["tracks"] == 3
     assert validation.accuracy is not None and validation.accuracy > 0.8
 

@@ -148,8 +148,9 @@ def test_geometry_suggestions_become_new_objects_accepted_or_rejected(project):
     reject(project, light_item)
     assert project.tracks("traffic-light") == []  # a proposed object with nothing left is gone
     _, written = suggest(project, Scripted(proposals), None)
-    assert written.skipped == {"rejected before": 1}
+    assert written.skipped == {"rejected before": 1, "where a person labeled one": 1}  # the accepted lane state
     assert project.tracks("traffic-light") == []
+    assert project.state(lane_track.id, 0).source is Source.MANUAL
 
 
 def test_tag_suggestions_leave_out_frames_a_person_tagged(project):

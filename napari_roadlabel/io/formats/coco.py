@@ -82,9 +82,8 @@ from ...core import (
     Project,
     RoadlabelError,
     Source,
-    make_mask,
 )
-from ...core.geometry import clip_polygon_to_image
+from ...core.geometry import clip_polygon_to_image, mask_from_image
 from ...core.taxonomy import ClassSpec, Taxonomy
 from .frame_match import Entry, frame_files, match_entries
 from .geojson import check_run_lengths
@@ -404,8 +403,8 @@ def import_coco(project: Project, path: str | Path, *, source: Source = Source.I
     path = Path(path)
     report = ImportReport("coco", str(path), strict=strict)
     data = _load(path)
-    images, frames = _image_frames(data["images"], path, project, report)
-    categories = _category_names(data["categories"], path)
+    images, frames = image_frames(data["images"], path, project, report)
+    categories = category_names(data["categories"], path)
     parsed = [_annotation(annotation, index, path, project, images, frames, categories, report)
               for index, annotation in enumerate(data["annotations"])]
     tracks = _tracks([item for item in parsed if item is not None], path)
@@ -431,7 +430,7 @@ def _load(path: Path) -> dict:
     return data
 
 
-def _image_frames(images: list, path: Path, project: Project, report: ImportReport) -> tuple[set[int], dict[int, int]]:
+def image_frames(images: list, path: Path, project: Project, report: ImportReport) -> tuple[set[int], dict[int, int]]:
     """The file's image ids, and image id -> frame for its images of this project: by ``file_name`` as
     frame_match matches entries (the others counted in ``report``), by ``frame_index`` for an image without one.
     An image of the project must have its size."""
@@ -474,7 +473,7 @@ def _check_size(image: dict, project: Project, path: Path) -> None:
                                 f"{sequence.width}x{sequence.height}", f"image {image['id']}")
 
 
-def _category_names(categories: list, path: Path) -> dict[int, str]:
+def category_names(categories: list, path: Path) -> dict[int, str]:
     names: dict[int, str] = {}
     for index, category in enumerate(categories):
         place = f"categories[{index}]"
@@ -522,7 +521,7 @@ def _annotation(annotation: Any, index: int, path: Path, project: Project, image
     if track_id is not None and not is_whole(track_id):
         raise FormatError(path, f"track_id must be an integer, got {track_id!r}", place)
     return _Parsed(place, frames[image_id], spec.name, ("track", track_id) if track_id is not None else ("own", index),
-                   track_attributes, frame_attributes, geometry, _score(annotation.get("score"), path, place))
+                   track_attributes, frame_attributes, geometry, checked_score(annotation.get("score"), path, place))
 
 
 def _class_of(name: str, taxonomy: Taxonomy, path: Path, place: str) -> ClassSpec:
@@ -535,7 +534,7 @@ def _class_of(name: str, taxonomy: Taxonomy, path: Path, place: str) -> ClassSpe
     return spec
 
 
-def _score(score: Any, path: Path, place: str) -> float | None:
+def checked_score(score: Any, path: Path, place: str) -> float | None:
     if score is None:
         return None
     if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
@@ -576,15 +575,15 @@ def _geometry(kind: GeometryKind, annotation: dict, bbox: np.ndarray, project: P
     """The annotation's geometry of ``kind``, fitted to the image by the import policy (None: skipped)."""
     segmentation = annotation.get("segmentation")
     if kind is GeometryKind.MASK:
-        return _mask(segmentation, project, report, path, place)
+        return rle_mask(segmentation, project, report, path, place)
     if kind is GeometryKind.BOX and isinstance(segmentation, list) and len(segmentation) == 1:
-        outline = _polygon(segmentation)
+        outline = polygon_ring(segmentation)
         points = [outline.min(axis=0), outline.max(axis=0)]
     elif kind is GeometryKind.BOX:
         x, y, w, h = bbox.tolist()
         points = [[x, y], [x + w, y + h]]
     elif kind is GeometryKind.POLYGON:
-        points = _polygon(segmentation)
+        points = polygon_ring(segmentation)
     else:
         points = _visible_keypoints(kind, annotation.get("keypoints"))
     return fit_to_image(kind, points, project, report, path, place)
@@ -601,7 +600,7 @@ def _visible_keypoints(kind: GeometryKind, values: Any) -> np.ndarray:
     return triples[triples[:, 2] > 0, :2]
 
 
-def _polygon(segmentation: Any) -> np.ndarray:
+def polygon_ring(segmentation: Any) -> np.ndarray:
     if not isinstance(segmentation, list) or len(segmentation) != 1 or not isinstance(segmentation[0], list):
         count = len(segmentation) if isinstance(segmentation, list) else 0
         raise FormatError(None, f"a polygon segmentation must be one ring [[x, y, ...]] (got {count}); "
@@ -616,7 +615,7 @@ def _polygon(segmentation: Any) -> np.ndarray:
     return points
 
 
-def _mask(segmentation: Any, project: Project, report: ImportReport, path: Path, place: str) -> Geometry | None:
+def rle_mask(segmentation: Any, project: Project, report: ImportReport, path: Path, place: str) -> Geometry | None:
     """The mask of an RLE over the whole image, cropped to its set pixels (None: no pixel set, skipped).  Its size
     and runs are checked before a pixel is made: no file allocates more than the image."""
     height, width = project.sequence.height, project.sequence.width
@@ -629,12 +628,10 @@ def _mask(segmentation: Any, project: Project, report: ImportReport, path: Path,
         full = rle_decode(segmentation)
     except ValueError as error:
         raise FormatError(None, f"RLE counts: {error}") from None
-    ys, xs = np.nonzero(full)
-    if not len(xs):
+    geometry = mask_from_image(full)
+    if geometry is None:
         report.skip(path, "a mask of no pixels", place)
-        return None
-    x0, y0 = int(xs.min()), int(ys.min())
-    return make_mask(full[y0:ys.max() + 1, x0:xs.max() + 1], (x0, y0))
+    return geometry
 
 
 def _tracks(parsed: list[_Parsed], path: Path) -> dict[object, list[_Parsed]]:

@@ -2,7 +2,9 @@
 
 An exporter is ``export(project, out, *, frames=None, every=1, overwrite=False)``; the lane and
 dataset formats return their ``MappingReport`` (GeoJSON carries everything and returns a count).
-An importer is ``import_(project, file, *, source=...)`` and returns what it added.
+An importer is ``import_(project, file, *, source=..., strict=...)`` and returns its ``ImportReport``; the
+prediction formats write suggestions and return a ``PredictionReport`` (``coco-results`` also takes
+``images_json``).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from ...core import RoadlabelError
 from ..atomic import check_spared
 from .bdd100k import export_bdd100k, import_bdd100k
 from .coco import export_coco, import_coco
+from .coco_results import import_coco_results
 from .culane import export_culane, import_culane
 from .cvat import export_cvat, import_cvat
 from .geojson import export_geojson, import_geojson
+from .label_studio import import_label_studio
 from .lane_frames import frames_to_export
 from .masks import export_masks
 from .openlane import export_openlane, import_openlane
@@ -25,7 +29,8 @@ from .tusimple import export_tusimple, import_tusimple
 EXPORTERS = {"bdd100k": export_bdd100k, "tusimple": export_tusimple, "culane": export_culane,
              "openlane": export_openlane, "coco": export_coco, "cvat": export_cvat, "masks": export_masks}
 IMPORTERS = {"geojson": import_geojson, "bdd100k": import_bdd100k, "tusimple": import_tusimple,
-             "culane": import_culane, "openlane": import_openlane, "coco": import_coco, "cvat": import_cvat}
+             "culane": import_culane, "openlane": import_openlane, "coco": import_coco, "cvat": import_cvat,
+             "label-studio": import_label_studio, "coco-results": import_coco_results}
 FOLDER_FORMATS = frozenset({"culane", "openlane", "masks"})  # written as a folder; the others as one file
 SUFFIXES = {"geojson": ".geojson", "bdd100k": ".json", "tusimple": ".json", "coco": ".json", "cvat": ".xml"}
 

@@ -46,6 +46,7 @@ TEXT_MUTATIONS = ("truncate", "drop-token", "duplicate-token", "alter-token", "d
                   "shuffle-lines")
 XML_MUTATIONS = ("truncate", "delete-attribute", "attribute-to-text", "attribute-to-number", "attribute-swap",
                  "alter-point", "text-change", "duplicate-element", "delete-element", "shuffle-children")
+# The formats a project exports (the prediction formats, imported only, have their own fuzz in test_predictions)
 MUTATIONS = {"geojson": JSON_MUTATIONS, "bdd100k": JSON_MUTATIONS, "tusimple": JSON_MUTATIONS,
              "openlane": JSON_MUTATIONS, "coco": JSON_MUTATIONS, "culane": TEXT_MUTATIONS, "cvat": XML_MUTATIONS}
 SEEDS = {"culane": range(6)}  # fewer kinds of mutation: more seeds each; 4 for the others
@@ -77,10 +78,10 @@ def originals(tmp_path_factory) -> dict[str, dict[str, str]]:
     folder = tmp_path_factory.mktemp("originals")
     with Project.create(folder / "project", SEQUENCE) as project:
         _draw_road(project)
-        for fmt in IMPORTERS:
+        for fmt in MUTATIONS:
             export_any(fmt, project, folder / _input_name(fmt), frames=EXPORTED)
     texts = {}
-    for fmt in IMPORTERS:
+    for fmt in MUTATIONS:
         out = folder / _input_name(fmt)
         files = sorted(path for path in out.rglob("*") if path.is_file()) if out.is_dir() else [out]
         texts[fmt] = {str(path.relative_to(out)) if out.is_dir() else path.name: path.read_text() for path in files}
@@ -479,7 +480,7 @@ def _fresh_project(base: Path, folder: Path) -> Path:
 
 
 @pytest.mark.parametrize("strict", [False, True], ids=["default", "strict"])
-@pytest.mark.parametrize("fmt", IMPORTERS)
+@pytest.mark.parametrize("fmt", MUTATIONS)
 def test_the_valid_files_import_and_count_what_they_add(fmt, strict, originals, base_projects, tmp_path):
     source = _write_input(tmp_path / "input", fmt, originals[fmt])
     project = _fresh_project(base_projects["holding-work"], tmp_path)
