@@ -79,10 +79,9 @@ NEAR_HORIZON = 3.0  # px: points closer to the horizon than this are left out (t
 DENSE_ROWS = 200  # rows a proposed lane is traced at before its control points are picked
 TOP_MARGIN = 0.05  # of the road's height: lanes stop this far below the vanishing point
 NEAR_SUPPORT = 0.5  # a lane's paint reaches at least this share of the way from the horizon to its near end
-                   # (the image's bottom, or the side where it leaves the image)
 RUN_GAP = 3  # rows: paint on rows this close is one stretch (a dash, a solid line)
 MIN_RUN = 3  # rows: a shorter stretch is noise
-LONG_RUN = 0.3  # of the lane's rows on the image: one stretch this long is a solid line; shorter, one mark
+LONG_RUN = 0.3  # of the rows below the horizon: one stretch this long is a solid line; shorter, one mark
 DASHED_BELOW = 0.6  # share of rows with paint under which a line is dashed
 YELLOW_SHARE = 0.5  # yellowness contrast over brightness contrast above which paint is yellow
 FULL_EVIDENCE = 0.3  # share of the road's rows with paint that gives full confidence
@@ -343,16 +342,13 @@ def _capped_error(paint: _Paint, groups: list[np.ndarray], road: _Road) -> float
 
 def _lane_fit(paint: _Paint, road: _Road, lean: float, shape: tuple[int, ...]) -> _Fit | None:
     """One lane of the model with its style, colour and confidence from the paint points on it; None when it has
-    too few, when they are one short mark (``_line_like``) or when they are all far away (``NEAR_SUPPORT``)."""
+    too few, or when they are all far away (``_seen_near``)."""
     height = shape[0]
     chosen = np.flatnonzero((paint.y > road.row + NEAR_HORIZON) & (np.abs(road.x(lean, paint.y) - paint.x) <= BAND))
     rows = np.unique(paint.y[chosen])
     runs = _runs(rows)
-    visible = _near_end(road, lean, shape) - road.row  # rows from the horizon to where the lane leaves the image
-    if len(rows) < MIN_POINTS or not _line_like(runs, visible):
+    if len(rows) < MIN_POINTS or not _line_like(runs, height - road.row) or not _seen_near(runs, road, lean, shape):
         return None
-    if runs[-1][-1] - road.row < NEAR_SUPPORT * visible:
-        return None  # seen only far away (its near part under a crosswalk): its place near the car is a guess
     coverage = len(rows) / (rows[-1] - rows[0] + 1)
     yellow = np.median(paint.yellow[chosen]) > YELLOW_SHARE * np.median(paint.bright[chosen])
     confidence = min(1.0, len(rows) / (FULL_EVIDENCE * (height - road.row)))
@@ -360,13 +356,17 @@ def _lane_fit(paint: _Paint, road: _Road, lean: float, shape: tuple[int, ...]) -
                 float(confidence), len(rows))
 
 
-def _near_end(road: _Road, lean: float, shape: tuple[int, ...]) -> float:
-    """The lowest image row of a lane before it leaves the image (at the bottom, or at a side)."""
+def _seen_near(runs: list[np.ndarray], road: _Road, lean: float, shape: tuple[int, ...]) -> bool:
+    """Whether the lane's paint (its stretches, not stray points: a crosswalk's stripes are near every line)
+    reaches ``NEAR_SUPPORT`` of the way from the horizon to where the lane leaves the image: a lane seen only far
+    away (its near part under a crosswalk) has its lean, so its place near the car, guessed from a short stretch;
+    a track fills such a frame from its neighbours instead."""
     height, width = shape[:2]
     below = np.arange(np.ceil(road.row + NEAR_HORIZON), height)
     x = road.x(lean, below)
     outside = np.flatnonzero((x < 0) | (x > width - 1))
-    return float(below[outside[0] - 1]) if len(outside) and outside[0] > 0 else float(height - 1)
+    lowest = below[outside[0] - 1] if len(outside) and outside[0] > 0 else height - 1
+    return runs[-1][-1] - road.row >= NEAR_SUPPORT * (lowest - road.row)
 
 
 def _runs(rows: np.ndarray) -> list[np.ndarray]:
@@ -376,9 +376,8 @@ def _runs(rows: np.ndarray) -> list[np.ndarray]:
 
 
 def _line_like(runs: list[np.ndarray], depth: float) -> bool:
-    """Whether paint in these stretches is a lane line: one long stretch (against the ``depth`` rows the lane is
-    on the image), or two or more (dashes), and not one short mark (an arrow in a lane, a crosswalk's stripe, a
-    letter), which points at the horizon as a line does."""
+    """Whether paint in these stretches is a lane line: one long stretch, or two or more (dashes), and not one
+    short mark (an arrow in a lane, a crosswalk's stripe, a letter), which points at the horizon as a line does."""
     return len(runs) >= 2 or (len(runs) == 1 and runs[0][-1] - runs[0][0] + 1 >= LONG_RUN * depth)
 
 
