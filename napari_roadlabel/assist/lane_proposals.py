@@ -34,7 +34,9 @@ How ``propose_lanes`` works, on the frame scaled to ``WORK_WIDTH`` px wide:
 proposals that lie on a lane already labeled there, and links them into tracks (``link_lanes``): one-to-one
 matches frame to frame within a gate that widens with the frames missed, gaps of up to ``MAX_GAP`` frames
 bridged and filled with the blend of the lanes either side, tracks that take turns on one lane merged, and
-tracks shorter than ``MIN_FRAMES`` dropped.  Style, colour and kind are each a track's majority.
+tracks shorter than ``MIN_FRAMES`` dropped.  Style, colour and kind are each a track's majority.  A proposal
+that lies on a labeled lane says what the paint shows of that lane instead: its style and colour, as
+attribute suggestions (``_labeled_lane_attributes``), so that a label the paint contradicts is found.
 """
 
 from __future__ import annotations
@@ -108,6 +110,8 @@ MIN_SHARED_ROWS = 4  # two lanes are compared over at least this many rows
 UNLINKED = 1e9  # the cost of a pair that cannot be linked
 EXISTING_PX = 6.0  # px: a proposal this close (mean over rows) to a labeled lane is that lane
 LANE_CLASS = "lane-line"
+PAINT_STYLES = ("solid", "dashed")  # the styles the paint's continuity tells apart (not double lines, not dots)
+PAINT_COLORS = ("white", "yellow")
 
 
 @dataclass(frozen=True)
@@ -495,7 +499,8 @@ class LaneProposer(Assistant):
                 "road_edges": self.road_edges}
 
     def suggest(self, context: AssistContext) -> Iterator[Suggestion]:
-        found = list(self._new_lanes(context))
+        on_labeled: dict[int, list[tuple[int, LaneProposal, dict]]] = {}
+        found = list(self._new_lanes(context, on_labeled))
         height = context.frames[found[0][0]].shape[0] if found else 0
         tracks = link_lanes([lanes for _, lanes in found], height, link_px=self.link_px, max_gap=self.max_gap,
                             min_frames=self.min_frames)
@@ -507,19 +512,43 @@ class LaneProposer(Assistant):
                 yield Suggestion(found[index][0], confidence, class_name=LANE_CLASS,
                                  geometry=make_geometry(GeometryKind.POLYLINE, points),
                                  attributes=attributes, new_track=number)
+        yield from self._labeled_lane_attributes(on_labeled)
 
-    def _new_lanes(self, context: AssistContext) -> Iterator[tuple[int, list[LaneProposal]]]:
-        """(frame, its proposals that are not lanes labeled there already) for each frame of the range."""
+    def _new_lanes(self, context: AssistContext, on_labeled: dict) -> Iterator[tuple[int, list[LaneProposal]]]:
+        """(frame, its proposals that are not lanes labeled there already) for each frame of the range; the
+        proposals that are go to ``on_labeled`` (track id -> [(frame, proposal, its attributes)])."""
         for by_frame in objects_by_frame(context.project, context.frame_range):
             for frame, objects in by_frame.items():
                 image = np.asarray(context.frames[frame])
-                labeled = [obj.state.geometry.points for obj in objects if is_lane_class(obj.track.class_name)]
-                lanes = [lane for lane in propose_lanes(image, min_score=self.min_score, max_lanes=self.max_lanes,
-                                                        road_edges=self.road_edges, where=f"frame {frame}")
-                         if not any(lane_distance(lane.points, other, image.shape[0]) <= self.existing_px
-                                    for other in labeled)]
+                labeled = [obj for obj in objects if is_lane_class(obj.track.class_name)]
+                lanes = []
+                for lane in propose_lanes(image, min_score=self.min_score, max_lanes=self.max_lanes,
+                                          road_edges=self.road_edges, where=f"frame {frame}"):
+                    same = next((obj for obj in labeled if lane_distance(lane.points, obj.state.geometry.points,
+                                                                         image.shape[0]) <= self.existing_px), None)
+                    if same is None:
+                        lanes.append(lane)
+                    else:
+                        on_labeled.setdefault(same.track.id, []).append((frame, lane, same.attributes))
                 context.step()
                 yield frame, lanes
+
+    def _labeled_lane_attributes(self, on_labeled: dict) -> Iterator[Suggestion]:
+        """The paint's style and colour for lanes a person labeled: the majority over the frames (at least
+        ``min_frames``) the proposer found the lane on, as sure as the share of them that agree.  Only where the
+        label says one of the values the paint can tell (a double line or a curb is left alone); where a person
+        set another value, the writer makes a confident one a QA finding, never an overwrite."""
+        for track_id, seen in on_labeled.items():
+            painted = [(frame, lane, labeled) for frame, lane, labeled in seen if lane.kind == "lane-marking"]
+            if len(painted) < self.min_frames:
+                continue
+            for name, readable in (("style", PAINT_STYLES), ("color", PAINT_COLORS)):
+                value, count = Counter(getattr(lane, name) for _, lane, _ in painted).most_common(1)[0]
+                frames = [frame for frame, _, labeled in painted if labeled.get(name) in readable]
+                if name == "color":
+                    frames = frames[:1]  # a track-level attribute: one suggestion for the lane
+                for frame in frames:
+                    yield Suggestion(frame, count / len(painted), track_id=track_id, attributes={name: value})
 
 
 def _filled(indices: list[int], lanes: list[LaneProposal], max_gap: int

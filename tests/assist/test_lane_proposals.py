@@ -10,8 +10,10 @@ import pytest
 
 from napari_roadlabel.assist import AssistContext, make_assistant
 from napari_roadlabel.assist.lane_proposals import LaneProposer, lane_distance, propose_lanes
+from napari_roadlabel.assist.run import compute_suggestions
 from napari_roadlabel.core import GeometryKind, RoadlabelError, make_geometry
 from napari_roadlabel.core.lanes import MISSING, fit_lane
+from napari_roadlabel.qa.checks import run_checks
 from napari_roadlabel.qa.lane_metrics import tusimple_frame
 
 from ..conftest import SHARED_DATA
@@ -183,10 +185,31 @@ def test_lanes_labeled_already_are_not_proposed_again(project):
     labeled = np.column_stack([painted_x(-0.5, 0.0, rows), rows])  # the left white line, on frame 0 only
     project.set_state(track.id, 0, make_geometry("polyline", labeled))
     found = suggestions(project, frames, range(2), min_frames=1)
-    on_first = [s for s in found if s.frame == 0]
+    on_first = [s for s in found if s.frame == 0 and s.geometry is not None]
     assert len(on_first) == 3
     assert all(lane_distance(s.geometry.points, labeled, HEIGHT) > 20 for s in on_first)
-    assert len([s for s in found if s.frame == 1]) == 4
+    assert len([s for s in found if s.frame == 1 and s.geometry is not None]) == 4
+
+
+def test_a_labeled_lane_gets_the_paints_style_and_colour_and_a_wrong_label_is_a_qa_finding(project):
+    frames = [road(LINES, seed=index) for index in range(8)]
+    rows = np.linspace(170, HEIGHT - 1, 8)
+    yellow_line = project.add_track("lane-line")  # its colour left at the default (white): not set by a person
+    dashed_line = project.add_track("lane-line", {"color": "yellow"})  # a person's mistake: it is white
+    for frame in range(8):
+        for track, lean, style in ((yellow_line, -1.4, "solid"), (dashed_line, 0.5, "dashed")):
+            project.set_state(track.id, frame, make_geometry("polyline", np.column_stack([
+                painted_x(lean, 0.0, rows), rows])), {"style": style})
+    run = compute_suggestions(project, LaneProposer(road_edges=False), frames, frame_range=range(8))
+    written = run.write(project)
+    on_labeled = [s for s in run.suggestions if s.track_id is not None]
+    assert {(s.track_id, key, value) for s in on_labeled for key, value in s.attributes.items()} == {
+        (yellow_line.id, "color", "yellow"), (yellow_line.id, "style", "solid"),
+        (dashed_line.id, "color", "white"), (dashed_line.id, "style", "dashed")}
+    assert (written.attributes, written.disputed) == (1, 1)  # yellow proposed; white against a person's yellow
+    [finding] = [f for f in run_checks(project) if f.check == "suggestion-disagrees"]
+    assert finding.track_ids == (dashed_line.id,) and "says color 'white'" in finding.message
+    assert project.track(dashed_line.id).attributes["color"] == "yellow"  # a finding, never an overwrite
 
 
 # ------------------------------------------------------------------------------------------- a real frame
