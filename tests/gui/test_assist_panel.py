@@ -196,7 +196,8 @@ def test_accept_all_on_this_frame_above_a_confidence_only_after_the_validation_i
 def test_a_proposed_object_is_rejected_on_every_frame_at_once_and_undone_at_once(assisted, qtbot, monkeypatch):
     panel = assisted.assist_panel
     workspace, project = panel.assist.workspace, panel.assist.workspace.project
-    spanning = [Suggestion(frame, 0.5, class_name="lane-line", geometry=NEW_LANE_3, new_track=7) for frame in range(6)]
+    far_lane = make_geometry("polyline", [[130, 88], [155, 60]])  # nowhere near the person's lane
+    spanning = [Suggestion(frame, 0.5, class_name="lane-line", geometry=far_lane, new_track=7) for frame in range(6)]
     monkeypatch.setattr(Scripted, "proposals", PROPOSALS + spanning)
     run_from_tab(panel, qtbot)
     lane = next(track.id for track in project.tracks("lane-line") if len(project.states_of(track.id)) == 6)
