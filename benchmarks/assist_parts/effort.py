@@ -31,9 +31,10 @@ propagate between its neighbouring keyframes, again until every frame is within 
 
 **Assisted arm**, every assistant run for real through ``assist.run.compute_suggestions`` and ``write``:
 
-1. ``lanes``, ``boxes`` and ``road-paint`` (untrained: nothing is labeled yet) propose tracks.  A suggested track *matches*
-   a truth object of its class when it lies on it on most of its frames (lanes within ``LANE_MATCH_PX``, boxes
-   IoU >= ``MATCH_IOU``); each truth object takes the matching track with the most such frames.
+1. ``lanes``, ``boxes`` and ``road-paint`` (untrained: nothing is labeled yet) propose tracks.  A suggested
+   track *matches* a truth object of its class when it lies on it on most of its frames (lines within
+   ``LANE_MATCH_PX`` mean distance, boxes and areas bounds IoU >= ``MATCH_IOU``); each truth object takes
+   the matching track with the most such frames.
    Its track is accepted (1), then each accepted frame that is off (beyond ``TOLERANCE_PX``, or where the
    object is not) is deleted (1 each) and the gaps filled by the keyframe loop above (fixes).  When that
    would cost at least as much as drawing it (known from the scratch arm: a person sees a poor proposal),

@@ -35,8 +35,8 @@ import numpy as np
 
 from ..core.geometry import Geometry, GeometryKind, bounds_iou, clip_polygon_to_image, make_geometry
 from ..core.suggestions import LINE_MARGIN, PERSON_SOURCES, SAME_PLACE_IOU
-from .base import GEOMETRY, AssistContext, Assistant, Suggestion
-from .box_tracks import Detection, link
+from .base import GEOMETRY, Assistant, AssistContext, Suggestion
+from .box_tracks import BoxTrack, Detection, link
 
 STOP_LINE, CROSSWALK, SCHOOL_ZONE = "stop-line", "crosswalk", "school-zone"
 YELLOW_MIN = 80.0  # grey levels of (R + G) / 2 - B: yellow paint, part of the road
@@ -56,7 +56,7 @@ LINE_MAX_PX = 40  # the widest line beside a zone looked for
 PIECE_SHARE = 0.002  # a tinted region this big against the largest is part of the same zone
 OUTLINE_PX = 1.0  # polygons are simplified to this
 MIN_FRAMES = 6  # a track seen on fewer frames is a flicker
-MAX_GAP = 1  # frames a track may miss: paint at the limit of being seen flickers in and out, and is not labeled
+MAX_GAP = 0  # frames a track may miss: paint at the limit of being seen flickers in and out, and is not labeled
 
 
 @dataclass(frozen=True)
@@ -100,10 +100,12 @@ def white_paint(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def road_area(image: np.ndarray) -> np.ndarray:
     """The road (bool, H x W): in each row, between the outermost grey pixels of the grey region that reaches
     the bottom of the image (the asphalt under the car), paint and tinted areas on it included."""
-    image = image.astype(np.float32)
-    red, green, blue = image[..., 0], image[..., 1], image[..., 2]
-    grey = np.ptp(image, axis=2) < ASPHALT_MAX_CHROMA
-    grey = (grey | (red - (green + blue) / 2 > SCHOOL_MIN_REDNESS) | ((red + green) / 2 - blue > YELLOW_MIN)).astype(np.uint8)
+    red, green, blue = cv2.split(np.ascontiguousarray(image))
+    chroma = cv2.subtract(cv2.max(cv2.max(red, green), blue), cv2.min(cv2.min(red, green), blue))
+    grey = chroma < ASPHALT_MAX_CHROMA
+    red, green, blue = (channel.astype(np.float32) for channel in (red, green, blue))
+    tinted = (red - (green + blue) / 2 > SCHOOL_MIN_REDNESS) | ((red + green) / 2 - blue > YELLOW_MIN)
+    grey = (grey | tinted).astype(np.uint8)
     size = max(3, image.shape[1] // 100) | 1
     grey = cv2.morphologyEx(grey, cv2.MORPH_OPEN, np.ones((size, size), np.uint8))
     _, labels, stats, _ = cv2.connectedComponentsWithStats(grey)
@@ -150,7 +152,8 @@ def _stop_lines(rows: list[np.ndarray], excess: np.ndarray, full: float) -> list
         thickness = last - first + 1
         band = np.array(longest[first:last + 1], float)
         left, right = band[:, 0].min() + thickness / 4, band[:, 1].max() - 1 - thickness / 4
-        if thickness > STOP_MAX_ROWS * len(rows) + 2 or _painted_rows(excess, first, last, left, right, full) < MIN_PAINT_PX:
+        too_thick = thickness > STOP_MAX_ROWS * len(rows) + 2
+        if too_thick or _painted_rows(excess, first, last, left, right, full) < MIN_PAINT_PX:
             continue
         middle = (first + last) / 2
         found.append(Marking(STOP_LINE, make_geometry("polyline", [[left, middle], [right, middle]]), 0.8))
@@ -288,16 +291,25 @@ class RoadPaintProposer(Assistant):
         numbers = count(1)
         for name, frames in found.items():
             labeled = _person_labels(context, name)
-            for track in link(frames, max_gap=MAX_GAP):
-                if len(track.detections) < MIN_FRAMES:
-                    continue
+            for detections in _steady_runs(link(frames, max_gap=MAX_GAP)):
                 number = next(numbers)
-                for detection in track.detections:
+                for detection in detections:
                     if any(bounds_iou(detection.bounds, other) >= SAME_PLACE_IOU
                            for other in labeled.get(detection.frame, ())):
                         continue
                     yield Suggestion(detection.frame, detection.confidence, name,
                                      geometry=shapes[detection.frame, detection.bounds], new_track=number)
+
+
+def _steady_runs(tracks: Iterable[BoxTrack]) -> Iterator[list[Detection]]:
+    """The stretches of each track seen on at least ``MIN_FRAMES`` frames missing no more than ``MAX_GAP`` in a
+    row (``link`` stitches across longer gaps, for boxes a detector misses)."""
+    for track in tracks:
+        frames = np.array([detection.frame for detection in track.detections])
+        cuts = np.flatnonzero(np.diff(frames) > MAX_GAP + 1) + 1
+        for run in np.split(np.arange(len(frames)), cuts):
+            if len(run) >= MIN_FRAMES:
+                yield [track.detections[index] for index in run]
 
 
 def _link_bounds(geometry: Geometry) -> tuple[float, ...]:
