@@ -52,7 +52,7 @@ BRIDGE_ROWS = 2  # rows of a crosswalk where its bars are not all seen
 SCHOOL_MIN_REDNESS = 50.0  # grey levels of R - (G + B) / 2
 SCHOOL_MIN_AREA = 0.002  # of the image area
 LINE_MIN_BRIGHTNESS = 180.0  # grey levels: white paint beside a zone
-LINE_MAX_PX = 40  # the widest line beside a zone looked for
+LINE_MAX_SHARE = 0.04  # of the image width: a line along a zone's edge is narrower than this
 PIECE_SHARE = 0.002  # a tinted region this big against the largest is part of the same zone
 OUTLINE_PX = 1.0  # polygons are simplified to this
 MIN_FRAMES = 6  # a track seen on fewer frames is a flicker
@@ -253,17 +253,18 @@ def _row_outline(region: np.ndarray, lines: np.ndarray) -> np.ndarray:
 
 
 def _run_length(rows: np.ndarray, start: np.ndarray, step: int) -> np.ndarray:
-    """For each row, how many pixels from ``start`` on (going ``step``) are True in a row (at most
-    ``LINE_MAX_PX``)."""
+    """For each row, how many pixels from ``start`` on (going ``step``) are True in a row; 0 where that is
+    ``LINE_MAX_SHARE`` of the width or more (a crosswalk bar or a stop line, not a line along the edge)."""
+    longest = max(2, int(LINE_MAX_SHARE * rows.shape[1]))
     count = np.zeros(len(rows))
     going = np.ones(len(rows), bool)
-    for offset in range(LINE_MAX_PX):
+    for offset in range(longest):
         columns = start + step * offset
         inside = (columns >= 0) & (columns < rows.shape[1])
         going &= inside
         going[inside] &= rows[np.flatnonzero(inside), columns[inside]]
         count += going
-    return count
+    return np.where(count < longest, count, 0.0)
 
 
 class RoadPaintProposer(Assistant):
