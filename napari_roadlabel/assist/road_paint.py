@@ -17,9 +17,9 @@ How it works, per frame (``find_markings``), then over the clip (``RoadPaintProp
 4. **School zones.**  Redness, ``R - (G + B) / 2``, over ``SCHOOL_MIN_REDNESS`` in the lower part of the
    image; the mask is closed (lane paint crosses the zone) and its largest region's outline, simplified
    to ``OUTLINE_PX``, is the zone.
-5. **Tracks.**  Each class's findings are linked over frames by their bounds (``box_tracks.link``, across
-   ``MAX_GAP`` missed frames); a track seen on fewer than ``MIN_FRAMES`` frames is a flicker and dropped
-   (far paint at the limit of being seen comes and goes; it is not labeled either).  A frame where a person already
+5. **Tracks.**  Each class's findings are linked over frames by their bounds (``box_tracks.link``); only the
+   steady parts of a track are proposed (``_steady_runs``): far paint at the limit of being seen comes and
+   goes from frame to frame, and is not labeled either.  A frame where a person already
    labeled that class in the same place (bounds IoU ``SAME_PLACE_IOU``) gets no proposal.
 """
 
@@ -43,7 +43,7 @@ YELLOW_MIN = 80.0  # grey levels of (R + G) / 2 - B: yellow paint, part of the r
 ASPHALT_MAX_CHROMA = 24  # max - min of R, G, B of the asphalt (grey), grey levels
 MIN_CONTRAST = 60.0  # grey levels a paint pixel stands above the road around it
 ROAD_REACH = 0.06  # of the image width: how far along a row or column the road beside the paint is looked for
-STOP_MIN_FRACTION = 0.15  # of the image width: a run of paint this long is a bar across the road
+STOP_MIN_FRACTION = 0.2  # of the image width: a run of paint this long is a bar across the road
 STOP_MAX_ROWS = 0.06  # of the image height: a thicker bright band is not a line
 MIN_PAINT_PX = 0.5  # paint thinner than this is too faint to label (as sample.truth)
 CROSSWALK_MIN_BARS = 6  # paint runs in one row that make a crosswalk
@@ -56,7 +56,6 @@ LINE_MAX_SHARE = 0.04  # of the image width: a line along a zone's edge is narro
 PIECE_SHARE = 0.002  # a tinted region this big against the largest is part of the same zone
 OUTLINE_PX = 1.0  # polygons are simplified to this
 MIN_FRAMES = 6  # a track seen on fewer frames is a flicker
-MAX_GAP = 0  # frames a track may miss: paint at the limit of being seen flickers in and out, and is not labeled
 
 
 @dataclass(frozen=True)
@@ -292,7 +291,7 @@ class RoadPaintProposer(Assistant):
         numbers = count(1)
         for name, frames in found.items():
             labeled = _person_labels(context, name)
-            for detections in _steady_runs(link(frames, max_gap=MAX_GAP)):
+            for detections in _steady_runs(link(frames)):
                 number = next(numbers)
                 for detection in detections:
                     if any(bounds_iou(detection.bounds, other) >= SAME_PLACE_IOU
@@ -303,14 +302,31 @@ class RoadPaintProposer(Assistant):
 
 
 def _steady_runs(tracks: Iterable[BoxTrack]) -> Iterator[list[Detection]]:
-    """The stretches of each track seen on at least ``MIN_FRAMES`` frames missing no more than ``MAX_GAP`` in a
-    row (``link`` stitches across longer gaps, for boxes a detector misses)."""
+    """The parts of each track seen steadily: a stretch of at least ``MIN_FRAMES`` consecutive frames, grown by
+    the stretches of two frames or more next to it across one missed frame (a blurred frame).  Far paint at
+    the limit of being seen comes and goes in shorter stretches; it is not labeled either.  (``link`` stitches
+    across longer gaps, for boxes a detector misses.)"""
     for track in tracks:
         frames = np.array([detection.frame for detection in track.detections])
-        cuts = np.flatnonzero(np.diff(frames) > MAX_GAP + 1) + 1
-        for run in np.split(np.arange(len(frames)), cuts):
-            if len(run) >= MIN_FRAMES:
-                yield [track.detections[index] for index in run]
+        pieces = np.split(np.arange(len(frames)), np.flatnonzero(np.diff(frames) > 1) + 1)
+        close = [frames[after[0]] - frames[before[-1]] <= 2
+                 for before, after in zip(pieces[:-1], pieces[1:], strict=True)]
+        kept = [len(piece) >= MIN_FRAMES for piece in pieces]
+        grown = True
+        while grown:
+            grown = False
+            for index, piece in enumerate(pieces):
+                beside = (index > 0 and close[index - 1] and kept[index - 1]) or \
+                    (index < len(close) and close[index] and kept[index + 1])
+                if not kept[index] and len(piece) >= 2 and beside:
+                    kept[index] = grown = True
+        run: list[Detection] = []
+        for index, piece in enumerate(pieces):
+            if kept[index]:
+                run += [track.detections[at] for at in piece]
+            if run and (not kept[index] or index == len(close) or not close[index]):
+                yield run
+                run = []
 
 
 def _link_bounds(geometry: Geometry) -> tuple[float, ...]:

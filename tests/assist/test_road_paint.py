@@ -135,3 +135,11 @@ def test_only_the_frames_asked_for_get_proposals(project):
     frame_range = range(2, 8)
     found = list(make_assistant("road-paint").suggest(AssistContext(project, frames, frame_range)))
     assert sorted(item.frame for item in found) == list(frame_range)
+
+
+def test_a_frame_missed_inside_a_steady_track_leaves_the_track_whole(project):
+    frames, _ = approaching_stop_line(10)
+    frames[6] = road(seed=6)  # a blurred frame: nothing found
+    found = list(make_assistant("road-paint").suggest(AssistContext(project, frames, range(10))))
+    assert sorted(item.frame for item in found) == [0, 1, 2, 3, 4, 5, 7, 8, 9]
+    assert len({item.new_track for item in found}) == 1
