@@ -31,9 +31,10 @@ propagate between its neighbouring keyframes, again until every frame is within 
 
 **Assisted arm**, every assistant run for real through ``assist.run.compute_suggestions`` and ``write``:
 
-1. ``lanes`` and ``boxes`` (untrained: nothing is labeled yet) propose tracks.  A suggested track *matches*
-   a truth object of its class when it lies on it on most of its frames (lanes within ``LANE_MATCH_PX``, boxes
-   IoU >= ``MATCH_IOU``); each truth object takes the matching track with the most such frames.
+1. ``lanes``, ``boxes`` and ``road-paint`` (untrained: nothing is labeled yet) propose tracks.  A suggested
+   track *matches* a truth object of its class when it lies on it on most of its frames (lines within
+   ``LANE_MATCH_PX`` mean distance, boxes and areas bounds IoU >= ``MATCH_IOU``); each truth object takes
+   the matching track with the most such frames.
    Its track is accepted (1), then each accepted frame that is off (beyond ``TOLERANCE_PX``, or where the
    object is not) is deleted (1 each) and the gaps filled by the keyframe loop above (fixes).  When that
    would cost at least as much as drawing it (known from the scratch arm: a person sees a poor proposal),
@@ -49,7 +50,7 @@ propagate between its neighbouring keyframes, again until every frame is within 
    on a true range is accepted (1), each end more than ``TAG_SLACK`` frames off fixed (1), a range nothing
    covers extended from the training tag (1); other suggested tags rejected (1 each).
 
-Objects of classes no assistant proposes (crosswalk, school zone, stop line, traffic direction) cost the same
+Objects of classes no assistant proposes (traffic direction) cost the same
 in both arms and count in both: ``ratio`` is over everything (the goal), ``ratio_assisted_classes`` leaves
 them out (what the assistants themselves save).  ``ratio_if_the_rest_were_rejected_at_once`` counts one
 "reject the rest" per assistant instead of one reject per unmatched track (``reject_all`` does that in one
@@ -97,8 +98,9 @@ LANE_MATCH_PX = 8.0  # a suggested lane this close to a true one (mean distance)
 MATCH_IOU = 0.5
 TAG_SLACK = 2  # frames: a tag's end this close to the truth is right
 TRAINING_FRAMES = 10
-GEOMETRY_ASSISTANTS = ("lanes", "boxes")
-PROPOSED_BY = {"lane-line": "lanes", "traffic-light": "boxes", "traffic-sign": "boxes"}  # tags: frame-tags
+GEOMETRY_ASSISTANTS = ("lanes", "boxes", "road-paint")
+PROPOSED_BY = {"lane-line": "lanes", "traffic-light": "boxes", "traffic-sign": "boxes",  # tags: frame-tags
+               "stop-line": "road-paint", "crosswalk": "road-paint", "school-zone": "road-paint"}
 ASSISTED_CLASSES = set(PROPOSED_BY)
 ACCEPT, REJECT, FIX, DRAWN = "accepts", "rejects", "fixes", "drawn"
 
@@ -401,8 +403,8 @@ def match_tracks(project: Project, clip: Clip, suggested: Iterable[int], truth_i
 
 
 def _lies_on(geometry, true, class_name: str) -> bool:
-    if is_lane_class(class_name):
-        return mean_distance(geometry, true, lane=True) <= LANE_MATCH_PX
+    if geometry.kind is GeometryKind.POLYLINE:  # a line has no area: a straight stop line has no height
+        return mean_distance(geometry, true, lane=is_lane_class(class_name)) <= LANE_MATCH_PX
     return bounds_iou(geometry.bounds(), true.bounds()) >= MATCH_IOU
 
 

@@ -16,6 +16,7 @@ BUILT_IN = {  # name -> "module:class", imported only when used (each pulls its 
     "frame-tags": "napari_roadlabel.assist.frame_tags:FrameTagAssistant",
     "lanes": "napari_roadlabel.assist.lane_proposals:LaneProposer",
     "boxes": "napari_roadlabel.assist.boxes:BoxProposer",
+    "road-paint": "napari_roadlabel.assist.road_paint:RoadPaintProposer",
     "mask-carry": "napari_roadlabel.assist.masks:MaskCarrier",
     "onnx": "napari_roadlabel.assist.onnx_model:OnnxAssistant",
 }
