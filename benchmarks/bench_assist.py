@@ -15,7 +15,8 @@ have goals, and prints every figure as one JSON object on its last line:
 * click to mask (``masks``): IoU from the box alone and after 3 clicks on the sample's objects (the mean, and
   the share of objects at 0.85), over all objects and without the crosswalk (whose outline takes in the road
   between its stripes); carrying a mask by the flow against by its centroid.
-* sign and light boxes (``boxes``), the ONNX plug-in (``onnx_model``): precision, recall, speed.
+* sign and light boxes (``boxes``), stop lines, crosswalks and school zones (``road_paint``), the ONNX
+  plug-in (``onnx_model``): precision, recall, speed.
 * effort (``effort``): a simulated annotator's actions from scratch against from the suggestions.
 
 Goals (from the issue): light state >= 97 % with no red taken for green after 10 labeled states; frame tags
@@ -36,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-PARTS = ("light_state", "frame_tags", "lane_proposals", "masks", "boxes", "onnx_model", "effort")
+PARTS = ("light_state", "frame_tags", "lane_proposals", "masks", "boxes", "road_paint", "onnx_model", "effort")
 MS_GOAL = 50.0
 
 
