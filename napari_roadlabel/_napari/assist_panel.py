@@ -19,7 +19,7 @@ from qtpy.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QW
 
 from ..assist.registry import assistant_class, assistant_names
 from ..core import RoadlabelError
-from ..core.suggestions import TAGS, Pending, pending_suggestions
+from ..core.suggestions import TAGS, Pending, least_confidence_by_frame
 from .assist_mode import SCOPES, AssistMode
 from .mask_tool import MODES, MaskTool
 
@@ -57,11 +57,7 @@ class SuggestionStrip(QWidget):
         self.reload()
 
     def reload(self) -> None:
-        self.lowest = {}
-        for item in pending_suggestions(self.assist.project):
-            last = item.last_frame if item.kind == TAGS else item.frame
-            for frame in range(item.frame, last + 1):
-                self.lowest[frame] = min(self.lowest.get(frame, 1.0), item.confidence)
+        self.lowest = least_confidence_by_frame(self.assist.project)
         self.update()
 
     def mousePressEvent(self, event) -> None:

@@ -456,6 +456,19 @@ class AnnotationStore:
                                     "ORDER BY frame, track_id", (Source.SUGGESTED.value, *values)).fetchall()
         return [_state_from_row(row) for row in rows]
 
+    def least_pending_confidence(self) -> dict[int, float]:
+        """Frame -> the confidence of its least sure pending attribute suggestion or suggested state, in two
+        grouped queries (a view of where suggestions wait, however many there are)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT frame, MIN(confidence) FROM suggestions WHERE status=? GROUP BY frame UNION ALL "
+                "SELECT frame, MIN(COALESCE(confidence, 0)) FROM states WHERE source=? GROUP BY frame",
+                (SuggestionStatus.PENDING.value, Source.SUGGESTED.value)).fetchall()
+        least: dict[int, float] = {}
+        for frame, confidence in rows:
+            least[frame] = min(least.get(frame, 1.0), confidence)
+        return least
+
     def rejections(self, assistant: str | None = None) -> list[Rejection]:
         """What people rejected (of one assistant), oldest first."""
         condition, values = ("", ()) if assistant is None else (" WHERE assistant=?", (assistant,))

@@ -115,6 +115,7 @@ class _Writer:
         self.rejections = self.store.rejections(assistant_of(model))
         self.new_tracks: dict[int, Track] = {}
         self.person_objects: dict[int, list] = {}  # frame -> (class, bounds) of a person's objects on it
+        self._person_tracks: dict[int, bool] = {}  # track id -> whether a person made any of its states
 
     def write(self, suggestion: Suggestion) -> None:
         kind = suggestion.kind
@@ -170,7 +171,12 @@ class _Writer:
         return names
 
     def _has_person_state(self, track_id: int) -> bool:
-        return any(state.source in PERSON_SOURCES for state in self.store.states_of(track_id))
+        """Whether a person made any state of the track: asked once per track and run (a light has a suggestion
+        on each of its frames)."""
+        if track_id not in self._person_tracks:
+            self._person_tracks[track_id] = any(state.source in PERSON_SOURCES
+                                                for state in self.store.states_of(track_id))
+        return self._person_tracks[track_id]
 
     def _put_row(self, target: int, frame: int, values: dict, confidence: float, status: SuggestionStatus) -> None:
         self.store.put_attribute_suggestion(AttributeSuggestion(target, frame, assistant_of(self.model), values,

@@ -100,6 +100,17 @@ def pending_suggestions(project: Project, *, frames: range | None = None, track_
                    and assistant in (None, item.assistant)), key=lambda item: (item.frame, item.target, item.kind))
 
 
+def least_confidence_by_frame(project: Project) -> dict[int, float]:
+    """Frame -> the confidence of the least sure suggestion waiting on it (a suggested tag counts on each of its
+    frames); frames with none are left out."""
+    least = project.store.least_pending_confidence()
+    for tag in project.tags():
+        if tag.source is Source.SUGGESTED:
+            for frame in range(tag.start, tag.end + 1):
+                least[frame] = min(least.get(frame, 1.0), tag.confidence or 0.0)
+    return least
+
+
 def disputes(project: Project, frames: range | None = None) -> list[AttributeSuggestion]:
     """Confident suggestions that disagree with what a person labeled (the QA check lists them)."""
     return project.store.attribute_suggestions(frames=frames, statuses=(SuggestionStatus.DISPUTED,))

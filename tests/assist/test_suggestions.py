@@ -17,6 +17,7 @@ from napari_roadlabel.core.suggestions import (
     accept,
     accept_all,
     disputes,
+    least_confidence_by_frame,
     pending_suggestions,
     reject,
 )
@@ -250,3 +251,14 @@ def test_a_confident_disagreement_is_one_qa_finding_per_run_of_frames(project):
     assert "labeled state 'red'" in findings[0].message and "says state 'green'" in findings[0].message
     assert findings[0].region == LIGHT.bounds() and not findings[0].blocking
     assert project.state(light, 2).attributes["state"] == "red"  # listed, never applied
+
+
+def test_the_least_sure_suggestion_of_each_frame_is_read_in_one_pass(project):
+    light = light_track(project, range(4))
+    lane = make_geometry(GeometryKind.POLYLINE, [(100, 350), (200, 200)])
+    suggest(project, Scripted([*states(light, [0, 1], "red", 0.7),
+                               Suggestion(1, 0.4, class_name="lane-line", geometry=lane),
+                               Suggestion(2, 0.9, class_name="school-zone-active", last_frame=3)]), None)
+    assert least_confidence_by_frame(project) == {0: 0.7, 1: 0.4, 2: 0.9, 3: 0.9}
+    accept_all(project, pending_suggestions(project, frames=range(1, 2)))
+    assert least_confidence_by_frame(project) == {0: 0.7, 2: 0.9, 3: 0.9}
