@@ -25,10 +25,10 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..core import AnnotationError, AttributeSpec, RoadlabelError, Scope
+from ..core import AnnotationError, AttributeSpec, RoadlabelError, Scope, Source
 from ..core.annotations import FrameState
 from ..core.lane_order import order_name
-from ..core.suggestions import ATTRIBUTES, pending_suggestions
+from ..core.suggestions import ATTRIBUTES
 from ..core.taxonomy import AttributeType
 from ..core.timeline import Run, attribute_runs, describe_runs, frame_runs
 from ..temporal.propagation import needs_review
@@ -292,7 +292,8 @@ class TimelineBar(QWidget):
             self.rows = [(name, attribute_runs(states, name)) for name in spec.attributes_of(Scope.FRAME)]
             self.rows.append(("made", attribute_runs([_with_origin(state) for state in states], ORIGIN)))
             self.keyframes = [state.frame for state in states if state.is_keyframe]
-            suggested = sorted({item.frame for item in pending_suggestions(project, track_id=track_id)})
+            suggested = sorted({state.frame for state in states if state.source is Source.SUGGESTED}
+                               | set(project.store.pending_attribute_frames(track_id)))
             if suggested:  # where a suggestion waits for this object: its geometry or its attributes
                 self.rows.append((SUGGESTED_ROW, [Run(start, end, SUGGESTED) for start, end, _ in
                                                   frame_runs((frame, SUGGESTED) for frame in suggested)]))

@@ -456,6 +456,13 @@ class AnnotationStore:
                                     "ORDER BY frame, track_id", (Source.SUGGESTED.value, *values)).fetchall()
         return [_state_from_row(row) for row in rows]
 
+    def pending_attribute_frames(self, track_id: int) -> list[int]:
+        """The frames where an attribute suggestion of the track waits, in order (no record is decoded)."""
+        with self._lock:
+            rows = self._db.execute("SELECT DISTINCT frame FROM suggestions WHERE track_id=? AND status=? ORDER BY "
+                                    "frame", (track_id, SuggestionStatus.PENDING.value)).fetchall()
+        return [row[0] for row in rows]
+
     def least_pending_confidence(self) -> dict[int, float]:
         """Frame -> the confidence of its least sure pending attribute suggestion or suggested state, in two
         grouped queries (a view of where suggestions wait, however many there are)."""
