@@ -35,6 +35,7 @@ import numpy as np
 
 from ..core.geometry import Geometry, GeometryKind, bounds_iou, clip_polygon_to_image, make_geometry
 from ..core.suggestions import LINE_MARGIN, PERSON_SOURCES, SAME_PLACE_IOU
+from ..core.timeline import true_runs
 from .base import GEOMETRY, Assistant, AssistContext, Suggestion
 from .box_tracks import BoxTrack, Detection, link
 
@@ -73,7 +74,7 @@ def find_markings(image: np.ndarray) -> list[Marking]:
     road = road_area(image)
     paint, excess = white_paint(image)
     paint &= road
-    rows = [_runs(row) for row in paint]
+    rows = [true_runs(row) for row in paint]
     height, width = road.shape
     full = float(np.percentile(excess[paint], 90)) if paint.any() else 0.0
     return [*_stop_lines(rows, excess, full), *_crosswalks(rows, width - 1, height - 1),
@@ -119,12 +120,6 @@ def road_area(image: np.ndarray) -> np.ndarray:
     columns = np.arange(mask.shape[1])
     road[rows] = (columns >= left[:, None]) & (columns <= right[:, None])
     return road
-
-
-def _runs(row: np.ndarray) -> np.ndarray:
-    """(K, 2) first and last+1 column of each stretch of True in a row."""
-    edges = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
-    return np.stack([np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)], axis=1)
 
 
 def _bands(flags: Iterable[bool], bridge: int = 0) -> Iterator[tuple[int, int]]:

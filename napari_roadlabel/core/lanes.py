@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import GeometryError
+from .timeline import true_runs
 
 METHODS = ("catmull-rom", "y-spline")
 LANE_CLASSES = frozenset({"lane-line"})  # classes drawn and carried as curves
@@ -110,10 +111,10 @@ class LaneCurve:
         """
         inside = ((self.points[:, 0] >= 0) & (self.points[:, 0] <= width)
                   & (self.points[:, 1] >= 0) & (self.points[:, 1] <= height))
-        runs = _runs_of_true(inside)
-        if not runs:
+        runs = true_runs(inside)
+        if not len(runs):
             return None
-        start, stop = max(runs, key=lambda run: run[1] - run[0])
+        start, stop = runs[np.argmax(runs[:, 1] - runs[:, 0])].tolist()
         parts = [self.points[start:stop]]
         if start > 0:
             parts.insert(0, _border_crossing(self.points[start], self.points[start - 1], width, height))
@@ -503,7 +504,3 @@ def _border_crossing(inside: np.ndarray, outside: np.ndarray, width: float, heig
             limits.append((size - inside[axis]) / direction[axis])
     return (inside + min(limits) * direction)[None]
 
-
-def _runs_of_true(mask: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))

@@ -26,7 +26,7 @@ import numpy as np
 
 from .annotations import AttributeSuggestion, FrameState, Source, SuggestionStatus, Track
 from .errors import AnnotationError
-from .geometry import clipped_to_image
+from .geometry import bounds_iou, clipped_to_image
 from .project import Project
 from .suggestions import (
     ATTRIBUTES,
@@ -36,10 +36,10 @@ from .suggestions import (
     TAGS,
     Suggestion,
     assistant_of,
-    bounds_iou,
     is_rejected,
 )
 from .taxonomy import Scope
+from .timeline import true_runs
 from .wording import counted
 
 DISPUTE_AT = 0.9  # a model this sure of a value a person labeled otherwise raises a QA finding
@@ -248,8 +248,8 @@ class _Writer:
                 free[max(rejection.frame, first) - first:min(rejection.last, last) - first + 1] = False
         if not free.any():
             self.written.skip("tagged by a person or rejected before")
-        for start, end in _runs(free):
-            self.project.add_tag(suggestion.class_name, first + start, first + end, attributes,
+        for start, stop in true_runs(free).tolist():
+            self.project.add_tag(suggestion.class_name, first + start, first + stop - 1, attributes,
                                  source=Source.SUGGESTED, confidence=float(suggestion.confidence),
                                  model=self.model)
             self.written.tags += 1
@@ -258,8 +258,3 @@ class _Writer:
         return [tag for tag in self.project.tags() if tag.class_name == class_name and tag.source in PERSON_SOURCES
                 and tag.start <= last and first <= tag.end]
 
-
-def _runs(free: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end) of each run of True, inclusive."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], free.astype(np.int8), [0]])))
-    return [(int(start), int(end) - 1) for start, end in zip(edges[::2], edges[1::2], strict=True)]

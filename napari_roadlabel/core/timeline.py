@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .annotations import FrameState
 
 
@@ -47,3 +49,9 @@ def frame_runs(values: Iterable[tuple[int, Any]]) -> list[list]:
 def describe_runs(runs: list[Run]) -> str:
     """'red 0-119, green 120-240' (a single frame shows once: 'red 7')."""
     return ", ".join(f"{run.value} {run.start}" + (f"-{run.end}" if run.end != run.start else "") for run in runs)
+
+
+def true_runs(flags) -> np.ndarray:
+    """(K, 2): the first index and the one past the last of each stretch of True in a 1-D array, in order."""
+    edges = np.diff(np.concatenate([[0], np.asarray(flags).astype(np.int8), [0]]))
+    return np.stack([np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)], axis=1)

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..core import FrameRangeTag, FrameState, Geometry, Track, box, make_geometry
 from ..core.geometry import clip_polygon_to_image
+from ..core.timeline import true_runs
 from .layout import Arrow, Crosswalk, LaneLine, Layout, Panel, SchoolZone, Sign, StopLine, TrafficLight
 from .scene import NEAR_M, View
 
@@ -173,12 +174,11 @@ def _trace(point_at: Callable[[np.ndarray], np.ndarray], start: float, end: floa
 
 def _longest_run(flags: np.ndarray) -> tuple[int, int] | None:
     """(first, last) index of the longest stretch of True."""
-    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
-    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    if starts.size == 0:
+    runs = true_runs(flags)
+    if not len(runs):
         return None
-    longest = int(np.argmax(stops - starts))
-    return int(starts[longest]), int(stops[longest] - 1)
+    start, stop = runs[np.argmax(runs[:, 1] - runs[:, 0])].tolist()
+    return start, stop - 1
 
 
 def _edge(visible: Callable[[np.ndarray], np.ndarray], outside: float, inside: float) -> float:
