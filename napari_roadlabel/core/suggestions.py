@@ -88,11 +88,14 @@ def pending_suggestions(project: Project, *, frames: range | None = None, track_
                         assistant: str | None = None, min_confidence: float = 0.0) -> list[Pending]:
     """Every pending suggestion (on ``frames``, of one track, of one assistant, at least ``min_confidence``), in
     frame order.  Sort by ``confidence`` for "the unsure first"."""
+    store = project.store
+    states = store.suggested_states(frames) if track_id is None else [
+        state for state in store.states_of(track_id, source=Source.SUGGESTED)
+        if frames is None or state.frame in frames]
     found = [Pending(GEOMETRY, state.frame, state.confidence or 0.0, state.model, state.track_id,
-                     dict(state.attributes))
-             for state in project.store.suggested_states(frames) if track_id in (None, state.track_id)]
+                     dict(state.attributes)) for state in states]
     found += [Pending(ATTRIBUTES, row.frame, row.confidence, row.model, row.track_id, dict(row.attributes))
-              for row in project.store.attribute_suggestions(frames=frames, track_id=track_id)]
+              for row in store.attribute_suggestions(frames=frames, track_id=track_id)]
     if track_id is None:
         found += [Pending(TAGS, tag.start, tag.confidence or 0.0, tag.model, tag.id, dict(tag.attributes), tag.end)
                   for tag in project.tags() if tag.source is Source.SUGGESTED and _overlaps(tag, frames)]
@@ -173,7 +176,8 @@ def _reject_one(project: Project, item: Pending) -> None:
         detail = {"kind": state.geometry.kind.value, "bounds": list(state.geometry.bounds())}
         store.add_rejection(Rejection(0, item.assistant, GEOMETRY, item.frame, item.frame, track.class_name,
                                       track.id, detail))
-        if len(store.states_of(track.id)) == 1:
+        if not (store.nearest_state(track.id, item.frame, before=True)
+                or store.nearest_state(track.id, item.frame, before=False)):
             store.delete_track(track.id)  # a proposed object with nothing left
         else:
             store.delete_state(track.id, item.frame)
@@ -225,7 +229,7 @@ def is_rejected(rejections: Iterable[Rejection], kind: str, frame: int, class_na
             if rejection.track_id == track_id and rejection.detail.get("attributes") == dict(attributes or {}):
                 return True
         elif geometry is not None and bounds_iou(rejection.detail["bounds"], geometry.bounds(),
-                                                      margin=LINE_MARGIN) >= SAME_PLACE_IOU:
+                                                 margin=LINE_MARGIN) >= SAME_PLACE_IOU:
             return True
     return False
 
