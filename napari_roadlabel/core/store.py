@@ -504,7 +504,7 @@ class AnnotationStore:
 
     def put_state(self, state: FrameState, label: str = "edit state") -> None:
         key = (state.track_id, state.frame)
-        self._record(label, [RowChange("states", key, self._row_of_state(key), _state_row(state))])
+        self._record(label, [RowChange("states", key, self._row_of("states", key), _state_row(state))])
 
     def put_tag(self, tag: FrameRangeTag, label: str = "edit tag") -> None:
         self._record(label, [RowChange("tags", (tag.id,), self._row_of_tag(tag.id), _tag_row(tag))])
@@ -542,7 +542,7 @@ class AnnotationStore:
 
     def delete_state(self, track_id: int, frame: int, label: str = "delete state") -> None:
         key = (track_id, frame)
-        before = self._row_of_state(key)
+        before = self._row_of("states", key)
         if before is None:
             raise AnnotationError(None, f"track {track_id} has no state on frame {frame}")
         self._record(label, [RowChange("states", key, before, None)])
@@ -687,15 +687,11 @@ class AnnotationStore:
         return _review_row(mark) if mark else None
 
     def _row_of(self, table: str, key: tuple) -> tuple | None:
-        """A row of a table that is not cached, by its primary key."""
+        """A row of a table that is not cached (states, suggestions), by its primary key, in the table's column
+        order: the order rows are written in."""
         where = " AND ".join(f"{column}=?" for column in _KEY_COLUMNS[table])
         with self._lock:
             row = self._db.execute(f"SELECT * FROM {table} WHERE {where}", key).fetchone()
-        return tuple(row) if row else None
-
-    def _row_of_state(self, key: tuple) -> tuple | None:
-        with self._lock:
-            row = self._db.execute(f"SELECT {_STATE_COLUMNS} FROM states WHERE track_id=? AND frame=?", key).fetchone()
         return tuple(row) if row else None
 
 
