@@ -88,7 +88,7 @@ from ...core.taxonomy import ClassSpec, Taxonomy
 from .frame_match import Entry, frame_files, match_entries
 from .geojson import check_run_lengths
 from .import_report import ImportReport, fit_to_image
-from .json_files import JSONArray, finite_numbers, is_whole, load_json, write_export
+from .json_files import JSONArray, checked_score, finite_numbers, is_whole, load_json, write_export
 from .lane_frames import frames_to_export
 from .report import MappingReport
 
@@ -532,14 +532,6 @@ def _class_of(name: str, taxonomy: Taxonomy, path: Path, place: str) -> ClassSpe
     if spec.is_tag:
         raise FormatError(path, f"category {name!r} is a frame-range class: it has no per-frame annotations", place)
     return spec
-
-
-def checked_score(score: Any, path: Path, place: str) -> float | None:
-    if score is None:
-        return None
-    if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
-        raise FormatError(path, f"score must be a number from 0 to 1, got {score!r}", place)
-    return float(score)
 
 
 def _kind(annotation: dict, spec: ClassSpec) -> GeometryKind:

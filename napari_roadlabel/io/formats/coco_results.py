@@ -32,12 +32,11 @@ from ...core import FormatError, Geometry, GeometryKind, Project, RoadlabelError
 from ...core.suggestions import Suggestion
 from .coco import category_names, coco_categories, image_frames, polygon_ring, rle_mask
 from .import_report import ImportReport, fit_to_image
-from .json_files import finite_numbers, is_whole, load_json
+from .json_files import checked_score, finite_numbers, is_whole, load_json
 from .predictions import (
     LabelMap,
     PredictionReport,
     check_suggested,
-    checked_confidence,
     file_digest,
     model_name,
     write_predictions,
@@ -65,7 +64,7 @@ def import_coco_results(project: Project, path: str | Path, *, images_json: str 
         if not is_whole(category_id) or category_id not in categories:
             raise FormatError(path, f"category_id {category_id!r} is not a category of {_where_ids(images_json)}",
                               place)
-        confidence = checked_confidence(detection.get("score"), path, place, default=None)
+        confidence = checked_score(detection.get("score"), path, place, required=True)
         if image_id not in frames:
             continue  # an image of another sequence (counted with the images)
         found = labels.object_class(categories[category_id])

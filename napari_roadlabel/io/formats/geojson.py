@@ -62,7 +62,7 @@ from ...core.geometry import as_points
 from ...core.suggestions import assistant_of
 from ..atomic import atomic_write
 from .import_report import ImportReport, fit_mask_to_image, fit_to_image, keeps_file_ids
-from .json_files import is_whole, load_json
+from .json_files import is_confidence, is_whole, load_json
 from .lane_frames import check_frames
 
 PENDING_BLOCK = 1000  # frames whose pending attribute suggestions the export holds at once
@@ -301,10 +301,6 @@ def _suggested(suggested: Any, place: str, path: Path) -> dict | None:
         raise FormatError(path, "property \"suggested\" must be {\"attributes\": {...}, \"confidence\": 0..1, "
                                 f"\"model\": \"name@version\"}}, got {json.dumps(suggested)[:80]}", place)
     return suggested
-
-
-def is_confidence(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 <= value <= 1
 
 
 def _integer(properties: dict, name: str, place: str, path: Path) -> int:

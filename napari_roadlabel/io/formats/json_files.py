@@ -42,6 +42,21 @@ def is_whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_confidence(value: Any) -> bool:
+    """A JSON number from 0 to 1 (not a boolean)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 <= value <= 1
+
+
+def checked_score(score: Any, path: str | Path, place: str, *, missing: float | None = None,
+                  required: bool = False) -> float | None:
+    """A JSON score from 0 to 1 as a float; ``missing`` when there is none, unless one is ``required``."""
+    if score is None and not required:
+        return missing
+    if not is_confidence(score):
+        raise FormatError(path, f"score must be a number from 0 to 1, got {score!r}", place)
+    return float(score)
+
+
 def finite_numbers(values: Any, path: str | Path, place: str, what: str) -> np.ndarray:
     """A JSON list of finite numbers (no strings, booleans or NaN) as a float array; FormatError naming ``what``
     ("bbox", "h_samples") otherwise."""

@@ -52,12 +52,12 @@ from ...core.taxonomy import ClassSpec
 from ..frames import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from .frame_match import Entry, match_entries
 from .import_report import fit_to_image
-from .json_files import finite_numbers, is_whole, load_json
+from .json_files import checked_score, finite_numbers, is_whole, load_json
 from .predictions import (
+    UNKNOWN_SCORE,
     LabelMap,
     PredictionReport,
     check_suggested,
-    checked_confidence,
     file_digest,
     model_name,
     write_predictions,
@@ -173,7 +173,7 @@ class _Reader:
             if not isinstance(prediction, dict) or not isinstance(prediction.get("result"), list):
                 raise FormatError(self.path, "a prediction is an object with a \"result\" list", where)
             model = model_name(self.path, self.digest, prediction.get("model_version"))
-            score = checked_confidence(prediction.get("score"), self.path, where)
+            score = checked_score(prediction.get("score"), self.path, where, missing=UNKNOWN_SCORE)
             tags: dict[tuple[str, int, int], _Tag] = {}
             for number, result in enumerate(prediction["result"]):
                 self._result(result, number, where, frame, score, model, tags)
@@ -187,7 +187,7 @@ class _Reader:
             raise FormatError(self.path, "a result is an object with a \"value\" object", f"{where}, result {number}")
         place = f"{where}, result {result.get('id', number)}"
         kind = str(result.get("type", "")).lower()
-        confidence = checked_confidence(result.get("score"), self.path, place, default=score)
+        confidence = checked_score(result.get("score"), self.path, place, missing=score)
         value = result["value"]
         if kind in GEOMETRY_TYPES and frame is not None:
             self._region(kind, value, place, frame, confidence, model)

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...core import FormatError, Project, RoadlabelError, Source
+from ...core import Project, RoadlabelError, Source
 from ...core.suggestion_writing import Written, write_suggestions
 from ...core.suggestions import Suggestion
 from ...core.taxonomy import AttributeType, ClassSpec, Taxonomy
@@ -76,15 +76,6 @@ def file_digest(path: Path) -> str:
 
 def _clean(text: str) -> str:
     return NAME_CHARACTERS.sub("-", text).strip("-.")[:60]
-
-
-def checked_confidence(score: Any, path: Path, place: str, default: float | None = UNKNOWN_SCORE) -> float:
-    """A score from 0 to 1 as a confidence; ``default`` when there is none (a FormatError when None)."""
-    if score is None and default is not None:
-        return default
-    if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
-        raise FormatError(path, f"score must be a number from 0 to 1, got {score!r}", place)
-    return float(score)
 
 
 def _key(name: str) -> str:
