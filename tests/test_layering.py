@@ -44,6 +44,7 @@ def test_module_does_not_import_gui_toolkits(module):
     ("napari_roadlabel.assist.box_tracks", {"core", "assist"}),
     ("napari_roadlabel.assist.light_state", {"core", "assist"}),
     ("napari_roadlabel.assist.frame_tags", {"core", "assist"}),
+    ("napari_roadlabel.assist.hmm", {"core", "assist"}),
     ("napari_roadlabel.assist.masks", {"core", "temporal", "assist"}),
     ("napari_roadlabel.assist.road_paint", {"core", "assist"}),
 ])

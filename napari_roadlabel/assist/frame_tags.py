@@ -49,6 +49,7 @@ from ..core.errors import RoadlabelError
 from ..core.project import Project
 from ..core.taxonomy import AttributeType, ClassSpec
 from .base import TAGS, Assistant, AssistContext, NotEnoughLabels, Suggestion, Validation
+from .hmm import sticky_hmm
 
 SMALL = (160, 90)  # frames are shrunk to this (width, height) before any feature is computed
 BANDS = 3  # horizontal bands: sky, horizon, road
@@ -56,6 +57,7 @@ HUE_BINS, BRIGHTNESS_BINS, ORIENTATION_BINS = 12, 8, 8
 MAX_TRAINING_FRAMES = 2000  # per target, evenly spread in time: a tag over 20,000 frames teaches no more
 PEOPLE = frozenset({Source.MANUAL, Source.IMPORTED})
 NEED = 2  # values a target needs to be learned
+VITERBI_FLOOR = 1e-9  # a frame's probabilities are evidence however sure it is
 REGULARISATION = 0.1  # logistic regression's C: strong, as a few dozen labelled frames meet 120 features
 
 
@@ -224,19 +226,7 @@ def smooth_in_time(probabilities: np.ndarray, stay: float) -> np.ndarray:
     count, classes = probabilities.shape
     if classes == 1 or count == 0:
         return np.zeros(count, int)
-    emission = np.log(np.clip(probabilities, 1e-9, 1.0))
-    transition = np.full((classes, classes), np.log((1 - stay) / (classes - 1)))
-    np.fill_diagonal(transition, np.log(stay))
-    score, back = emission[0].copy(), np.zeros((count, classes), int)
-    for index in range(1, count):
-        candidates = score[:, None] + transition  # [from, to]
-        back[index] = candidates.argmax(0)
-        score = candidates.max(0) + emission[index]
-    path = np.empty(count, int)
-    path[-1] = score.argmax()
-    for index in range(count - 1, 0, -1):
-        path[index - 1] = back[index, path[index]]
-    return path
+    return sticky_hmm(np.clip(probabilities, None, 1.0), np.ones(count - 1), stay, VITERBI_FLOOR)[0]
 
 
 def runs(values: np.ndarray) -> Iterator[tuple[int, int]]:

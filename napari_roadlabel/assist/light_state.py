@@ -46,6 +46,7 @@ from ..core.errors import RoadlabelError
 from ..core.geometry import Geometry, GeometryKind
 from ..core.timeline import Run, frame_runs
 from .base import ATTRIBUTES, Assistant, AssistContext, Suggestion, Validation
+from .hmm import sticky_hmm
 
 CLASS_NAME = "traffic-light"
 STATES = ("red", "yellow", "green", "red-yellow", "off")  # what is told apart; "unknown" is the default
@@ -207,41 +208,8 @@ def smooth_track(probabilities: np.ndarray, frames: Sequence[int], *, fps: float
         lit = probabilities[span, :OFF].sum(axis=0)
         probabilities[span] = np.append(lit / lit.sum(), 0.0)  # the lit colour, whether on or off this frame
         flashing[span] = True
-    path, posterior = _hmm(probabilities, np.diff(np.asarray(frames)), stay)
+    path, posterior = sticky_hmm(probabilities, np.diff(np.asarray(frames)), stay, EMISSION_FLOOR)
     return [STATES[s] for s in path], flashing.tolist(), posterior[np.arange(len(path)), path]
-
-
-def _hmm(emissions: np.ndarray, gaps: np.ndarray, stay: float) -> tuple[np.ndarray, np.ndarray]:
-    """Viterbi path and forward-backward posteriors; the chance of staying over a gap of n frames is stay^n."""
-    count, states = emissions.shape
-    emissions = np.clip(emissions, EMISSION_FLOOR, None)  # no one frame outweighs its neighbours
-    transitions = []
-    for gap in gaps:
-        kept = stay ** max(int(gap), 1)
-        matrix = np.full((states, states), (1 - kept) / (states - 1))
-        np.fill_diagonal(matrix, kept)
-        transitions.append(matrix)
-    forward = np.empty((count, states))
-    forward[0] = emissions[0] / emissions[0].sum()
-    best = np.log(forward[0])
-    back = np.zeros((count, states), int)
-    for t in range(1, count):
-        predicted = forward[t - 1] @ transitions[t - 1] * emissions[t]
-        forward[t] = predicted / predicted.sum()
-        candidates = best[:, None] + np.log(transitions[t - 1])
-        back[t] = candidates.argmax(axis=0)
-        best = candidates.max(axis=0) + np.log(emissions[t])
-    backward = np.ones((count, states))
-    for t in range(count - 2, -1, -1):
-        carried = transitions[t] @ (emissions[t + 1] * backward[t + 1])
-        backward[t] = carried / carried.sum()
-    posterior = forward * backward
-    posterior /= posterior.sum(axis=1, keepdims=True)
-    path = np.empty(count, int)
-    path[-1] = best.argmax()
-    for t in range(count - 1, 0, -1):
-        path[t - 1] = back[t, path[t]]
-    return path, posterior
 
 
 def state_runs(suggestions: Iterable[Suggestion], track_id: int) -> list[Run]:
