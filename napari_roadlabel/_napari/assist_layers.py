@@ -43,6 +43,7 @@ class SuggestionView:
         self.assist = assist
         self.dots = None
         self.labels = None
+        self._showing = False  # whether the layers hold anything: empty ones are not emptied again each step
         workspace.frame_shown.connect(lambda frame: self.show())
 
     def show(self) -> None:
@@ -63,9 +64,10 @@ class SuggestionView:
                 anchors.append((x0, y1))
             texts.append(self.assist.describe(item))
             anchor_colors.append(color)
-        if pending or self.dots is not None:
+        if pending or self._showing:
             self._show_dots(np.concatenate(vectors) if vectors else np.zeros((0, 2, 2)), colors)
             self._show_labels(anchors, texts, anchor_colors)
+        self._showing = bool(pending)
 
     def _show_dots(self, data: np.ndarray, colors: list) -> None:
         if self.dots is None:
