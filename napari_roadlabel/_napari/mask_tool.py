@@ -15,7 +15,8 @@ import numpy as np
 from napari.utils.colormaps import DirectLabelColormap
 
 from ..core import RoadlabelError
-from .adapter import labels_to_masks, to_xy
+from ..core.geometry import mask_from_image
+from .adapter import to_xy
 from .layers import MASKS, classes_of
 from .review_layers import add_quietly
 
@@ -107,7 +108,7 @@ class MaskTool:
                                        f"{', '.join(self.mask_classes())})")
         project, frame = self.workspace.project, self.workspace.current_frame
         pixels = int(self.preview.sum())
-        mask = labels_to_masks(self.preview.astype(np.int32), {1})[1]
+        mask = mask_from_image(self.preview, where=f"the mask on frame {frame}")
         with project.group(f"mask a {class_name} on frame {frame}"):
             track = project.add_track(class_name)
             project.set_state(track.id, frame, mask)
@@ -154,9 +155,15 @@ class MaskTool:
         return painted & ~masks.paint_superpixels(labels, exclude) if exclude else painted
 
     def _on_frame(self, frame: int) -> None:
-        if frame != self._frame and self.layers():  # a box on another frame means nothing here
+        if frame != self._frame:
             self._frame = frame
-            self.clear()
+            if self._has_input():  # a box on another frame means nothing here
+                self.clear()
+
+    def _has_input(self) -> bool:
+        """Whether there is a box, a click or a preview to forget (emptying a full-frame preview costs a step)."""
+        return self.preview is not None or any(len(layer.data) for layer in (self.box_layer, self.clicks_layer)
+                                               if layer is not None)
 
     def _layers(self) -> None:
         viewer = self.workspace.viewer
