@@ -28,6 +28,7 @@ FEATURE_COLUMNS = ("track_id", "class", "frame", "source", "label", "attributes"
 FEATURE_TYPES = {"track_id": "int64", "frame": "int64"}  # the others hold text or dicts
 EDITING_COLUMNS = ("track_id", "class", "label")  # what the workspace's layers need (the store has the rest)
 NEW_OBJECT = -1  # track_id of a shape drawn in napari and not yet in the store
+TRANSPARENT = np.zeros(4)
 
 
 def to_napari(points_xy: np.ndarray) -> np.ndarray:
@@ -60,15 +61,21 @@ class LayerData:
     geometries: list[tuple[int, Geometry]] = field(default_factory=list)  # each object once: (track id, geometry)
 
     def append(self, coordinates: np.ndarray, shape_type: str, obj: FrameObject, taxonomy: Taxonomy) -> None:
-        self.data.append(coordinates)
-        self.shape_types.append(shape_type)
-        self.edge_colors.append(edge_color(obj, taxonomy))
-        self.face_colors.append(face_color(obj, taxonomy))
-        self.edge_widths.append(edge_width(obj))
         values = (obj.track.id, obj.track.class_name, obj.state.frame, obj.state.source.value, object_label(obj),
                   obj.attributes)
-        for column, value in zip(FEATURE_COLUMNS, values, strict=True):
-            self.features[column].append(value)
+        self.add(coordinates, shape_type, edge_color(obj, taxonomy), face_color=face_color(obj, taxonomy),
+                 edge_width=edge_width(obj), **dict(zip(FEATURE_COLUMNS, values, strict=True)))
+
+    def add(self, coordinates: np.ndarray, shape_type: str, edge_rgba: np.ndarray, *,
+            face_color: np.ndarray = TRANSPARENT, edge_width: float = 1.0, **features) -> None:
+        """One item with its style and feature values (an object of the store, a lane curve, an outline ...)."""
+        self.data.append(coordinates)
+        self.shape_types.append(shape_type)
+        self.edge_colors.append(edge_rgba)
+        self.face_colors.append(face_color)
+        self.edge_widths.append(edge_width)
+        for column, value in features.items():
+            self.features.setdefault(column, []).append(value)
 
     def __len__(self) -> int:
         return len(self.data) + len(self.masks)

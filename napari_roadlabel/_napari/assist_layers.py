@@ -13,8 +13,9 @@ import numpy as np
 
 from ..core import FrameObject, Source
 from ..core.suggestions import GEOMETRY, TAGS
-from .adapter import box_corners, to_napari
-from .derived_outlines import dashes, outline
+from .adapter import LayerData, box_corners, to_napari
+from .derived_outlines import dashes, outline, vectors_content
+from .overlay import LayerContent
 from .review_layers import add_quietly
 from .style import class_color, hex_to_rgba
 
@@ -65,27 +66,27 @@ class SuggestionView:
             texts.append(self.assist.describe(item))
             anchor_colors.append(color)
         if pending or self._showing:
-            self._show_dots(np.concatenate(vectors) if vectors else np.zeros((0, 2, 2)), colors)
+            self._show_dots(vectors_content(vectors, colors))
             self._show_labels(anchors, texts, anchor_colors)
         self._showing = bool(pending)
 
-    def _show_dots(self, data: np.ndarray, colors: list) -> None:
+    def _show_dots(self, content: LayerContent) -> None:
         if self.dots is None:
             self.dots = add_quietly(self.workspace.viewer, lambda viewer: viewer.add_vectors(
                 np.zeros((0, 2, 2)), name=DOTS_LAYER, edge_width=DOT_WIDTH, length=1.0, vector_style="line"))
-        self.dots.data = np.stack([to_napari(data[:, 0]), to_napari(data[:, 1])], axis=1) if len(data) else data
-        if len(data):
-            self.dots.edge_color = np.array(colors)
+            self.workspace.display.register(self.dots, "vectors")
+        self.workspace.display.show(self.dots, content)
 
     def _show_labels(self, anchors: list, texts: list[str], colors: list) -> None:
         if self.labels is None:
             self.labels = add_quietly(self.workspace.viewer, lambda viewer: viewer.add_points(
-                ndim=2, name=TEXT_LAYER, size=7, symbol="diamond", border_width=0))
-        self.labels.data = to_napari(np.array(anchors, dtype=float).reshape(-1, 2))
-        self.labels.features = {"text": texts}
-        if anchors:
-            self.labels.face_color = np.array(colors)
-        self.labels.text = TEXT_STYLE
+                ndim=2, name=TEXT_LAYER, size=7, symbol="diamond", border_width=0,
+                features=LayerData(features={"text": []}).feature_table(("text",)), text=TEXT_STYLE))
+            self.workspace.display.register(self.labels, "points", ("text",))
+        data = LayerData(features={"text": []})
+        for anchor, text, color in zip(anchors, texts, colors, strict=True):
+            data.add(to_napari(np.array([anchor], dtype=float))[0], "point", color, text=text)
+        self.workspace.display.show(self.labels, LayerContent("points", data, columns=("text",)))
 
     def layers(self) -> list:
         return [layer for layer in (self.dots, self.labels) if layer is not None]

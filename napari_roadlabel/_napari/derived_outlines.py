@@ -16,6 +16,7 @@ from ..core import FrameObject, GeometryError, GeometryKind, Source
 from ..core.lanes import fit_lane, is_lane_class
 from ..temporal.propagation import needs_review
 from .adapter import box_corners, to_napari
+from .overlay import LayerContent
 from .style import edge_color, hex_to_rgba
 
 LAYER_NAME = "Not drawn by you (dashed)"
@@ -57,6 +58,13 @@ def dashes(points: np.ndarray, dash: float = DASH_PX, gap: float = GAP_PX) -> np
     return np.stack([at, to - at], axis=1)
 
 
+def vectors_content(dash_groups: list[np.ndarray], colors: list) -> LayerContent:
+    """Groups of (N, 2, 2) x, y dashes and a colour per dash, as a Vectors layer's content (napari order)."""
+    data = np.concatenate(dash_groups) if dash_groups else np.zeros((0, 2, 2))
+    vectors = np.stack([to_napari(data[:, 0]), to_napari(data[:, 1])], axis=1) if len(data) else data
+    return LayerContent("vectors", vectors=vectors, vector_colors=np.array(colors).reshape(-1, 4))
+
+
 class DerivedOutlineView:
     def __init__(self, workspace):
         self.workspace = workspace
@@ -78,12 +86,7 @@ class DerivedOutlineView:
             colors += [color] * len(found)
         if not vectors and self.layer is None:
             return
-        data = np.concatenate(vectors) if vectors else np.zeros((0, 2, 2))
-        layer = self._layer()
-        # napari order (row, col) for both the start and the offset
-        layer.data = np.stack([to_napari(data[:, 0]), to_napari(data[:, 1])], axis=1) if len(data) else data
-        if len(data):
-            layer.edge_color = np.array(colors)
+        self.workspace.display.show(self._layer(), vectors_content(vectors, colors))
 
     def _layer(self):
         if self.layer is None:
@@ -92,4 +95,5 @@ class DerivedOutlineView:
             self.layer = viewer.add_vectors(np.zeros((0, 2, 2)), name=LAYER_NAME, edge_width=DASH_WIDTH, length=1.0,
                                             vector_style="line")
             viewer.layers.selection.active = active
+            self.workspace.display.register(self.layer, "vectors")
         return self.layer

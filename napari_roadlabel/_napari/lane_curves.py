@@ -16,8 +16,8 @@ from ..core import GeometryError
 from ..core.lane_order import order_lanes, order_name
 from ..core.lanes import fit_lane, fit_lanes, is_lane_class
 from .adapter import LayerData, to_napari, to_xy
-from .filling import fill_layer
 from .layers import LANES
+from .overlay import LayerContent
 from .style import edge_color, lane_width
 
 LAYER_NAME = "Lane curves"
@@ -64,18 +64,14 @@ class LaneCurveView:
         curves = _fit_all(controls)
         sequence = self.workspace.project.sequence
         self.order = order_lanes(curves, sequence.width, sequence.height)
-        fill_layer(self._layer(), "shapes", self._layer_data(curves), columns=("label",))
+        self.workspace.display.show(self._layer(), LayerContent("shapes", self._layer_data(curves), ("label",)))
 
     def _layer_data(self, curves: dict) -> LayerData:
-        data = LayerData()
+        data = LayerData(features={"label": []})
         for track_id, curve in curves.items():
             color, width = self._styles.get(track_id, DRAFT_STYLE)
-            data.data.append(to_napari(curve.polyline(CURVE_STEP)))
-            data.shape_types.append("path")
-            data.edge_colors.append(color)
-            data.face_colors.append(np.zeros(4))
-            data.edge_widths.append(width)
-            data.features["label"].append(order_name(self.order[track_id]))
+            data.add(to_napari(curve.polyline(CURVE_STEP)), "path", color, edge_width=width,
+                     label=order_name(self.order[track_id]))
         return data
 
     def _layer(self):
@@ -89,6 +85,7 @@ class LaneCurveView:
             if lanes is not None:  # just under the control points
                 viewer.layers.move(viewer.layers.index(self.layer), viewer.layers.index(lanes))
             viewer.layers.selection.active = active
+            self.workspace.display.register(self.layer, "shapes", ("label",))
         return self.layer
 
 

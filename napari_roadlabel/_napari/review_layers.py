@@ -14,6 +14,8 @@ from napari.layers.base._base_constants import ActionType
 
 from ..core import RoadlabelError
 from ..qa.findings import Finding, Severity
+from .adapter import LayerData
+from .overlay import LayerContent
 from .style import hex_to_rgba
 
 FINDINGS_LAYER = "QA findings"
@@ -22,6 +24,8 @@ SEVERITY_COLORS = {Severity.ERROR: "#ff3030", Severity.WARNING: "#ffa500", Sever
 OPEN_COLOR, RESOLVED_COLOR = "#ff40ff", "#909090"
 POINT_PAD = 10.0  # px around a finding that points at one spot
 MAX_LABEL = 40  # characters of a comment shown beside its pin
+FINDING_WIDTH = 2.0
+TEXT = {"color": "white", "size": 9, "anchor": "upper_left"}
 
 
 class FindingsView:
@@ -38,12 +42,11 @@ class FindingsView:
                  for box in [self._box_of(finding)] if box is not None]
         if not boxes and self.layer is None:
             return
-        layer = self._layer()
-        layer.data = [_rectangle(box) for box, _ in boxes]
-        if boxes:
-            layer.edge_color = np.array([hex_to_rgba(SEVERITY_COLORS[finding.severity]) for _, finding in boxes])
-        layer.features = {"check": [finding.check for _, finding in boxes]}
-        layer.text = {"string": "{check}", "color": "white", "size": 9, "anchor": "upper_left"}
+        data = LayerData(features={"check": []})
+        for box, finding in boxes:
+            data.add(_rectangle(box), "rectangle", hex_to_rgba(SEVERITY_COLORS[finding.severity]),
+                     edge_width=FINDING_WIDTH, check=finding.check)
+        self.workspace.display.show(self._layer(), LayerContent("shapes", data, columns=("check",)))
 
     def _box_of(self, finding: Finding) -> tuple[float, float, float, float] | None:
         """The finding's region, else the bounds of its first object on this frame."""
@@ -60,7 +63,10 @@ class FindingsView:
     def _layer(self):
         if self.layer is None:
             self.layer = add_quietly(self.workspace.viewer, lambda viewer: viewer.add_shapes(
-                ndim=2, name=FINDINGS_LAYER, edge_width=2, face_color="transparent"))
+                ndim=2, name=FINDINGS_LAYER, edge_width=FINDING_WIDTH, face_color="transparent",
+                features=LayerData(features={"check": []}).feature_table(("check",)),
+                text={"string": "{check}", **TEXT}))
+            self.workspace.display.register(self.layer, "shapes", ("check",))
         return self.layer
 
 
@@ -70,7 +76,6 @@ class CommentPins:
         self.review_mode = review_mode
         self.layer = None
         self.placing = False  # the next point added to the layer becomes a comment
-        self._filling = False
         workspace.frame_shown.connect(lambda frame: self.show())
         review_mode.changed.connect(self.show)
 
@@ -80,17 +85,11 @@ class CommentPins:
                   if comment.point is not None and comment.frame == frame]
         if not pinned and self.layer is None:
             return
-        layer = self._layer()
-        self._filling = True
-        try:
-            layer.data = np.array([[comment.point[1], comment.point[0]] for comment in pinned]).reshape(-1, 2)
-            layer.features = {"text": [_short(comment.text) for comment in pinned]}
-            if pinned:
-                layer.face_color = np.array([hex_to_rgba(RESOLVED_COLOR if comment.resolved else OPEN_COLOR)
-                                             for comment in pinned])
-            layer.text = {"string": "{text}", "color": "white", "size": 9, "anchor": "upper_left"}
-        finally:
-            self._filling = False
+        data = LayerData(features={"text": []})
+        for comment in pinned:
+            data.add(np.array([comment.point[1], comment.point[0]]), "point",
+                     hex_to_rgba(RESOLVED_COLOR if comment.resolved else OPEN_COLOR), text=_short(comment.text))
+        self.workspace.display.show(self._layer(), LayerContent("points", data, columns=("text",)))
 
     def start_placing(self) -> None:
         """The reviewer's next click on the frame places a comment with the panel's text there."""
@@ -103,7 +102,7 @@ class CommentPins:
         self.workspace.viewer.status = "click on the frame where the comment belongs"
 
     def _on_data(self, event) -> None:
-        if self._filling or not self.placing or getattr(event, "action", None) is not ActionType.ADDED:
+        if self.workspace.filling or not self.placing or getattr(event, "action", None) is not ActionType.ADDED:
             return
         self.placing = False
         self.layer.mode = "pan_zoom"
@@ -117,8 +116,10 @@ class CommentPins:
     def _layer(self):
         if self.layer is None:
             self.layer = add_quietly(self.workspace.viewer, lambda viewer: viewer.add_points(
-                ndim=2, name=COMMENTS_LAYER, size=14, symbol="disc", border_color="white", border_width=0.15))
+                ndim=2, name=COMMENTS_LAYER, size=14, symbol="disc", border_color="white", border_width=0.15,
+                features=LayerData(features={"text": []}).feature_table(("text",)), text={"string": "{text}", **TEXT}))
             self.layer.events.data.connect(self._on_data)
+            self.workspace.display.register(self.layer, "points", ("text",))
         return self.layer
 
 

@@ -78,8 +78,9 @@ class LayerSync:
     def sync(self, layer, element: ElementLayer) -> None:
         """Write what changed in ``layer`` on the shown frame; refused edits are reported and undone."""
         workspace = self.workspace
-        if workspace.filling or workspace.shown_frame != workspace.current_frame:
-            return
+        if (workspace.filling or workspace.shown_frame != workspace.current_frame
+                or not workspace.display.is_live(layer)):
+            return  # our own fill, a frame about to be refilled, or a layer the overlay draws (it holds nothing)
         frame = workspace.shown_frame
         write = {"labels": self._write_masks, "points": self._write_points}.get(element.layer_type,
                                                                                 self._write_shapes)

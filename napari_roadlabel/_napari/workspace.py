@@ -26,10 +26,12 @@ from .adapter import EDITING_COLUMNS, NEW_OBJECT, LayerData, clip_to_image, obje
 from .assist_layers import SuggestionView
 from .assist_mode import AssistMode
 from .derived_outlines import DerivedOutlineView
+from .display import OVERLAY, Display
 from .filling import fill_layer
 from .lane_curves import LaneCurveView
 from .layers import ALL_LAYERS, MASKS, ElementLayer, classes_of, drawable_classes, layer_for
 from .mask_tool import MaskTool
+from .overlay import LayerContent
 from .propagation import PropagationRunner
 from .review_layers import CommentPins, FindingsView
 from .review_mode import ReviewMode
@@ -42,6 +44,7 @@ TEXT_STYLE = {"string": "{label}", "size": 9, "color": "white", "anchor": "upper
 SNAP_MAX_SHIFT = 8.0  # px: how far snapping may move a lane, unless the annotator says otherwise
 SNAP_SPACING = 25.0  # px of arc between the snapped points that become the lane's new points
 GHOST_COLOR = hex_to_rgba("#00e5ff", 0.9)  # cyan: visible on white paint and grey asphalt alike
+GHOST_WIDTH = 2.0
 
 
 class Workspace:
@@ -55,7 +58,7 @@ class Workspace:
     layer_created = Signal(object)  # a new element layer (napari layer object)
     detached = Signal()  # the frames layer is leaving the viewer (the viewer closes, or the user removed it)
 
-    def __init__(self, viewer, project: Project, frames: FrameSource):
+    def __init__(self, viewer, project: Project, frames: FrameSource, *, display: str = OVERLAY):
         self.viewer = viewer
         self.project = project
         self.frames = frames
@@ -71,6 +74,7 @@ class Workspace:
         self._filling = False
         self._refill_pending = False
         self._attached = True
+        self.display = Display(viewer, self.image_layer, self._filling_layers, display)
         self._sync = LayerSync(self)
         self.lane_curves = LaneCurveView(self)
         self.derived_outlines = DerivedOutlineView(self)
@@ -101,15 +105,23 @@ class Workspace:
         self.shown_objects = self.project.objects_on(frame)
         self.assist.read_frame(frame)
         by_layer = objects_by_layer(self.shown_objects, self.project.taxonomy)
-        with self._filling_layers():
+        with self.display.batch():
             for element in [element for element in ALL_LAYERS if element in self.layers or element in by_layer]:
-                fill_layer(self.layer(element), element.layer_type, by_layer.get(element, LayerData()))
+                self._show_element(element, by_layer.get(element, LayerData()))
             if self.ghost_layer is not None:
                 self._fill_ghost(frame - 1)
-        self.shown_frame = frame
-        self._sync.remember(frame, by_layer)
-        self._restore_selection()
-        self.frame_shown.emit(frame)
+            self.shown_frame = frame
+            self._sync.remember(frame, by_layer)
+            self._restore_selection()
+            self.frame_shown.emit(frame)
+
+    def _show_element(self, element: ElementLayer, data: LayerData) -> None:
+        layer = self.layer(element)
+        if element.layer_type == "labels":  # a Labels layer is an image: always live
+            with self._filling_layers():
+                fill_layer(layer, "labels", data)
+        else:
+            self.display.show(layer, LayerContent(element.layer_type, data, EDITING_COLUMNS))
 
     def refresh(self) -> None:
         """Show the current frame again from the store (after an edit, undo or redo)."""
@@ -129,11 +141,11 @@ class Workspace:
     @contextlib.contextmanager
     def _filling_layers(self) -> Iterator[None]:
         """Layer events raised while we fill the layers are ours, not the annotator's edits."""
-        self._filling = True
+        was_filling, self._filling = self._filling, True
         try:
             yield
         finally:
-            self._filling = False
+            self._filling = was_filling
 
     @property
     def filling(self) -> bool:
@@ -174,6 +186,7 @@ class Workspace:
             layer = self.viewer.add_shapes(ndim=2, name=element.name, edge_width=3, face_color="transparent",
                                            features=features, text=text)
         self._set_defaults(layer, classes[0])
+        self.display.register(layer, element.layer_type, EDITING_COLUMNS)
         return layer
 
     def _set_defaults(self, layer, class_name: str) -> None:
@@ -198,6 +211,7 @@ class Workspace:
             with self._filling_layers():
                 self.ghost_layer = self.viewer.add_shapes(ndim=2, name=GHOST_NAME, opacity=0.8, edge_width=2,
                                                           face_color="transparent")
+                self.display.register(self.ghost_layer, "shapes")
                 self.viewer.layers.move(self.viewer.layers.index(self.ghost_layer), 1)  # just above the frames
                 self._fill_ghost(self.current_frame - 1)
             self.viewer.layers.selection.active = active  # keep drawing where you were
@@ -212,12 +226,12 @@ class Workspace:
     def _fill_ghost(self, frame: int) -> None:
         """Outlines of the previous frame's objects, to see how far things moved."""
         objects = self.project.objects_on(frame) if frame >= 0 else []
-        shapes = [(data, kind) for layer_data in objects_by_layer(objects, self.project.taxonomy,
-                                                                  masks_as_labels=False).values()
-                  for data, kind in zip(layer_data.data, layer_data.shape_types, strict=True) if kind != "point"]
-        self.ghost_layer.data = shapes
-        if shapes:
-            self.ghost_layer.edge_color = np.tile(GHOST_COLOR, (len(shapes), 1))
+        ghost = LayerData(features={})
+        for layer_data in objects_by_layer(objects, self.project.taxonomy, masks_as_labels=False).values():
+            for data, kind in zip(layer_data.data, layer_data.shape_types, strict=True):
+                if kind != "point":
+                    ghost.add(data, kind, GHOST_COLOR, edge_width=GHOST_WIDTH)
+        self.display.show(self.ghost_layer, LayerContent("shapes", ghost, columns=()))
 
     # ---------------------------------------------------------- selection
 
@@ -233,7 +247,10 @@ class Workspace:
         return list(dict.fromkeys(selected))
 
     def select_track(self, track_id: int | None) -> None:
-        """Select the object of ``track_id`` in its layer (and make that layer active)."""
+        """Select the object of ``track_id`` in its layer (and make that layer active, and so live)."""
+        holder = self.display.layer_holding(track_id) if track_id is not None else None
+        if holder is not None and holder in self.layers.values():
+            self.viewer.layers.selection.active = holder
         for element, layer in self.layers.items():
             if element.layer_type == "labels":
                 if track_id is not None and track_id in self._sync.shown_ids(element):
@@ -464,6 +481,7 @@ class Workspace:
         self.viewer.dims.events.current_step.disconnect(self._on_step)
         self.viewer.layers.events.removing.disconnect(self._on_layer_removing)
         self._refill_pending = False
+        self.display.close()
         if self._attached:  # else the viewer is closing or the user removed the frames: leave the layers be
             self._attached = False
             for layer in [self.image_layer, self.ghost_layer, self.lane_curves.layer, self.derived_outlines.layer,

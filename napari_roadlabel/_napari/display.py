@@ -1,0 +1,171 @@
+"""Where each layer's content is drawn: the layer being edited live, everything else in the frame overlay.
+
+Every view of the workspace (element layers, lane curves, dashed outlines,
+findings, comment pins, suggestions, the ghost) hands its content for the frame
+to ``Display.show`` instead of filling its napari layer.  In the "overlay" mode
+only the active layer of the layer list, the one the annotator edits, is filled
+as a napari layer, with napari's own tools on it; the others stay empty and the
+overlay draws their content in one pass.  Making another layer active (clicking
+it, choosing a class, selecting an object) empties the old live layer and fills
+the new one from the content already read: no store access, one layer's fill.
+
+The "layers" mode fills every layer, as the workspace did before the overlay:
+the benchmark's "today's display", and the reference the overlay's picture is
+tested against.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from ..core import RoadlabelError
+from .filling import fill_layer
+from .overlay import FrameOverlay, LayerContent, Sketch
+
+OVERLAY, LAYERS = "overlay", "layers"
+DISPLAY_MODES = (OVERLAY, LAYERS)
+
+
+class Display:
+    def __init__(self, viewer, frames_layer, filling: Callable[[], contextlib.AbstractContextManager],
+                 mode: str = OVERLAY):
+        if mode not in DISPLAY_MODES:
+            raise RoadlabelError(None, f"display mode {mode!r}: choose one of {', '.join(DISPLAY_MODES)}")
+        self.viewer = viewer
+        self.mode = mode
+        self._filling = filling  # layer events raised while we fill are not the annotator's edits
+        self._contents: dict[int, tuple[object, LayerContent]] = {}  # id(layer) -> (layer, what it shows)
+        self._holding: set[int] = set()  # ids of napari layers that hold data now
+        self.live = None  # the layer filled as a napari layer (overlay mode)
+        self.overlay = FrameOverlay(viewer, frames_layer) if mode == OVERLAY else None
+        self._batching = 0
+        self._dirty = False
+        viewer.layers.selection.events.active.connect(self._on_active)
+        viewer.layers.events.removed.connect(self._on_removed)
+
+    # ---------------------------------------------------------- what the views call
+
+    def register(self, layer, layer_type: str, columns: tuple[str, ...] = ()) -> None:
+        """A layer whose content (with these feature ``columns``) goes through ``show``; when it is the active
+        layer it is the live one."""
+        self._contents[id(layer)] = (layer, LayerContent(layer_type, columns=columns))
+        layer.events.visible.connect(self._on_visible)
+        layer.events.opacity.connect(self._redraw)
+        if self.viewer.layers.selection.active is layer:
+            self._on_active()
+        elif self.overlay is not None:
+            self.overlay.set_drawn(layer, False)
+
+    def show(self, layer, content: LayerContent) -> None:
+        """``layer`` shows ``content`` now: filled in when it is live, drawn by the overlay otherwise."""
+        self._contents[id(layer)] = (layer, content)
+        if self.is_live(layer):
+            self._fill(layer, content)
+        else:
+            self._empty(layer)
+            self._redraw()
+
+    def content(self, layer) -> LayerContent | None:
+        """What ``layer`` shows on this frame, whether it is drawn live or by the overlay."""
+        entry = self._contents.get(id(layer))
+        return entry[1] if entry is not None else None
+
+    def is_live(self, layer) -> bool:
+        """Whether ``layer`` holds its content as a napari layer (any layer the display does not manage does)."""
+        return self.overlay is None or layer is self.live or id(layer) not in self._contents
+
+    def layer_holding(self, track_id: int):
+        """The registered layer showing ``track_id`` on this frame, or None."""
+        return next((layer for layer, content in self._contents.values() if track_id in content.track_ids()), None)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Several views show their content: the overlay is redrawn once, at the end."""
+        self._batching += 1
+        try:
+            yield
+        finally:
+            self._batching -= 1
+            if not self._batching and self._dirty:
+                self._redraw()
+
+    # ---------------------------------------------------------- live layer
+
+    def _on_active(self, event=None) -> None:
+        active = self.viewer.layers.selection.active
+        if self.overlay is None or active is self.live or id(active) not in self._contents:
+            return  # the frames layer, or another plugin's: the live layer stays
+        previous, self.live = self.live, active
+        if previous is not None and id(previous) in self._contents:
+            self._empty(previous)
+            self.overlay.set_drawn(previous, False)
+        self.overlay.set_drawn(active, True)
+        self._fill(active, self._contents[id(active)][1])
+        self._redraw()
+
+    def _on_visible(self, event) -> None:
+        """napari shows a layer's own visual again when its eye is ticked: only the live one needs it."""
+        layer = event.source
+        if self.overlay is not None:
+            self.overlay.set_drawn(layer, layer is self.live)
+        self._redraw()
+
+    def _on_removed(self, event) -> None:
+        layer = event.value
+        if self._contents.pop(id(layer), None) is not None:
+            self._holding.discard(id(layer))
+            if layer is self.live:
+                self.live = None
+            self._redraw()
+
+    def _fill(self, layer, content: LayerContent) -> None:
+        with self._filling():
+            if content.layer_type == "vectors":
+                _fill_vectors(layer, content)
+            else:
+                fill_layer(layer, content.layer_type, content.data, content.columns)
+        if len(content):
+            self._holding.add(id(layer))
+        else:
+            self._holding.discard(id(layer))
+
+    def _empty(self, layer) -> None:
+        if id(layer) in self._holding:
+            self._fill(layer, LayerContent(self._contents[id(layer)][1].layer_type,
+                                           columns=self._contents[id(layer)][1].columns))
+
+    # ---------------------------------------------------------- the overlay
+
+    def _redraw(self, event=None) -> None:
+        if self.overlay is None:
+            return
+        if self._batching:
+            self._dirty = True
+            return
+        self._dirty = False
+        sketch = Sketch()
+        for layer in self.viewer.layers:  # bottom to top
+            entry = self._contents.get(id(layer))
+            if entry is not None and layer is not self.live:
+                sketch.add_layer(layer, entry[1])
+        self.overlay.draw(sketch)
+
+    def close(self) -> None:
+        self.viewer.layers.selection.events.active.disconnect(self._on_active)
+        self.viewer.layers.events.removed.disconnect(self._on_removed)
+        for layer, _ in self._contents.values():
+            layer.events.visible.disconnect(self._on_visible)
+            layer.events.opacity.disconnect(self._redraw)
+        if self.overlay is not None:
+            self.overlay.close()
+
+
+def _fill_vectors(layer, content: LayerContent) -> None:
+    with layer.events.blocker_all():
+        layer.data = content.vectors
+        if len(content.vectors):
+            layer.edge_color = np.asarray(content.vector_colors)
+    layer.refresh()
