@@ -1,10 +1,12 @@
-"""Playing in a real viewer: the rate held by dropping frames, stops never passed over.
+"""Playing in a real viewer: the rate held by dropping frames, stops never passed over, arrow keys coalesced.
 
 Steps are made slow on purpose (a slot on frame_shown that sleeps) so that the
 player must drop frames; nothing here asserts a timing.
 """
 
 import time
+
+from qtpy.QtCore import Qt
 
 from napari_roadlabel.core import Source, box, make_geometry
 
@@ -95,3 +97,28 @@ def test_the_rate_is_reported_while_playing(widget, qtbot):
     play_until_stopped(widget.workspace, qtbot, 10)  # 11 frames at 10 fps: over a second
     assert reports[0] and not reports[-1]
     assert widget.review_panel.play_button.text.startswith("Play")
+
+
+def test_steps_asked_for_before_the_event_loop_runs_go_as_one(workspace, qtbot):
+    workspace.go_to(0)
+    shown = []
+    workspace.frame_shown.connect(shown.append)
+    for _ in range(5):
+        workspace.step_soon(1)
+    assert workspace.current_frame == 0
+    qtbot.waitUntil(lambda: workspace.current_frame == 5)
+    assert shown == [5]
+
+
+def test_held_arrow_keys_coalesce(widget, qtbot):
+    workspace = widget.workspace
+    canvas = widget.viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+    workspace.go_to(0)
+    shown = []
+    workspace.frame_shown.connect(shown.append)
+    for key, modifiers in [(Qt.Key_Right, Qt.NoModifier)] * 3 + [(Qt.Key_Left, Qt.NoModifier),
+                                                                 (Qt.Key_Right, Qt.ShiftModifier)]:
+        qtbot.keyClick(canvas, key, modifiers)  # queued before the event loop runs, as a held key's repeats are
+    qtbot.waitUntil(lambda: workspace.current_frame == 11)  # 3 - 1 + 10 = 12, past the last frame (11)
+    assert shown == [11]
