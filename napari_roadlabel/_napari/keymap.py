@@ -30,10 +30,10 @@ def _class_binding(number: int) -> Binding:
 
 
 BINDINGS: tuple[Binding, ...] = (
-    Binding("Right", "next frame", lambda workspace: workspace.step(1)),
-    Binding("Left", "previous frame", lambda workspace: workspace.step(-1)),
-    Binding("Shift-Right", f"{FRAME_JUMP} frames forward", lambda workspace: workspace.step(FRAME_JUMP)),
-    Binding("Shift-Left", f"{FRAME_JUMP} frames back", lambda workspace: workspace.step(-FRAME_JUMP)),
+    Binding("Right", "next frame", lambda workspace: workspace.step_soon(1)),
+    Binding("Left", "previous frame", lambda workspace: workspace.step_soon(-1)),
+    Binding("Shift-Right", f"{FRAME_JUMP} frames forward", lambda workspace: workspace.step_soon(FRAME_JUMP)),
+    Binding("Shift-Left", f"{FRAME_JUMP} frames back", lambda workspace: workspace.step_soon(-FRAME_JUMP)),
     Binding("Control-Right", "next keyframe", lambda workspace: workspace.jump_to_keyframe(forward=True)),
     Binding("Control-Left", "previous keyframe", lambda workspace: workspace.jump_to_keyframe(forward=False)),
     Binding("Alt-Right", "next frame with a propagated state to check (confidence under 0.5)",

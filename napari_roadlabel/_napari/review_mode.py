@@ -4,8 +4,8 @@ Verdicts and comments go to the store under the reviewer's name (qa.review);
 none of them changes geometry.  The automatic checks run in a worker thread,
 on demand and again shortly after every change once they have run, so the
 findings the reviewer steps through stay current while problems are fixed.
-Playing steps through frames on a timer and can stop where there is
-something to look at.
+Playing (playback.Player) holds its rate by dropping frames and can stop
+where there is something to look at.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from ..qa.checks import run_checks
 from ..qa.findings import Finding
 from ..qa.report import report_with_frames, write_report
 from ..qa.review import Review, default_reviewer
-from ..temporal.propagation import needs_review
+from ..temporal.propagation import FLAG_BELOW
+from .playback import Player
 from .relay import ProgressRelay
 
 RECHECK_DELAY_MS = 400  # after an edit; edits in quick succession cost one run
@@ -56,8 +57,10 @@ class ReviewMode:
         self._recheck_wanted = False
         self._relay = ProgressRelay()
         self._bar = None
-        self._player = QTimer()
-        self._player.timeout.connect(self._play_step)
+        self._to_check: tuple[int, int | None] | None = None  # (after frame, the next state to check): a cache
+        self.player = Player(workspace, self._first_worth_a_look)
+        self.player.playing_changed.connect(self.playing_changed.emit)
+        self.player.rate_changed.connect(self._show_rate)
         self._recheck = QTimer(singleShot=True, interval=RECHECK_DELAY_MS)
         self._recheck.timeout.connect(self._run_again)
         workspace.edited.connect(lambda message: self._after_change())
@@ -230,32 +233,39 @@ class ReviewMode:
 
     @property
     def playing(self) -> bool:
-        return self._player.isActive()
+        return self.player.playing
 
     def play(self) -> None:
-        """Step forward at ``fps`` until the last frame, Stop, or (with stop_at_flags) something to look at."""
-        if self.playing or self.frame >= self.workspace.frame_count - 1:
-            return
-        self._player.start(max(1, round(1000 / self.fps)))
-        self.playing_changed.emit(True)
+        """Play forward at ``fps`` until the last frame, Stop, or (with stop_at_flags) something to look at."""
+        self._to_check = None
+        self.player.play(self.fps)
 
     def stop(self) -> None:
-        if self.playing:
-            self._player.stop()
-            self.playing_changed.emit(False)
+        self.player.stop()
 
     def toggle_play(self) -> None:
         self.stop() if self.playing else self.play()
 
-    def _play_step(self) -> None:
-        self.workspace.step(1)
-        if self.frame >= self.workspace.frame_count - 1 or (self.stop_at_flags and self._worth_a_look(self.frame)):
-            self.stop()
+    def _first_worth_a_look(self, after: int, until: int) -> int | None:
+        """The first frame in ``after+1..until`` with a finding or a propagated state to check (None with
+        stop_at_flags off)."""
+        if not self.stop_at_flags:
+            return None
+        frames = [finding.frame for finding in self.findings] + [self._next_to_check(after)]
+        return min((frame for frame in frames if frame is not None and after < frame <= until), default=None)
 
-    def _worth_a_look(self, frame: int) -> bool:
-        """A finding on ``frame``, or a propagated state to check among the objects shown."""
-        return (any(finding.frame == frame for finding in self.findings)
-                or any(needs_review(obj.state) for obj in self.workspace.shown_objects))
+    def _next_to_check(self, after: int) -> int | None:
+        """The first frame after ``after`` with a propagated state to check.  The store's answer holds until the
+        frame passes it or an edit: asking on every tick would read every later propagated state each time
+        (130 ms on 20,000 frames of 20 objects)."""
+        cached = self._to_check
+        if cached is None or after < cached[0] or (cached[1] is not None and after >= cached[1]):
+            cached = self._to_check = (after, self.workspace.project.nearest_to_check(after, FLAG_BELOW,
+                                                                                        before=False))
+        return cached[1]
+
+    def _show_rate(self) -> None:
+        self.workspace.viewer.status = self.player.describe()
 
     # ---------------------------------------------------------- checks
 
@@ -328,6 +338,7 @@ class ReviewMode:
             show_error(str(error))
 
     def _after_change(self, message: str | None = None) -> None:
+        self._to_check = None
         if message:
             self.workspace.viewer.status = message
         if self.checked and self.workspace.frame_count <= RECHECK_MAX_FRAMES:

@@ -221,8 +221,13 @@ class ReviewPanel(QWidget):
         self.play_button.changed.connect(lambda *args: self._run(mode.toggle_play))
         mode.playing_changed.connect(lambda playing: setattr(self.play_button, "text",
                                                              "Stop (Alt-Down)" if playing else "Play (Alt-Up)"))
-        return Container(widgets=[Container(widgets=[fps, self.play_button], layout="horizontal"), stop_at],
-                         labels=False).native
+        self.play_rate = QLabel("Playing holds the rate by dropping the frames it is late for.")
+        self.play_rate.setWordWrap(True)
+        mode.player.rate_changed.connect(lambda: self.play_rate.setText(mode.player.describe()))
+        controls = Container(widgets=[Container(widgets=[fps, self.play_button], layout="horizontal"), stop_at],
+                             labels=False).native
+        controls.layout().addWidget(self.play_rate)
+        return controls
 
     def _comment_buttons(self, pins) -> QWidget:
         mode = self.review_mode

@@ -73,6 +73,7 @@ class Workspace:
         self.snap_max_shift = SNAP_MAX_SHIFT  # the annotator sets it in the panel
         self._filling = False
         self._refill_pending = False
+        self._pending_step: int | None = None  # frames asked for by step_soon, not gone yet
         self._attached = True
         self.display = Display(viewer, self.image_layer, self._filling_layers, display)
         self._sync = LayerSync(self)
@@ -292,6 +293,19 @@ class Workspace:
 
     def step(self, delta: int) -> None:
         self.go_to(self.current_frame + delta)
+
+    def step_soon(self, delta: int) -> None:
+        """Step by ``delta`` once control is back in the event loop, in one go with every other step asked for
+        until then: the repeats of a held arrow key queued behind a slow step add up into one step."""
+        if self._pending_step is None:
+            self._pending_step = 0
+            QTimer.singleShot(0, self._step_pending)
+        self._pending_step += delta
+
+    def _step_pending(self) -> None:
+        delta, self._pending_step = self._pending_step, None
+        if self._attached:
+            self.step(delta)
 
     def jump_to_keyframe(self, *, forward: bool) -> int | None:
         """Go to the next (or previous) frame holding a keyframe; returns it, or None when there is none."""

@@ -85,7 +85,7 @@ def test_frame_keys(widget, qtbot, key, modifiers, frame):
     viewer.window._qt_viewer.canvas.native.setFocus()
     widget.workspace.go_to(2)
     press(viewer, key, modifiers, qtbot)
-    assert widget.workspace.current_frame == frame
+    qtbot.waitUntil(lambda: widget.workspace.current_frame == frame)  # arrow keys step once back in the event loop
 
 
 def test_track_and_undo_keys_do_what_the_help_says(widget, qtbot):
