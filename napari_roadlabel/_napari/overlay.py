@@ -72,6 +72,11 @@ class LayerContent:
     def __len__(self) -> int:
         return len(self.vectors) if self.layer_type == "vectors" else len(self.data.data)
 
+    @property
+    def table(self):
+        """The features a live layer would hold, as a table."""
+        return self.data.feature_table(self.columns)
+
     def track_ids(self) -> set[int]:
         return {int(track_id) for track_id in self.data.features.get("track_id", ())}
 
