@@ -42,6 +42,7 @@ _TURNING = frozenset({5, 6, 7, 8})  # EXIF orientations that swap width and heig
 
 DEFAULT_CACHE_BYTES = 256 * 2**20
 DEFAULT_READ_AHEAD = 8
+GRAB_AHEAD = 16  # frames a video read decodes forward to instead of seeking (a seek decodes from a keyframe)
 
 
 def open_frames(
@@ -337,6 +338,10 @@ class VideoSource(FrameSource):
         return held
 
     def _decode(self, index: int) -> np.ndarray:
+        if self._next_index is not None and 0 < index - self._next_index <= GRAB_AHEAD:
+            # Playback that drops a few late frames: decoding them is cheaper than a seek.
+            while self._next_index < index and self._capture.grab():
+                self._next_index += 1
         if index != self._next_index:
             # A seek restarts decoding at the previous keyframe: only worth it for jumps.
             self._capture.set(cv2.CAP_PROP_POS_FRAMES, index)

@@ -157,6 +157,14 @@ def test_backward_seek(mp4, reference_frames):
             assert np.array_equal(source.read(index), reference_frames["mp4v"][index])
 
 
+@pytest.mark.parametrize("codec", ["mp4v", "MJPG"])
+def test_skipping_a_few_frames_forward_reads_exactly_those_frames(videos, reference_frames, codec):
+    """Playback that drops late frames reads 3, 5, 9, ...: decoded forward, each must be exactly frame k."""
+    with open_frames(videos[codec], cache_bytes=0, read_ahead=0) as source:
+        for index in (3, 5, 9, 10, 26, 27, 60, 61):  # gaps of 1 to 33 frames: within GRAB_AHEAD and past it
+            assert np.array_equal(source.read(index), reference_frames[codec][index])
+
+
 def test_negative_index_and_range_errors(mp4):
     with open_frames(mp4) as source:
         assert encoded_index(source[-1]) == FRAME_COUNT - 1
