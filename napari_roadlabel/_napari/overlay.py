@@ -22,7 +22,9 @@ from napari._vispy.layers.vectors import generate_vector_meshes
 from napari._vispy.utils.gl import BLENDING_MODES
 from napari._vispy.visuals.markers import Markers
 from napari._vispy.visuals.text import Text
-from napari.layers.shapes._shapes_models import Path, Polygon, Rectangle
+from napari.layers.shapes._accelerated_triangulate_dispatch import remove_path_duplicates
+from napari.layers.shapes._shapes_models import Polygon
+from napari.layers.shapes._shapes_utils import triangulate_edge
 from napari.layers.utils._text_utils import get_text_anchors
 from napari.utils.colormaps.standardize_color import transform_color
 from vispy.gloo import IndexBuffer, VertexBuffer
@@ -32,7 +34,6 @@ from vispy.visuals import Visual
 
 from .adapter import LayerData
 
-SHAPE_MODELS = {"path": Path, "polygon": Polygon, "rectangle": Rectangle}
 BLENDING = BLENDING_MODES["translucent_no_depth"]  # drawn in list order, as the layers would stack
 ABOVE_FRAMES = 0.5  # the overlay's draw order: just above the frames layer, under every live layer
 
@@ -156,12 +157,15 @@ class Sketch:
         opacity = np.array([1.0, 1.0, 1.0, layer.opacity])
         for coordinates, shape_type, edge, face, width in zip(data.data, data.shape_types, data.edge_colors,
                                                               data.face_colors, data.edge_widths, strict=True):
-            shape = SHAPE_MODELS[shape_type](coordinates, edge_width=width)
-            if face[3] > 0 and len(shape._face_triangles):
-                self._add_triangles(shape._face_vertices, shape._face_triangles, face * opacity)
-            if edge[3] > 0:
-                self._add_triangles(shape._edge_vertices + width * shape._edge_offsets, shape._edge_triangles,
-                                    edge * opacity)
+            if face[3] > 0 and shape_type != "path":  # napari's own polygon model triangulates the face
+                polygon = Polygon(coordinates, edge_width=width)
+                if len(polygon._face_triangles):
+                    self._add_triangles(polygon._face_vertices, polygon._face_triangles, face * opacity)
+            if edge[3] > 0:  # napari's edge triangulation, as its shape models call it
+                closed = shape_type != "path"
+                path = remove_path_duplicates(np.asarray(coordinates, dtype=float), closed=closed)
+                centers, offsets, triangles = triangulate_edge(path, closed=closed)
+                self._add_triangles(centers + width * offsets, triangles, edge * opacity)
         self._add_text(layer, data, list(data.data))
 
     def _add_vectors(self, layer, content: LayerContent) -> None:
