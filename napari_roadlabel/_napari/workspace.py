@@ -208,7 +208,7 @@ class Workspace:
     @show_ghost.setter
     def show_ghost(self, show: bool) -> None:
         if show and self.ghost_layer is None:
-            with self._filling_layers():  # keep drawing where you were: the ghost is never the edited layer
+            with self._filling_layers():  # keep drawing where you were: showing the ghost does not make it live
                 self.ghost_layer = add_quietly(self.viewer, lambda viewer: viewer.add_shapes(
                     ndim=2, name=GHOST_NAME, opacity=0.8, edge_width=2, face_color="transparent"))
                 self.display.register(self.ghost_layer, "shapes")
