@@ -51,7 +51,7 @@ class Display:
     def register(self, layer, layer_type: str, columns: tuple[str, ...] = ()) -> None:
         """A layer whose content (with these feature ``columns``) goes through ``show``; when it is the active
         layer it is the live one."""
-        self._contents[id(layer)] = (layer, LayerContent(layer_type, columns=columns))
+        self._contents[id(layer)] = (layer, LayerContent.nothing(layer_type, columns))
         layer.events.visible.connect(self._on_visible)
         layer.events.opacity.connect(self._redraw)
         if self.viewer.layers.selection.active is layer:
@@ -134,8 +134,8 @@ class Display:
 
     def _empty(self, layer) -> None:
         if id(layer) in self._holding:
-            self._fill(layer, LayerContent(self._contents[id(layer)][1].layer_type,
-                                           columns=self._contents[id(layer)][1].columns))
+            shown = self._contents[id(layer)][1]
+            self._fill(layer, LayerContent.nothing(shown.layer_type, shown.columns))
 
     # ---------------------------------------------------------- the overlay
 

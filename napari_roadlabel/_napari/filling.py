@@ -32,7 +32,7 @@ def _fill_points(layer, data: LayerData, columns: tuple[str, ...]) -> None:
     layer.data = np.array(data.data, dtype=float).reshape(-1, 2)
     if data.data:
         layer.face_color = np.array(data.edge_colors)
-    layer.features = data.feature_table(columns)
+    _replace_features(layer, data.feature_table(columns))
 
 
 def _fill_shapes(layer, data: LayerData, columns: tuple[str, ...]) -> None:
@@ -42,7 +42,16 @@ def _fill_shapes(layer, data: LayerData, columns: tuple[str, ...]) -> None:
         layer.edge_color = np.array(data.edge_colors)
         layer.face_color = np.array(data.face_colors)
         layer.edge_width = data.edge_widths
-    layer.features = data.feature_table(columns)
+    _replace_features(layer, data.feature_table(columns))
+
+
+def _replace_features(layer, table) -> None:
+    """napari derives what a newly drawn row gets from a new table (its first row): keep what was set instead
+    (the workspace's class and NEW_OBJECT), as filling the live layer must not change what the annotator draws."""
+    defaults = layer.feature_defaults
+    layer.features = table
+    if list(defaults.columns) == list(table.columns):
+        layer.feature_defaults = defaults
 
 
 def _thumbnail_held(layer) -> contextlib.AbstractContextManager:

@@ -70,6 +70,11 @@ class LayerContent:
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 2, 2)))
     vector_colors: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
 
+    @classmethod
+    def nothing(cls, layer_type: str, columns: tuple[str, ...] = ()) -> LayerContent:
+        """An empty layer's content, with its own feature columns (not only the element layers' ones)."""
+        return cls(layer_type, LayerData(features={column: [] for column in columns}), columns)
+
     def __len__(self) -> int:
         return len(self.vectors) if self.layer_type == "vectors" else len(self.data.data)
 

@@ -33,7 +33,7 @@ from .layers import ALL_LAYERS, MASKS, ElementLayer, classes_of, drawable_classe
 from .mask_tool import MaskTool
 from .overlay import LayerContent
 from .propagation import PropagationRunner
-from .review_layers import CommentPins, FindingsView
+from .review_layers import CommentPins, FindingsView, add_quietly
 from .review_mode import ReviewMode
 from .style import hex_to_rgba
 from .sync import LayerSync
@@ -208,14 +208,12 @@ class Workspace:
     @show_ghost.setter
     def show_ghost(self, show: bool) -> None:
         if show and self.ghost_layer is None:
-            active = self.viewer.layers.selection.active
-            with self._filling_layers():
-                self.ghost_layer = self.viewer.add_shapes(ndim=2, name=GHOST_NAME, opacity=0.8, edge_width=2,
-                                                          face_color="transparent")
+            with self._filling_layers():  # keep drawing where you were: showing the ghost does not make it live
+                self.ghost_layer = add_quietly(self.viewer, lambda viewer: viewer.add_shapes(
+                    ndim=2, name=GHOST_NAME, opacity=0.8, edge_width=2, face_color="transparent"))
                 self.display.register(self.ghost_layer, "shapes")
                 self.viewer.layers.move(self.viewer.layers.index(self.ghost_layer), 1)  # just above the frames
                 self._fill_ghost(self.current_frame - 1)
-            self.viewer.layers.selection.active = active  # keep drawing where you were
         elif not show and self.ghost_layer is not None:
             self.viewer.layers.remove(self.ghost_layer)
             self.ghost_layer = None

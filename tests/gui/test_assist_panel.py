@@ -100,20 +100,20 @@ def test_a_run_from_the_tab_shows_its_validation_and_draws_what_the_store_holds(
     pending = on_frame(project, 3)
     assert [item.confidence for item in panel.suggestions.items()] == [0.4, 0.6, 0.9]  # least sure first
     viewer = workspace.viewer
-    labels = viewer.layers[TEXT_LAYER]
-    texts = sorted(labels.features["text"])
+    labels = workspace.display.content(viewer.layers[TEXT_LAYER])  # drawn by the frame overlay
+    texts = sorted(labels.table["text"])
     assert texts == sorted(panel.assist.describe(item) for item in pending)
     assert texts == ["lane-line? 0.40", "state: green? 0.60", "traffic-light? 0.90"]
-    anchors = {text: tuple(labels.data[row][::-1]) for row, text in enumerate(labels.features["text"])}
+    anchors = {text: tuple(labels.data.data[row][::-1]) for row, text in enumerate(labels.table["text"])}
     assert anchors["traffic-light? 0.90"] == (20, 20)  # a proposed object: its top-left corner
     assert anchors["state: green? 0.60"] == (100, 31)  # suggested values: the object's bottom-left
-    dots = viewer.layers[DOTS_LAYER]
-    starts = dots.data[:, 0, ::-1]  # x, y
+    dots = workspace.display.content(viewer.layers[DOTS_LAYER])
+    starts = dots.vectors[:, 0, ::-1]  # x, y
     on_light = np.all((starts >= [20, 20]) & (starts <= [30, 45]), axis=1)
-    assert on_light.any() and np.allclose(dots.edge_color[on_light][:, :3],
+    assert on_light.any() and np.allclose(dots.vector_colors[on_light][:, :3],
                                           hex_to_rgba(class_color(project.taxonomy, "traffic-light"))[:3])
     on_lane = ~on_light
-    assert on_lane.any() and np.allclose(dots.edge_color[on_lane][:, :3],
+    assert on_lane.any() and np.allclose(dots.vector_colors[on_lane][:, :3],
                                          hex_to_rgba(class_color(project.taxonomy, "lane-line"))[:3])
     # the object list and the timeline say what waits for the light
     objects = assisted.panel.objects
@@ -124,7 +124,8 @@ def test_a_run_from_the_tab_shows_its_validation_and_draws_what_the_store_holds(
     timeline = assisted.panel.timeline
     assert "assist: suggested 3" in timeline.text.text()
     workspace.go_to(5)  # a keyframe, nothing suggested: nothing drawn
-    assert len(viewer.layers[DOTS_LAYER].data) == 0 and len(viewer.layers[TEXT_LAYER].data) == 0
+    assert len(workspace.display.content(viewer.layers[DOTS_LAYER])) == 0
+    assert len(workspace.display.content(viewer.layers[TEXT_LAYER])) == 0
     assert workspace.selected_tracks() == [LIGHT] and suggested_field(assisted) == []
 
 
@@ -146,10 +147,11 @@ def test_accept_and_reject_by_key_and_undo(assisted, qtbot):
     assert project.state(light, 3).source is Source.SUGGESTED
     lane = new_track_at(project, 3, NEW_LANE_3)
     workspace.select_track(lane)
-    dots_before = len(workspace.viewer.layers[DOTS_LAYER].data)
+    dots = workspace.viewer.layers[DOTS_LAYER]
+    dots_before = len(workspace.display.content(dots))
     press(panel, qtbot, Qt.Key_Backspace)
     assert not project.has_track(lane) and len(on_frame(project, 3)) == 2
-    assert len(workspace.viewer.layers[DOTS_LAYER].data) < dots_before
+    assert len(workspace.display.content(dots)) < dots_before
     press(panel, qtbot, Qt.Key_Z, Qt.ControlModifier)
     assert project.has_track(lane) and project.state(lane, 3).source is Source.SUGGESTED
     workspace.select_track(LIGHT)  # the selected object's suggestion is the one accepted

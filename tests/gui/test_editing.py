@@ -31,6 +31,7 @@ def test_a_lane_drawn_on_frame_5_is_a_keyframe_in_x_y(workspace, qtbot):
 def test_moving_a_shape_makes_that_frame_a_keyframe_and_keeps_attributes(workspace):
     workspace.go_to(2)
     lights = workspace.layer_named("Traffic lights")
+    workspace.viewer.layers.selection.active = lights  # the annotator works in that layer
     lights.selected_data = {0}
     lights.data = [lights.data[0] + [10, 20]]  # napari's move: data changed on the selected shape
     lights.events.data(value=lights.data, action="changed", data_indices=(0,), vertex_indices=((),))
@@ -69,6 +70,7 @@ def test_deleting_in_the_layer_removes_the_object_from_this_frame_only(workspace
 def test_pasting_on_another_frame_continues_the_same_track(workspace):
     workspace.go_to(2)
     lanes = lanes_of(workspace)
+    workspace.viewer.layers.selection.active = lanes
     lanes.selected_data = {0}
     lanes._copy_data()
     workspace.go_to(3)
@@ -89,6 +91,15 @@ def test_a_sign_point_and_keypoints_of_one_pedestrian(workspace):
     np.testing.assert_allclose(by_class["traffic-sign"].points, [[120, 30]])
     assert by_class["pedestrian"].kind is GeometryKind.KEYPOINTS
     np.testing.assert_allclose(by_class["pedestrian"].points, [[10, 10], [12, 20]])
+
+
+def test_a_sign_drawn_beside_another_starts_as_a_new_sign_not_a_copy_of_it(workspace):
+    workspace.go_to(2)  # the speed-limit 65 sign is here
+    workspace.select_track(LIGHT)  # working on the light first: the Traffic lights layer is the live one
+    workspace.choose_class("traffic-sign", "point")
+    workspace.layer(SIGN_POINTS).add(np.array([[60.0, 100.0]]))
+    [new] = [obj for obj in workspace.project.objects_on(2) if obj.track.id > SIGN]
+    assert new.track.class_name == "traffic-sign" and new.attributes["type"] == "other"  # the taxonomy default
 
 
 def test_painting_a_mask_makes_a_track_and_erasing_it_removes_the_state(workspace, qtbot):
@@ -135,6 +146,7 @@ def test_delete_on_this_frame_or_the_whole_track(workspace):
 def test_undo_and_redo_restore_the_store_and_the_layers(workspace, qtbot):
     workspace.go_to(2)
     lanes = lanes_of(workspace)
+    workspace.viewer.layers.selection.active = lanes
     lanes.selected_data = {0}
     lanes.remove_selected()
     assert workspace.project.state(LANE_ON_FRAME_2, 2) is None

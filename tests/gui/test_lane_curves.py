@@ -19,20 +19,21 @@ def x_at_row(curve_yx, row):
     return curve_yx[np.argmin(np.abs(curve_yx[:, 0] - row)), 1]
 
 
-def curves_layer(workspace):
-    return workspace.lane_curves.layer
+def curves(workspace):
+    """What the Lane curves layer shows (the frame overlay draws it: the napari layer itself is empty)."""
+    return workspace.display.content(workspace.lane_curves.layer)
 
 
 def test_the_curve_passes_through_the_points_as_placed(workspace):
     workspace.go_to(2)
-    [curve] = curves_layer(workspace).data
+    [curve] = curves(workspace).data.data
     controls = workspace.project.state(LANE, 2).geometry.points
     assert len(curve) > 3 * len(controls)  # a smooth curve, not the control polygon
     for x, y in controls:  # napari order is (y, x)
         assert distance_to_polyline(np.array([y, x]), curve) < 0.5
-    assert curves_layer(workspace).edge_width == [LANE_WIDTHS["solid"]]
-    assert list(curves_layer(workspace).features["label"]) == ["left"]  # it reaches the bottom left of the car
-    assert workspace.viewer.layers.selection.active is not curves_layer(workspace)
+    assert curves(workspace).data.edge_widths == [LANE_WIDTHS["solid"]]
+    assert list(curves(workspace).table["label"]) == ["left"]  # it reaches the bottom left of the car
+    assert workspace.viewer.layers.selection.active is not workspace.lane_curves.layer
 
 
 def test_style_and_order_follow_the_attributes_and_the_lanes(workspace):
@@ -40,21 +41,22 @@ def test_style_and_order_follow_the_attributes_and_the_lanes(workspace):
     right = project.add_track("lane-line", {"color": "yellow"})
     project.set_state(right.id, 2, make_geometry("polyline", [[150, 90], [120, 50], [100, 30]]), {"style": "dashed"})
     workspace.go_to(2)
-    layer = curves_layer(workspace)
-    assert sorted(layer.features["label"]) == ["left", "right"]
-    index = list(layer.features["label"]).index("right")
-    np.testing.assert_allclose(layer.edge_color[index], hex_to_rgba(LANE_COLORS["yellow"]))
-    assert layer.edge_width[index] == LANE_WIDTHS["dashed"]
+    shown = curves(workspace)
+    assert sorted(shown.table["label"]) == ["left", "right"]
+    index = list(shown.table["label"]).index("right")
+    np.testing.assert_allclose(shown.data.edge_colors[index], hex_to_rgba(LANE_COLORS["yellow"]))
+    assert shown.data.edge_widths[index] == LANE_WIDTHS["dashed"]
 
 
 def test_dragging_a_control_point_moves_the_curve_before_the_store_is_written(workspace):
     workspace.go_to(2)
     lanes = workspace.layer_named("Lanes")
-    before = curves_layer(workspace).data[0].copy()
+    workspace.viewer.layers.selection.active = lanes  # the layer the point is dragged in
+    before = curves(workspace).data.data[0].copy()
     moved = lanes.data[0].copy()
     moved[1] += [0, 25]  # the middle point 25 px to the right
     lanes._data_view.edit(0, moved)  # what napari does while the point is dragged
     lanes.events.set_data()
-    after = curves_layer(workspace).data[0]
+    after = curves(workspace).data.data[0]
     assert x_at_row(after, 40) - x_at_row(before, 40) > 20  # the curve follows the point
     np.testing.assert_allclose(workspace.project.state(LANE, 2).geometry.points[1], [60, 40])  # not written yet

@@ -66,10 +66,10 @@ def test_flow_propagation_of_all_objects_to_the_end_runs_in_a_worker_and_shows_d
     assert light_frames[5].source is Source.MANUAL  # a keyframe is never overwritten
     workspace.go_to(3)
     dashes = workspace.viewer.layers[LAYER_NAME]
-    assert len(dashes.data) > 0
+    assert len(workspace.display.content(dashes).vectors) > 0
     assert "(propagated" in widget.panel.objects.item(0).text()
     workspace.go_to(2)  # only keyframes here: nothing dashed
-    assert len(workspace.viewer.layers[LAYER_NAME].data) == 0
+    assert len(workspace.display.content(dashes).vectors) == 0
 
 
 def test_cancel_writes_nothing(widget, qtbot):
@@ -139,11 +139,13 @@ def test_a_state_to_check_is_orange_in_the_outlines_the_list_and_the_timeline(wi
     workspace.select_track(LIGHT)
     item = next(widget.panel.objects.item(row).text() for row in range(widget.panel.objects.count()))
     assert item == f"#{LIGHT}  traffic-light  (propagated 0.20, check)"
-    colors = workspace.viewer.layers[LAYER_NAME].edge_color
-    assert np.allclose(colors, FLAGGED_COLOR)
+    dashes = workspace.viewer.layers[LAYER_NAME]
+    colors = workspace.display.content(dashes).vector_colors
+    assert len(colors) and np.allclose(colors, FLAGGED_COLOR)
     assert "made: keyframe 2, to check 3, propagated 4, keyframe 5" in widget.panel.timeline.text.text()
     workspace.go_to(4)
-    assert not np.allclose(workspace.viewer.layers[LAYER_NAME].edge_color, FLAGGED_COLOR)
+    colors = workspace.display.content(dashes).vector_colors
+    assert len(colors) and not np.allclose(colors, FLAGGED_COLOR)
 
 
 @pytest.mark.parametrize("direction, until, expected", [

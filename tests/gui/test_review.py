@@ -137,9 +137,9 @@ def test_findings_are_listed_outlined_and_jumped_to(widget, qtbot):
     finding = workspace.review.next_finding()
     assert finding.frame == 2 and workspace.current_frame == 2
     assert workspace.selected_tracks()[0] in (LANE, crossing.id)
-    outlines = widget.viewer.layers[FINDINGS_LAYER]
-    assert len(outlines.data) >= 1
-    assert np.allclose(outlines.edge_color[0], hex_to_rgba(SEVERITY_COLORS[Severity.ERROR]))
+    outlines = workspace.display.content(widget.viewer.layers[FINDINGS_LAYER])  # drawn by the frame overlay
+    assert len(outlines.data.data) >= 1
+    assert np.allclose(outlines.data.edge_colors[0], hex_to_rgba(SEVERITY_COLORS[Severity.ERROR]))
     listed = widget.review_panel.findings
     assert any("crossing-lanes" in listed.item(row).text() for row in range(listed.count()))
     assert widget.review_panel.findings_summary.text().startswith("1 error (block sign-off)")

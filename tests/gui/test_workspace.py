@@ -23,14 +23,15 @@ def test_each_element_has_its_own_layer_in_napari_order(widget):
     viewer.dims.set_current_step(0, 2)
     assert [layer.name for layer in viewer.layers] == ["clip.roadlabel", "Lane curves", "Lanes", "Traffic lights",
                                                       "Sign points"]
-    lanes, lights, signs = (workspace.layer_named(name) for name in ("Lanes", "Traffic lights", "Sign points"))
-    np.testing.assert_allclose(lanes.data[0], [[80, 10], [40, 60], [20, 90]])  # (y, x) in napari
-    assert lanes.shape_type == ["path"] and lights.shape_type == ["rectangle"]
-    np.testing.assert_allclose(lights.data[0].min(axis=0), [5, 100])
-    assert list(lights.features["label"]) == ["light red"]
-    np.testing.assert_allclose(lights.edge_color[0], hex_to_rgba(LIGHT_COLORS["red"]))  # the box shows the state
-    np.testing.assert_allclose(signs.data, [[20, 140]])
-    assert list(signs.features["label"]) == ["speed-limit 65"]
+    lanes, lights, signs = (workspace.display.content(workspace.layer_named(name))  # live or drawn by the overlay
+                            for name in ("Lanes", "Traffic lights", "Sign points"))
+    np.testing.assert_allclose(lanes.data.data[0], [[80, 10], [40, 60], [20, 90]])  # (y, x) in napari
+    assert lanes.data.shape_types == ["path"] and lights.data.shape_types == ["rectangle"]
+    np.testing.assert_allclose(lights.data.data[0].min(axis=0), [5, 100])
+    assert list(lights.table["label"]) == ["light red"]
+    np.testing.assert_allclose(lights.data.edge_colors[0], hex_to_rgba(LIGHT_COLORS["red"]))  # the box shows the state
+    np.testing.assert_allclose(signs.data.data, [[20, 140]])
+    assert list(signs.table["label"]) == ["speed-limit 65"]
     assert "Frame 2: 1 lane-line, 1 traffic-light, 1 traffic-sign" in widget._frame_summary.text()
 
 
@@ -39,7 +40,8 @@ def test_stepping_swaps_the_layer_contents(widget):
     seen = {}
     for frame in range(12):
         viewer.dims.set_current_step(0, frame)
-        seen[frame] = {layer.name: list(layer.features["label"]) for layer in workspace.layers.values()}
+        seen[frame] = {layer.name: list(workspace.display.content(layer).table["label"])
+                       for layer in workspace.layers.values()}
     assert seen[2] == {"Lanes": [""], "Traffic lights": ["light red"], "Sign points": ["speed-limit 65"]}
     assert seen[5] == {"Lanes": [], "Traffic lights": ["light green"], "Sign points": []}
     assert all(not any(seen[frame].values()) for frame in (0, 1, 3, 4, 6, 11))
@@ -50,9 +52,11 @@ def test_the_ghost_shows_the_previous_frame_faintly(widget):
     workspace.show_ghost = True
     workspace.go_to(3)
     assert [layer.name for layer in widget.viewer.layers][:2] == ["clip.roadlabel", "Previous frame"]
-    assert sorted(workspace.ghost_layer.shape_type) == ["path", "rectangle"]  # frame 2's lane and light
+    ghost = workspace.ghost_layer
+    assert not workspace.display.is_live(ghost)  # never the edited layer: the frame overlay draws it
+    assert sorted(workspace.display.content(ghost).data.shape_types) == ["path", "rectangle"]  # frame 2's lane, light
     workspace.go_to(4)
-    assert len(workspace.ghost_layer.data) == 0
+    assert len(workspace.display.content(ghost)) == 0
     workspace.show_ghost = False
     assert "Previous frame" not in [layer.name for layer in widget.viewer.layers]
 
