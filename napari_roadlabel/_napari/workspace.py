@@ -37,6 +37,7 @@ from .review_layers import CommentPins, FindingsView, add_quietly
 from .review_mode import ReviewMode
 from .style import hex_to_rgba
 from .sync import LayerSync
+from .vispy_fixes import install as install_vispy_fixes
 
 PROJECT_KEY = "roadlabel_project"  # image layer metadata: the project folder it shows
 GHOST_NAME = "Previous frame"
@@ -59,6 +60,7 @@ class Workspace:
     detached = Signal()  # the frames layer is leaving the viewer (the viewer closes, or the user removed it)
 
     def __init__(self, viewer, project: Project, frames: FrameSource, *, display: str = OVERLAY):
+        install_vispy_fixes()  # meshes keep their GL programs across refills (vispy #2568)
         self.viewer = viewer
         self.project = project
         self.frames = frames
