@@ -18,11 +18,10 @@ The wrapper relies on how vispy 0.17 uses that method, so `install()` checks the
 vispy version and a hash of the source of the two MeshVisual methods involved;
 on anything else it leaves vispy alone and `why_not_installed()` says why.
 
-`hide_when_empty(viewer, layer)` answers napari #9418: napari draws an empty
-Shapes or Vectors layer anyway (a dummy transparent triangle, plus the highlight,
-line, marker and text sub-visuals of a Shapes layer): about 1 ms of every redraw
-per empty layer, measured under llvmpipe.  It keeps the layer's vispy node hidden while the layer holds
-no data; the layer itself stays visible (its eye in the layer list is untouched).
+napari #9418 (an empty Shapes or Vectors layer is drawn anyway, about 1 ms of every
+redraw per layer under llvmpipe) is answered where the layers are managed:
+overlay.FrameOverlay.set_drawn keeps the vispy node of every layer the overlay
+draws hidden.
 
 `count_program_links()` counts the GL programs linked while inside it, by
 wrapping vispy's GLIR program link: links happen when a canvas draws.
@@ -129,17 +128,14 @@ def _reusing_same_transform(build):
     return build_color_transform
 
 
-# ---------------------------------------------------------- empty layers
 
 
-def hide_when_empty(viewer, layer) -> None:
-    """Keep ``layer``'s vispy node hidden while ``layer.data`` is empty, from now on."""
-    node = viewer.window._qt_viewer.canvas.layer_to_visual[layer].node  # napari has no public way to the node
-
-    def show_if_drawn(event=None):
-        node.visible = layer.visible and len(layer.data) > 0
-
-    # After napari's own handlers, which show the node on these events.
-    layer.events.set_data.connect(show_if_drawn, position="last")
-    layer.events.visible.connect(show_if_drawn, position="last")
-    show_if_drawn()
+@contextlib.contextmanager
+def vispy_as_it_comes() -> Iterator[None]:
+    """vispy without the mesh fix inside the ``with`` block (the benchmark's "today's display")."""
+    fixed = MeshVisual._build_color_transform
+    MeshVisual._build_color_transform = getattr(fixed, "__wrapped__", fixed)
+    try:
+        yield
+    finally:
+        MeshVisual._build_color_transform = fixed

@@ -151,31 +151,3 @@ def test_stepping_the_workspace_links_no_program_after_the_first_pass(workspace,
     assert step_through() == 0
     unfixed()
     assert step_through() > 0  # the pass does refill meshes: vispy's own relinks them
-
-
-@pytest.mark.parametrize("kind", ["shapes", "vectors"])
-def test_an_empty_layer_is_not_drawn_until_it_holds_something(make_napari_viewer, kind):
-    viewer = make_napari_viewer(show=True)
-    viewer.add_image(np.full((60, 80), 50, np.uint8))
-    nothing_drawn = draw(viewer)
-    layer = viewer.add_shapes(ndim=2) if kind == "shapes" else viewer.add_vectors(np.zeros((0, 2, 2)))
-    node = viewer.window._qt_viewer.canvas.layer_to_visual[layer].node
-    assert node.visible  # napari's own
-    vispy_fixes.hide_when_empty(viewer, layer)
-    assert not node.visible
-    np.testing.assert_array_equal(draw(viewer), nothing_drawn)
-
-    something = rectangles(0)[:1] if kind == "shapes" else np.array([[[20, 20], [10, 30]]])
-    layer.data = something
-    assert node.visible and not np.array_equal(draw(viewer), nothing_drawn)
-    layer.visible = False
-    assert not node.visible
-    layer.visible = True
-    assert node.visible
-    layer.data = np.zeros((0, 2, 2)) if kind == "vectors" else []
-    assert not node.visible
-    layer.visible = False
-    layer.visible = True
-    assert not node.visible  # shown again, but still empty
-    layer.data = something
-    assert node.visible
