@@ -20,10 +20,11 @@ import contextlib
 from collections.abc import Callable, Iterator
 
 import numpy as np
+from napari.utils.notifications import show_warning
 
 from ..core import RoadlabelError
 from .filling import fill_layer
-from .overlay import FrameOverlay, LayerContent, Sketch
+from .overlay import FrameOverlay, LayerContent, Sketch, why_not_supported
 
 OVERLAY, LAYERS = "overlay", "layers"
 DISPLAY_MODES = (OVERLAY, LAYERS)
@@ -34,6 +35,9 @@ class Display:
                  mode: str = OVERLAY):
         if mode not in DISPLAY_MODES:
             raise RoadlabelError(None, f"display mode {mode!r}: choose one of {', '.join(DISPLAY_MODES)}")
+        if mode == OVERLAY and (reason := why_not_supported()):
+            show_warning(f"{reason}: every layer is drawn live (slower frame steps)")
+            mode = LAYERS
         self.viewer = viewer
         self.mode = mode
         self._filling = filling  # layer events raised while we fill are not the annotator's edits

@@ -9,14 +9,17 @@ set of buffers whose shaders never change.  The layer list still holds every
 layer, empty, as the handle for its visibility, opacity and order.
 
 This module and ``vispy_fixes`` are the only ones that reach into napari's
-canvas and vispy (made for napari 0.9 and vispy 0.17: pinned in pyproject.toml;
-tests/gui/test_overlay.py fails when an upgrade changes what it relies on).
+canvas and vispy.  It was made for napari 0.9 (pinned in pyproject.toml): on
+another napari ``why_not_supported`` says so and the workspace draws every layer
+live instead; tests/gui/test_overlay.py compares the overlay's picture with the
+live layers', so an upgrade that changes what it relies on fails there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import napari
 import numpy as np
 from napari._vispy.layers.vectors import generate_vector_meshes
 from napari._vispy.utils.gl import BLENDING_MODES
@@ -36,6 +39,7 @@ from .adapter import LayerData
 
 BLENDING = BLENDING_MODES["translucent_no_depth"]  # drawn in list order, as the layers would stack
 ABOVE_FRAMES = 0.5  # the overlay's draw order: just above the frames layer, under every live layer
+NAPARI_SERIES = "0.9."  # the napari whose canvas, triangulation, markers and text the overlay uses
 
 VERTEX_SHADER = """
 attribute vec2 a_position;
@@ -52,6 +56,13 @@ void main() {
     gl_FragColor = v_color;
 }
 """
+
+
+def why_not_supported(version: str = napari.__version__) -> str:
+    """Why the overlay cannot be used with napari ``version`` ('' when it can)."""
+    if version.startswith(NAPARI_SERIES):
+        return ""
+    return f"napari {version} is not the {NAPARI_SERIES}x the frame overlay was made for"
 
 
 @dataclass

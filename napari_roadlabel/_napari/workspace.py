@@ -163,8 +163,11 @@ class Workspace:
     def layer(self, element: ElementLayer):
         """The napari layer of ``element``, created the first time it is needed."""
         if element not in self.layers:
+            editing = self.viewer.layers.selection.active
             with self._filling_layers():
                 self.layers[element] = self._create_layer(element)
+            if any(editing is layer for layer in self.layers.values()):
+                self.viewer.layers.selection.active = editing  # a step never takes you off the layer you edit
             self._sync.watch(self.layers[element], element)
             self.layer_created.emit(self.layers[element])
         return self.layers[element]

@@ -1,4 +1,4 @@
-"""vispy_fixes in a real viewer (run under Xvfb): no relinks on refills, the same picture, the pin, empty layers.
+"""vispy_fixes in a real viewer (run under Xvfb): no relinks on refills, the same picture, and the pin.
 
 A draw is forced with ``viewer.screenshot(canvas_only=True)``: napari draws the
 canvas for it, and GL programs are linked when drawn.  Pictures are taken in
@@ -7,6 +7,8 @@ here.  "Without the fix" is vispy's own method put back (the wrapper keeps it as
 ``__wrapped__``).
 """
 
+import contextlib
+
 import numpy as np
 import pytest
 import vispy
@@ -14,6 +16,7 @@ from vispy import scene
 from vispy.visuals.mesh import MeshVisual
 
 from napari_roadlabel._napari import vispy_fixes
+from napari_roadlabel._napari.layers import LANES
 from napari_roadlabel._napari.vispy_fixes import count_program_links
 from napari_roadlabel._napari.widget import RoadLabelWidget
 
@@ -27,10 +30,10 @@ def fixed():
 
 
 @pytest.fixture
-def unfixed(fixed, monkeypatch):
+def unfixed(fixed):
     """A callable that puts vispy's own MeshVisual method back until the test ends."""
-    return lambda: monkeypatch.setattr(MeshVisual, "_build_color_transform",
-                                       MeshVisual._build_color_transform.__wrapped__)
+    with contextlib.ExitStack() as stack:
+        yield lambda: stack.enter_context(vispy_fixes.vispy_as_it_comes())
 
 
 def rectangles(shift: int) -> list[np.ndarray]:
@@ -139,6 +142,7 @@ def test_opening_a_project_installs_the_fix(make_napari_viewer, labeled_project,
 
 def test_stepping_the_workspace_links_no_program_after_the_first_pass(workspace, unfixed):
     viewer = workspace.viewer
+    viewer.layers.selection.active = workspace.layer(LANES)  # the live layer: refilled on every step
 
     def step_through() -> int:
         with count_program_links() as links:
