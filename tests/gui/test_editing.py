@@ -84,6 +84,7 @@ def test_a_sign_point_and_keypoints_of_one_pedestrian(workspace):
     workspace.layer(SIGN_POINTS).add(np.array([[30.0, 120.0]]))
     workspace.choose_class("pedestrian")  # drawn as a box by default; its keypoints go in the Keypoints layer
     keypoints = workspace.layer(KEYPOINTS)
+    workspace.viewer.layers.selection.active = keypoints  # the annotator clicks the Keypoints layer
     keypoints.add(np.array([[10.0, 10.0]]))
     keypoints.add(np.array([[20.0, 12.0]]))  # the next click adds to the same pedestrian
     by_class = {obj.track.class_name: obj.state.geometry for obj in workspace.project.objects_on(7)}
