@@ -309,7 +309,7 @@ def shoot(session: Session, name: str, viewer: napari.Viewer | None = None) -> P
     viewer = viewer or session.viewer
     settle()
     for toast in viewer.window._qt_window.findChildren(NapariQtNotification):
-        toast.close()  # napari's pop-ups (such as its PyQt5 notice) would cover the canvas
+        toast.close()  # napari's pop-ups would cover the canvas
     viewer.help = ""  # napari's list of layer-mode keys would run over the status bar
     settle()
     pixels = viewer.screenshot(canvas_only=False, flash=False)

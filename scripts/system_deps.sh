@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Install the Debian packages napari needs to draw under Xvfb, Chromium (the QA report's rendering test and
 # screenshot) and python3-venv, when missing.
+# The libxcb*/libxkbcommon* ones are what Qt 6's xcb platform plugin and its GLX integration link against
+# (readelf -d on PyQt6/Qt6/plugins/platforms/libqxcb.so and lib/libQt6XcbQpa.so.6); libxcb-cursor0 is new in Qt 6.5.
 # As root it runs apt-get; otherwise it prints the command to run and fails.
 set -euo pipefail
 
 packages=(
-  xvfb xauth libgl1-mesa-dri libglx-mesa0 libegl1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4
-  libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0
-  libxcb-xfixes0 libdbus-1-3 libfontconfig1 libglib2.0-0 chromium fonts-dejavu-core
+  xvfb xauth libgl1-mesa-dri libglx-mesa0 libegl1 libx11-xcb1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0
+  libxcb-glx0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render0 libxcb-render-util0
+  libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1 libdbus-1-3 libfontconfig1
+  libglib2.0-0 chromium fonts-dejavu-core
 )
 python="${PYTHON:-python3}"
 if ! "$python" -c "import venv, ensurepip" 2>/dev/null; then
