@@ -21,12 +21,14 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 from napari.utils.notifications import show_warning
+from qtpy.QtCore import QTimer
 
 from ..core import RoadlabelError
-from .filling import fill_layer
+from .filling import fill_layer, refresh_thumbnail
 from .overlay import FrameOverlay, LayerContent, Sketch, why_not_supported
 
 OVERLAY, LAYERS = "overlay", "layers"
+THUMBNAIL_DELAY_MS = 300  # the live layer's thumbnail waits until stepping pauses: it costs a raster per fill
 DISPLAY_MODES = (OVERLAY, LAYERS)
 
 
@@ -44,9 +46,12 @@ class Display:
         self._contents: dict[int, tuple[object, LayerContent]] = {}  # id(layer) -> (layer, what it shows)
         self._holding: set[int] = set()  # ids of napari layers that hold data now
         self.live = None  # the layer filled as a napari layer (overlay mode)
+        self._paused = False  # playing: the live layer is drawn by the overlay too
         self.overlay = FrameOverlay(viewer, frames_layer) if mode == OVERLAY else None
         self._batching = 0
         self._dirty = False
+        self._thumbnail = QTimer(singleShot=True, interval=THUMBNAIL_DELAY_MS)
+        self._thumbnail.timeout.connect(self._refresh_thumbnail)
         viewer.layers.selection.events.active.connect(self._on_active)
         viewer.layers.events.removed.connect(self._on_removed)
 
@@ -79,7 +84,22 @@ class Display:
 
     def is_live(self, layer) -> bool:
         """Whether ``layer`` holds its content as a napari layer (any layer the display does not manage does)."""
-        return self.overlay is None or layer is self.live or id(layer) not in self._contents
+        if self.overlay is None or id(layer) not in self._contents:
+            return True
+        return layer is self.live and not self._paused
+
+    def pause_live(self, paused: bool) -> None:
+        """While playing nobody edits: the live layer is drawn by the overlay too, and filled again at the stop."""
+        if self.overlay is None or paused == self._paused:
+            return
+        self._paused = paused
+        if self.live is not None:
+            self.overlay.set_drawn(self.live, not paused)
+            if paused:
+                self._empty(self.live)
+            else:
+                self._fill(self.live, self._contents[id(self.live)][1])
+        self._redraw()
 
     def layer_holding(self, track_id: int):
         """The registered layer showing ``track_id`` on this frame, or None."""
@@ -106,15 +126,16 @@ class Display:
         if previous is not None and id(previous) in self._contents:
             self._empty(previous)
             self.overlay.set_drawn(previous, False)
-        self.overlay.set_drawn(active, True)
-        self._fill(active, self._contents[id(active)][1])
+        if not self._paused:
+            self.overlay.set_drawn(active, True)
+            self._fill(active, self._contents[id(active)][1])
         self._redraw()
 
     def _on_visible(self, event) -> None:
         """napari shows a layer's own visual again when its eye is ticked: only the live one needs it."""
         layer = event.source
         if self.overlay is not None:
-            self.overlay.set_drawn(layer, layer is self.live)
+            self.overlay.set_drawn(layer, self.is_live(layer))
         self._redraw()
 
     def _on_removed(self, event) -> None:
@@ -130,7 +151,8 @@ class Display:
             if content.layer_type == "vectors":
                 _fill_vectors(layer, content)
             else:
-                fill_layer(layer, content.layer_type, content.data, content.columns)
+                fill_layer(layer, content.layer_type, content.data, content.columns, thumbnail=False)
+        self._thumbnail.start()
         if len(content):
             self._holding.add(id(layer))
         else:
@@ -140,6 +162,10 @@ class Display:
         if id(layer) in self._holding:
             shown = self._contents[id(layer)][1]
             self._fill(layer, LayerContent.nothing(shown.layer_type, shown.columns))
+
+    def _refresh_thumbnail(self) -> None:
+        for layer, _ in self._contents.values():
+            refresh_thumbnail(layer)
 
     # ---------------------------------------------------------- the overlay
 
@@ -153,11 +179,12 @@ class Display:
         sketch = Sketch()
         for layer in self.viewer.layers:  # bottom to top
             entry = self._contents.get(id(layer))
-            if entry is not None and layer is not self.live:
+            if entry is not None and not self.is_live(layer):
                 sketch.add_layer(layer, entry[1])
         self.overlay.draw(sketch)
 
     def close(self) -> None:
+        self._thumbnail.stop()
         self.viewer.layers.selection.events.active.disconnect(self._on_active)
         self.viewer.layers.events.removed.disconnect(self._on_removed)
         for layer, _ in self._contents.values():

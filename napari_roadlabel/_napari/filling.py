@@ -15,8 +15,10 @@ import numpy as np
 from .adapter import EDITING_COLUMNS, LayerData, paint_masks
 
 
-def fill_layer(layer, layer_type: str, data: LayerData, columns: tuple[str, ...] = EDITING_COLUMNS) -> None:
-    """Replace what ``layer`` (of ``layer_type`` "shapes", "points" or "labels") shows by ``data``."""
+def fill_layer(layer, layer_type: str, data: LayerData, columns: tuple[str, ...] = EDITING_COLUMNS, *,
+               thumbnail: bool = True) -> None:
+    """Replace what ``layer`` (of ``layer_type`` "shapes", "points" or "labels") shows by ``data``; without
+    ``thumbnail`` its thumbnail in the layer list is left for later (``refresh_thumbnail``)."""
     with layer.events.blocker_all(), _thumbnail_held(layer):
         if layer_type == "labels":
             paint_masks(layer.data, data.masks)
@@ -24,7 +26,12 @@ def fill_layer(layer, layer_type: str, data: LayerData, columns: tuple[str, ...]
             _fill_points(layer, data, columns)
         else:
             _fill_shapes(layer, data, columns)
-    layer.refresh()
+    layer.refresh(thumbnail=thumbnail)
+
+
+def refresh_thumbnail(layer) -> None:
+    """Only the layer's thumbnail in the layer list."""
+    layer.refresh(data_displayed=False, highlight=False, extent=False)
 
 
 def _fill_points(layer, data: LayerData, columns: tuple[str, ...]) -> None:

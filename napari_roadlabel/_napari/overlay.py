@@ -17,6 +17,7 @@ live layers', so an upgrade that changes what it relies on fails there.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import napari
@@ -223,13 +224,26 @@ class Sketch:
                 texts.colors.append(color)
 
 
+def napari_canvas(viewer) -> tuple:
+    """napari's canvas of ``viewer`` and its vispy SceneCanvas.
+
+    Both are private in napari 0.9, which warns when a plug-in reaches them; the
+    overlay is pinned to that napari (``why_not_supported``), so the warning would
+    only tell the annotator what the pin already says.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Private attribute access", category=FutureWarning)
+        canvas = viewer.window._qt_viewer.canvas
+        return canvas, canvas._scene_canvas
+
+
 class FrameOverlay:
     """The vispy nodes that draw a ``Sketch`` between the frames layer and the live layers."""
 
     def __init__(self, viewer, frames_layer):
         self.viewer = viewer
         self.frames_layer = frames_layer
-        self._canvas = viewer.window._qt_viewer.canvas
+        self._canvas, self._scene_canvas = napari_canvas(viewer)
         self.root = Node(parent=self._canvas.view.scene, name="roadlabel overlay")
         self._triangles = Triangles(parent=self.root)
         self._markers = Markers(parent=self.root, scaling="visual")
@@ -249,7 +263,7 @@ class FrameOverlay:
         self._draw_markers(sketch.markers)
         for style in set(self._texts) | set(sketch.texts):
             self._draw_texts(style, sketch.texts.get(style, _Texts()))
-        self._canvas._scene_canvas.update()
+        self._scene_canvas.update()
 
     def _draw_markers(self, markers: list[tuple]) -> None:
         self._markers.visible = bool(markers)
@@ -270,7 +284,8 @@ class FrameOverlay:
             node.font_size, node.anchors = style[0], style[1:]
         node.visible = bool(texts.strings)
         if texts.strings:
-            node.text = texts.strings
+            if list(node.text) != texts.strings:  # new strings are laid out again; moved ones are not
+                node.text = texts.strings
             node.pos = np.array(texts.positions)
             node.color = np.array(texts.colors)
 

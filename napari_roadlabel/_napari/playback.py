@@ -69,6 +69,7 @@ class Player:
         self._shown = self._dropped = 0
         self._rate = (0.0, 0)
         self._playing = True
+        self.workspace.display.pause_live(True)  # nobody edits while it plays: one overlay draws it all
         self._schedule(1)
         self.playing_changed.emit(True)
 
@@ -76,6 +77,7 @@ class Player:
         if self._playing:
             self._timer.stop()
             self._playing = False
+            self.workspace.display.pause_live(False)
             self._report(time.perf_counter())
             self.playing_changed.emit(False)
 

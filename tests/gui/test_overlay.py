@@ -142,3 +142,18 @@ def test_the_overlay_is_made_for_this_napari_and_another_one_gets_every_layer_li
     workspace = open_scene(make_napari_viewer(), scene, OVERLAY)
     assert workspace.display.mode == LAYERS and workspace.display.overlay is None
     assert len(workspace.layers[LANES].data) == 2  # not the live layer, and filled all the same
+
+
+def test_while_playing_the_overlay_draws_the_live_layer_too_and_at_the_stop_it_is_live_again(make_napari_viewer,
+                                                                                            scene, qtbot):
+    workspace = open_scene(make_napari_viewer(), scene, OVERLAY)
+    lanes = workspace.layers[LANES]
+    workspace.viewer.layers.selection.active = lanes
+    workspace.go_to(FRAME - 1)
+    player = workspace.review.player
+    player.play(5.0)
+    assert len(lanes.data) == 0 and not workspace.display.is_live(lanes)
+    assert len(workspace.display.content(lanes)) == 1  # frame 2's lane, drawn by the overlay
+    qtbot.waitUntil(lambda: workspace.current_frame == FRAME, timeout=5000)
+    player.stop()
+    assert workspace.display.is_live(lanes) and len(lanes.data) == 2  # frame 3's lanes, editable again
