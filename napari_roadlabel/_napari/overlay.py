@@ -284,10 +284,13 @@ class FrameOverlay:
             node.font_size, node.anchors = style[0], style[1:]
         node.visible = bool(texts.strings)
         if texts.strings:
+            colors = np.array(texts.colors)
             if list(node.text) != texts.strings:  # new strings are laid out again; moved ones are not
                 node.text = texts.strings
+                node.color = colors
+            elif not np.array_equal(node.color.rgba, colors):  # a new colour is a new buffer for vispy
+                node.color = colors
             node.pos = np.array(texts.positions)
-            node.color = np.array(texts.colors)
 
     def set_drawn(self, layer, drawn: bool) -> None:
         """Whether napari draws ``layer``'s own visual: an empty layer's is drawn anyway (napari #9418),

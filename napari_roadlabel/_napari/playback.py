@@ -8,8 +8,10 @@ never queue up behind a slow step.  Before a jump, ``stop_at(after, until)``
 names the first frame in between worth a look (a finding, a state to check):
 playing stops on it rather than pass it, and stops at the last frame.
 
-The rate achieved, frames shown per second of wall clock and frames dropped
-(passed over), is reported about twice a second while playing and at the stop.
+The rate achieved is reported about twice a second while playing and at the
+stop: frames shown per second of the video played, the chosen rate times the
+share of frames shown (a frame is shown on time or dropped, so this is the wall
+clock rate up to the last frame shown), and the frames dropped (passed over).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class Player:
     to stop on, or None."""
 
     playing_changed = Signal(bool)
-    rate_changed = Signal(float, int)  # frames shown per second of wall clock since the start, frames dropped
+    rate_changed = Signal(float, int)  # frames shown per second of video played, frames dropped
 
     def __init__(self, workspace, stop_at: Callable[[int, int], int | None]):
         self.workspace = workspace
@@ -105,7 +107,7 @@ class Player:
         self._timer.start(max(0, math.ceil(wait_s * 1000)))
 
     def _report(self, now: float) -> None:
-        elapsed = now - self._start_time
-        self._rate = (self._shown / elapsed if elapsed > 0 else 0.0, self._dropped)
+        advanced = self._shown + self._dropped
+        self._rate = (self.fps * self._shown / advanced if advanced else 0.0, self._dropped)
         self._reported_at = now
         self.rate_changed.emit(*self._rate)

@@ -91,7 +91,8 @@ class Workspace:
         viewer.dims.events.current_step.connect(self._on_step)
         viewer.layers.events.removing.connect(self._on_layer_removing)
         viewer.dims.set_current_step(0, 0)  # napari would start in the middle of the clip
-        self.show_frame(0)
+        if self.shown_frame != 0:  # the step above showed it, unless napari was on frame 0 already
+            self.show_frame(0)
 
     # ---------------------------------------------------------- showing
 
