@@ -17,7 +17,7 @@ tested against.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 
 import numpy as np
 from napari.utils.notifications import show_warning
@@ -43,8 +43,8 @@ class Display:
         self.viewer = viewer
         self.mode = mode
         self._filling = filling  # layer events raised while we fill are not the annotator's edits
-        self._contents: dict[int, tuple[object, LayerContent]] = {}  # id(layer) -> (layer, what it shows)
-        self._holding: set[int] = set()  # ids of napari layers that hold data now
+        self._contents: dict[Hashable, tuple[object, LayerContent]] = {}  # key(layer) -> (layer, what it shows)
+        self._holding: set[Hashable] = set()  # keys of napari layers that hold data now
         self.live = None  # the layer filled as a napari layer (overlay mode)
         self._paused = False  # playing: the live layer is drawn by the overlay too
         self.overlay = FrameOverlay(viewer, frames_layer) if mode == OVERLAY else None
@@ -60,17 +60,17 @@ class Display:
     def register(self, layer, layer_type: str, columns: tuple[str, ...] = ()) -> None:
         """A layer whose content (with these feature ``columns``) goes through ``show``; when it is the active
         layer it is the live one."""
-        self._contents[id(layer)] = (layer, LayerContent.nothing(layer_type, columns))
+        self._contents[key(layer)] = (layer, LayerContent.nothing(layer_type, columns))
         layer.events.visible.connect(self._on_visible)
         layer.events.opacity.connect(self._redraw)
-        if self.viewer.layers.selection.active is layer:
+        if key(self.viewer.layers.selection.active) == key(layer):
             self._on_active()
         elif self.overlay is not None:
             self.overlay.set_drawn(layer, False)
 
     def show(self, layer, content: LayerContent) -> None:
         """``layer`` shows ``content`` now: filled in when it is live, drawn by the overlay otherwise."""
-        self._contents[id(layer)] = (layer, content)
+        self._contents[key(layer)] = (layer, content)
         if self.is_live(layer):
             self._fill(layer, content)
         else:
@@ -79,14 +79,14 @@ class Display:
 
     def content(self, layer) -> LayerContent | None:
         """What ``layer`` shows on this frame, whether it is drawn live or by the overlay."""
-        entry = self._contents.get(id(layer))
+        entry = self._contents.get(key(layer))
         return entry[1] if entry is not None else None
 
     def is_live(self, layer) -> bool:
         """Whether ``layer`` holds its content as a napari layer (any layer the display does not manage does)."""
-        if self.overlay is None or id(layer) not in self._contents:
+        if self.overlay is None or key(layer) not in self._contents:
             return True
-        return layer is self.live and not self._paused
+        return key(layer) == key(self.live) and not self._paused
 
     def pause_live(self, paused: bool) -> None:
         """While playing nobody edits: the live layer is drawn by the overlay too, and filled again at the stop."""
@@ -98,7 +98,7 @@ class Display:
             if paused:
                 self._empty(self.live)
             else:
-                self._fill(self.live, self._contents[id(self.live)][1])
+                self._fill(self.live, self._contents[key(self.live)][1])
         self._redraw()
 
     def layer_holding(self, track_id: int):
@@ -119,16 +119,17 @@ class Display:
     # ---------------------------------------------------------- live layer
 
     def _on_active(self, event=None) -> None:
-        active = self.viewer.layers.selection.active
-        if self.overlay is None or active is self.live or id(active) not in self._contents:
+        active = key(self.viewer.layers.selection.active)
+        if self.overlay is None or active == key(self.live) or active not in self._contents:
             return  # the frames layer, or another plugin's: the live layer stays
-        previous, self.live = self.live, active
-        if previous is not None and id(previous) in self._contents:
+        previous = self.live
+        self.live, content = self._contents[active]
+        if previous is not None and key(previous) in self._contents:
             self._empty(previous)
             self.overlay.set_drawn(previous, False)
         if not self._paused:
-            self.overlay.set_drawn(active, True)
-            self._fill(active, self._contents[id(active)][1])
+            self.overlay.set_drawn(self.live, True)
+            self._fill(self.live, content)
         self._redraw()
 
     def _on_visible(self, event) -> None:
@@ -140,9 +141,9 @@ class Display:
 
     def _on_removed(self, event) -> None:
         layer = event.value
-        if self._contents.pop(id(layer), None) is not None:
-            self._holding.discard(id(layer))
-            if layer is self.live:
+        if self._contents.pop(key(layer), None) is not None:
+            self._holding.discard(key(layer))
+            if key(layer) == key(self.live):
                 self.live = None
             self._redraw()
 
@@ -154,13 +155,13 @@ class Display:
                 fill_layer(layer, content.layer_type, content.data, content.columns, thumbnail=False)
         self._thumbnail.start()
         if len(content):
-            self._holding.add(id(layer))
+            self._holding.add(key(layer))
         else:
-            self._holding.discard(id(layer))
+            self._holding.discard(key(layer))
 
     def _empty(self, layer) -> None:
-        if id(layer) in self._holding:
-            shown = self._contents[id(layer)][1]
+        if key(layer) in self._holding:
+            shown = self._contents[key(layer)][1]
             self._fill(layer, LayerContent.nothing(shown.layer_type, shown.columns))
 
     def _refresh_thumbnail(self) -> None:
@@ -178,7 +179,7 @@ class Display:
         self._dirty = False
         sketch = Sketch()
         for layer in self.viewer.layers:  # bottom to top
-            entry = self._contents.get(id(layer))
+            entry = self._contents.get(key(layer))
             if entry is not None and not self.is_live(layer):
                 sketch.add_layer(layer, entry[1])
         self.overlay.draw(sketch)
@@ -192,6 +193,12 @@ class Display:
             layer.events.opacity.disconnect(self._redraw)
         if self.overlay is not None:
             self.overlay.close()
+
+
+def key(layer) -> Hashable | None:
+    """What identifies a napari layer: a docked plug-in's viewer hands out a new proxy object for the same
+    layer each time (``viewer.layers.selection.active``, events), so neither ``is`` nor ``id`` will do."""
+    return None if layer is None else layer.unique_id
 
 
 def _fill_vectors(layer, content: LayerContent) -> None:

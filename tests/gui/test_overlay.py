@@ -157,3 +157,19 @@ def test_while_playing_the_overlay_draws_the_live_layer_too_and_at_the_stop_it_i
     qtbot.waitUntil(lambda: workspace.current_frame == FRAME, timeout=5000)
     player.stop()
     assert workspace.display.is_live(lanes) and len(lanes.data) == 2  # frame 3's lanes, editable again
+
+
+def test_docked_in_napari_behind_its_public_proxy_the_edited_layer_is_live_and_saves(make_napari_viewer, scene):
+    """A docked plug-in gets napari's PublicOnlyProxy of the viewer: a new proxy object per access to a layer."""
+    from napari.utils._proxies import PublicOnlyProxy
+
+    workspace = open_scene(PublicOnlyProxy(make_napari_viewer()), scene, OVERLAY)
+    workspace.choose_class("vehicle")
+    boxes = workspace.viewer.layers.selection.active
+    assert boxes is not workspace.viewer.layers.selection.active  # a new proxy each time
+    assert workspace.display.is_live(boxes) and len(boxes.data) == 2  # the vehicle and the suggested cyclist
+    before = {track.id for track in workspace.project.tracks()}
+    boxes.add([np.array([[40.0, 70.0], [40.0, 90.0], [55.0, 90.0], [55.0, 70.0]])], shape_type="rectangle")
+    [new] = {track.id for track in workspace.project.tracks()} - before
+    assert workspace.project.track(new).class_name == "vehicle"
+    assert not workspace.display.is_live(workspace.layers[LANES])
