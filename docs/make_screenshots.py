@@ -178,9 +178,12 @@ def follow_the_road(session: Session, *, attributes: bool = True) -> None:
     workspace = session.workspace
     truth = session.truth.on(workspace.current_frame)
     by_ours = {ours: truth[theirs] for theirs, ours in session.ids.items() if theirs in truth}
+    editing = session.viewer.layers.selection.active
     for element, layer in list(workspace.layers.items()):
         if element.layer_type == "shapes":
+            session.viewer.layers.selection.active = layer  # click the layer: the one edited is the live one
             move_shapes(layer, by_ours)
+    session.viewer.layers.selection.active = editing
     for obj in workspace.project.objects_on(workspace.current_frame) if attributes else []:
         fix_attributes(workspace, obj, by_ours)
     settle()
