@@ -25,7 +25,7 @@ from qtpy.QtCore import QTimer
 
 from ..core import RoadlabelError
 from .filling import fill_layer, refresh_thumbnail
-from .overlay import FrameOverlay, LayerContent, Sketch, why_not_supported
+from .overlay import FrameOverlay, LayerContent, Sketch, thumbnail_of, why_not_supported
 
 OVERLAY, LAYERS = "overlay", "layers"
 THUMBNAIL_DELAY_MS = 300  # the live layer's thumbnail waits until stepping pauses: it costs a raster per fill
@@ -76,6 +76,7 @@ class Display:
         else:
             self._empty(layer)
             self._redraw()
+            self._thumbnail.start()
 
     def content(self, layer) -> LayerContent | None:
         """What ``layer`` shows on this frame, whether it is drawn live or by the overlay."""
@@ -165,8 +166,12 @@ class Display:
             self._fill(layer, LayerContent.nothing(shown.layer_type, shown.columns))
 
     def _refresh_thumbnail(self) -> None:
-        for layer, _ in self._contents.values():
-            refresh_thumbnail(layer)
+        """Each layer's thumbnail in the layer list, from what it shows: the ones the overlay draws are empty."""
+        for layer, content in self._contents.values():
+            if self.is_live(layer):
+                refresh_thumbnail(layer)
+            else:
+                layer.thumbnail = thumbnail_of(content, self.overlay.frames_layer.data.shape[1:3])
 
     # ---------------------------------------------------------- the overlay
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
+import cv2
 import napari
 import numpy as np
 from napari._vispy.layers.vectors import generate_vector_meshes
@@ -97,6 +98,30 @@ class LayerContent:
 
     def track_ids(self) -> set[int]:
         return {int(track_id) for track_id in self.data.features.get("track_id", ())}
+
+
+THUMBNAIL_SIZE = 32  # napari's layer thumbnails are 32 x 32
+
+
+def thumbnail_of(content: LayerContent, image_size: tuple[int, int]) -> np.ndarray:
+    """A thumbnail of ``content`` over a ``image_size`` (height, width) frame, RGBA uint8: napari would show the
+    empty layer the overlay draws for as black."""
+    scale = THUMBNAIL_SIZE / max(image_size)
+    picture = np.zeros((THUMBNAIL_SIZE, THUMBNAIL_SIZE, 4), np.uint8)
+    if content.layer_type == "vectors":
+        starts = content.vectors[:, 0]
+        items = [(np.stack([start, start + offset]), "path", color)
+                 for start, offset, color in zip(starts, content.vectors[:, 1], content.vector_colors, strict=True)]
+    else:
+        items = list(zip(content.data.data, content.data.shape_types, content.data.edge_colors, strict=True))
+    for coordinates, shape_type, color in items:
+        points = np.round(np.reshape(coordinates, (-1, 2))[:, ::-1] * scale).astype(np.int32)  # x, y
+        rgba = tuple(int(channel) for channel in np.round(np.asarray(color) * 255))
+        if shape_type == "point":
+            cv2.circle(picture, tuple(points[0]), 1, rgba, thickness=-1)
+        else:
+            cv2.polylines(picture, [points], shape_type != "path", rgba, thickness=1)
+    return picture
 
 
 class _TrianglesVisual(Visual):

@@ -173,3 +173,13 @@ def test_docked_in_napari_behind_its_public_proxy_the_edited_layer_is_live_and_s
     [new] = {track.id for track in workspace.project.tracks()} - before
     assert workspace.project.track(new).class_name == "vehicle"
     assert not workspace.display.is_live(workspace.layers[LANES])
+
+
+def test_a_layer_the_overlay_draws_keeps_a_thumbnail_of_what_it_shows(make_napari_viewer, scene, qtbot):
+    workspace = open_scene(make_napari_viewer(), scene, OVERLAY)
+    areas = workspace.layers[AREAS]
+    assert len(areas.data) == 0  # drawn by the overlay
+    qtbot.waitUntil(lambda: areas.thumbnail[..., :3].max() > 100, timeout=3000)
+    pixels = areas.thumbnail[..., :3].reshape(-1, 3)
+    red, green, blue = pixels[pixels.max(axis=1) > 100].mean(axis=0)
+    assert blue > red  # the crosswalk's light blue outline
