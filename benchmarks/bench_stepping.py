@@ -208,14 +208,20 @@ def hidden_annotations(viewer, frames_layer):
 
 
 def open_workspace(folder: Path, display: str) -> tuple:
-    """A viewer and a Workspace on the project in ``folder``; also the seconds until its first frame was drawn."""
+    """A viewer and a Workspace on the project in ``folder``, with the Lanes layer picked for editing; also the
+    seconds until its first frame was drawn."""
     project = Project.open(folder)
     frames = open_project_frames(project)
     viewer = new_viewer()
     began = time.perf_counter()
     workspace = Workspace(viewer, project, frames, display=display)
     painted(viewer)
-    return viewer, workspace, time.perf_counter() - began
+    load = time.perf_counter() - began
+    lanes = workspace.layer_named("Lanes")
+    if lanes is not None:  # the annotator edits the lanes: the live layer with the most objects
+        viewer.layers.selection.active = lanes
+        painted(viewer)
+    return viewer, workspace, load
 
 
 def run_interleaved(folder: Path, steps: int, play_s: float) -> dict:

@@ -26,7 +26,7 @@ from .adapter import EDITING_COLUMNS, NEW_OBJECT, LayerData, clip_to_image, obje
 from .assist_layers import SuggestionView
 from .assist_mode import AssistMode
 from .derived_outlines import DerivedOutlineView
-from .display import OVERLAY, Display, key
+from .display import OVERLAY, Display
 from .filling import fill_layer
 from .lane_curves import LaneCurveView
 from .layers import ALL_LAYERS, MASKS, ElementLayer, classes_of, drawable_classes, layer_for
@@ -167,8 +167,8 @@ class Workspace:
             editing = self.viewer.layers.selection.active
             with self._filling_layers():
                 self.layers[element] = self._create_layer(element)
-            if any(key(editing) == key(layer) for layer in self.layers.values()):
-                self.viewer.layers.selection.active = editing  # a step never takes you off the layer you edit
+            if editing is not None:  # a new layer never takes you off the one you were on (choose_class does)
+                self.viewer.layers.selection.active = editing
             self._sync.watch(self.layers[element], element)
             self.layer_created.emit(self.layers[element])
         return self.layers[element]
