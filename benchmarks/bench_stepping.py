@@ -226,9 +226,9 @@ def open_workspace(folder: Path, display: str) -> tuple:
 
 def run_interleaved(folder: Path, steps: int, play_s: float) -> dict:
     """The frames alone, today's display and ours, in turns of BLOCK steps over the same frames, then playing."""
+    viewer, ours, load = open_workspace(folder, OVERLAY)  # first: its load is timed with no other window open
     with vispy_as_it_comes():
         today_viewer, today, _ = open_workspace(folder, LAYERS)
-    viewer, ours, load = open_workspace(folder, OVERLAY)
     frames = step_range(len(ours.frames), steps)
     runs = {name: {"steps_ms": [], "before_draw_ms": [], "links": 0} for name in ("image_only", "today", "ours")}
     for first in range(frames.start, frames.stop, BLOCK):
