@@ -30,9 +30,11 @@ import numpy as np
 from napari._qt.dialogs.qt_notification import NapariQtNotification
 from PIL import Image
 from qtpy.QtCore import Qt
+from qtpy.QtTest import QTest
 from qtpy.QtWidgets import QApplication, QDialogButtonBox, QPushButton, QTabWidget
 from skimage.draw import polygon as polygon_pixels
 
+from napari_roadlabel._napari.display import THUMBNAIL_DELAY_MS
 from napari_roadlabel._napari.keymap import BINDINGS
 from napari_roadlabel._napari.layers import drawable_classes
 from napari_roadlabel._napari.sample_data import sample_files
@@ -314,7 +316,7 @@ def shoot(session: Session, name: str, viewer: napari.Viewer | None = None) -> P
     for toast in viewer.window._qt_window.findChildren(NapariQtNotification):
         toast.close()  # napari's pop-ups would cover the canvas
     viewer.help = ""  # napari's list of layer-mode keys would run over the status bar
-    settle()
+    QTest.qWait(THUMBNAIL_DELAY_MS + 100)  # the layer list's thumbnails catch up once stepping pauses
     pixels = viewer.screenshot(canvas_only=False, flash=False)
     path = session.out / f"{name}.png"
     image = Image.fromarray(pixels[..., :3])
