@@ -28,7 +28,7 @@ from .filling import fill_layer, refresh_thumbnail
 from .overlay import FrameOverlay, LayerContent, Sketch, thumbnail_of, why_not_supported
 
 OVERLAY, LAYERS = "overlay", "layers"
-THUMBNAIL_DELAY_MS = 300  # the live layer's thumbnail waits until stepping pauses: it costs a raster per fill
+THUMBNAIL_DELAY_MS = 300  # thumbnails wait until stepping pauses: the live layer's costs a raster per fill
 DISPLAY_MODES = (OVERLAY, LAYERS)
 
 
