@@ -283,10 +283,10 @@ class Project:
         """The closest frame before (or after) ``frame`` with a keyframe of any object, or None."""
         return self.store.nearest_keyframe(frame, before=before)
 
-    def nearest_to_check(self, frame: int, threshold: float, *, before: bool) -> int | None:
-        """The closest frame before (or after) ``frame`` with a propagated state whose confidence is under
-        ``threshold`` (flagged for review), or None."""
-        return self.store.nearest_below_confidence(frame, threshold, before=before)
+    def nearest_to_check(self, frame: int, threshold: float, *, before: bool, within: int | None = None) -> int | None:
+        """The closest frame before (or after) ``frame``, at most ``within`` frames away when given, with a
+        propagated state whose confidence is under ``threshold`` (flagged for review), or None."""
+        return self.store.nearest_below_confidence(frame, threshold, before=before, within=within)
 
     def delete_state(self, track_id: int, frame: int) -> None:
         """Remove the track from one frame; the track and its other frames stay."""

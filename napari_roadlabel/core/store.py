@@ -356,16 +356,25 @@ class AnnotationStore:
         """The closest frame strictly before (or after) ``frame`` that holds any manual state."""
         return self._nearest_frame(frame, "source=?", (Source.MANUAL.value,), before=before)
 
-    def nearest_below_confidence(self, frame: int, threshold: float, *, before: bool) -> int | None:
-        """The closest frame strictly before (or after) ``frame`` with a propagated state under ``threshold``."""
+    def nearest_below_confidence(self, frame: int, threshold: float, *, before: bool,
+                                 within: int | None = None) -> int | None:
+        """The closest frame strictly before (or after) ``frame``, and at most ``within`` frames away, with a
+        propagated state under ``threshold``."""
         return self._nearest_frame(frame, "source=? AND confidence < ?", (Source.PROPAGATED.value, threshold),
-                                   before=before)
+                                   before=before, within=within)
 
-    def _nearest_frame(self, frame: int, condition: str, values: tuple, *, before: bool) -> int | None:
-        aggregate, comparison = ("MAX", "<") if before else ("MIN", ">")
+    def _nearest_frame(self, frame: int, condition: str, values: tuple, *, before: bool,
+                       within: int | None = None) -> int | None:
+        # Walked in frame order along an index that starts with the source, so it stops at the first match
+        # (MIN/MAX with a condition read every later state); ``within`` bounds the walk when nothing matches.
+        comparison, order, bound = ("<", "DESC", ">=") if before else (">", "ASC", "<=")
+        limit = frame + (-within if before else within) if within is not None else None
+        bounded = f" AND frame {bound} ?" if limit is not None else ""
         with self._lock:
-            return self._db.execute(f"SELECT {aggregate}(frame) FROM states WHERE {condition} AND frame {comparison} ?",
-                                    (*values, frame)).fetchone()[0]
+            row = self._db.execute(f"SELECT frame FROM states WHERE {condition} AND frame {comparison} ?{bounded} "
+                                   f"ORDER BY frame {order} LIMIT 1",
+                                   (*values, frame, *([limit] if limit is not None else []))).fetchone()
+        return row[0] if row else None
 
     def objects_on(self, frame: int) -> list[FrameObject]:
         """Every track's state on ``frame``, ordered by track id."""

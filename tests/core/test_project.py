@@ -346,3 +346,7 @@ def test_the_nearest_frame_to_check_is_a_propagated_state_under_the_threshold(tm
         assert project.nearest_to_check(12, 0.5, before=True) == 5
         assert project.nearest_to_check(12, 0.5, before=False) is None
         assert project.nearest_to_check(5, 0.8, before=False) == 9  # a higher threshold takes in more
+        assert project.nearest_to_check(0, 0.5, before=False, within=5) == 5  # playback asks a few frames ahead
+        assert project.nearest_to_check(0, 0.5, before=False, within=4) is None
+        assert project.nearest_to_check(12, 0.5, before=True, within=6) is None
+        assert project.nearest_to_check(12, 0.5, before=True, within=7) == 5
