@@ -44,7 +44,6 @@ class Display:
         self.mode = mode
         self._filling = filling  # layer events raised while we fill are not the annotator's edits
         self._contents: dict[Hashable, tuple[object, LayerContent]] = {}  # key(layer) -> (layer, what it shows)
-        self._holding: set[Hashable] = set()  # keys of napari layers that hold data now
         self.live = None  # the layer filled as a napari layer (overlay mode)
         self._paused = False  # playing: the live layer is drawn by the overlay too
         self.overlay = FrameOverlay(viewer, frames_layer) if mode == OVERLAY else None
@@ -143,7 +142,6 @@ class Display:
     def _on_removed(self, event) -> None:
         layer = event.value
         if self._contents.pop(key(layer), None) is not None:
-            self._holding.discard(key(layer))
             if key(layer) == key(self.live):
                 self.live = None
             self._redraw()
@@ -155,13 +153,9 @@ class Display:
             else:
                 fill_layer(layer, content.layer_type, content.data, content.columns, thumbnail=False)
         self._thumbnail.start()
-        if len(content):
-            self._holding.add(key(layer))
-        else:
-            self._holding.discard(key(layer))
 
     def _empty(self, layer) -> None:
-        if key(layer) in self._holding:
+        if len(layer.data):  # once emptied, a layer the overlay draws is left alone on every later step
             shown = self._contents[key(layer)][1]
             self._fill(layer, LayerContent.nothing(shown.layer_type, shown.columns))
 

@@ -216,7 +216,7 @@ class Workspace:
         if show and self.ghost_layer is None:
             with self._filling_layers():  # keep drawing where you were: showing the ghost does not make it live
                 self.ghost_layer = add_quietly(self.viewer, lambda viewer: viewer.add_shapes(
-                    ndim=2, name=GHOST_NAME, opacity=0.8, edge_width=2, face_color="transparent"))
+                    ndim=2, name=GHOST_NAME, opacity=0.8, edge_width=GHOST_WIDTH, face_color="transparent"))
                 self.display.register(self.ghost_layer, "shapes")
                 self.viewer.layers.move(self.viewer.layers.index(self.ghost_layer), 1)  # just above the frames
                 self._fill_ghost(self.current_frame - 1)
