@@ -47,7 +47,8 @@ from scipy import ndimage
 from ..core.errors import RoadlabelError
 from ..core.geometry import Geometry, GeometryKind, mask_from_image
 from ..core.project import Project
-from ..temporal.flow import FB_MAX_PX, grey_frame, step_quality
+from ..temporal.flow import step_quality
+from ..temporal.motion import FB_MAX_PX, grey_frame
 from .base import GEOMETRY, Assistant, AssistContext, Suggestion
 
 MARGIN = 0.5  # GrabCut and flow look this fraction of the object's size around it,

@@ -215,15 +215,30 @@ class CurveSet:
             samples[group.indices] = _equal_samples(group.points, group.arcs, np.full(len(group.indices), count))
         return samples
 
+    def sample_counts(self, counts: Sequence[int]) -> list[np.ndarray]:
+        """``LaneCurve.sample_equal`` of every lane with its own count, to the last bit: a (count, 2) array each."""
+        counts = np.asarray(counts, dtype=int)
+        if len(counts) and counts.min() < 2:
+            raise GeometryError(None, f"need at least 2 samples along a lane, got {counts.min()}")
+        samples: list[np.ndarray] = [np.empty((0, 2))] * len(self)
+        for group in self.groups:
+            own = counts[group.indices]
+            for index, points, count in zip(group.indices.tolist(), _equal_samples(group.points, group.arcs, own),
+                                            own.tolist(), strict=True):
+                samples[index] = points[:count]
+        return samples
+
     def polylines(self, step: float = 5.0) -> list[np.ndarray]:
         """``LaneCurve.polyline`` of every lane: a point about every ``step`` px of arc, both ends included."""
-        polylines: list[np.ndarray] = [np.empty((0, 2))] * len(self)
+        return self.sample_counts(_polyline_counts(self.lengths, step))
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Each lane's arc length, px."""
+        lengths = np.zeros(len(self))
         for group in self.groups:
-            counts = _polyline_counts(group.arcs[:, -1], step)
-            samples = _equal_samples(group.points, group.arcs, counts)
-            for index, points, count in zip(group.indices.tolist(), samples, counts.tolist(), strict=True):
-                polylines[index] = points[:count]
-        return polylines
+            lengths[group.indices] = group.arcs[:, -1]
+        return lengths
 
 
 def tusimple_rows(height: int) -> list[int]:

@@ -93,27 +93,55 @@ def snap_to_paint(curve: LaneCurve, image: np.ndarray, *, max_shift: float = 8.0
     (the gap of a dashed line); ``taper`` is how far a shift fades out past the last
     paint seen elsewhere.
     """
+    return snap_many([curve], image, max_shift=max_shift, spacing=spacing, max_gap=max_gap, taper=taper,
+                     widths=widths, min_score=min_score, min_contrast=min_contrast, where=where)[0]
+
+
+def snap_many(curves: list[LaneCurve], image: np.ndarray, *, max_shift: float = 8.0, spacing: float = 10.0,
+              max_gap: float = 160.0, taper: float = TAPER, widths: tuple[int, ...] = WIDTHS,
+              min_score: float = MIN_SCORE, min_contrast: float = MIN_CONTRAST,
+              where: str | None = None) -> list[SnapResult]:
+    """``snap_to_paint`` of many curves on one frame, each giving what it gives alone.
+
+    The paint response is computed once, over the band of the image the curves' profiles reach, and
+    the profiles of every sample of every curve are read and scored together.
+    """
     where = where or "snap to paint"
     image = np.asarray(image)
     channels = _check(image, max_shift, spacing, max_gap, taper, widths, where)
-    look = _arc_steps(curve.length, min(spacing, LOOK_EVERY))
-    points, normals = curve.at_arc_length(look), _normals(curve, look)
+    looks = [_arc_steps(curve.length, min(spacing, LOOK_EVERY)) for curve in curves]
+    points = [curve.at_arc_length(look) for curve, look in zip(curves, looks, strict=True)]
+    normals = [_normals(curve, look) for curve, look in zip(curves, looks, strict=True)]
     height, width = image.shape[:2]
-    on_image = ((points[:, 0] >= 0) & (points[:, 0] <= width - 1)
-                & (points[:, 1] >= 0) & (points[:, 1] <= height - 1))
-    shifts = np.zeros(len(look))
-    found = np.zeros(len(look), bool)
-    if on_image.any():
-        raw, seen = _find_paint(channels, points[on_image], normals[on_image], max_shift, widths, min_score,
-                                min_contrast)
-        shifts[on_image], found[on_image] = raw, seen
+    on_image = [(p[:, 0] >= 0) & (p[:, 0] <= width - 1) & (p[:, 1] >= 0) & (p[:, 1] <= height - 1) for p in points]
+    raw, seen = _find_paint_of_curves(channels, points, normals, on_image, max_shift, widths, min_score,
+                                      min_contrast)
+    results = []
+    for curve, look, shifts, found in zip(curves, looks, raw, seen, strict=True):
         shifts, found = _consistent(shifts, found, max_shift)
         shifts = _fill(shifts, found, look, max_gap, taper)
-    arc = _arc_steps(curve.length, spacing)
-    samples = curve.at_arc_length(arc)
-    shifts = np.clip(np.interp(arc, look, shifts), -max_shift, max_shift)
-    found = np.interp(arc, look, found.astype(float)) >= 0.5
-    return SnapResult(samples + shifts[:, None] * _normals(curve, arc), samples, shifts, found)
+        arc = _arc_steps(curve.length, spacing)
+        samples = curve.at_arc_length(arc)
+        shifts = np.clip(np.interp(arc, look, shifts), -max_shift, max_shift)
+        found = np.interp(arc, look, found.astype(float)) >= 0.5
+        results.append(SnapResult(samples + shifts[:, None] * _normals(curve, arc), samples, shifts, found))
+    return results
+
+
+def _find_paint_of_curves(channels, points, normals, on_image, max_shift, widths, min_score, min_contrast):
+    """Each curve's shifts and found flags at its look samples (zero and False off the image), in one pass."""
+    counts = [int(inside.sum()) for inside in on_image]
+    shifts = [np.zeros(len(inside)) for inside in on_image]
+    found = [np.zeros(len(inside), bool) for inside in on_image]
+    if sum(counts):
+        curve_of = np.repeat(np.arange(len(counts)), counts)
+        raw, seen = _find_paint(channels, np.vstack([p[i] for p, i in zip(points, on_image, strict=True)]),
+                                np.vstack([n[i] for n, i in zip(normals, on_image, strict=True)]), curve_of,
+                                max_shift, widths, min_score, min_contrast)
+        for index, (inside, part) in enumerate(zip(on_image, np.split(np.arange(len(raw)), np.cumsum(counts)[:-1]),
+                                                   strict=True)):
+            shifts[index][inside], found[index][inside] = raw[part], seen[part]
+    return shifts, found
 
 
 def _arc_steps(length: float, step: float) -> np.ndarray:
@@ -147,8 +175,11 @@ def _normals(curve: LaneCurve, arc: np.ndarray) -> np.ndarray:
     return np.column_stack([-tangent[:, 1], tangent[:, 0]])
 
 
-def _find_paint(channels, samples, normals, max_shift, widths, min_score, min_contrast):
-    """The signed offset of the paint along the normal at each sample, and whether any was found."""
+def _find_paint(channels, samples, normals, curve_of, max_shift, widths, min_score, min_contrast):
+    """The signed offset of the paint along the normal at each sample, and whether any was found.
+
+    ``curve_of`` gives each sample's curve: a profile's noise floor is taken over its own curve.
+    """
     search = int(np.ceil(max_shift)) + 1
     reach = search + max(half + flank for half, flank in _halves(widths))
     offsets = np.arange(-reach, reach + 1, dtype=float)
@@ -160,7 +191,8 @@ def _find_paint(channels, samples, normals, max_shift, widths, min_score, min_co
     centre = slice(reach - search, reach + search + 1)  # offsets -search..search
     score = np.full((len(samples), 2 * search + 1), -np.inf)
     for profile in profiles:
-        score = np.maximum(score, bar_significance(profile, widths, min_contrast)[0][:, centre])
+        noise = _background_spread(profile, curve_of)[:, None]
+        score = np.maximum(score, bar_significance(profile, widths, min_contrast, noise)[0][:, centre])
     best = np.argmax(score, axis=1)
     rows = np.arange(len(samples))
     peak = score[rows, best]
@@ -259,16 +291,21 @@ def _bar_response(cumulative: np.ndarray, half: int, flank: int) -> np.ndarray:
     return result
 
 
-def _background_spread(profile: np.ndarray) -> np.ndarray:
+def _background_spread(profile: np.ndarray, curve_of: np.ndarray | None = None) -> np.ndarray:
     """The noise of each profile: 1.4826 x the MAD of its steps from one pixel to the next.
 
     Steps see the texture of the road and not the paint, which adds only its two
-    edges, however wide it is.  Floored at half the curve's typical noise, so that
-    one flat profile does not make every wrinkle paint.
+    edges, however wide it is.  Floored at half the typical noise of the profile's curve (``curve_of`` gives
+    each profile's; all one curve without it), so that one flat profile does not make every wrinkle paint.
     """
     steps = np.diff(profile, axis=1)
     spread = 1.4826 * np.median(np.abs(steps - np.median(steps, axis=1, keepdims=True)), axis=1)
-    return np.maximum(spread, max(0.5 * float(np.median(spread)), SPREAD_FLOOR))
+    if curve_of is None:
+        curve_of = np.zeros(len(spread), int)
+    typical = np.zeros(curve_of.max() + 1 if len(curve_of) else 0)
+    for curve in np.unique(curve_of):  # a median per curve: a handful of curves per frame
+        typical[curve] = np.median(spread[curve_of == curve])
+    return np.maximum(spread, np.maximum(0.5 * typical[curve_of], SPREAD_FLOOR))
 
 
 def _consistent(shifts: np.ndarray, found: np.ndarray, max_shift: float) -> tuple[np.ndarray, np.ndarray]:

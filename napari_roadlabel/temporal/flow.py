@@ -1,21 +1,19 @@
-"""One frame step of image-based tracking: shapes moved by pyramidal Lucas-Kanade optical flow.
+"""One frame step of image-based tracking for every object of the frame at once.
 
-Every object on a frame contributes seed points; all seeds of a frame are tracked
-together (one forward and one backward flow call).  A seed is *good* when both
-flows converge, it stays on the image, and the backward flow brings it back
-within ``FB_MAX_PX`` of where it started.  Each kind then turns its good seeds
-into a new shape:
+All objects read their motion from the frame pair's shared ``MotionField``
+(motion.py): each contributes seed points, all seeds of the frame are read
+together, and a seed is *good* when the field's forward-backward check passes
+there.  Each kind then turns its good seeds into a new shape, as arrays over all
+objects of the kind where the work is:
 
-* lanes: seeds on the curve slide along the line as the car drives (dashes move),
-  so only the lateral shift counts: the shift of each seed from the old curve at
-  its new row is fitted as a straight function of the row, and the whole curve moves
-  by it, keeping its rows (the far end stays at the same distance); then it is
-  snapped onto its paint, where there is paint to see;
-* boxes: a grid of seeds inside; median motion and median change of scale (Median Flow);
+* lanes (lane_motion.py): the ground's motion where they are on the road, else
+  the lateral shift of their seeds, then snapped onto their paint;
+* boxes: a grid of seeds inside; median motion and median change of scale
+  (Median Flow), all boxes at once;
 * polygons and masks: seeds at the corners and inside, related by a homography
-  (road paint is planar) or, with few seeds, a similarity;
-* points, keypoints and other polylines: each point by its own seed, lost points by
-  the median motion of the others.
+  (road paint is planar: on the road, the ground's) or, with few seeds, a similarity;
+* points, keypoints and other polylines: each point by its own seed, lost points
+  by the median motion of the others.
 
 Shapes move whole, past the image border if need be (a crosswalk the car drives
 onto keeps its true corners; a polygon cut by the border goes on past it, see
@@ -26,15 +24,16 @@ A step's quality is the fraction of good seeds times exp(-median forward-backwar
 error / ``FB_SCALE_PX``).  The error a step is expected to add comes in two parts.
 Its *noise*, half the median forward-backward error (one way of the round trip)
 plus ``LOST_SEED_PX`` for the share of seeds lost, is random from step to step.
-Its *bias*, the flow residual, is not: the median distance of the good seeds from
-where the kind's motion model puts them, over the square root of how many of them
-see different pixels (the model averages their errors).  The forward-backward
-check alone cannot see a model's misfit (a small sign whose flow window also sees
-the background lags behind it, frame after frame); the residual does.
+Its *bias*, the model's residual, is not: the median distance of the good seeds
+from where the kind's motion model puts them, over the square root of how many of
+them see different pixels (the model averages their errors).  The
+forward-backward check alone cannot see a model's misfit (a small sign whose
+flow also sees the background lags behind it, frame after frame); the residual does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -49,26 +48,21 @@ from ..core.geometry import (
     make_geometry,
     mask_from_image,
 )
-from ..core.lanes import fit_lane
-from ..core.snap import snap_to_paint
+from ..core.lanes import CurveSet, fit_lane
+from .lane_motion import carry_lanes, padded
+from .motion import MotionField
 
-WINDOW = (21, 21)
-PYRAMID_LEVELS = 3
-CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01)
-FB_MAX_PX = 1.0  # a seed that comes back further than this from its start is not trusted
 FB_SCALE_PX = 1.0  # median forward-backward error at which a step's quality drops to 1/e
 LOST_SEED_PX = 0.25  # expected error a step adds when it loses all its seeds
 LANE_SEED_SPACING_PX = 12.0
-SNAP_MAX_SHIFT_PX = 4.0  # after flow, a lane moves at most this far onto its paint
-MIN_PAINT_EVIDENCE = 0.3  # and only when paint is seen along at least this share of it
 LANE_SEEDS = (6, 24)  # at least, at most this many seeds along a lane
 GRID = 6  # seeds per side inside a box or mask
+SEED_FOOTPRINT_PX = 16.0  # seeds closer than this read the same pixels of the motion field
 REGION_GRID = 8  # seeds per side over a polygon and its surroundings
 REGION_MARGIN = 0.5  # the surroundings reach this fraction of the polygon's size beyond it,
 MIN_MARGIN_PX = 16.0  # and at least this far to the sides
 GROUND_BELOW_PX = 32.0  # and this far below
 MIN_SIZE_PX = 2.0  # a shape whose visible part is narrower or lower than this has left the image
-ACROSS_IMAGE = 0.5  # a lane rising less than this per pixel across lies across the image
 MIN_LANE_PX = 10.0  # a lane shorter than this inside the image has left it
 MAX_SCALE_STEP = 1.25  # a box grows or shrinks at most this much per frame
 MIN_POINTS_INSIDE = 0.5  # points and keypoints leave the image with more than half of them outside
@@ -76,29 +70,7 @@ MIN_REGION_SEEDS_FOR_HOMOGRAPHY = 8
 BORDER_TOLERANCE_PX = 0.5  # a keyframe's corner this close to the image border lies on it
 BEYOND_BORDER = 20  # a shape goes on at most this many image sizes past the border (far under the car)
 MIN_DEPTH_SCALE = 0.05  # a carried point whose homogeneous w falls under this has passed under the camera
-
-
-def grey_frame(frame: np.ndarray) -> np.ndarray:
-    """The 8-bit grey image flow works on, from an RGB or grey frame."""
-    grey = frame if frame.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
-    return np.ascontiguousarray(grey, dtype=np.uint8)
-
-
-def track_seeds(before: np.ndarray, after: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Seeds (N, 2) tracked from grey frame ``before`` to ``after``: new places, good flags, forward-backward error."""
-    if len(seeds) == 0:
-        return seeds.copy(), np.zeros(0, bool), np.zeros(0)
-    start = np.ascontiguousarray(seeds, dtype=np.float32).reshape(-1, 1, 2)
-    ahead, ok_ahead, _ = cv2.calcOpticalFlowPyrLK(before, after, start, None, winSize=WINDOW,
-                                                  maxLevel=PYRAMID_LEVELS, criteria=CRITERIA)
-    back, ok_back, _ = cv2.calcOpticalFlowPyrLK(after, before, ahead, None, winSize=WINDOW,
-                                                maxLevel=PYRAMID_LEVELS, criteria=CRITERIA)
-    error = np.linalg.norm((back - start).reshape(-1, 2), axis=1)
-    moved = ahead.reshape(-1, 2).astype(float)
-    height, width = after.shape[:2]
-    on_image = ((moved >= 0) & (moved <= [width - 1, height - 1])).all(axis=1)  # flow at the border is unreliable
-    good = (ok_ahead.ravel() == 1) & (ok_back.ravel() == 1) & (error <= FB_MAX_PX) & on_image
-    return moved, good, error
+ON_THE_ROAD = frozenset({"lane-line", "stop-line", "crosswalk", "school-zone", "traffic-direction"})  # painted
 
 
 def step_quality(good: np.ndarray, error: np.ndarray) -> float:
@@ -128,12 +100,84 @@ class Move:
     transform: np.ndarray | None = None  # a region's step, a 3x3 homography (to carry more outlines alike)
 
 
-def seeds_for(visible: Geometry, size: tuple[int, int], *, lane: bool) -> np.ndarray:
-    """The points to track for a shape, from its visible part."""
-    if lane:
-        curve = fit_lane(visible.points)
-        count = int(np.clip(round(curve.length / LANE_SEED_SPACING_PX), *LANE_SEEDS))
-        return curve.sample_equal(count)
+@dataclass(frozen=True)
+class Carried:
+    """An object where a step starts: its whole shape, its visible part, and how it moves."""
+
+    geometry: Geometry
+    visible: Geometry
+    lane: bool = False
+    on_road: bool = False  # painted on the road: it moves with the ground
+
+
+def carry_all(objects: Sequence[Carried], field: MotionField, size: tuple[int, int],
+              image: np.ndarray | None = None, timings: dict[str, float] | None = None) -> list[Move]:
+    """Every object one step along the field; ``size`` is the image's (width, height).
+
+    With ``image`` (the frame they moved onto), lanes are also snapped onto their paint there.  ``timings``
+    gathers the seconds spent snapping, under "snap".
+    """
+    seeds = object_seeds(objects, size)
+    counts = [len(own) for own in seeds]
+    moved, good, error = field.track(np.vstack(seeds) if seeds else np.zeros((0, 2)))
+    parts = np.split(np.arange(len(moved)), np.cumsum(counts)[:-1]) if objects else []
+    carried: list[tuple[Geometry | None, float, np.ndarray | None]] = [(None, 0.0, None)] * len(objects)
+    seen = [bool(good[part].any()) for part in parts]  # an object with no good seed is lost: nothing to model
+    lanes = [index for index, item in enumerate(objects) if item.lane and seen[index]]
+    boxes = [index for index, item in enumerate(objects)
+             if not item.lane and item.geometry.kind is GeometryKind.BOX and seen[index]]
+    if lanes:
+        shapes, residuals = carry_lanes([objects[i].geometry for i in lanes],
+                                        padded([seeds[i] for i in lanes]), padded([moved[parts[i]] for i in lanes]),
+                                        padded([good[parts[i]] for i in lanes], 0).astype(bool), field.ground,
+                                        np.array([objects[i].on_road for i in lanes]), image, timings)
+        for index, shape, residual in zip(lanes, shapes, residuals.tolist(), strict=True):
+            carried[index] = (shape, residual, None)
+    if boxes:
+        shapes, residuals = carry_boxes([objects[i].geometry for i in boxes], np.stack([seeds[i] for i in boxes]),
+                                        np.stack([moved[parts[i]] for i in boxes]),
+                                        np.stack([good[parts[i]] for i in boxes]))
+        for index, shape, residual in zip(boxes, shapes, residuals.tolist(), strict=True):
+            carried[index] = (shape, residual, None)
+    for index, item in enumerate(objects):
+        if index not in lanes and index not in boxes and seen[index]:
+            carried[index] = _carry_one(item, seeds[index], moved[parts[index]], good[parts[index]], field, size)
+    return [_move(item, seeds[index], moved[parts[index]], good[parts[index]], error[parts[index]],
+                  *carried[index], size) for index, item in enumerate(objects)]
+
+
+def _move(item: Carried, seeds: np.ndarray, moved: np.ndarray, good: np.ndarray, error: np.ndarray,
+          shape: Geometry | None, residual: float, transform: np.ndarray | None, size: tuple[int, int]) -> Move:
+    """The step of one object from its carried shape: its visible part, quality, noise and bias; or why it stopped."""
+    quality = step_quality(good, error)
+    if _mostly_outside(moved, size):  # seeds that land off the image fail the check, but they went somewhere
+        return Move(None, None, quality, stopped="left the image")
+    if quality == 0.0 or shape is None:
+        return Move(None, None, 0.0, stopped="lost: no point could be tracked")
+    visible = visible_part(shape, size, lane=item.lane)
+    if visible is None:
+        return Move(None, None, quality, stopped="left the image")
+    bias = residual / np.sqrt(_independent(seeds[good]))
+    region = item.geometry.kind is GeometryKind.POLYGON
+    return Move(shape, visible, quality, step_noise(good, error), bias, transform=transform if region else None)
+
+
+def object_seeds(objects: Sequence[Carried], size: tuple[int, int]) -> list[np.ndarray]:
+    """The points each object reads the field at, from its visible part (all lanes fitted and sampled at once)."""
+    seeds: list[np.ndarray] = [np.zeros((0, 2))] * len(objects)
+    lanes = [index for index, item in enumerate(objects) if item.lane]
+    if lanes:
+        curves = CurveSet.fit([objects[index].visible.points for index in lanes])
+        counts = np.clip(np.round(curves.lengths / LANE_SEED_SPACING_PX), *LANE_SEEDS).astype(int)
+        for index, samples in zip(lanes, curves.sample_counts(counts), strict=True):
+            seeds[index] = samples
+    for index, item in enumerate(objects):
+        if not item.lane:
+            seeds[index] = _seeds_of(item.visible, size)
+    return seeds
+
+
+def _seeds_of(visible: Geometry, size: tuple[int, int]) -> np.ndarray:
     if visible.kind is GeometryKind.BOX:
         return _grid(*visible.bounds(), inset=0.1)
     if visible.kind is GeometryKind.POLYGON:
@@ -146,40 +190,21 @@ def seeds_for(visible: Geometry, size: tuple[int, int], *, lane: bool) -> np.nda
     return np.array(visible.points)
 
 
-def move(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray, good: np.ndarray, error: np.ndarray, *,
-         lane: bool, size: tuple[int, int], image: np.ndarray | None = None) -> Move:
-    """The shape after its seeds moved from ``seeds`` to ``moved``; ``size`` is the image's (width, height).
-
-    With ``image`` (the frame it moved onto), a lane is also snapped onto its paint there.
-    """
-    quality = step_quality(good, error)
-    if _mostly_outside(moved, size):  # seeds that land off the image fail the check, but they went somewhere
-        return Move(None, None, quality, stopped="left the image")
-    if quality == 0.0:
-        return Move(None, None, 0.0, stopped="lost: no point could be tracked")
-    transform = None
-    if lane:
-        carried, residual = _move_lane(geometry, seeds[good], moved[good])
-        if image is not None:
-            carried = _on_paint(carried, image)
-    elif geometry.kind is GeometryKind.BOX:
-        carried, residual = _move_box(geometry, seeds[good], moved[good])
-    elif geometry.kind in (GeometryKind.POLYGON, GeometryKind.MASK):
-        transform = _region_transform(seeds[good], moved[good])
-        carried, residual = _move_region(geometry, transform, seeds[good], moved[good], size)
-    else:
-        carried, residual = _move_points(geometry, seeds, moved, good), 0.0  # each point on its own: no model
-    visible = visible_part(carried, size, lane=lane) if carried is not None else None
-    if visible is None:
-        return Move(None, None, quality, stopped="left the image")
-    bias = residual / np.sqrt(_independent(seeds[good]))
-    region = geometry.kind is GeometryKind.POLYGON
-    return Move(carried, visible, quality, step_noise(good, error), bias, transform=transform if region else None)
+def _carry_one(item: Carried, seeds: np.ndarray, moved: np.ndarray, good: np.ndarray, field: MotionField,
+               size: tuple[int, int]) -> tuple[Geometry | None, float, np.ndarray | None]:
+    """A polygon, mask or points object carried by its good seeds (a region on the road by the ground's motion)."""
+    geometry = item.geometry
+    if geometry.kind in (GeometryKind.POLYGON, GeometryKind.MASK):
+        on_ground = item.on_road and field.ground is not None
+        transform = field.ground if on_ground else _region_transform(seeds[good], moved[good])
+        shape, residual = _move_region(geometry, transform, seeds[good], moved[good], size)
+        return shape, residual, transform
+    return _move_points(geometry, seeds, moved, good), 0.0, None  # each point on its own: no model
 
 
 def _independent(seeds: np.ndarray) -> float:
     """Roughly how many of the seeds see different pixels: seeds closer than a flow window see the same ones."""
-    spread = np.maximum(np.ptp(seeds, axis=0) / WINDOW[0], 1.0)
+    spread = np.maximum(np.ptp(seeds, axis=0) / SEED_FOOTPRINT_PX, 1.0)
     return float(np.clip(np.prod(spread), 1.0, len(seeds)))
 
 
@@ -274,104 +299,37 @@ def _grid(x0: float, y0: float, x1: float, y1: float, *, inset: float, count: in
     return np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
 
 
-# ------------------------------------------------------------------ lanes
-
-
-def _move_lane(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray) -> tuple[Geometry, float]:
-    """Shift the lane across its own direction by a smooth function of the position along it."""
-    # Lanes run up the image toward the horizon: they move sideways along rows.  Only a lane lying
-    # across the image (a lane at a junction) moves up and down along columns.
-    along = 0 if _across_image(geometry.points) else 1
-    across = 1 - along
-    dense = fit_lane(geometry.points).points
-    dense = dense[np.argsort(dense[:, along])]
-    where_now = _along_extended(moved[:, along], dense[:, along], dense[:, across])  # old curve at the new rows
-    shift = moved[:, across] - where_now
-    model = _robust_polynomial(moved[:, along], shift)
-    low, high = moved[:, along].min(), moved[:, along].max()
-    controls = np.array(geometry.points, dtype=float)
-    controls[:, across] += np.polyval(model, np.clip(controls[:, along], low, high))
-    residual = float(np.median(np.abs(np.polyval(model, moved[:, along]) - shift)))
-    return make_geometry(GeometryKind.POLYLINE, controls), residual
-
-
-def _on_paint(lane: Geometry, image: np.ndarray) -> Geometry:
-    """The lane moved onto the paint within ``SNAP_MAX_SHIFT_PX`` of it, where enough of it shows paint.
-
-    Flow drifts a little each frame; paint does not: snapping each frame keeps a painted lane on
-    its line.  Each control point keeps its row and takes the sideways shift of the snapped curve there.
-    """
-    curve = fit_lane(lane.points)
-    snapped = snap_to_paint(curve, image, max_shift=SNAP_MAX_SHIFT_PX)
-    if snapped.evidence < MIN_PAINT_EVIDENCE:
-        return lane
-    along = 0 if _across_image(lane.points) else 1
-    across = 1 - along
-    order = np.argsort(snapped.samples[:, along])
-    shift = snapped.controls[order, across] - snapped.samples[order, across]
-    controls = np.array(lane.points, dtype=float)
-    controls[:, across] += np.interp(controls[:, along], snapped.samples[order, along], shift)
-    return make_geometry(GeometryKind.POLYLINE, controls)
-
-
-def _across_image(points: np.ndarray) -> bool:
-    """A lane lying across the image (at a junction) rather than running up it toward the horizon."""
-    return bool(np.ptp(points[:, 1]) < ACROSS_IMAGE * np.ptp(points[:, 0]))
-
-
-def _along_extended(at: np.ndarray, positions: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Values of a curve at ``at``, carried straight along its end directions beyond its ends."""
-    result = np.interp(at, positions, values)
-    ends = ((at < positions[0], 0, min(4, len(positions) - 1)), (at > positions[-1], -1, max(-5, -len(positions))))
-    for beyond, end, inner in ends:
-        run = positions[end] - positions[inner]
-        if beyond.any() and abs(run) > 1e-9:
-            slope = (values[end] - values[inner]) / run
-            result[beyond] = values[end] + slope * (at[beyond] - positions[end])
-    return result
-
-
-def _robust_polynomial(position: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """A straight line (a constant with too few seeds) through the shifts, refitted without outliers.
-
-    On a flat road the sideways image shift of a lane between two frames is close to linear in
-    the row: the car's yaw shifts every row alike, its sideways motion and the road's curve shift
-    each row in proportion to its distance below the horizon.
-    """
-    degree = min(1, len(position) - 1, len(np.unique(np.round(position))) - 1)
-    if degree <= 0:
-        return np.array([np.median(shift)])
-    model = np.polyfit(position, shift, degree)
-    residual = np.abs(np.polyval(model, position) - shift)
-    keep = residual <= max(3.0 * np.median(residual), 0.5)
-    if degree < keep.sum() < len(position):
-        model = np.polyfit(position[keep], shift[keep], degree)
-    return model
-
-
 # ------------------------------------------------------------------ boxes, regions, points
 
 
-def _move_box(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray) -> tuple[Geometry, float]:
-    (x0, y0), (x1, y1) = geometry.points
-    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
-    shift, scale = np.median(moved - seeds, axis=0), _median_scale(seeds, moved)
-    half = np.array([(x1 - x0) / 2, (y1 - y0) / 2]) * scale
-    expected = centre + shift + scale * (seeds - centre)
-    residual = float(np.median(np.linalg.norm(moved - expected, axis=1)))
-    return make_geometry(GeometryKind.BOX, [centre + shift - half, centre + shift + half]), residual
+def carry_boxes(boxes: list[Geometry], seeds: np.ndarray, moved: np.ndarray,
+                good: np.ndarray) -> tuple[list[Geometry], np.ndarray]:
+    """Every box moved by the median motion and median change of scale of its good seeds (Median Flow).
+
+    ``seeds``, ``moved`` are (B, S, 2), ``good`` (B, S); returns the boxes and each one's residual, px.
+    """
+    corners = np.stack([box.points for box in boxes])  # (B, 2, 2)
+    centre, half = corners.mean(axis=1), (corners[:, 1] - corners[:, 0]) / 2
+    with np.errstate(all="ignore"):
+        shift = np.nanmedian(np.where(good[..., None], moved - seeds, np.nan), axis=1)
+    scale = _median_scales(seeds, moved, good)
+    expected = centre[:, None] + shift[:, None] + scale[:, None, None] * (seeds - centre[:, None])
+    with np.errstate(all="ignore"):
+        residual = np.nanmedian(np.where(good, np.linalg.norm(moved - expected, axis=2), np.nan), axis=1)
+    new_centre, new_half = centre + shift, half * scale[:, None]
+    shapes = [make_geometry(GeometryKind.BOX, [c - h, c + h]) for c, h in zip(new_centre, new_half, strict=True)]
+    return shapes, np.nan_to_num(residual)
 
 
-def _median_scale(seeds: np.ndarray, moved: np.ndarray) -> float:
-    if len(seeds) < 2:
-        return 1.0
-    first, second = np.triu_indices(len(seeds), k=1)
-    before = np.linalg.norm(seeds[first] - seeds[second], axis=1)
-    after = np.linalg.norm(moved[first] - moved[second], axis=1)
-    usable = before > 1.0
-    if not usable.any():
-        return 1.0
-    return float(np.clip(np.median(after[usable] / before[usable]), 1 / MAX_SCALE_STEP, MAX_SCALE_STEP))
+def _median_scales(seeds: np.ndarray, moved: np.ndarray, good: np.ndarray) -> np.ndarray:
+    """Each box's median ratio of its good seeds' pairwise distances after and before, within MAX_SCALE_STEP."""
+    first, second = np.triu_indices(seeds.shape[1], k=1)
+    before = np.linalg.norm(seeds[:, first] - seeds[:, second], axis=2)
+    after = np.linalg.norm(moved[:, first] - moved[:, second], axis=2)
+    usable = good[:, first] & good[:, second] & (before > 1.0)
+    with np.errstate(all="ignore"):
+        ratio = np.nanmedian(np.where(usable, after / before, np.nan), axis=1)
+    return np.clip(np.where(np.isfinite(ratio), ratio, 1.0), 1 / MAX_SCALE_STEP, MAX_SCALE_STEP)
 
 
 def _move_region(geometry: Geometry, transform: np.ndarray, seeds: np.ndarray, moved: np.ndarray,

@@ -34,6 +34,7 @@ plan and the frames, ``write_propagation`` writes it all as one undo step.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -44,8 +45,9 @@ from ..core.errors import AnnotationError, RoadlabelError
 from ..core.geometry import Geometry, GeometryKind, clipped_to_image
 from ..core.lanes import is_lane_class
 from ..core.project import Project
-from .flow import Move, carry_polygon, grey_frame, move, seeds_for, seen_share, track_seeds, whole_shape
+from .flow import ON_THE_ROAD, Carried, Move, carry_all, carry_polygon, seen_share, whole_shape
 from .interpolation import blend, interpolate_track
+from .motion import MotionFields
 
 METHODS = ("linear", "smooth", "flow")
 ANCHOR_SOURCES = frozenset({Source.MANUAL, Source.IMPORTED})
@@ -54,7 +56,6 @@ FLAG_BELOW = 0.5
 STOP_BELOW = 0.1
 CONFIDENCE_SCALE_PX = 4.0  # confidence is exp(-expected error / this): 0.5 at 2.8 px, 0.1 at 9 px
 GOOD_STEP_QUALITY = 0.5  # a step of at least this quality is trusted fully; a worse one caps the confidence
-BACKWARD_CHUNK = 32  # frames read ahead (in file order) when walking a video backward
 
 
 def needs_review(state: FrameState, flag_below: float = FLAG_BELOW) -> bool:
@@ -80,6 +81,10 @@ class Span:
     @property
     def lane(self) -> bool:
         return is_lane_class(self.track.class_name)
+
+    @property
+    def on_road(self) -> bool:
+        return self.track.class_name in ON_THE_ROAD
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,7 @@ class PropagationResult:
     plan: PropagationPlan
     states: list[FrameState] = field(default_factory=list)
     stops: list[Stop] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage of the work (flow only)
 
     @property
     def flagged(self) -> list[FrameState]:
@@ -283,21 +289,28 @@ def _flow(plan: PropagationPlan, frames, size: tuple[int, int], result: Propagat
     runs = [run for span in plan.spans for run in _runs_of(span)]
     for run in runs:
         run.geometry = whole_shape(run.anchor.geometry, size)
-    for direction in (+1, -1):
-        _sweep([run for run in runs if run.direction == direction], frames, direction, size, plan.stop_below,
-               progress, cancelled)
+    fields = MotionFields(frames, size)
+    try:
+        for direction in (+1, -1):
+            _sweep([run for run in runs if run.direction == direction], fields, direction, size, plan.stop_below,
+                   progress, cancelled, result.timings)
+    finally:
+        fields.close()
+        result.timings.update(fields.timings)
+    began = time.perf_counter()
     for span in plan.spans:
         _assemble(span, [run for run in runs if run.span is span], result)
+    result.timings["assemble"] = time.perf_counter() - began
 
 
-def _sweep(runs: list[_Run], frames, direction: int, size: tuple[int, int], stop_below: float,
-           progress: Progress, cancelled: Cancelled) -> None:
-    """Step every run frame by frame in one direction, tracking all their seeds together."""
+def _sweep(runs: list[_Run], fields: MotionFields, direction: int, size: tuple[int, int], stop_below: float,
+           progress: Progress, cancelled: Cancelled, timings: dict[str, float]) -> None:
+    """Step every run frame by frame in one direction, all of a frame's objects at once on the pair's field."""
     if not runs:
         return
     first = min(run.anchor.frame for run in runs) if direction > 0 else max(run.anchor.frame for run in runs)
     last = max(run.until for run in runs) if direction > 0 else min(run.until for run in runs)
-    reader = _GreyReader(frames, direction)
+    fields.sweep(direction)
     for frame in range(first, last, direction):
         if cancelled():
             raise PropagationCancelled()
@@ -305,7 +318,9 @@ def _sweep(runs: list[_Run], frames, direction: int, size: tuple[int, int], stop
                   and _between(run.anchor.frame, frame, run.until - direction, direction)]
         if not active:
             continue
-        _step(active, reader.at(frame), reader.at(frame + direction), frame + direction, size, stop_below)
+        field = fields.between(frame)
+        image = fields.grey(frame + direction) if any(run.span.lane for run in active) else None
+        _step(active, field, image, frame + direction, size, stop_below, timings)
         progress(len(active))
 
 
@@ -313,21 +328,20 @@ def _between(low_or_high: int, frame: int, bound: int, direction: int) -> bool:
     return low_or_high <= frame <= bound if direction > 0 else bound <= frame <= low_or_high
 
 
-def _step(runs: list[_Run], before: np.ndarray, after: np.ndarray, frame: int, size: tuple[int, int],
-          stop_below: float) -> None:
-    seeds = [seeds_for(run.visible, size, lane=run.span.lane) for run in runs]
-    moved, good, error = track_seeds(before, after, np.vstack(seeds))
-    offset = 0
-    for run, own in zip(runs, seeds, strict=True):
-        part = slice(offset, offset + len(own))
-        offset += len(own)
-        step = move(run.geometry, own, moved[part], good[part], error[part], lane=run.span.lane, size=size,
-                    image=after if run.span.lane else None)
+def _step(runs: list[_Run], field, image: np.ndarray | None, frame: int, size: tuple[int, int], stop_below: float,
+          timings: dict[str, float]) -> None:
+    began = time.perf_counter()
+    objects = [Carried(run.geometry, run.visible, run.span.lane, run.span.on_road) for run in runs]
+    steps = carry_all(objects, field, size, image, timings)
+    for run, step in zip(runs, steps, strict=True):
         stopped = step.stopped or _collapse(step.quality, stop_below)
+        if field.cut:
+            stopped = f"the video cuts to another scene after frame {frame - (1 if run.direction > 0 else -1)}"
         if stopped:
             run.stop, run.geometry, run.visible = stopped, None, None
         else:
             _advance(run, step, frame, size)
+    timings["carry"] = timings.get("carry", 0.0) + time.perf_counter() - began
 
 
 def _advance(run: _Run, step: Move, frame: int, size: tuple[int, int]) -> None:
@@ -348,25 +362,6 @@ def _advance(run: _Run, step: Move, frame: int, size: tuple[int, int]) -> None:
 
 def _collapse(quality: float, stop_below: float) -> str | None:
     return f"confidence collapsed (step quality {quality:.2f})" if quality < stop_below else None
-
-
-class _GreyReader:
-    """Grey frames in sweep order; walking backward reads chunks in file order, so videos seek once per chunk."""
-
-    def __init__(self, frames, direction: int):
-        self.frames = frames
-        self.direction = direction
-        self.greys: dict[int, np.ndarray] = {}
-
-    def at(self, index: int) -> np.ndarray:
-        if index not in self.greys:
-            wanted = [index] if self.direction > 0 else range(max(0, index - BACKWARD_CHUNK + 1), index + 1)
-            self.greys = {i: self.greys[i] if i in self.greys else grey_frame(np.asarray(self.frames[i]))
-                          for i in wanted}
-        grey = self.greys[index]
-        # Keep only what the sweep still needs: the frames ahead of ``index`` in its direction.
-        self.greys = {i: g for i, g in self.greys.items() if (i - index) * self.direction >= 0}
-        return grey
 
 
 def _assemble(span: Span, runs: list[_Run], result: PropagationResult) -> None:
