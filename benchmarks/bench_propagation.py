@@ -63,6 +63,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from napari_roadlabel.core import Project, SequenceInfo, Source, make_geometry  # noqa: E402
+from napari_roadlabel.core.errors import GeometryError  # noqa: E402
 from napari_roadlabel.core.lanes import fit_lane, is_lane_class  # noqa: E402
 from napari_roadlabel.core.snap import snap_to_paint  # noqa: E402
 from napari_roadlabel.io.frames import open_frames  # noqa: E402
@@ -180,11 +181,15 @@ def _add_truth_keyframes(project: Project, truth, selection: list[tuple[object, 
 
 
 def _shifted(geometry, dx: float, width: int):
+    """The shape moved ``dx`` px right, clipped to the image; as it is when that leaves too little of it."""
     if dx == 0:
         return geometry
     points = geometry.points.copy()
     points[:, 0] = np.clip(points[:, 0] + dx, 0, width - 1)
-    return make_geometry(geometry.kind, points)
+    try:
+        return make_geometry(geometry.kind, points)
+    except GeometryError:  # a box at the right border squeezed to nothing
+        return geometry
 
 
 def _truth_by_track(truth) -> dict[int, dict[int, tuple]]:

@@ -4,16 +4,20 @@ Seeds on a lane slide along the line as the car drives (dashes move), so only
 the lateral shift counts.  A lane keeps its control points' rows (the far end
 stays at the same distance) and moves sideways, by one of two models:
 
-* **the ground's motion**: a lane on the road moves with the road plane, so the
-  frame's ground homography carries its dense curve, which is read back at the
-  control points' rows (carried straight along its end directions past its ends:
-  a lane whose end left the image on a bend keeps its direction).  Its own seeds
-  only check it: where they disagree with it by more than ``GROUND_DISAGREE_PX``
-  (a hill, a ramp, a lane not on the plane fitted) the lane follows them instead;
 * **its own flow**: the shift of each good seed from the old curve at its new
   row, fitted as a straight function of the row (on a flat road the sideways
   image shift is close to linear in the row), refitted without outliers; the
-  whole curve moves by it.
+  whole curve moves by it;
+* **the ground's motion as a prior**: a lane on the road moves with the road
+  plane, so the frame's ground homography carries its dense curve, read back at
+  the control points' rows (carried straight along its end directions past its
+  ends: a lane whose end left the image on a bend keeps its direction).  The
+  lane's own seeds then correct it, by the straight-in-row shift of the good
+  seeds from that prediction, trusted as far as there are seeds to see it
+  (``PRIOR_SEEDS``).  It is used where the lane's own evidence is thin (fewer
+  than ``THIN_EVIDENCE_SEEDS`` good seeds: a dash gap, night, the bottom of the
+  image); where the evidence is rich, the lane's own flow does better than the
+  plane (on the sample clips the plane's small misfit adds up over a long gap).
 
 Then every lane is snapped onto its paint, on the frame it moved onto, where
 enough of it shows paint: one paint response for all lanes (``snap_many``).
@@ -35,7 +39,8 @@ from ..core.lanes import CurveSet, fit_lanes
 from ..core.snap import snap_many
 
 ACROSS_IMAGE = 0.5  # a lane rising less than this per pixel across lies across the image
-GROUND_DISAGREE_PX = 2.0  # a lane whose seeds are further than this from the ground's motion follows its seeds
+PRIOR_SEEDS = 1.0  # good seeds on a lane count as much as the ground's motion when there are this many
+THIN_EVIDENCE_SEEDS = 4  # a lane on the road with fewer good seeds than this leans on the ground's motion
 SNAP_MAX_SHIFT_PX = 4.0  # after moving, a lane moves at most this far onto its paint
 MIN_PAINT_EVIDENCE = 0.3  # and only when paint is seen along at least this share of it
 END_KNOTS = 4  # a curve is carried past its end along the direction of its last this many dense points
@@ -142,13 +147,12 @@ def carry_lanes(lanes: list[Geometry], seeds: np.ndarray, moved: np.ndarray, goo
     dense = _swapped(padded([curve.points for curve in fit_lanes([lane.points for lane in lanes])]), swapped)
     seeds, moved = _swapped(seeds, swapped), _swapped(moved, swapped)
     good = good & np.isfinite(moved).all(axis=2)
-    own_controls, own_residual = _by_own_flow(controls, dense, moved, good)
-    new_controls, residual = own_controls, own_residual
+    new_controls, residual = _by_own_flow(controls, dense, moved, good)
     if ground is not None and on_road.any():
-        ground_controls, disagreement = _by_ground(controls, dense, moved, good, ground, swapped)
-        use = on_road & (disagreement <= GROUND_DISAGREE_PX)
-        new_controls = np.where(use[:, None, None], ground_controls, own_controls)
-        residual = np.where(use, disagreement, own_residual)
+        ground_controls, ground_residual = _by_ground(controls, dense, moved, good, ground, swapped)
+        thin = on_road & (good.sum(axis=1) < THIN_EVIDENCE_SEEDS)
+        new_controls = np.where(thin[:, None, None], ground_controls, new_controls)
+        residual = np.where(thin, ground_residual, residual)
     new_controls = _swapped(new_controls, swapped)
     carried = [make_geometry(GeometryKind.POLYLINE, points[:len(lane.points)])
                for lane, points in zip(lanes, new_controls, strict=True)]
@@ -171,34 +175,47 @@ def _sorted_by_row(dense: np.ndarray) -> np.ndarray:
 
 
 def _by_own_flow(controls, dense, moved, good):
-    """The lanes moved by the straight-in-row shift of their good seeds; the median misfit of those seeds."""
-    curve = _sorted_by_row(dense)
-    row = np.where(good, moved[..., 1], np.nan)
-    shift = moved[..., 0] - interp_extended(np.nan_to_num(row), curve[..., 1], curve[..., 0])
-    shift = np.where(good, shift, np.nan)
-    lines = robust_lines(row, shift)
-    with np.errstate(all="ignore"):
-        low, high = np.nanmin(row, axis=1, keepdims=True), np.nanmax(row, axis=1, keepdims=True)
-        residual = np.nanmedian(np.abs(_at(lines, row) - shift), axis=1)
-    new = controls.copy()
-    new[..., 0] += _at(lines, np.clip(controls[..., 1], low, high))
-    return new, np.nan_to_num(residual, nan=np.inf)
+    """The lanes moved by the straight-in-row shift of their good seeds from the old curve; the seeds' misfit."""
+    return _shifted_by_seeds(controls, controls[..., 0], _sorted_by_row(dense), moved, good, shrink=False)
 
 
 def _by_ground(controls, dense, moved, good, ground, swapped):
-    """The lanes carried by the ground's homography, read at their control rows; how far their seeds disagree."""
+    """The lanes carried by the ground's homography (read at their control rows), corrected by their seeds."""
     flat = _swapped(dense, swapped).reshape(-1, 1, 2)
     finite = np.isfinite(flat).all(axis=2).ravel()
     carried = np.full(flat.shape, np.nan)
     carried[finite] = cv2.perspectiveTransform(flat[finite], ground)
-    curve = _sorted_by_row(_swapped(carried.reshape(dense.shape), swapped))
-    new = controls.copy()
-    new[..., 0] = interp_extended(np.nan_to_num(controls[..., 1]), curve[..., 1], curve[..., 0])
-    new = np.where(np.isfinite(controls), new, np.nan)
-    where_now = interp_extended(np.nan_to_num(moved[..., 1]), curve[..., 1], curve[..., 0])
+    curve, old = _sorted_by_row(_swapped(carried.reshape(dense.shape), swapped)), _sorted_by_row(dense)
+    # The ground's sideways shift at each control row; past the rows both curves cover, the shift at the last
+    # row they share (as a lane's own shift is held past its seeds): reading a curve carried past its end
+    # would follow its end's direction, and a lane bends.
     with np.errstate(all="ignore"):
-        disagreement = np.nanmedian(np.where(good, np.abs(moved[..., 0] - where_now), np.nan), axis=1)
-    return new, np.nan_to_num(disagreement, nan=np.inf)
+        low = np.maximum(np.nanmin(curve[..., 1], axis=1), np.nanmin(old[..., 1], axis=1))[:, None]
+        high = np.minimum(np.nanmax(curve[..., 1], axis=1), np.nanmax(old[..., 1], axis=1))[:, None]
+    rows = np.clip(np.nan_to_num(controls[..., 1]), low, np.maximum(low, high))
+    shift = interp_extended(rows, curve[..., 1], curve[..., 0]) - interp_extended(rows, old[..., 1], old[..., 0])
+    return _shifted_by_seeds(controls, controls[..., 0] + shift, curve, moved, good, shrink=True)
+
+
+def _shifted_by_seeds(controls, base, curve, moved, good, *, shrink: bool):
+    """Controls at x ``base`` (same rows) plus the straight-in-row shift of the good seeds from ``curve``.
+
+    With ``shrink`` (``curve`` is the ground's prediction) the shift is a correction, trusted in proportion
+    to the seeds that see it: ``PRIOR_SEEDS`` good seeds make it count half.  Returns the new controls and
+    the seeds' median misfit, px.
+    """
+    row = np.where(good, moved[..., 1], np.nan)
+    shift = np.where(good, moved[..., 0] - interp_extended(np.nan_to_num(row), curve[..., 1], curve[..., 0]), np.nan)
+    lines = robust_lines(row, shift)
+    with np.errstate(all="ignore"):
+        low, high = np.nanmin(row, axis=1, keepdims=True), np.nanmax(row, axis=1, keepdims=True)
+        residual = np.nanmedian(np.abs(_at(lines, row) - shift), axis=1)
+    seen = good.sum(axis=1)
+    trust = seen / (seen + PRIOR_SEEDS) if shrink else np.ones(len(seen))
+    new = controls.copy()
+    correction = np.where(seen[:, None] > 0, _at(lines, np.clip(controls[..., 1], low, high)), 0.0)
+    new[..., 0] = base + trust[:, None] * correction
+    return np.where(np.isfinite(controls), new, np.nan), np.nan_to_num(residual, nan=np.inf)
 
 
 def on_paint(lanes: list[Geometry], image: np.ndarray) -> list[Geometry]:

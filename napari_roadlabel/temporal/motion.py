@@ -38,13 +38,16 @@ import numpy as np
 SCALE = 0.5  # flow is computed at this fraction of the frame's size (DIS is linear in the pixel count)
 FB_MAX_PX = 1.0  # a point that comes back further than this (full-resolution px) from its start is not trusted
 TEXTURE_WINDOW = 7  # px at reduced scale: the neighbourhood whose texture a point's flow depends on
-MIN_TEXTURE = 4.0  # grey levels: the least gradient (RMS over that neighbourhood) that makes flow meaningful
+MIN_TEXTURE = 1.0  # grey levels: the least gradient (RMS over that neighbourhood) that makes flow meaningful
 CUT_BELOW = 0.2  # a pair where fewer than this share of the textured grid points pass the check is a cut
 GROUND_FROM = 0.5  # the ground's motion is fitted to points below this fraction of the image height
 GROUND_GRID = 24  # px at full resolution between those points
 GROUND_THRESHOLD_PX = 1.0  # RANSAC's reprojection threshold for the ground's homography
 MIN_GROUND_INLIERS = 0.5  # the ground's motion is trusted when at least this share of its good points agree
 MIN_GROUND_POINTS = 12
+REFINE_WINDOW = (21, 21)  # Lucas-Kanade's window where points are refined at full resolution
+REFINE_LEVELS = 2  # and its pyramid levels above the frame (the field's guess is within a few px)
+REFINE_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
 CACHE_BYTES = 1 << 30  # motion fields and grey frames kept for the other sweep (a longer range recomputes some)
 AHEAD = 4  # frame pairs the worker thread computes ahead of the sweep
 BACKWARD_CHUNK = 32  # frames decoded in file order at once when a sweep walks a video backward
@@ -61,19 +64,21 @@ class MotionField:
     size: tuple[int, int]
     ground: np.ndarray | None  # 3x3 homography of the road plane, before to after, when it could be fitted
     cut: bool  # too little of the image moved consistently: the video cuts between these frames
+    before: np.ndarray  # the two grey frames at full resolution, where points are refined
+    after: np.ndarray
 
     def track(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Points (N, 2) carried from ``before`` to ``after``: new places, good flags, forward-backward error (px)."""
         points = np.asarray(points, dtype=float).reshape(-1, 2)
         if len(points) == 0:
             return points.copy(), np.zeros(0, bool), np.zeros(0)
-        moved = points + _sample(self.forward, points, self.size)
-        back = moved + _sample(self.backward, moved, self.size)
+        moved, ahead = _refined(self.before, self.after, points, points + _sample(self.forward, points, self.size))
+        back, back_ok = _refined(self.after, self.before, moved, moved + _sample(self.backward, moved, self.size))
         error = np.linalg.norm(back - points, axis=1)
         width, height = self.size
         on_image = ((moved >= 0) & (moved <= [width - 1, height - 1])).all(axis=1)
         seen = _sample_mask(self.textured, points, self.size) & _sample_mask(self.textured_after, moved, self.size)
-        good = (error <= FB_MAX_PX) & on_image & seen & (not self.cut)
+        good = ahead & back_ok & (error <= FB_MAX_PX) & on_image & seen & (not self.cut)
         return moved, good, error
 
     def reversed(self) -> MotionField:
@@ -83,10 +88,11 @@ class MotionField:
             ground = np.linalg.inv(self.ground)
             ground /= ground[2, 2]
         return MotionField(self.backward, self.forward, self.textured_after, self.textured, self.size, ground,
-                           self.cut)
+                           self.cut, self.after, self.before)
 
     @property
     def nbytes(self) -> int:
+        """The field's own bytes (its grey frames are the sweep's)."""
         return sum(array.nbytes for array in (self.forward, self.backward, self.textured, self.textured_after))
 
 
@@ -103,18 +109,22 @@ class MotionEstimator:
         size = (max(8, round(width * self.scale)), max(8, round(height * self.scale)))
         return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
 
-    def estimate(self, before: np.ndarray, after: np.ndarray, size: tuple[int, int]) -> MotionField:
-        """The field between two reduced grey frames (``reduce``) of frames of ``size`` (width, height)."""
-        to_full = np.array([size[0] / before.shape[1], size[1] / before.shape[0]], dtype=np.float32)
-        forward = (self._dis.calc(before, after, None) * to_full).astype(np.float16)  # half the memory kept
-        backward = (self._dis.calc(after, before, None) * to_full).astype(np.float16)
-        field = MotionField(forward, backward, _textured(before), _textured(after), size, None, False)
+    def estimate(self, before: np.ndarray, after: np.ndarray) -> MotionField:
+        """The field between two grey frames (``grey_frame``) of the same size."""
+        size = (before.shape[1], before.shape[0])
+        small_before, small_after = self.reduce(before), self.reduce(after)
+        to_full = np.array([size[0] / small_before.shape[1], size[1] / small_before.shape[0]], dtype=np.float32)
+        forward = (self._dis.calc(small_before, small_after, None) * to_full).astype(np.float16)  # half the memory
+        backward = (self._dis.calc(small_after, small_before, None) * to_full).astype(np.float16)
+        field = MotionField(forward, backward, _textured(small_before), _textured(small_after), size, None, False,
+                            before, after)
         grid = _grid_points(size, 0.0)
         _, good, _ = field.track(grid)
         textured = _sample_mask(field.textured, grid, size)
         cut = textured.sum() >= MIN_GROUND_POINTS and good.sum() < CUT_BELOW * textured.sum()
         ground = None if cut else _ground_motion(field)
-        return MotionField(forward, backward, field.textured, field.textured_after, size, ground, bool(cut))
+        return MotionField(forward, backward, field.textured, field.textured_after, size, ground, bool(cut), before,
+                           after)
 
 
 def _textured(reduced: np.ndarray) -> np.ndarray:
@@ -142,6 +152,18 @@ def _ground_motion(field: MotionField) -> np.ndarray | None:
     if homography is None or inliers.mean() < MIN_GROUND_INLIERS:
         return None
     return homography / homography[2, 2]
+
+
+def _refined(before: np.ndarray, after: np.ndarray, points: np.ndarray,
+             guess: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points tracked from ``before`` to ``after`` at full resolution by Lucas-Kanade, starting from the field's
+    guess (so a small window and one pyramid level suffice): new places and whether LK converged."""
+    start = np.ascontiguousarray(points, dtype=np.float32).reshape(-1, 1, 2)
+    ahead = np.ascontiguousarray(guess, dtype=np.float32).reshape(-1, 1, 2)
+    ahead, converged, _ = cv2.calcOpticalFlowPyrLK(before, after, start, ahead, winSize=REFINE_WINDOW,
+                                                   maxLevel=REFINE_LEVELS, criteria=REFINE_CRITERIA,
+                                                   flags=cv2.OPTFLOW_USE_INITIAL_FLOW)
+    return ahead.reshape(-1, 2).astype(float), converged.ravel() == 1
 
 
 def _reduced_coordinates(grid: np.ndarray, points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -180,7 +202,6 @@ class MotionFields:
         self._kept: OrderedDict[tuple[str, int], MotionField | np.ndarray] = OrderedDict()
         self._kept_bytes = 0
         self._lock = threading.Lock()  # the kept items are shared by the sweep and the worker
-        self._reduced: dict[int, np.ndarray] = {}  # the worker's own: reduced greys of the frames around it
         self._direction = 1
         self.timings: dict[str, float] = {}
 
@@ -218,18 +239,12 @@ class MotionFields:
             self._pending[first] = self._worker.submit(self._compute, first, self._direction)
 
     def _compute(self, first: int, direction: int) -> MotionField:
-        before, after = self._reduced_grey(first, direction), self._reduced_grey(first + 1, direction)
+        before, after = self._grey(first, direction), self._grey(first + 1, direction)
         began = time.perf_counter()
-        field = self._estimator.estimate(before, after, self._size)
+        field = self._estimator.estimate(before, after)
         self._add("motion", time.perf_counter() - began)
         self._keep(("field", first), field)
         return field
-
-    def _reduced_grey(self, index: int, direction: int) -> np.ndarray:
-        if index not in self._reduced:
-            self._reduced = {i: r for i, r in self._reduced.items() if abs(i - index) <= BACKWARD_CHUNK}
-            self._reduced[index] = self._estimator.reduce(self._grey(index, direction))
-        return self._reduced[index]
 
     def _grey(self, index: int, direction: int = 1) -> np.ndarray:
         kept = self._kept_item(("grey", index))
