@@ -41,12 +41,12 @@ TEXTURE_WINDOW = 7  # px at reduced scale: the neighbourhood whose texture a poi
 MIN_TEXTURE = 1.0  # grey levels: the least gradient (RMS over that neighbourhood) that makes flow meaningful
 CUT_BELOW = 0.2  # a pair where fewer than this share of the textured grid points pass the check is a cut
 GROUND_FROM = 0.5  # the ground's motion is fitted to points below this fraction of the image height
-GROUND_GRID = 24  # px at full resolution between those points
+GRID_PX = 48  # px at full resolution between the points that judge a cut and fit the ground
 GROUND_THRESHOLD_PX = 1.0  # RANSAC's reprojection threshold for the ground's homography
 MIN_GROUND_INLIERS = 0.5  # the ground's motion is trusted when at least this share of its good points agree
 MIN_GROUND_POINTS = 12
-REFINE_WINDOW = (21, 21)  # Lucas-Kanade's window where points are refined at full resolution
-REFINE_LEVELS = 2  # and its pyramid levels above the frame (the field's guess is within a few px)
+REFINE_WINDOW = (15, 15)  # Lucas-Kanade's window where points are refined at full resolution
+REFINE_LEVELS = 1  # and its pyramid levels above the frame (the field's guess is within a few px)
 REFINE_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
 CACHE_BYTES = 1 << 30  # motion fields and grey frames kept for the other sweep (a longer range recomputes some)
 AHEAD = 4  # frame pairs the worker thread computes ahead of the sweep
@@ -119,10 +119,10 @@ class MotionEstimator:
         field = MotionField(forward, backward, _textured(small_before), _textured(small_after), size, None, False,
                             before, after)
         grid = _grid_points(size, 0.0)
-        _, good, _ = field.track(grid)
+        moved, good, _ = field.track(grid)
         textured = _sample_mask(field.textured, grid, size)
         cut = textured.sum() >= MIN_GROUND_POINTS and good.sum() < CUT_BELOW * textured.sum()
-        ground = None if cut else _ground_motion(field)
+        ground = None if cut else _ground_motion(grid, moved, good, size)
         return MotionField(forward, backward, field.textured, field.textured_after, size, ground, bool(cut), before,
                            after)
 
@@ -136,19 +136,20 @@ def _textured(reduced: np.ndarray) -> np.ndarray:
 
 
 def _grid_points(size: tuple[int, int], from_row: float) -> np.ndarray:
+    """Points ``GRID_PX`` apart over the image, from row ``from_row`` down."""
     width, height = size
-    xs = np.arange(GROUND_GRID / 2, width - 1, GROUND_GRID)
-    ys = np.arange(max(from_row, GROUND_GRID / 2), height - 1, GROUND_GRID)
+    xs = np.arange(GRID_PX / 2, width - 1, GRID_PX)
+    ys = np.arange(max(from_row, GRID_PX / 2), height - 1, GRID_PX)
     return np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
 
 
-def _ground_motion(field: MotionField) -> np.ndarray | None:
-    """The homography of the road plane: RANSAC over the good flow of the lower part of the image."""
-    grid = _grid_points(field.size, GROUND_FROM * field.size[1])
-    moved, good, _ = field.track(grid)
-    if good.sum() < MIN_GROUND_POINTS:
+def _ground_motion(grid: np.ndarray, moved: np.ndarray, good: np.ndarray,
+                   size: tuple[int, int]) -> np.ndarray | None:
+    """The homography of the road plane: RANSAC over the good grid points of the lower part of the image."""
+    lower = good & (grid[:, 1] >= GROUND_FROM * size[1])
+    if lower.sum() < MIN_GROUND_POINTS:
         return None
-    homography, inliers = cv2.findHomography(grid[good], moved[good], cv2.RANSAC, GROUND_THRESHOLD_PX)
+    homography, inliers = cv2.findHomography(grid[lower], moved[lower], cv2.RANSAC, GROUND_THRESHOLD_PX)
     if homography is None or inliers.mean() < MIN_GROUND_INLIERS:
         return None
     return homography / homography[2, 2]
