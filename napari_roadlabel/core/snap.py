@@ -320,12 +320,20 @@ def _consistent(shifts: np.ndarray, found: np.ndarray, max_shift: float) -> tupl
 
 
 def _median_of_finite(window: np.ndarray, support: np.ndarray) -> np.ndarray:
-    """Each row's median over its finite values (0 for a row with none); np.nanmedian is slow on small rows."""
-    ordered = np.sort(window, axis=1)  # NaN sorts last
-    rows = np.arange(len(window))
-    low, high = np.maximum(support - 1, 0) // 2, support // 2
-    median = (ordered[rows, low] + ordered[rows, np.minimum(high, window.shape[1] - 1)]) / 2
-    return np.where(support > 0, median, 0.0)
+    """Each row's median over its finite values (0 for a row with none)."""
+    return np.where(support > 0, finite_medians(window), 0.0)
+
+
+def finite_medians(values: np.ndarray) -> np.ndarray:
+    """Each row's median over its finite values, NaN for a row with none: np.nanmedian without its warning,
+    and faster on many small rows."""
+    values = np.where(np.isfinite(values), values, np.nan)
+    ordered = np.sort(values, axis=1)  # NaN sorts last
+    support = np.isfinite(values).sum(axis=1)
+    rows = np.arange(len(values))
+    low, high = np.maximum(support - 1, 0) // 2, np.minimum(support // 2, values.shape[1] - 1)
+    median = (ordered[rows, low] + ordered[rows, high]) / 2
+    return np.where(support > 0, median, np.nan)
 
 
 def _neighbour_shifts(shifts: np.ndarray, found: np.ndarray) -> np.ndarray:

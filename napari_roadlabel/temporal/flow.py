@@ -49,6 +49,7 @@ from ..core.geometry import (
     mask_from_image,
 )
 from ..core.lanes import CurveSet, fit_lane
+from ..core.snap import finite_medians
 from .lane_motion import carry_lanes, padded
 from .motion import MotionField
 
@@ -311,11 +312,12 @@ def carry_boxes(boxes: list[Geometry], seeds: np.ndarray, moved: np.ndarray,
     corners = np.stack([box.points for box in boxes])  # (B, 2, 2)
     centre, half = corners.mean(axis=1), (corners[:, 1] - corners[:, 0]) / 2
     with np.errstate(all="ignore"):
-        shift = np.nanmedian(np.where(good[..., None], moved - seeds, np.nan), axis=1)
+        motion = np.where(good[..., None], moved - seeds, np.nan)
+        shift = np.column_stack([finite_medians(motion[..., 0]), finite_medians(motion[..., 1])])
     scale = _median_scales(seeds, moved, good)
     expected = centre[:, None] + shift[:, None] + scale[:, None, None] * (seeds - centre[:, None])
     with np.errstate(all="ignore"):
-        residual = np.nanmedian(np.where(good, np.linalg.norm(moved - expected, axis=2), np.nan), axis=1)
+        residual = finite_medians(np.where(good, np.linalg.norm(moved - expected, axis=2), np.nan))
     new_centre, new_half = centre + shift, half * scale[:, None]
     shapes = [make_geometry(GeometryKind.BOX, [c - h, c + h]) for c, h in zip(new_centre, new_half, strict=True)]
     return shapes, np.nan_to_num(residual)
@@ -328,7 +330,7 @@ def _median_scales(seeds: np.ndarray, moved: np.ndarray, good: np.ndarray) -> np
     after = np.linalg.norm(moved[:, first] - moved[:, second], axis=2)
     usable = good[:, first] & good[:, second] & (before > 1.0)
     with np.errstate(all="ignore"):
-        ratio = np.nanmedian(np.where(usable, after / before, np.nan), axis=1)
+        ratio = finite_medians(np.where(usable, after / before, np.nan))
     return np.clip(np.where(np.isfinite(ratio), ratio, 1.0), 1 / MAX_SCALE_STEP, MAX_SCALE_STEP)
 
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from ..core.geometry import Geometry, GeometryKind, make_geometry
 from ..core.lanes import CurveSet, fit_lanes
-from ..core.snap import snap_many
+from ..core.snap import finite_medians, snap_many
 
 ACROSS_IMAGE = 0.5  # a lane rising less than this per pixel across lies across the image
 PRIOR_SEEDS = 1.0  # good seeds on a lane count as much as the ground's motion when there are this many
@@ -98,7 +98,7 @@ def robust_lines(position: np.ndarray, shift: np.ndarray) -> np.ndarray:
     lines = _lines(position, shift, usable)
     residual = np.where(usable, np.abs(_at(lines, position) - shift), np.nan)
     with np.errstate(all="ignore"):
-        limit = np.maximum(3.0 * np.nanmedian(np.where(usable, residual, np.nan), axis=1), 0.5)
+        limit = np.maximum(3.0 * finite_medians(np.where(usable, residual, np.nan)), 0.5)
     keep = usable & (residual <= limit[:, None])
     kept, used = keep.sum(axis=1), usable.sum(axis=1)
     refit = (_degree(position, keep) < kept) & (kept < used) & (_degree(position, usable) > 0)
@@ -122,7 +122,7 @@ def _lines(position: np.ndarray, shift: np.ndarray, usable: np.ndarray) -> np.nd
         sxx = (weight * (x - mean_x[:, None]) ** 2).sum(axis=1)
         sxy = (weight * (x - mean_x[:, None]) * (y - mean_y[:, None])).sum(axis=1)
         slope = sxy / sxx
-        median = np.nanmedian(np.where(usable, shift, np.nan), axis=1)
+        median = finite_medians(np.where(usable, shift, np.nan))
     line = _degree(position, usable) > 0
     slope = np.where(line, slope, 0.0)
     intercept = np.where(line, mean_y - slope * mean_x, median)
@@ -209,7 +209,7 @@ def _shifted_by_seeds(controls, base, curve, moved, good, *, shrink: bool):
     lines = robust_lines(row, shift)
     with np.errstate(all="ignore"):
         low, high = np.nanmin(row, axis=1, keepdims=True), np.nanmax(row, axis=1, keepdims=True)
-        residual = np.nanmedian(np.abs(_at(lines, row) - shift), axis=1)
+        residual = finite_medians(np.abs(_at(lines, row) - shift))
     seen = good.sum(axis=1)
     trust = seen / (seen + PRIOR_SEEDS) if shrink else np.ones(len(seen))
     new = controls.copy()
