@@ -1,10 +1,15 @@
-"""Synthetic frames for the temporal tests: a smooth random texture that moves by a known amount."""
+"""Synthetic frames for the temporal tests: a smooth random texture that moves by a known amount; empty projects."""
 
 from __future__ import annotations
+
+import contextlib
+import itertools
 
 import cv2
 import numpy as np
 import pytest
+
+from napari_roadlabel.core import Project, SequenceInfo
 
 WIDTH, HEIGHT = 160, 120
 PAD = 96  # texture beyond the visible frame, so a shifted frame has no empty border
@@ -34,3 +39,14 @@ class Texture:
 @pytest.fixture(scope="session")
 def texture() -> Texture:
     return Texture(0)
+
+
+@pytest.fixture
+def new_project(tmp_path):
+    """new_project(frame_count) -> an empty 160x120 project of that many frames (closed after the test)."""
+    numbers = itertools.count()
+    with contextlib.ExitStack() as stack:
+        def make(frame_count: int) -> Project:
+            folder = tmp_path / f"project-{next(numbers)}"
+            return stack.enter_context(Project.create(folder, SequenceInfo("clip.mp4", frame_count, WIDTH, HEIGHT)))
+        yield make

@@ -7,27 +7,43 @@ import pytest
 
 from napari_roadlabel.core import Geometry, GeometryKind, box, make_geometry, make_mask
 from napari_roadlabel.temporal.flow import (
-    grey_frame,
-    move,
-    seeds_for,
+    Carried,
+    Move,
+    carry_all,
     seen_share,
     step_noise,
     step_quality,
-    track_seeds,
     whole_shape,
 )
+from napari_roadlabel.temporal.motion import MotionEstimator, grey_frame
 from napari_roadlabel.temporal.shape_distance import mean_distance
 
 SIZE = (160, 120)  # width, height
 GRID = np.stack(np.meshgrid(np.linspace(30, 130, 6), np.linspace(25, 95, 5)), axis=-1).reshape(-1, 2)
 
 
-def _carry(texture, geometry: Geometry, shift, *, lane: bool = False):
+def _field(before: np.ndarray, after: np.ndarray):
+    return MotionEstimator().estimate(before, after)
+
+
+def _carry(texture, geometry: Geometry, shift, *, lane: bool = False) -> Move:
     """The shape moved one frame, from the texture as it is to the texture moved by ``shift``."""
-    before, after = texture.grey(0, 0), texture.grey(*shift)
-    seeds = seeds_for(geometry, SIZE, lane=lane)
-    moved, good, error = track_seeds(before, after, seeds)
-    return move(geometry, seeds, moved, good, error, lane=lane, size=SIZE)
+    field = _field(texture.grey(0, 0), texture.grey(*shift))
+    return carry_all([Carried(geometry, geometry, lane=lane)], field, SIZE)[0]
+
+
+class _Shifted:
+    """A motion field that says everything moved by ``shift``, every point good (a step's model on exact input)."""
+
+    ground = None
+    cut = False
+
+    def __init__(self, shift):
+        self.shift = np.asarray(shift, dtype=float)
+
+    def track(self, points):
+        points = np.asarray(points, dtype=float).reshape(-1, 2)
+        return points + self.shift, np.ones(len(points), bool), np.zeros(len(points))
 
 
 def test_grey_frame_turns_rgb_to_8_bit_grey_and_keeps_grey():
@@ -40,8 +56,8 @@ def test_grey_frame_turns_rgb_to_8_bit_grey_and_keeps_grey():
 
 
 @pytest.mark.parametrize("shift", [(3.0, -2.0), (1.3, 0.6), (-4.5, 2.25)])
-def test_track_seeds_finds_the_shift(texture, shift):
-    moved, good, error = track_seeds(texture.grey(0, 0), texture.grey(*shift), GRID)
+def test_the_field_finds_the_shift(texture, shift):
+    moved, good, error = _field(texture.grey(0, 0), texture.grey(*shift)).track(GRID)
     assert good.all()
     assert np.abs(moved - GRID - shift).max() < 0.2
     assert error.max() < 0.2
@@ -49,22 +65,24 @@ def test_track_seeds_finds_the_shift(texture, shift):
     assert 0 <= step_noise(good, error) < 0.1
 
 
-def test_track_seeds_without_seeds():
-    moved, good, error = track_seeds(np.zeros((10, 10), np.uint8), np.zeros((10, 10), np.uint8), np.zeros((0, 2)))
+def test_the_field_tracks_no_points():
+    moved, good, error = _field(np.zeros(SIZE[::-1], np.uint8), np.zeros(SIZE[::-1], np.uint8)).track(np.zeros((0, 2)))
     assert moved.shape == (0, 2) and good.shape == (0,) and error.shape == (0,)
 
 
 def test_seeds_on_a_blank_image_give_low_quality():
     blank = np.full(SIZE[::-1], 128, np.uint8)
-    moved, good, error = track_seeds(blank, blank, GRID)
+    field = _field(blank, blank)
+    moved, good, error = field.track(GRID)
     assert step_quality(good, error) < 0.1
-    step = move(box(40, 30, 80, 60), GRID, moved, good, error, lane=False, size=SIZE)
+    start = box(40, 30, 80, 60)
+    step = carry_all([Carried(start, start)], field, SIZE)[0]
     assert step.geometry is None and step.stopped and step.stopped.startswith("lost")
 
 
 def test_seeds_on_unrelated_noise_give_low_quality(texture):
     noise = np.random.default_rng(3).integers(0, 256, SIZE[::-1], dtype=np.uint8)
-    moved, good, error = track_seeds(texture.grey(0, 0), noise, GRID)
+    moved, good, error = _field(texture.grey(0, 0), noise).track(GRID)
     assert step_quality(good, error) < 0.3
 
 
@@ -77,7 +95,7 @@ def test_step_quality_and_drift_of_seeds():
 
 
 @pytest.mark.parametrize("shift", [(3.0, 2.0), (-2.4, 1.7)])
-def test_move_carries_a_box_by_the_shift(texture, shift):
+def test_carry_all_carries_a_box_by_the_shift(texture, shift):
     start = box(40, 30, 80, 60)
     step = _carry(texture, start, shift)
     assert step.stopped is None and step.quality > 0.8 and step.noise + step.bias < 0.1
@@ -86,14 +104,14 @@ def test_move_carries_a_box_by_the_shift(texture, shift):
     assert step.visible == step.geometry  # all of it is on the image
 
 
-def test_move_carries_a_polygon_by_the_shift(texture):
+def test_carry_all_carries_a_polygon_by_the_shift(texture):
     start = make_geometry("polygon", [[50, 40], [100, 35], [110, 80], [45, 70]])
     step = _carry(texture, start, (2.5, -1.5))
     assert step.stopped is None and step.geometry.kind is GeometryKind.POLYGON
     np.testing.assert_allclose(step.geometry.points, start.points + [2.5, -1.5], atol=0.2)
 
 
-def test_move_carries_a_mask_by_the_shift(texture):
+def test_carry_all_carries_a_mask_by_the_shift(texture):
     pixels = np.zeros((30, 40), bool)
     pixels[5:25, 5:35] = True
     pixels[5:10, 5:10] = False  # not a plain rectangle
@@ -105,14 +123,14 @@ def test_move_carries_a_mask_by_the_shift(texture):
     assert abs(int(step.geometry.mask.sum()) - int(pixels.sum())) <= 0.02 * pixels.sum()
 
 
-def test_move_carries_keypoints_by_the_shift(texture):
+def test_carry_all_carries_keypoints_by_the_shift(texture):
     start = make_geometry("keypoints", [[50, 40], [60, 50], [70, 45], [90, 80]])
     step = _carry(texture, start, (-2.0, 1.5))
     np.testing.assert_allclose(step.geometry.points, start.points + [-2.0, 1.5], atol=0.2)
 
 
 @pytest.mark.parametrize("dx", [3.0, -2.4])
-def test_move_carries_a_lane_sideways(texture, dx):
+def test_carry_all_carries_a_lane_sideways(texture, dx):
     start = make_geometry("polyline", [[60, 115], [75, 60], [80, 10]])
     step = _carry(texture, start, (dx, 0.0), lane=True)
     assert step.stopped is None and step.geometry.kind is GeometryKind.POLYLINE
@@ -128,19 +146,17 @@ def test_a_lane_keeps_its_rows_when_the_road_moves_diagonally(texture):
     assert mean_distance(step.geometry, start, lane=True) > 1.5
 
 
-def test_move_reports_a_shape_carried_off_the_image():
+def test_carry_all_reports_a_shape_carried_off_the_image():
     # The flow says everything moved 60 px right: the box, 140..150 before, is wholly past the right border.
     start = box(140, 30, 150, 60)
-    seeds = seeds_for(start, SIZE, lane=False)
-    step = move(start, seeds, seeds + [60, 0], np.ones(len(seeds), bool), np.zeros(len(seeds)), lane=False, size=SIZE)
+    step = carry_all([Carried(start, start)], _Shifted([60, 0]), SIZE)[0]
     assert step.geometry is None and step.visible is None
     assert step.stopped == "left the image"
 
 
-def test_move_keeps_the_whole_shape_and_writes_its_visible_part():
+def test_carry_all_keeps_the_whole_shape_and_writes_its_visible_part():
     start = box(130, 30, 150, 60)
-    seeds = seeds_for(start, SIZE, lane=False)
-    step = move(start, seeds, seeds + [20, 0], np.ones(len(seeds), bool), np.zeros(len(seeds)), lane=False, size=SIZE)
+    step = carry_all([Carried(start, start)], _Shifted([20, 0]), SIZE)[0]
     np.testing.assert_allclose(step.geometry.points, [[150, 30], [170, 60]])
     np.testing.assert_allclose(step.visible.points, [[150, 30], [160, 60]])
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import itertools
-
 import numpy as np
 import pytest
 
@@ -14,7 +11,6 @@ from napari_roadlabel.core import (
     Geometry,
     GeometryKind,
     Project,
-    SequenceInfo,
     Source,
     box,
     make_geometry,
@@ -33,17 +29,6 @@ SIZE = (WIDTH, HEIGHT)
 VELOCITY = np.array([1.5, 0.5])  # px per frame: subpixel on purpose
 BOX = np.array([[40.0, 30.0], [80.0, 60.0]])
 CROSSWALK = np.array([[60.0, 70.0], [110.0, 68.0], [115.0, 90.0], [55.0, 92.0]])
-
-
-@pytest.fixture
-def new_project(tmp_path):
-    """new_project(frame_count) -> an empty 160x120 project of that many frames (closed after the test)."""
-    numbers = itertools.count()
-    with contextlib.ExitStack() as stack:
-        def make(frame_count: int) -> Project:
-            folder = tmp_path / f"project-{next(numbers)}"
-            return stack.enter_context(Project.create(folder, SequenceInfo("clip.mp4", frame_count, WIDTH, HEIGHT)))
-        yield make
 
 
 def _box(points) -> Geometry:
