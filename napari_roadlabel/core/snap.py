@@ -101,7 +101,8 @@ def snap_many(curves: list[LaneCurve], image: np.ndarray, *, max_shift: float = 
               max_gap: float = 160.0, taper: float = TAPER, widths: tuple[int, ...] = WIDTHS,
               min_score: float = MIN_SCORE, min_contrast: float = MIN_CONTRAST,
               where: str | None = None) -> list[SnapResult]:
-    """``snap_to_paint`` of many curves on one frame, each giving what it gives alone.
+    """``snap_to_paint`` of many curves on one frame, each giving what it gives alone (to 1e-6 px: sums run in
+    another order).
 
     The paint response is computed once, over the band of the image the curves' profiles reach, and
     the profiles of every sample of every curve are read and scored together.

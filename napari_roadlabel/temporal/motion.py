@@ -41,12 +41,12 @@ TEXTURE_WINDOW = 7  # px at reduced scale: the neighbourhood whose texture a poi
 MIN_TEXTURE = 1.0  # grey levels: the least gradient (RMS over that neighbourhood) that makes flow meaningful
 CUT_BELOW = 0.2  # a pair where fewer than this share of the textured grid points pass the check is a cut
 GROUND_FROM = 0.5  # the ground's motion is fitted to points below this fraction of the image height
-GRID_PX = 48  # px at full resolution between the points that judge a cut and fit the ground
+GRID_PX = 24  # px at full resolution between the points that judge a cut and fit the ground
 GROUND_THRESHOLD_PX = 1.0  # RANSAC's reprojection threshold for the ground's homography
 MIN_GROUND_INLIERS = 0.5  # the ground's motion is trusted when at least this share of its good points agree
 MIN_GROUND_POINTS = 12
-REFINE_WINDOW = (15, 15)  # Lucas-Kanade's window where points are refined at full resolution
-REFINE_LEVELS = 1  # and its pyramid levels above the frame (the field's guess is within a few px)
+REFINE_WINDOW = (21, 21)  # Lucas-Kanade's window where points are refined at full resolution
+REFINE_LEVELS = 2  # and its pyramid levels above the frame (the field's guess is within a few px)
 REFINE_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
 CACHE_BYTES = 1 << 30  # motion fields and grey frames kept for the other sweep (a longer range recomputes some)
 AHEAD = 4  # frame pairs the worker thread computes ahead of the sweep
@@ -106,7 +106,7 @@ class MotionEstimator:
     def reduce(self, grey: np.ndarray) -> np.ndarray:
         """A grey frame at the resolution flow works on."""
         height, width = grey.shape
-        size = (max(8, round(width * self.scale)), max(8, round(height * self.scale)))
+        size = (max(32, round(width * self.scale)), max(32, round(height * self.scale)))  # DIS needs 12 px or more
         return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
 
     def estimate(self, before: np.ndarray, after: np.ndarray) -> MotionField:
