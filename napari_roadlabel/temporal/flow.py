@@ -128,8 +128,7 @@ def carry_all(objects: Sequence[Carried], field: MotionField, size: tuple[int, i
     boxes = [index for index, item in enumerate(objects)
              if not item.lane and item.geometry.kind is GeometryKind.BOX and seen[index]]
     if lanes:
-        shapes, residuals = carry_lanes([objects[i].geometry for i in lanes],
-                                        padded([seeds[i] for i in lanes]), padded([moved[parts[i]] for i in lanes]),
+        shapes, residuals = carry_lanes([objects[i].geometry for i in lanes], padded([moved[parts[i]] for i in lanes]),
                                         padded([good[parts[i]] for i in lanes], 0).astype(bool), field.ground,
                                         np.array([objects[i].on_road for i in lanes]), image, timings)
         for index, shape, residual in zip(lanes, shapes, residuals.tolist(), strict=True):

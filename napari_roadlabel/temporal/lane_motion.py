@@ -133,23 +133,24 @@ def _at(lines: np.ndarray, position: np.ndarray) -> np.ndarray:
     return lines[:, :1] * position + lines[:, 1:]
 
 
-def carry_lanes(lanes: list[Geometry], seeds: np.ndarray, moved: np.ndarray, good: np.ndarray,
+def carry_lanes(lanes: list[Geometry], moved: np.ndarray, good: np.ndarray,
                 ground: np.ndarray | None, on_road: np.ndarray, image: np.ndarray | None,
                 timings: dict[str, float] | None = None) -> tuple[list[Geometry], np.ndarray]:
     """Every lane moved one step: new lanes (control points keep their number) and each one's residual, px.
 
-    ``seeds``, ``moved`` are (L, S, 2) and ``good`` (L, S), NaN/False-padded; ``ground`` is the frame's
-    homography of the road plane (or None); ``on_road`` (L,) says which lanes may use it; with ``image`` the
+    ``moved`` (where each lane's seeds went) is (L, S, 2) and ``good`` (L, S), NaN/False-padded; ``ground`` is
+    the frame's homography of the road plane (or None); ``on_road`` (L,) says which lanes may use it; with ``image`` the
     lanes are snapped onto their paint there (its seconds added to ``timings["snap"]``).
     """
     swapped = np.array([across_image(lane.points) for lane in lanes])
     controls = _swapped(padded([lane.points for lane in lanes]), swapped)
     dense = _swapped(padded([curve.points for curve in fit_lanes([lane.points for lane in lanes])]), swapped)
-    seeds, moved = _swapped(seeds, swapped), _swapped(moved, swapped)
+    moved = _swapped(moved, swapped)
     good = good & np.isfinite(moved).all(axis=2)
-    new_controls, residual = _by_own_flow(controls, dense, moved, good)
+    old = _sorted_by_row(dense)  # the old curves, by row: what both models read shifts against
+    new_controls, residual = _by_own_flow(controls, old, moved, good)
     if ground is not None and on_road.any():
-        ground_controls, ground_residual = _by_ground(controls, dense, moved, good, ground, swapped)
+        ground_controls, ground_residual = _by_ground(controls, dense, old, moved, good, ground, swapped)
         thin = on_road & (good.sum(axis=1) < THIN_EVIDENCE_SEEDS)
         new_controls = np.where(thin[:, None, None], ground_controls, new_controls)
         residual = np.where(thin, ground_residual, residual)
@@ -174,18 +175,18 @@ def _sorted_by_row(dense: np.ndarray) -> np.ndarray:
     return np.take_along_axis(dense, order[..., None], axis=1)
 
 
-def _by_own_flow(controls, dense, moved, good):
+def _by_own_flow(controls, old, moved, good):
     """The lanes moved by the straight-in-row shift of their good seeds from the old curve; the seeds' misfit."""
-    return _shifted_by_seeds(controls, controls[..., 0], _sorted_by_row(dense), moved, good, shrink=False)
+    return _shifted_by_seeds(controls, controls[..., 0], old, moved, good, shrink=False)
 
 
-def _by_ground(controls, dense, moved, good, ground, swapped):
+def _by_ground(controls, dense, old, moved, good, ground, swapped):
     """The lanes carried by the ground's homography (read at their control rows), corrected by their seeds."""
     flat = _swapped(dense, swapped).reshape(-1, 1, 2)
     finite = np.isfinite(flat).all(axis=2).ravel()
     carried = np.full(flat.shape, np.nan)
     carried[finite] = cv2.perspectiveTransform(flat[finite], ground)
-    curve, old = _sorted_by_row(_swapped(carried.reshape(dense.shape), swapped)), _sorted_by_row(dense)
+    curve = _sorted_by_row(_swapped(carried.reshape(dense.shape), swapped))
     # The ground's sideways shift at each control row; past the rows both curves cover, the shift at the last
     # row they share (as a lane's own shift is held past its seeds): reading a curve carried past its end
     # would follow its end's direction, and a lane bends.

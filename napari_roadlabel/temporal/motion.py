@@ -30,7 +30,7 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -123,8 +123,7 @@ class MotionEstimator:
         textured = _sample_mask(field.textured, grid, size)
         cut = textured.sum() >= MIN_GROUND_POINTS and good.sum() < CUT_BELOW * textured.sum()
         ground = None if cut else _ground_motion(grid, moved, good, size)
-        return MotionField(forward, backward, field.textured, field.textured_after, size, ground, bool(cut), before,
-                           after)
+        return replace(field, ground=ground, cut=bool(cut))
 
 
 def _textured(reduced: np.ndarray) -> np.ndarray:
@@ -195,8 +194,8 @@ class MotionFields:
     ``timings`` gathers the worker's seconds ("decode", "motion") and the sweep's waits ("wait").
     """
 
-    def __init__(self, frames, size: tuple[int, int], *, cache_bytes: int = CACHE_BYTES):
-        self._frames, self._size, self._budget = frames, size, cache_bytes
+    def __init__(self, frames, *, cache_bytes: int = CACHE_BYTES):
+        self._frames, self._budget = frames, cache_bytes
         self._estimator = MotionEstimator()
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="roadlabel-motion")
         self._pending: dict[int, Future] = {}

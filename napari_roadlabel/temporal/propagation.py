@@ -289,7 +289,7 @@ def _flow(plan: PropagationPlan, frames, size: tuple[int, int], result: Propagat
     runs = [run for span in plan.spans for run in _runs_of(span)]
     for run in runs:
         run.geometry = whole_shape(run.anchor.geometry, size)
-    fields = MotionFields(frames, size)
+    fields = MotionFields(frames)
     try:
         for direction in (+1, -1):
             _sweep([run for run in runs if run.direction == direction], fields, direction, size, plan.stop_below,

@@ -167,7 +167,7 @@ def test_vectorised_lanes_match_the_object_by_object_own_flow(road, motion):
     seeds, moved, good = _tracked(objects, field, size)
     if motion != "field":
         moved, good = _random_motion(seeds, int(motion[-1]))
-    shapes, residuals = carry_lanes(lanes, padded(seeds), padded(moved), padded(good, 0).astype(bool), field.ground,
+    shapes, residuals = carry_lanes(lanes, padded(moved), padded(good, 0).astype(bool), field.ground,
                                     np.zeros(len(lanes), bool), None)
     for index, geometry in enumerate(lanes):
         expected, residual = _reference_move_lane(geometry, seeds[index][good[index]], moved[index][good[index]])
