@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import getpass
 import json
 import math
 import os
@@ -39,6 +40,7 @@ METADATA_FILE = "project.json"
 TAXONOMY_FILE = "taxonomy.yaml"
 DATABASE_FILE = "annotations.sqlite"
 PROJECT_MARK = "napari-roadlabel project"
+ANNOTATOR_VARIABLE = "ROADLABEL_ANNOTATOR"
 
 
 @dataclass(frozen=True)
@@ -99,12 +101,17 @@ class Project:
         return cls.open(folder)
 
     @classmethod
-    def open(cls, folder: str | Path, *, writing: bool = False) -> Project:
+    def open(cls, folder: str | Path, *, writing: bool = False, read_only: bool = False,
+             author: str | None = None) -> Project:
         """Open a project folder; anything missing, corrupt or of another schema raises ProjectError.
 
         Its first edit takes the project's write lock (see write_lock.py), or ``writing=True`` takes it now: an
-        editor then learns at once, not at its first edit, that another process is writing.
+        editor then learns at once, not at its first edit, that another process is writing.  ``read_only``
+        changes nothing in the folder, not even an older schema (it is migrated in memory); an edit raises
+        ProjectError.  Edits are logged as ``author``'s (see ``default_author``).
         """
+        if writing and read_only:
+            raise ProjectError(folder, "cannot be opened both for writing and read-only")
         folder = Path(folder)
         if not folder.is_dir():
             raise ProjectError(folder, "no such project folder")
@@ -113,7 +120,8 @@ class Project:
         if not taxonomy_path.is_file():
             raise ProjectError(taxonomy_path, "the project's taxonomy file is missing")
         taxonomy = load_taxonomy(taxonomy_path)
-        store = AnnotationStore.open(folder / DATABASE_FILE)  # migrates an older database
+        store = AnnotationStore.open(folder / DATABASE_FILE, read_only=read_only,  # migrates an older database
+                                     author=default_author(metadata) if author is None else author)
         if writing:
             try:
                 store.lock_for_writing()
@@ -122,7 +130,8 @@ class Project:
                 raise
         if metadata["schema_version"] != SCHEMA_VERSION:
             metadata["schema_version"] = SCHEMA_VERSION
-            _write_metadata(folder / METADATA_FILE, metadata)
+            if not read_only:
+                _write_metadata(folder / METADATA_FILE, metadata)
         return cls(folder, metadata, taxonomy, store)
 
     def close(self) -> None:
@@ -358,6 +367,15 @@ class Project:
         if end < start:
             raise AnnotationError(None, f"ends (frame {end}) before it starts (frame {start})", where)
         return {**spec.defaults(Scope.TRACK), **spec.check_attributes(attributes, Scope.TRACK, where)}
+
+
+def default_author(metadata: Mapping[str, Any]) -> str:
+    """Whose edits a project's activity log records: $ROADLABEL_ANNOTATOR, else the project's annotator, else
+    the login name."""
+    try:
+        return os.environ.get(ANNOTATOR_VARIABLE) or metadata.get("annotator") or getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return ""
 
 
 def _check_sequence(sequence: SequenceInfo, folder: Path) -> None:

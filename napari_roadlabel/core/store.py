@@ -13,15 +13,24 @@ Review marks and comments (see review.py) live here too, so they are as
 durable and as undoable as the edits they judge; so do the assistants'
 attribute suggestions and what people rejected (schema 3; a suggested geometry
 is a state with source ``suggested``, a suggested tag a tag).
+
+Schema 4 keeps an activity log: every recorded edit, undo and redo adds one row
+in its own transaction (a group is one row) with the time, the store's
+``author``, the step's label and the net count of tracks and keyframes it made
+(an undo counts them back).  Team figures (teams/figures.py) read it; review
+marks and comments carry their own reviewer and time, so steps of those alone
+are not logged.  ``open(..., read_only=True)`` never writes: an older database
+is migrated in memory, the file stays as it is.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +49,7 @@ from .geometry import Geometry
 from .review import Comment, ReviewMark, ReviewStatus
 from .write_lock import WriteLock
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MAX_UNDO_STEPS = 500
 
 _SCHEMA = """
@@ -125,7 +134,19 @@ CREATE TABLE rejections (
 );
 CREATE INDEX rejections_by_assistant ON rejections (assistant, frame);
 """
-_MIGRATIONS = {1: _REVIEW_SCHEMA, 2: _SUGGESTION_SCHEMA}  # version -> the script that brings it to version + 1
+# Schema 4: the activity log (one row per recorded step, see the module's docstring).
+_ACTIVITY_SCHEMA = """
+CREATE TABLE activity (
+    id INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    author TEXT NOT NULL,
+    label TEXT NOT NULL,
+    tracks_added INTEGER NOT NULL,
+    keyframes_added INTEGER NOT NULL
+);
+"""
+# version -> the script that brings it to version + 1
+_MIGRATIONS = {1: _REVIEW_SCHEMA, 2: _SUGGESTION_SCHEMA, 3: _ACTIVITY_SCHEMA}
 MIGRATABLE_VERSIONS = frozenset(_MIGRATIONS)
 _TABLES = {"meta", "tracks", "states", "tags"}
 _KEY_COLUMNS = {"tracks": ("id",), "tags": ("id",), "comments": ("id",), "states": ("track_id", "frame"),
@@ -136,6 +157,13 @@ _SOURCES = {source.value: source for source in Source}
 _STATE_COLUMNS = "track_id, frame, kind, geometry, attributes, source, confidence, model"
 _SUGGESTION_COLUMNS = "track_id, frame, assistant, attributes, confidence, model, status"
 _STATUSES = {status.value: status for status in SuggestionStatus}
+_UNLOGGED_TABLES = {"reviews", "comments"}  # a step that changes only these is a reviewer's, with its own record
+_MACHINE_SOURCES = {Source.IMPORTED.value, Source.SUGGESTED.value}
+_SOURCE_COLUMN = 5  # of a states row
+
+
+def utc_now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -150,6 +178,44 @@ class RowChange:
 class UndoStep:
     label: str
     changes: list[RowChange] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One recorded step: when, by whom, what, and the tracks and keyframes it made (negative: took away)."""
+
+    time: str  # UTC, ISO 8601
+    author: str
+    label: str
+    tracks_added: int
+    keyframes_added: int
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def step_counts(changes: list[RowChange]) -> tuple[int, int]:
+    """The net (tracks, keyframes) a step made.
+
+    A tracks row that appears is a track made, one that goes away a track removed; but a track that the step
+    gives (or, removing it, took) imported or suggested states was made by a machine, not by the author, and
+    is not counted.  A state that becomes manual is a keyframe made; a manual one that goes, or stops being
+    manual, one taken away.  The counts chain through a step that changes a row twice.
+    """
+    tracks: dict[int, int] = {}
+    machine_made: set[int] = set()
+    keyframes = 0
+    for change in changes:
+        if change.table == "tracks" and (change.before is None) != (change.after is None):
+            tracks[change.key[0]] = tracks.get(change.key[0], 0) + (1 if change.before is None else -1)
+        elif change.table == "states":
+            was_manual, is_manual = (row is not None and row[_SOURCE_COLUMN] == Source.MANUAL.value
+                                     for row in (change.before, change.after))
+            keyframes += is_manual - was_manual
+            if any(row is not None and row[_SOURCE_COLUMN] in _MACHINE_SOURCES
+                   for row in (change.before, change.after)):
+                machine_made.add(change.key[0])
+    return sum(count for track_id, count in tracks.items() if track_id not in machine_made), keyframes
 
 
 def _dumps(attributes) -> str:
@@ -235,9 +301,13 @@ def _tag_from_row(row) -> FrameRangeTag:
 class AnnotationStore:
     """Tracks, states and tags in one SQLite file; all writes go through undoable row changes."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path, write_lock: WriteLock | None = None):
+    def __init__(self, connection: sqlite3.Connection, path: Path, write_lock: WriteLock | None = None, *,
+                 author: str = "", read_only: bool = False):
         self._db = connection
         self.path = path
+        self.author = author  # whose edits these are, in the activity log
+        self.clock: Callable[[], str] = utc_now  # the activity log's time (a test may set its own)
+        self.read_only = read_only
         self._lock = threading.RLock()  # one connection, shared by the UI and worker threads
         self._write_lock = write_lock or WriteLock(lock_path(path))
         self._group: UndoStep | None = None
@@ -261,7 +331,7 @@ class AnnotationStore:
     def create(cls, path: Path) -> AnnotationStore:
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(_SCHEMA + _REVIEW_SCHEMA + _SUGGESTION_SCHEMA)
+        db.executescript(_SCHEMA + _REVIEW_SCHEMA + _SUGGESTION_SCHEMA + _ACTIVITY_SCHEMA)
         db.execute("INSERT INTO meta VALUES ('next_id', '1')")
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         _configure(db)
@@ -269,8 +339,12 @@ class AnnotationStore:
         return cls(db, path)
 
     @classmethod
-    def open(cls, path: Path) -> AnnotationStore:
-        """Open an existing store; a missing, foreign or corrupt file raises ProjectError (nothing is created)."""
+    def open(cls, path: Path, *, author: str = "", read_only: bool = False) -> AnnotationStore:
+        """Open an existing store; a missing, foreign or corrupt file raises ProjectError (nothing is created).
+
+        ``read_only``: every write raises ProjectError and the file is never changed, an older database is
+        migrated in a copy in memory.
+        """
         if not path.is_file():
             raise ProjectError(path, "the annotation database is missing")
         try:
@@ -285,13 +359,16 @@ class AnnotationStore:
             raise ProjectError(path, f"not an annotation database: tables {sorted(_TABLES - tables)} are missing")
         write_lock = WriteLock(lock_path(path))
         try:
-            if version in _MIGRATIONS:
+            if version in _MIGRATIONS and read_only:
+                db = _in_memory(db)
+                _migrate(db)
+            elif version in _MIGRATIONS:
                 write_lock.acquire()  # a migration writes
                 _migrate(db)
             elif version != SCHEMA_VERSION:
                 raise ProjectError(path, f"database schema version {version}, expected {SCHEMA_VERSION}")
             _configure(db)
-            return cls(db, path, write_lock)
+            return cls(db, path, write_lock, author=author, read_only=read_only)
         except BaseException as error:
             db.close()
             write_lock.release()
@@ -310,6 +387,8 @@ class AnnotationStore:
         with self._lock:
             if self._write_lock.held:
                 return
+            if self.read_only:
+                raise ProjectError(self.path, "opened read-only: not written")
             self._write_lock.acquire()
             if self._db.in_transaction:
                 self._db.execute("COMMIT")  # the end of the read snapshot
@@ -492,6 +571,13 @@ class AnnotationStore:
             rows = self._db.execute(f"SELECT * FROM rejections{condition} ORDER BY id", values).fetchall()
         return [_rejection_from_row(row) for row in rows]
 
+    def activity(self) -> list[Activity]:
+        """The activity log, oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT time, author, label, tracks_added, keyframes_added FROM activity "
+                                    "ORDER BY id").fetchall()
+        return [Activity(*row) for row in rows]
+
     def next_id(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT value FROM meta WHERE key='next_id'").fetchone()[0])
@@ -591,6 +677,7 @@ class AnnotationStore:
             try:
                 with self._transaction():
                     yield
+                    self._log(self._group)  # in the group's transaction
             except BaseException:
                 self._discard_group()
                 raise
@@ -630,6 +717,7 @@ class AnnotationStore:
             with self._transaction():
                 for change in changes:
                     self._write(change.table, change.key, change.before if backwards else change.after)
+                self._log(step, replay="undo" if backwards else "redo")
             target.append(step)
             return step.label
 
@@ -642,7 +730,20 @@ class AnnotationStore:
             if self._group is not None:
                 self._group.changes.extend(changes)
             else:
-                self._push_undo(UndoStep(label, changes))
+                step = UndoStep(label, changes)
+                self._log(step)
+                self._push_undo(step)
+
+    def _log(self, step: UndoStep, *, replay: str = "") -> None:
+        """The step's row of the activity log (nothing for an empty step or a reviewer's alone); ``replay`` is
+        "undo" (the counts taken back) or "redo"."""
+        if all(change.table in _UNLOGGED_TABLES for change in step.changes):
+            return
+        tracks, keyframes = step_counts(step.changes)
+        sign = -1 if replay == "undo" else 1
+        label = f"{replay} {step.label}" if replay else step.label
+        self._db.execute("INSERT INTO activity (time, author, label, tracks_added, keyframes_added) "
+                         "VALUES (?, ?, ?, ?, ?)", (self.clock(), self.author, label, sign * tracks, sign * keyframes))
 
     def _push_undo(self, step: UndoStep) -> None:
         self._undo.append(step)
@@ -719,6 +820,14 @@ def _migrate(db: sqlite3.Connection) -> None:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def _in_memory(db: sqlite3.Connection) -> sqlite3.Connection:
+    """A copy of the database in memory (the file's connection is closed): what a read-only store migrates."""
+    memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    db.backup(memory)
+    db.close()
+    return memory
 
 
 def lock_path(database: Path) -> Path:
