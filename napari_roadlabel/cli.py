@@ -33,8 +33,9 @@ from .qa.agreement import compare_projects, compare_suggestions
 from .qa.browser import render_png
 from .qa.check_config import config_for, load_check_config
 from .qa.checks import run_checks
+from .qa.outcome import QAOutcome, record_outcome
 from .qa.report import report_with_frames, write_report
-from .qa.review import review_progress
+from .qa.review import default_reviewer, now, review_progress
 from .temporal.propagation import (
     FLAG_BELOW,
     METHODS,
@@ -235,6 +236,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--headless", action="store_true",
                       help="no window: save a screenshot and the exported annotations, print where they are")
     demo.set_defaults(run=_demo)
+
+    from . import cli_status
+
+    cli_status.add_commands(commands)
     return parser
 
 
@@ -374,7 +379,19 @@ def _qa(args) -> int:
         if args.report or args.json:
             _write_qa_report(project, findings, agreement, args)
     blocked = any(finding.blocking for finding in findings) or (args.require_sign_off and not progress.signed_off)
+    _record_qa_outcome(args.project, findings, progress, blocked)
     return EXIT_BLOCKED if blocked else 0
+
+
+def _record_qa_outcome(folder: Path, findings: list, progress, blocked: bool) -> None:
+    """For the dataset status; a folder that cannot take the file costs a warning, not the QA run."""
+    counts = Counter(finding.severity.value for finding in findings)
+    outcome = QAOutcome(time=now(), by=default_reviewer(), errors=counts["error"], warnings=counts["warning"],
+                        notes=counts["info"], blocked=blocked, signed_off=progress.signed_off)
+    try:
+        record_outcome(folder, outcome)
+    except RoadlabelError as error:
+        print(f"roadlabel: warning: the QA outcome was not recorded: {error}", file=sys.stderr)
 
 
 def _agreement(project: Project, args) -> dict | None:

@@ -67,7 +67,7 @@ class QAReport:
         return json.dumps(self.data, indent=1) + "\n"
 
     def to_html(self) -> str:
-        return _environment().get_template(TEMPLATE).render(
+        return page_environment().get_template(TEMPLATE).render(
             data=self.data, figures=self.figures, thumbnails=self.thumbnails, left_out=self.thumbnails_left_out,
             colors=self.class_colors, groups=finding_groups(self.data["findings"]["items"]),
             sources=[source.value for source in Source], max_timeline_rows=MAX_TIMELINE_ROWS)
@@ -310,7 +310,7 @@ def _presence_figure(timelines: dict, findings: list[dict], colors: dict[str, st
         _bars(axes, row, [[tag["start"], tag["end"]]], colors.get(tag["class"], "#c0c0c0"), alpha=0.75)
     _mark_findings(axes, findings, rows, len(labels))
     _separate_classes(axes, [track["class"] for track in tracks] + [tag["class"] for tag in tags])
-    return _svg(figure)
+    return svg_uri(figure)
 
 
 def _mark_findings(axes, findings: list[dict], rows: dict[int, int], row_count: int) -> None:
@@ -343,7 +343,7 @@ def _lights_figure(lights: list[dict], frames: int) -> str:
     handles = [Patch(facecolor=color, label=state) for state, color in seen.items()]
     handles.append(Patch(facecolor="#d0d4da", hatch="////", edgecolor=PANEL, label="flashing"))
     _legend(figure, handles)
-    return _svg(figure)
+    return svg_uri(figure)
 
 
 def _group_runs(runs: list[list]) -> dict[tuple, list[list]]:
@@ -363,7 +363,7 @@ def _review_figure(runs: list[list], frames: int) -> str:
         count = sum(run[1] - run[0] + 1 for run in chosen)
         handles.append(Patch(facecolor=color, label=f"{status} ({count})"))
     _legend(figure, handles)
-    return _svg(figure)
+    return svg_uri(figure)
 
 
 def _agreement_figure(per_frame: list[dict], frames: int) -> str:
@@ -383,7 +383,7 @@ def _agreement_figure(per_frame: list[dict], frames: int) -> str:
     axes.set_xlabel("frame", fontsize=8, color=INK, labelpad=1)
     axes.set_ylabel("agreement", fontsize=8, color=INK)
     _legend(figure, axes.get_legend_handles_labels()[0])
-    return _svg(figure)
+    return svg_uri(figure)
 
 
 def _legend(figure: Figure, handles: list) -> None:
@@ -391,7 +391,8 @@ def _legend(figure: Figure, handles: list) -> None:
                   fontsize=8, frameon=False, handlelength=1.4, columnspacing=1.2)
 
 
-def _svg(figure: Figure) -> str:
+def svg_uri(figure: Figure) -> str:
+    """The figure as a data: URI of its SVG, to embed in a self-contained page."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="svg", dpi=144, metadata={"Date": None})
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -400,9 +401,12 @@ def _svg(figure: Figure) -> str:
 # ------------------------------------------------------------------ the page
 
 
-def _environment() -> jinja2.Environment:
+def page_environment(*folders: Path) -> jinja2.Environment:
+    """The templates of ``folders``, then this package's (the report, its style sheet ``report_style.css``), with
+    the report's filters: how every page of the package is rendered."""
     # Chainable: a part missing from an agreement dict shows as "—" instead of failing the whole report.
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent), autoescape=True,
+    loader = jinja2.FileSystemLoader([*folders, Path(__file__).parent])
+    environment = jinja2.Environment(loader=loader, autoescape=True,
                                      undefined=jinja2.ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
     environment.filters.update(percent=_percent, number=_number, when=_when, anchor=_anchor,
                                file_name=lambda path: PurePath(path).name)
