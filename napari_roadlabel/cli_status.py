@@ -55,7 +55,7 @@ def summary_line(summary: dict) -> str:
 def _print_sequences(sequences: list[SequenceStatus]) -> None:
     width = max([len("sequence"), *(len(sequence.name) for sequence in sequences)])
     print(f"{'sequence':<{width}}  {'stage':<10} {'frames':>7} {'objects':>8} {'keyframes':>9} {'accepted':>8}  "
-          f"{'jobs':<24} {'last QA':<26} signed off")
+          f"{'jobs':<36} {'last QA':<26} signed off")
     for sequence in sequences:
         if sequence.error:
             print(f"{sequence.name:<{width}}  {sequence.stage:<10} {sequence.error}")
@@ -65,7 +65,8 @@ def _print_sequences(sequences: list[SequenceStatus]) -> None:
         signed = (review["sign_off"]["reviewer"] or "yes") if sequence.signed_off else "-"
         objects = sum(sequence.objects.values())
         print(f"{sequence.name:<{width}}  {sequence.stage:<10} {sequence.frames:>7} {objects:>8} "
-              f"{sequence.keyframes:>9} {accepted:>8}  {_jobs(sequence.jobs):<24} {_qa(sequence.last_qa):<26} {signed}")
+              f"{sequence.keyframes:>9} {accepted:>8}  {_jobs(sequence.jobs):<36} {_qa(sequence.last_qa):<26} "
+              f"{signed}")
 
 
 def _jobs(jobs: list[dict]) -> str:
