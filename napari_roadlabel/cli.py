@@ -235,6 +235,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--headless", action="store_true",
                       help="no window: save a screenshot and the exported annotations, print where they are")
     demo.set_defaults(run=_demo)
+
+    from . import cli_batch
+
+    cli_batch.add_commands(commands)
     return parser
 
 
