@@ -11,8 +11,9 @@ task through a *runner* (``argv -> (Status, error line)``: the command line inte
   ``suggest`` change the project) and recorded, replacing the record whole.  Fingerprinting only reads files:
   the project's database is hashed as bytes, never opened.
 - With a ``Client`` the tasks are submitted at once and collected as they finish; a worker that dies under a
-  task makes the scheduler retry it elsewhere, at most ``ALLOWED_FAILURES`` times (on clusters this module
-  starts), and then that task alone ends ``crashed``.  Without a client the tasks run here, in order.
+  task makes the scheduler retry it elsewhere, at most ``ALLOWED_FAILURES`` times, and then that task alone ends
+  ``crashed`` (on the clusters this module starts, a worker holds one task at a time, so it takes no queued one
+  down with it; a running cluster keeps its own settings).  Without a client the tasks run here, in order.
 
 ``open_client`` starts a local cluster, or connects to a running one and ``check_cluster`` makes sure its
 workers run this version of napari-roadlabel and see every project before anything runs.
@@ -28,6 +29,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -84,15 +86,23 @@ Runner = Callable[[Sequence[str]], tuple[Status, str]]  # a command line -> how 
 # ---------------------------------------------------------------- one task (on a worker)
 
 
-def run_task(task: Task, runner: Runner, *, force: bool = False) -> Item:
-    """Run one task unless its last success had the same fingerprint; record the fingerprint of a success."""
+def run_task(task: Task, runner: Runner, *, force: bool = False, run: str = "") -> Item:
+    """Run one task unless its last success had the same fingerprint; record the fingerprint of a success.
+
+    ``run`` names the batch: a task retried after its worker died with its result (a success already
+    recorded by this same run) ends ok again instead of running twice or reading as skipped.
+    """
     start = time.perf_counter()
-    if not force and _is_done(task):
+    record = _record_if_current(task)
+    if record is not None and run and record.get("run") == run:
+        return Item(task.project, Status.OK, record.get("seconds", 0.0))
+    if record is not None and not force:
         return Item(task.project, Status.SKIPPED, time.perf_counter() - start)
     status, error = runner(task.argv)
+    seconds = time.perf_counter() - start
     if status is Status.OK:
-        _write_record(task)
-    return Item(task.project, status, time.perf_counter() - start, error if status is not Status.OK else "")
+        _write_record(task, run, seconds)
+    return Item(task.project, status, seconds, error if status is not Status.OK else "")
 
 
 def record_path(task: Task) -> Path:
@@ -108,16 +118,20 @@ def fingerprint(task: Task) -> str:
     return digest.hexdigest()
 
 
-def _is_done(task: Task) -> bool:
+def _record_if_current(task: Task) -> dict | None:
+    """The record of the task's last success if nothing it reads changed since and its outputs are there."""
     try:
         record = json.loads(record_path(task).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False  # never run, or a record we cannot read: run it
-    return record.get("fingerprint") == fingerprint(task) and all(path.exists() for path in task.outputs)
+        return None  # never run, or a record we cannot read: run it
+    if not isinstance(record, dict) or record.get("fingerprint") != fingerprint(task):
+        return None
+    return record if all(path.exists() for path in task.outputs) else None
 
 
-def _write_record(task: Task) -> None:
-    record = {"fingerprint": fingerprint(task), "argv": list(task.argv), "version": __version__,
+def _write_record(task: Task, run: str, seconds: float) -> None:
+    record = {"fingerprint": fingerprint(task), "argv": list(task.argv), "version": __version__, "run": run,
+              "seconds": round(seconds, 3),
               "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     record_path(task).parent.mkdir(exist_ok=True)
     with atomic_write(record_path(task)) as handle:
@@ -158,17 +172,18 @@ def run_batch(tasks: Sequence[Task], runner: Runner, *, client=None, force: bool
               progress: Callable[[Item], None] | None = None) -> list[Item]:
     """One item per task, in the tasks' order; ``progress`` hears of each as it ends.  No client: run here."""
     progress = progress or (lambda item: None)
+    run = uuid.uuid4().hex
     if client is None:
         items = []
         for task in tasks:
-            items.append(run_task(task, runner, force=force))
+            items.append(run_task(task, runner, force=force, run=run))
             progress(items[-1])
         return items
     from distributed import as_completed
 
     started = time.perf_counter()
-    futures = {client.submit(run_task, task, runner, force=force, pure=False, key=f"roadlabel-{index}"): task
-               for index, task in enumerate(tasks)}
+    futures = {client.submit(run_task, task, runner, force=force, run=run, key=f"roadlabel-{run}-{index}"): task
+               for index, task in enumerate(tasks)}  # keys of their own: another batch may share the scheduler
     ended = {}
     for future in as_completed(futures):
         ended[futures[future].project] = item = _item_of(future, futures[future], time.perf_counter() - started)
@@ -213,7 +228,10 @@ def open_client(*, scheduler: str | None = None, scheduler_file: Path | None = N
         with client:
             yield client
         return
-    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}), \
+    # One task at a time on each worker: a worker that dies takes no queued innocent task down with it.
+    settings = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+                "distributed.scheduler.worker-saturation": 1.0}
+    with dask.config.set(settings), \
             LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True,
                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client
