@@ -11,10 +11,16 @@ import json
 import os
 from pathlib import Path
 
+from .cli import EXIT_BLOCKED
 from .core import Project, RoadlabelError
 from .core.wording import counted
-from .teams.jobs import jobs_of
+from .teams.jobs import JOBS_FOLDER, jobs_of
+from .teams.merge import apply_merge, plan_merge
+from .teams.merge_report import report_data, write_merge_report
 from .teams.split import split_project
+
+REPORT_NAME = "merge-report.html"
+SHOWN_CONFLICTS = 20  # listed on the terminal; the report has them all
 
 
 def add_commands(commands) -> None:
@@ -39,6 +45,14 @@ def add_commands(commands) -> None:
     listing.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     listing.set_defaults(run=_list)
 
+    merge = group.add_parser("merge", help="bring the jobs back into the project as one undo step, tracks stitched "
+                                           "across the borders; exits 2 while conflicts block (see the report)")
+    merge.add_argument("project", type=Path)
+    merge.add_argument("--dry-run", action="store_true", help="write nothing but the report")
+    merge.add_argument("--report", type=Path, metavar="OUT.html",
+                       help="the conflict report (and OUT.json beside it; default PROJECT/jobs/merge-report.html)")
+    merge.set_defaults(run=_merge)
+
 
 def jobs_subcommands(commands) -> argparse._SubParsersAction:
     """The subparsers of `roadlabel jobs` (made on first call)."""
@@ -47,6 +61,26 @@ def jobs_subcommands(commands) -> argparse._SubParsersAction:
         jobs = commands.add_parser("jobs", help="split a project into jobs, list them, merge them back")
         jobs.subcommands = jobs.add_subparsers(dest="jobs_command", required=True, metavar="SUBCOMMAND")
     return jobs.subcommands
+
+
+def _merge(args) -> int:
+    with Project.open(args.project, writing=not args.dry_run) as project:
+        plan = plan_merge(project)
+        if not plan.blocked and not args.dry_run:
+            apply_merge(project, plan)
+    html = args.report or Path(args.project) / JOBS_FOLDER / REPORT_NAME
+    write_merge_report(report_data(plan, dry_run=args.dry_run), html, html.with_suffix(".json"))
+    for conflict in plan.conflicts[:SHOWN_CONFLICTS]:
+        print(f"  {conflict.kind:<11} {', '.join(conflict.jobs)}: {conflict.detail}")
+    if len(plan.conflicts) > SHOWN_CONFLICTS:
+        print(f"  ... and {len(plan.conflicts) - SHOWN_CONFLICTS} more (see the report)")
+    if plan.blocked:
+        print(f"not merged: {counted(len(plan.conflicts), 'conflict')}; report: {html}")
+        return EXIT_BLOCKED
+    verb = "would write" if args.dry_run else "merged"
+    print(f"{verb} {counted(len(plan.jobs), 'job')}: {counted(plan.changes, 'change')}, "
+          f"{counted(len(plan.new_ids), 'new track or tag', 'new tracks and tags')}; report: {html}")
+    return 0
 
 
 def _names(text: str) -> list[str]:
