@@ -11,7 +11,7 @@ Which track is which.  A job's track whose id the parent had when the job was
 made (``id <= base.max_track_id``) is that parent track: the same identity in
 every job, joined directly.  A track a job made is new; a merge records the
 parent id it got (``merged.json`` in the job), so the next merge treats it as
-that parent track and writes nothing twice.  At each border, the new tracks of
+that parent track and writes nothing twice (``record.py``).  At each border, the new tracks of
 the two neighbours (and any track with no same-identity partner across) are
 matched per class over the frames both jobs hold (the overlap; without one,
 the last own frame of one against the first of the other), one-to-one by the
@@ -26,8 +26,8 @@ A pair at ``MATCH_SIMILARITY`` or more becomes one track (the parent's id, else 
 Conflicts (``Conflict.kind``), each blocking: nothing is written while one remains.
 
 - ``class``: a track at the border whose best partner across is of another class;
-- ``attribute``: tracks joined into one whose track-level attributes differ (a value that only one side changed
-  from the parent's is taken, not a conflict);
+- ``attribute``: tracks joined into one whose track-level attributes two jobs changed differently (from what
+  each had at the split: what only one job changed is taken, not a conflict);
 - ``poor-match``: the best partner across is less similar than ``MATCH_SIMILARITY`` (but overlaps at all), or a
   same-identity track that the two sides drew apart;
 - ``unpartnered``: a track alive at the border (on the last own frame, and on the first frame of the neighbour's
@@ -46,7 +46,6 @@ starts there become one tag.  Review marks and comments stay where they are made
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -61,13 +60,13 @@ from ..core.geometry import make_geometry
 from ..qa.agreement import box_ious, region_ious
 from ..qa.lane_metrics import culane_iou_matrix
 from .jobs import Job, jobs_of
+from .record import read_record, write_record
 from .split import slice_fingerprint
 
 MATCH_SIMILARITY = 0.5  # a pair at least this alike across a border is one object
 DUPLICATE_IOU = 0.9  # two tracks of one job this alike on the same frames are one object drawn twice
 POINT_TOLERANCE = 10.0  # px: points this far apart are half alike
 LANE_WIDTH = 30  # px: lines are compared drawn this thick (CULane's width)
-MERGE_RECORD = "merged.json"  # in each job: the parent ids its new tracks and tags got, and the slices merges left
 REGION_KINDS = frozenset({GeometryKind.BOX, GeometryKind.POLYGON, GeometryKind.MASK})
 KINDS = ("class", "attribute", "poor-match", "unpartnered", "duplicate", "outside", "stale", "tag-pieces")
 
@@ -152,13 +151,17 @@ class _JobData:
     tracks: dict[int, Track]
     states: dict[int, dict[int, FrameState]]  # track id -> frame -> state
     tags: dict[int, FrameRangeTag]
-    record: dict  # the job's merge record: "ids" (job id -> parent id), "fingerprints"
+    record: dict  # the job's merge record (record.py)
 
     def node(self, identity: int, parent_ids: set[int]) -> Node:
         recorded = self.record["ids"].get(identity)
         if recorded is not None and recorded in parent_ids:
             return "", recorded
         return ("", identity) if identity <= self.job.base.max_track_id else (self.job.name, identity)
+
+    def changed(self, identity: int, attributes) -> bool:
+        """Whether the job changed these track-level attributes of ``identity`` from the split (new: yes)."""
+        return self.record["base"].get(identity) != dict(attributes)
 
     def near(self, frames: Iterable[int]) -> list[int]:
         frames = list(frames)
@@ -172,28 +175,6 @@ def _read_job(job: Job) -> _JobData:
             states[item.track.id][item.state.frame] = item.state
         return _JobData(job, {track.id: track for track in opened.tracks()}, dict(states),
                         {tag.id: tag for tag in opened.tags()}, read_record(job.folder))
-
-
-def read_record(folder: Path) -> dict:
-    """A job's merge record ({"ids": {}, "fingerprints": []} before its first merge)."""
-    path = Path(folder) / MERGE_RECORD
-    if not path.is_file():
-        return {"ids": {}, "fingerprints": []}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return {"ids": {int(key): int(value) for key, value in data["ids"].items()},
-                "fingerprints": [str(item) for item in data["fingerprints"]]}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise ProjectError(path, f"cannot be read: {error}") from None
-
-
-def _write_record(folder: Path, record: dict) -> None:
-    path = folder / MERGE_RECORD
-    temporary = path.with_name(f".{path.name}.tmp")
-    data = {"ids": {str(key): value for key, value in sorted(record["ids"].items())},
-            "fingerprints": record["fingerprints"]}
-    temporary.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
 
 
 # ------------------------------------------------------------------ the plan
@@ -276,9 +257,7 @@ def _stitch(project: Project, a: _JobData, b: _JobData, groups: _Groups, parent_
 
     def attributes_clash(ta: int, tb: int) -> None:
         mine, theirs = dict(a.tracks[ta].attributes), dict(b.tracks[tb].attributes)
-        root = groups.find(node_a[ta])
-        old = dict(project.track(root[1]).attributes) if root[0] == "" and project.has_track(root[1]) else None
-        if mine != theirs and old not in (mine, theirs):
+        if mine != theirs and a.changed(ta, mine) and b.changed(tb, theirs):
             conflicts.append(Conflict("attribute", f"{_differences(mine, theirs)}", tracks=((a.job.name, ta),
                                                                                             (b.job.name, tb)),
                                       **where))
@@ -465,11 +444,12 @@ def _parent_ids_of(group, parent_ids: set[int]) -> set[int]:
 
 
 def _plan_track(project: Project, group, target: int, existing: bool, plan: MergePlan) -> None:
-    """The track's class and attributes: a value one job changed from the parent's is taken; two jobs
-    changing it differently is a conflict (when no border between them said so already)."""
+    """The track's class and attributes: what one job changed from the split is taken; two jobs changing it
+    differently is a conflict (when no border between them said so already)."""
     old = dict(project.track(target).attributes) if existing else None
     versions = {json.dumps(dict(item.tracks[tid].attributes), sort_keys=True): (item, tid) for item, tid in group}
-    changed = {key: who for key, who in versions.items() if json.loads(key) != old}
+    changed = {key: (item, tid) for key, (item, tid) in versions.items()
+               if item.changed(tid, item.tracks[tid].attributes)}
     if len(changed) > 1:
         tracks = tuple((item.job.name, tid) for item, tid in changed.values())
         if not any(conflict.kind == "attribute" and set(conflict.tracks) <= set(tracks) for conflict in plan.conflicts):
@@ -478,7 +458,8 @@ def _plan_track(project: Project, group, target: int, existing: bool, plan: Merg
         return
     if changed or not existing:
         item, tid = next(iter((changed or versions).values()))
-        plan.tracks_put.append(Track(target, item.tracks[tid].class_name, dict(item.tracks[tid].attributes)))
+        if dict(item.tracks[tid].attributes) != old:
+            plan.tracks_put.append(Track(target, item.tracks[tid].class_name, dict(item.tracks[tid].attributes)))
 
 
 def _plan_states(project: Project, data: list[_JobData], wanted: dict[tuple[int, int], FrameState],
@@ -564,8 +545,8 @@ def _plan_tag(project: Project, node: Node, frames: np.ndarray, versions, next_i
             plan.tags_deleted.append(node[1])
         return
     start, end = int(runs[0]), int(runs[1]) - 1
-    seen = {json.dumps(dict(tag.attributes), sort_keys=True) for item, tag in versions if item is not None}
-    changed = [json.loads(key) for key in seen if old is None or json.loads(key) != dict(old.attributes)]
+    changed = [json.loads(key) for key in {json.dumps(dict(tag.attributes), sort_keys=True) for item, tag in versions
+                                           if item is not None and item.changed(tag.id, tag.attributes)}]
     if len(changed) > 1:
         plan.conflicts.append(Conflict("attribute", f"{versions[-1][1].class_name} tag {node[1]}: jobs set "
                                                     "different attributes", jobs, None))
@@ -615,10 +596,10 @@ def _record_merge(project: Project, plan: MergePlan) -> None:
     are new again) and the parent still matches the job's base."""
     for job in plan.jobs:
         record = read_record(job.folder)
-        updated = {"ids": {**record["ids"], **plan.records.get(job.name, {})},
+        updated = {**record, "ids": {**record["ids"], **plan.records.get(job.name, {})},
                    "fingerprints": list(record["fingerprints"])}
         fingerprint = slice_fingerprint(project, *job.frames)
         if fingerprint not in updated["fingerprints"]:
             updated["fingerprints"].append(fingerprint)
         if updated != record:
-            _write_record(job.folder, updated)
+            write_record(job.folder, updated)

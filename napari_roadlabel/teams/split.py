@@ -47,6 +47,7 @@ from ..core import Project, ProjectError, RoadlabelError, SequenceInfo, Source
 from ..core.annotations import FrameRangeTag
 from ..io.atomic import AtomicOutputs
 from .jobs import JOBS_FOLDER, Base, Job, Move, Stage, State, jobs_of, now, write_job
+from .record import empty_record, write_record
 
 KEYFRAME_REACH = 3  # frames: a keyframe this close to a cut makes it worse, the closer the more
 BORDER_FREEDOM = 0.1  # a border may move by this share of a part's length
@@ -224,6 +225,8 @@ def _make_job(parent: Project, jobs_folder: Path, name: str, own: tuple[int, int
     sequence = SequenceInfo(**{**parent.sequence.__dict__, "source": source})
     with Project.create(folder, sequence, taxonomy=parent.taxonomy, annotator=assignee) as job_project:
         _copy_slice(parent, job_project, *frames)
+        base = {item.id: dict(item.attributes) for item in (*job_project.tracks(), *job_project.tags())}
+    write_record(folder, {**empty_record(), "base": base})
     base = Base(fingerprint=slice_fingerprint(parent, *frames), max_track_id=last_id(parent))
     job = Job(name=name, folder=folder, frames=frames, own=own, parent=parent.folder, base=base, assignee=assignee,
               reviewer=reviewer)
