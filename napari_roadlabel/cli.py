@@ -235,6 +235,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--headless", action="store_true",
                       help="no window: save a screenshot and the exported annotations, print where they are")
     demo.set_defaults(run=_demo)
+
+    from . import cli_jobs
+    cli_jobs.add_commands(commands)
     return parser
 
 
