@@ -1,4 +1,5 @@
-"""`roadlabel jobs`: split a project into jobs, list them, merge them back (see teams/split.py, teams/merge.py).
+"""`roadlabel jobs`: split a project into jobs, list them, merge them back (see teams/split.py, teams/merge.py);
+`move` and `assign` come from cli_stages.py.
 
 ``jobs_subcommands(commands)`` gives the ``jobs`` group's subparsers, so that other modules add their own
 ``jobs`` subcommands to the same group.
@@ -8,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
+from . import cli_stages
 from .cli import EXIT_BLOCKED
 from .core import Project, RoadlabelError
 from .core.wording import counted
+from .qa.review import default_reviewer
 from .teams.jobs import JOBS_FOLDER, jobs_of
 from .teams.merge import apply_merge, plan_merge
 from .teams.merge_report import report_data, write_merge_report
@@ -52,6 +54,7 @@ def add_commands(commands) -> None:
     merge.add_argument("--report", type=Path, metavar="OUT.html",
                        help="the conflict report (and OUT.json beside it; default PROJECT/jobs/merge-report.html)")
     merge.set_defaults(run=_merge)
+    cli_stages.add_commands(group)
 
 
 def jobs_subcommands(commands) -> argparse._SubParsersAction:
@@ -90,7 +93,7 @@ def _names(text: str) -> list[str]:
 def _split(args) -> None:
     Project.open(args.project).close()  # a missing or broken project is named as such
     jobs = split_project(args.project, parts=args.parts, frames=args.frames, overlap=args.overlap,
-                         assignees=args.assign, reviewer=args.reviewer, by=os.environ.get("USER", ""),
+                         assignees=args.assign, reviewer=args.reviewer, by=default_reviewer(),
                          resplit=args.resplit)
     for job in jobs:
         print(_line(job))

@@ -112,3 +112,25 @@ def test_a_hand_broken_job_file_is_refused_naming_the_key(job_folder):
     (job_folder / "job.json").write_text(json.dumps(data))
     with pytest.raises(RoadlabelError, match=r"job.json: stage: must be one of annotation, review, acceptance"):
         read_job(job_folder)
+
+
+def test_the_command_line_moves_and_assigns_jobs_made_by_a_split(parent, capsys):
+    from napari_roadlabel.cli import main
+
+    assert main(["jobs", "split", str(parent), "--parts", "2", "--assign", ANNOTATOR, "--reviewer", REVIEWER]) == 0
+    job = parent / "jobs" / "job-01"
+    assert main(["jobs", "move", str(job), "submit", "--by", ANNOTATOR, "--comment", "done"]) == 0
+    assert "job-01: review, new (submit by ana)" in capsys.readouterr().out
+    assert main(["jobs", "move", str(job), "reject", "--by", REVIEWER]) == 1
+    assert "job-01: reject: give a reason" in capsys.readouterr().err
+    assert main(["jobs", "assign", str(job), "--reviewer", "lin", "--by", LEAD]) == 0
+    assert main(["jobs", "move", str(job), "reject", "--by", "lin", "--comment", "sign value missing"]) == 0
+    listed = {entry["job"]: entry for entry in _listed(main, parent, capsys)}
+    assert listed["job-01"]["stage"] == "annotation" and listed["job-01"]["state"] == "rejected"
+    assert listed["job-01"]["reviewer"] == "lin" and listed["job-02"]["state"] == "new"
+
+
+def _listed(main, parent, capsys) -> list[dict]:
+    capsys.readouterr()
+    assert main(["jobs", "list", str(parent), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
