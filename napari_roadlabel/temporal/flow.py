@@ -199,7 +199,16 @@ def _carry_one(item: Carried, seeds: np.ndarray, moved: np.ndarray, good: np.nda
         transform = field.ground if on_ground else _region_transform(seeds[good], moved[good])
         shape, residual = _move_region(geometry, transform, seeds[good], moved[good], size)
         return shape, residual, transform
-    return _move_points(geometry, seeds, moved, good), 0.0, None  # each point on its own: no model
+    return _move_points(geometry, seeds, moved, good), _off_ground(item, field, seeds[good], moved[good]), None
+
+
+def _off_ground(item: Carried, field: MotionField, seeds: np.ndarray, moved: np.ndarray) -> float:
+    """Points tracked each on its own have no model to stray from, but paint on the road moves with it: their
+    median distance from where the ground's motion puts them (0 off the road, or without the ground's motion)."""
+    if not item.on_road or field.ground is None or not len(seeds):
+        return 0.0
+    expected = cv2.perspectiveTransform(seeds.reshape(-1, 1, 2), field.ground).reshape(-1, 2)
+    return float(np.median(np.linalg.norm(moved - expected, axis=1)))
 
 
 def _independent(seeds: np.ndarray) -> float:
