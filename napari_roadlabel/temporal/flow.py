@@ -29,6 +29,8 @@ from where the kind's motion model puts them, over the square root of how many o
 them see different pixels (the model averages their errors).  The
 forward-backward check alone cannot see a model's misfit (a small sign whose
 flow also sees the background lags behind it, frame after frame); the residual does.
+Points tracked each on its own have no model; a line painted on the road (an
+arrow, a stop line) takes the distance of its seeds from the ground's motion.
 """
 
 from __future__ import annotations

@@ -21,9 +21,13 @@ The rules (the user guide's "Propagation" section says the same):
   error expected since the anchor (biases add up, noise adds in quadrature:
   random errors partly cancel); a state's confidence is
   exp(-expected error / ``CONFIDENCE_SCALE_PX``), and no more than the
-  quality of the step that reached it over ``GOOD_STEP_QUALITY`` (tracking over
-  noise passes a few seeds by chance); across a gap it is blended like the
-  shapes.  Below ``flag_below`` a state is flagged for review; a step whose
+  quality of the run's worst step so far over ``GOOD_STEP_QUALITY`` (tracking
+  over noise passes a few seeds by chance, and what such a step got wrong stays
+  in the shape).  Across a gap the two sweeps are two estimates of the truth:
+  the blend's expected error follows from both sweeps' and from how far apart
+  their shapes are (``_blended_confidence``), so where they disagree by more
+  than their errors explain, the blend is flagged however near a keyframe it
+  is.  Below ``flag_below`` a state is flagged for review; a step whose
   quality is under ``stop_below`` stops the object ("confidence collapsed").
   Interpolated states carry no confidence.
 
