@@ -209,7 +209,12 @@ def _off_ground(item: Carried, field: MotionField, seeds: np.ndarray, moved: np.
     median distance from where the ground's motion puts them (0 off the road, or without the ground's motion)."""
     if not item.on_road or field.ground is None or not len(seeds):
         return 0.0
-    expected = cv2.perspectiveTransform(seeds.reshape(-1, 1, 2), field.ground).reshape(-1, 2)
+    return _residual(field.ground, seeds, moved)
+
+
+def _residual(transform: np.ndarray, seeds: np.ndarray, moved: np.ndarray) -> float:
+    """The median distance, px, of the moved seeds from where the 3x3 transform puts them."""
+    expected = cv2.perspectiveTransform(seeds.reshape(-1, 1, 2), transform).reshape(-1, 2)
     return float(np.median(np.linalg.norm(moved - expected, axis=1)))
 
 
@@ -347,8 +352,7 @@ def _median_scales(seeds: np.ndarray, moved: np.ndarray, good: np.ndarray) -> np
 def _move_region(geometry: Geometry, transform: np.ndarray, seeds: np.ndarray, moved: np.ndarray,
                  size: tuple[int, int]) -> tuple[Geometry | None, float]:
     """A polygon's corners or a mask's pixels carried by the motion of the seeds on and around it."""
-    expected = cv2.perspectiveTransform(seeds.reshape(-1, 1, 2), transform).reshape(-1, 2)
-    residual = float(np.median(np.linalg.norm(moved - expected, axis=1)))
+    residual = _residual(transform, seeds, moved)
     if geometry.kind is GeometryKind.MASK:
         return _warped_mask(geometry, transform, size), residual
     corners = carry_polygon(geometry.points, transform, size)
