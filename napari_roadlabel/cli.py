@@ -236,8 +236,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="no window: save a screenshot and the exported annotations, print where they are")
     demo.set_defaults(run=_demo)
 
+    from . import cli_jobs
+    cli_jobs.add_commands(commands)
     from . import cli_batch
-
     cli_batch.add_commands(commands)
     return parser
 

@@ -24,7 +24,10 @@ print(','.join(gui))
                                     "napari_roadlabel.assist.run", "napari_roadlabel.assist.onnx_model",
                                     "napari_roadlabel.assist.lane_proposals", "napari_roadlabel.assist.boxes",
                                     "napari_roadlabel.assist.light_state", "napari_roadlabel.assist.frame_tags",
-                                    "napari_roadlabel.assist.masks", "napari_roadlabel.assist.road_paint"])
+                                    "napari_roadlabel.assist.masks", "napari_roadlabel.assist.road_paint",
+                                    "napari_roadlabel.teams.jobs", "napari_roadlabel.teams.stages",
+                                    "napari_roadlabel.teams.split", "napari_roadlabel.teams.merge",
+                                    "napari_roadlabel.teams.merge_report"])
 def test_module_does_not_import_gui_toolkits(module):
     result = subprocess.run([sys.executable, "-c", CHECK.format(module=module, gui=GUI_MODULES)],
                             capture_output=True, text=True, check=True)
@@ -47,6 +50,11 @@ def test_module_does_not_import_gui_toolkits(module):
     ("napari_roadlabel.assist.hmm", {"core", "assist"}),
     ("napari_roadlabel.assist.masks", {"core", "temporal", "assist"}),
     ("napari_roadlabel.assist.road_paint", {"core", "assist"}),
+    ("napari_roadlabel.teams.jobs", {"core", "teams"}),
+    ("napari_roadlabel.teams.stages", {"core", "qa", "teams"}),
+    ("napari_roadlabel.teams.split", {"core", "io", "teams"}),
+    ("napari_roadlabel.teams.merge", {"core", "io", "qa", "teams"}),
+    ("napari_roadlabel.teams.merge_report", {"core", "io", "qa", "teams"}),
 ])
 def test_module_imports_only_the_layers_below_it(module, allowed):
     code = (f"import sys, {module}; "
