@@ -27,7 +27,8 @@ print(','.join(gui))
                                     "napari_roadlabel.assist.masks", "napari_roadlabel.assist.road_paint",
                                     "napari_roadlabel.teams.jobs", "napari_roadlabel.teams.stages",
                                     "napari_roadlabel.teams.split", "napari_roadlabel.teams.merge",
-                                    "napari_roadlabel.teams.merge_report"])
+                                    "napari_roadlabel.teams.merge_report",
+                                    "napari_roadlabel.teams.batch"])
 def test_module_does_not_import_gui_toolkits(module):
     result = subprocess.run([sys.executable, "-c", CHECK.format(module=module, gui=GUI_MODULES)],
                             capture_output=True, text=True, check=True)
@@ -50,6 +51,7 @@ def test_module_does_not_import_gui_toolkits(module):
     ("napari_roadlabel.assist.hmm", {"core", "assist"}),
     ("napari_roadlabel.assist.masks", {"core", "temporal", "assist"}),
     ("napari_roadlabel.assist.road_paint", {"core", "assist"}),
+    ("napari_roadlabel.teams.batch", {"core", "io", "teams"}),
     ("napari_roadlabel.teams.jobs", {"core", "teams"}),
     ("napari_roadlabel.teams.stages", {"core", "qa", "teams"}),
     ("napari_roadlabel.teams.split", {"core", "io", "teams"}),
