@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .cli import EXIT_BLOCKED, EXIT_ERROR, _parser, main
+from .cli import EXIT_BLOCKED, EXIT_ERROR, ArgumentParser, _parser, main
 from .core import RoadlabelError
 from .io.formats.registry import SUFFIXES
 from .teams.batch import (
@@ -70,7 +70,7 @@ def _workers(text: str) -> int:
 
 
 def _batch(args) -> int:
-    own = argparse.ArgumentParser(prog="roadlabel batch", add_help=False, allow_abbrev=False)
+    own = ArgumentParser(prog="roadlabel batch", add_help=False, allow_abbrev=False)
     _add_batch_options(own)
     _, rest = own.parse_known_args(args.rest, namespace=args)  # keeps what came before COMMAND unless repeated
     projects, options = _projects_and_options(rest)

@@ -10,7 +10,7 @@ exactly the job's states (and the frame-range tags' frames), nothing else.
 Which track is which.  A job's track whose id the parent had when the job was
 made (``id <= base.max_track_id``) is that parent track: the same identity in
 every job, joined directly.  A track a job made is new; a merge records the
-parent id it got (``merged.json`` in the job), so the next merge treats it as
+parent id it got (``merge-record.json`` in the job), so the next merge treats it as
 that parent track and writes nothing twice (``record.py``).  At each border, the new tracks of
 the two neighbours (and any track with no same-identity partner across) are
 matched per class over the frames both jobs hold (the overlap; without one,
