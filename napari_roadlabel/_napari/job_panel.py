@@ -45,7 +45,7 @@ class JobPanel(QWidget):
         if job.history:
             move = job.history[-1]
             said = f": “{move.comment}”" if move.comment else ""
-            lines.append(f"Last: {move.action} by {move.by or '-'}, {move.time}{said}")
+            lines.append(f"Last: {move.action} by {move.by or '-'}, {_readable(move.time)}{said}")
         self.status.setText("<br>".join(lines))
         self.actions.clear()
         buttons = [(f"Go to frame {first}", lambda: self._go_to_frame(first))]
@@ -64,3 +64,8 @@ class JobPanel(QWidget):
             return
         self.comment.value = ""
         self.show_job()
+
+
+def _readable(time: str) -> str:
+    """2026-12-07T07:38:04+00:00 as 2026-12-07 07:38 UTC."""
+    return f"{time[:10]} {time[11:16]} UTC" if time.endswith("+00:00") else time
