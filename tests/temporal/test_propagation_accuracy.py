@@ -66,10 +66,9 @@ def _worst(errors: dict) -> str:
 
 @pytest.mark.parametrize("case", [
     "road-edge",
-    pytest.param("dashed", marks=pytest.mark.xfail(
-        strict=True, reason="measured: 3.57 px at frame 47 (frames 44-48 over 3 px; 0.5-1.7 px until frame 37)")),
+    "dashed",  # measured: worst 1.90 px (frame 52), since the lane's line starts from Theil-Sen
     pytest.param("leaves-the-image", marks=pytest.mark.xfail(
-        strict=True, reason="measured: 3.17 px at frame 41 (the one frame over 3 px; 2-3 px on frames 30-46)")),
+        strict=True, reason="measured: 3.01 px at frame 43 (the one frame over 3 px)")),
 ])
 def test_flow_across_a_long_gap_stays_within_3_px_of_the_truth(run, case):
     result, errors = run
@@ -79,11 +78,7 @@ def test_flow_across_a_long_gap_stays_within_3_px_of_the_truth(run, case):
     assert max(distance for distance, _ in errors[case].values()) <= TOLERANCE_PX, _worst(errors[case])
 
 
-@pytest.mark.xfail(strict=True, reason="measured: 7 states over 3 px, none flagged: dashed frames 44-48 "
-                                       "(3.07-3.57 px) at 0.59-0.66, where the backward sweep is 3.2-3.7 px off but "
-                                       "expects under 2.2 px and the forward agrees with it within 2 px, so the "
-                                       "blend leans on it; the leaving line's frames 41, 43 (3.17, 3.01 px) at "
-                                       "0.56, 0.50")
+# measured: 1 state over 3 px (the leaving line at frame 43, 3.01 px), flagged
 def test_states_far_off_the_truth_are_mostly_flagged(run):
     _, errors = run
     off = [flagged for case in errors.values() for distance, flagged in case.values() if distance > TOLERANCE_PX]
