@@ -67,8 +67,10 @@ def _worst(errors: dict) -> str:
 @pytest.mark.parametrize("case", [
     "road-edge",
     "dashed",  # measured: worst 1.90 px (frame 52), since the lane's line starts from Theil-Sen
+    # Not strict: measured 3.01 px at frame 43, the one frame over 3 px; so close to the limit that another
+    # platform's OpenCV may land either side of it.
     pytest.param("leaves-the-image", marks=pytest.mark.xfail(
-        strict=True, reason="measured: 3.01 px at frame 43 (the one frame over 3 px)")),
+        strict=False, reason="measured: 3.01 px at frame 43 (the one frame over 3 px)")),
 ])
 def test_flow_across_a_long_gap_stays_within_3_px_of_the_truth(run, case):
     result, errors = run
