@@ -36,7 +36,8 @@ Flagged recall: after flow's first fill of each track (first and last keyframe
 only), every propagated state is compared with the truth; a state more than
 3 px off is bad.  ``flagged_recall`` is the share of bad states flagged for
 review (``needs_review``), ``flagged_precision`` the share of flagged states
-that are bad.  Goal: recall at least 0.8.
+that are bad, ``share_flagged`` the share of all states flagged (each one an
+annotator steps to: fewer at the same recall is better).  Goal: recall at least 0.8.
 
 Drift: ``shared/data/udacity-lanelines/solidWhiteRight.mp4`` (real, 221 frames,
 no ground truth).  Its two ego lanes are clicked on frame 0 (four points each,
@@ -229,7 +230,8 @@ def _flagged_figures(review: list[tuple[bool, bool]]) -> dict:
     caught = sum(is_bad and is_flagged for is_bad, is_flagged in review)
     return {"propagated_states": len(review), "bad_states": bad, "flagged_states": flagged,
             "flagged_recall": round(caught / bad, 3) if bad else None,
-            "flagged_precision": round(caught / flagged, 3) if flagged else None}
+            "flagged_precision": round(caught / flagged, 3) if flagged else None,
+            "share_flagged": round(flagged / len(review), 3) if review else None}
 
 
 def _keyframes_needed(project: Project, frames: np.ndarray, track, truth: dict[int, tuple],
@@ -356,7 +358,8 @@ def print_effort(runs: list[dict]) -> None:
               f"tracks need only their first and last frame with flow (goal: every unoccluded track)")
         print(f"  flow's first fill: {run['bad_states']} of {run['propagated_states']} states more than "
               f"{TOLERANCE_PX:g} px off, {run['flagged_states']} flagged; recall {run['flagged_recall']} "
-              f"(goal {GOAL_FLAGGED_RECALL}), precision {run['flagged_precision']}")
+              f"(goal {GOAL_FLAGGED_RECALL}), precision {run['flagged_precision']}, "
+              f"share flagged {run['share_flagged']}")
 
 
 def print_drift(gap: dict) -> None:

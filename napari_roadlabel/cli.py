@@ -105,8 +105,16 @@ def _show_warning(show_others, message, category, *details) -> None:
         show_others(message, category, *details)
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, but a usage error exits 1 like any other error: 2 means "blocked" to our pipelines."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="roadlabel", description="Label road scenes for autonomous driving.")
+    parser = ArgumentParser(prog="roadlabel", description="Label road scenes for autonomous driving.")
     parser.add_argument("--version", action="version", version=f"napari-roadlabel {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -237,8 +245,11 @@ def _parser() -> argparse.ArgumentParser:
                       help="no window: save a screenshot and the exported annotations, print where they are")
     demo.set_defaults(run=_demo)
 
+    from . import cli_jobs
+    cli_jobs.add_commands(commands)
+    from . import cli_batch
+    cli_batch.add_commands(commands)
     from . import cli_status
-
     cli_status.add_commands(commands)
     return parser
 

@@ -25,6 +25,10 @@ print(','.join(gui))
                                     "napari_roadlabel.assist.lane_proposals", "napari_roadlabel.assist.boxes",
                                     "napari_roadlabel.assist.light_state", "napari_roadlabel.assist.frame_tags",
                                     "napari_roadlabel.assist.masks", "napari_roadlabel.assist.road_paint",
+                                    "napari_roadlabel.teams.jobs", "napari_roadlabel.teams.stages",
+                                    "napari_roadlabel.teams.split", "napari_roadlabel.teams.merge",
+                                    "napari_roadlabel.teams.merge_report",
+                                    "napari_roadlabel.teams.batch",
                                     "napari_roadlabel.qa.outcome", "napari_roadlabel.teams.figures",
                                     "napari_roadlabel.teams.status", "napari_roadlabel.teams.status_page"])
 def test_module_does_not_import_gui_toolkits(module):
@@ -49,6 +53,12 @@ def test_module_does_not_import_gui_toolkits(module):
     ("napari_roadlabel.assist.hmm", {"core", "assist"}),
     ("napari_roadlabel.assist.masks", {"core", "temporal", "assist"}),
     ("napari_roadlabel.assist.road_paint", {"core", "assist"}),
+    ("napari_roadlabel.teams.batch", {"core", "io", "teams"}),
+    ("napari_roadlabel.teams.jobs", {"core", "teams"}),
+    ("napari_roadlabel.teams.stages", {"core", "qa", "teams"}),
+    ("napari_roadlabel.teams.split", {"core", "io", "teams"}),
+    ("napari_roadlabel.teams.merge", {"core", "io", "qa", "teams"}),
+    ("napari_roadlabel.teams.merge_report", {"core", "io", "qa", "teams"}),
     ("napari_roadlabel.qa.outcome", {"core", "io", "qa"}),
     ("napari_roadlabel.teams.figures", {"core", "teams"}),
     ("napari_roadlabel.teams.status", {"core", "io", "qa", "teams"}),

@@ -26,9 +26,11 @@ from qtpy.QtWidgets import (
 
 from ..core import Project, RoadlabelError
 from ..io.projects import create_project, open_project_frames
+from ..teams.jobs import is_job, read_job
 from . import keymap
 from .assist_panel import AssistPanel
 from .export_dialog import ExportDialog
+from .job_panel import JobPanel
 from .panel import KeysHelp, LabelingPanel
 from .reader import OPEN_REQUEST_KEY
 from .review_panel import ReviewPanel
@@ -59,6 +61,7 @@ class RoadLabelWidget(QWidget):
                                        "... (edits are saved as you make them)")
         self._export_button.setEnabled(False)
         self.panel: LabelingPanel | None = None
+        self.job_panel: JobPanel | None = None
         self.review_panel: ReviewPanel | None = None
         self.assist_panel: AssistPanel | None = None
         self.export_dialog: ExportDialog | None = None
@@ -94,6 +97,8 @@ class RoadLabelWidget(QWidget):
         """Show a project folder in the viewer (replacing any open one)."""
         project = Project.open(folder, writing=True)
         try:
+            if is_job(folder):
+                read_job(folder)  # a broken job.json is refused before anything is shown
             frames = open_project_frames(project)
         except RoadlabelError:
             project.close()
@@ -105,6 +110,9 @@ class RoadLabelWidget(QWidget):
         self.workspace.frame_shown.connect(self._update_frame_summary)
         self.workspace.edited.connect(lambda message: self._show_project())  # counts in the header, this frame
         keymap.install(self.workspace, self.report)
+        if is_job(folder):
+            self.job_panel = JobPanel(folder, self.workspace.go_to, self.report)
+            self._label_layout.insertWidget(self._label_layout.count() - 1, self.job_panel)
         self.panel = LabelingPanel(self.workspace, self.report)
         self._label_layout.insertWidget(self._label_layout.count() - 1, self.panel)
         self._label_scroll.fit_width()
@@ -133,10 +141,11 @@ class RoadLabelWidget(QWidget):
             self.workspace.close()
             self.workspace = None
             self._export_button.setEnabled(False)
-        if self.panel is not None:
-            self.panel.setParent(None)
-            self.panel.deleteLater()
-            self.panel = None
+        for panel in (self.job_panel, self.panel):
+            if panel is not None:
+                panel.setParent(None)
+                panel.deleteLater()
+        self.panel = self.job_panel = None
         if self.review_panel is not None:
             self._review_scroll.setWidget(QLabel("Open a project to review it."))  # deletes the panel
             self.review_panel = None

@@ -256,9 +256,9 @@ def _compare(agreement: Agreement, triples: Iterable[tuple[int, list[FrameObject
 def _compare_frame(reference: list[FrameObject], candidate: list[FrameObject], sequence: SequenceInfo,
                    iou_threshold: float) -> Totals:
     totals = Totals()
-    pairs = _match_shapes(_of_kind(reference, BOX_KINDS), _of_kind(candidate, BOX_KINDS), _box_ious,
+    pairs = _match_shapes(_of_kind(reference, BOX_KINDS), _of_kind(candidate, BOX_KINDS), box_ious,
                           iou_threshold, totals.boxes)
-    pairs += _match_shapes(_of_kind(reference, REGION_KINDS), _of_kind(candidate, REGION_KINDS), _region_ious,
+    pairs += _match_shapes(_of_kind(reference, REGION_KINDS), _of_kind(candidate, REGION_KINDS), region_ious,
                            iou_threshold, totals.polygons)
     pairs += _compare_lanes(_lanes(reference), _lanes(candidate), sequence, totals)
     for pair in pairs:
@@ -323,7 +323,7 @@ def _overlaps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.prod(np.clip(high - low, 0.0, None), axis=2)
 
 
-def _box_ious(ours: list[Geometry], theirs: list[Geometry]) -> np.ndarray:
+def box_ious(ours: list[Geometry], theirs: list[Geometry]) -> np.ndarray:
     a, b = _bounds(ours), _bounds(theirs)
     shared = _overlaps(a, b)
     areas_a, areas_b = np.prod(a[:, 2:] - a[:, :2], axis=1), np.prod(b[:, 2:] - b[:, :2], axis=1)
@@ -346,7 +346,7 @@ def polygon_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return polygon2mask(shape, points[:, ::-1] - 0.5)
 
 
-def _region_ious(ours: list[Geometry], theirs: list[Geometry]) -> np.ndarray:
+def region_ious(ours: list[Geometry], theirs: list[Geometry]) -> np.ndarray:
     """Pixel IoU of polygons and masks; only shapes whose bounds overlap are rasterised, each once."""
     ious = np.zeros((len(ours), len(theirs)))
     touching = np.argwhere(_overlaps(_bounds(ours), _bounds(theirs)) > 0).tolist()

@@ -29,6 +29,8 @@ from where the kind's motion model puts them, over the square root of how many o
 them see different pixels (the model averages their errors).  The
 forward-backward check alone cannot see a model's misfit (a small sign whose
 flow also sees the background lags behind it, frame after frame); the residual does.
+Points tracked each on its own have no model; a line painted on the road (an
+arrow, a stop line) takes the distance of its seeds from the ground's motion.
 """
 
 from __future__ import annotations
@@ -199,7 +201,21 @@ def _carry_one(item: Carried, seeds: np.ndarray, moved: np.ndarray, good: np.nda
         transform = field.ground if on_ground else _region_transform(seeds[good], moved[good])
         shape, residual = _move_region(geometry, transform, seeds[good], moved[good], size)
         return shape, residual, transform
-    return _move_points(geometry, seeds, moved, good), 0.0, None  # each point on its own: no model
+    return _move_points(geometry, seeds, moved, good), _off_ground(item, field, seeds[good], moved[good]), None
+
+
+def _off_ground(item: Carried, field: MotionField, seeds: np.ndarray, moved: np.ndarray) -> float:
+    """Points tracked each on its own have no model to stray from, but paint on the road moves with it: their
+    median distance from where the ground's motion puts them (0 off the road, or without the ground's motion)."""
+    if not item.on_road or field.ground is None or not len(seeds):
+        return 0.0
+    return _residual(field.ground, seeds, moved)
+
+
+def _residual(transform: np.ndarray, seeds: np.ndarray, moved: np.ndarray) -> float:
+    """The median distance, px, of the moved seeds from where the 3x3 transform puts them."""
+    expected = cv2.perspectiveTransform(seeds.reshape(-1, 1, 2), transform).reshape(-1, 2)
+    return float(np.median(np.linalg.norm(moved - expected, axis=1)))
 
 
 def _independent(seeds: np.ndarray) -> float:
@@ -336,8 +352,7 @@ def _median_scales(seeds: np.ndarray, moved: np.ndarray, good: np.ndarray) -> np
 def _move_region(geometry: Geometry, transform: np.ndarray, seeds: np.ndarray, moved: np.ndarray,
                  size: tuple[int, int]) -> tuple[Geometry | None, float]:
     """A polygon's corners or a mask's pixels carried by the motion of the seeds on and around it."""
-    expected = cv2.perspectiveTransform(seeds.reshape(-1, 1, 2), transform).reshape(-1, 2)
-    residual = float(np.median(np.linalg.norm(moved - expected, axis=1)))
+    residual = _residual(transform, seeds, moved)
     if geometry.kind is GeometryKind.MASK:
         return _warped_mask(geometry, transform, size), residual
     corners = carry_polygon(geometry.points, transform, size)

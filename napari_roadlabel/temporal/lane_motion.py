@@ -6,8 +6,10 @@ stays at the same distance) and moves sideways, by one of two models:
 
 * **its own flow**: the shift of each good seed from the old curve at its new
   row, fitted as a straight function of the row (on a flat road the sideways
-  image shift is close to linear in the row), refitted without outliers; the
-  whole curve moves by it;
+  image shift is close to linear in the row): a Theil-Sen line (median slope
+  over pairs of seeds), so that one seed stuck on the road in a dash gap far
+  from the others cannot tilt it, refitted by least squares without outliers;
+  the whole curve moves by it;
 * **the ground's motion as a prior**: a lane on the road moves with the road
   plane, so the frame's ground homography carries its dense curve, read back at
   the control points' rows (carried straight along its end directions past its
@@ -92,10 +94,10 @@ def _slope(end_value, inner_value, end_position, inner_position):
 
 
 def robust_lines(position: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """Per row, a straight line (a constant with too few seeds) through the finite (position, shift) pairs,
-    refitted without outliers: (L, 2) slope and intercept."""
+    """Per row, a straight line (a constant with too few seeds) through the finite (position, shift) pairs:
+    a Theil-Sen line, refitted by least squares without its outliers: (L, 2) slope and intercept."""
     usable = np.isfinite(position) & np.isfinite(shift)
-    lines = _lines(position, shift, usable)
+    lines = _median_lines(position, shift, usable)
     residual = np.where(usable, np.abs(_at(lines, position) - shift), np.nan)
     with np.errstate(all="ignore"):
         limit = np.maximum(3.0 * finite_medians(np.where(usable, residual, np.nan)), 0.5)
@@ -103,6 +105,21 @@ def robust_lines(position: np.ndarray, shift: np.ndarray) -> np.ndarray:
     kept, used = keep.sum(axis=1), usable.sum(axis=1)
     refit = (_degree(position, keep) < kept) & (kept < used) & (_degree(position, usable) > 0)
     return np.where(refit[:, None], _lines(position, shift, keep), lines)
+
+
+def _median_lines(position: np.ndarray, shift: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """Theil-Sen lines: the median slope over pairs of seeds on different rows, the median intercept.
+
+    A least-squares start lets one wrong seed far from the others along the lane (a seed stuck in a dash
+    gap near the bottom while the rest sit far up) tilt the whole line and so hide as an inlier."""
+    dx = position[:, None, :] - position[:, :, None]
+    pair = usable[:, None, :] & usable[:, :, None] & (np.abs(dx) >= 0.5)
+    with np.errstate(all="ignore"):
+        slopes = np.where(pair, (shift[:, None, :] - shift[:, :, None]) / dx, np.nan)
+        slope = np.nan_to_num(finite_medians(slopes.reshape(len(position), -1)))
+    slope = np.where(_degree(position, usable) > 0, slope, 0.0)
+    intercept = finite_medians(np.where(usable, shift - slope[:, None] * position, np.nan))
+    return np.column_stack([slope, np.nan_to_num(intercept)])
 
 
 def _degree(position: np.ndarray, usable: np.ndarray) -> np.ndarray:

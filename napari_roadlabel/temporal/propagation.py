@@ -21,9 +21,13 @@ The rules (the user guide's "Propagation" section says the same):
   error expected since the anchor (biases add up, noise adds in quadrature:
   random errors partly cancel); a state's confidence is
   exp(-expected error / ``CONFIDENCE_SCALE_PX``), and no more than the
-  quality of the step that reached it over ``GOOD_STEP_QUALITY`` (tracking over
-  noise passes a few seeds by chance); across a gap it is blended like the
-  shapes.  Below ``flag_below`` a state is flagged for review; a step whose
+  quality of the run's worst step so far over ``GOOD_STEP_QUALITY`` (tracking
+  over noise passes a few seeds by chance, and what such a step got wrong stays
+  in the shape).  Across a gap the two sweeps are two estimates of the truth:
+  the blend's expected error follows from both sweeps' and from how far apart
+  their shapes are (``_blended_confidence``), so where they disagree by more
+  than their errors explain, the blend is flagged however near a keyframe it
+  is.  Below ``flag_below`` a state is flagged for review; a step whose
   quality is under ``stop_below`` stops the object ("confidence collapsed").
   Interpolated states carry no confidence.
 
@@ -48,6 +52,7 @@ from ..core.project import Project
 from .flow import ON_THE_ROAD, Carried, Move, carry_all, carry_polygon, seen_share, whole_shape
 from .interpolation import blend, interpolate_track
 from .motion import MotionFields
+from .shape_distance import mean_distance
 
 METHODS = ("linear", "smooth", "flow")
 ANCHOR_SOURCES = frozenset({Source.MANUAL, Source.IMPORTED})
@@ -56,6 +61,8 @@ FLAG_BELOW = 0.5
 STOP_BELOW = 0.1
 CONFIDENCE_SCALE_PX = 4.0  # confidence is exp(-expected error / this): 0.5 at 2.8 px, 0.1 at 9 px
 GOOD_STEP_QUALITY = 0.5  # a step of at least this quality is trusted fully; a worse one caps the confidence
+MIN_CONFIDENCE = 1e-6  # a confidence of 0 stands for this one's (large) expected error
+MIN_ERROR_PX = 1e-6  # and one of 1 for this (tiny) error
 
 
 def needs_review(state: FrameState, flag_below: float = FLAG_BELOW) -> bool:
@@ -256,6 +263,7 @@ class _Run:
     visible: Geometry | None = None  # its part inside the image: what is written
     bias: float = 0.0  # px: the bias of every step since the anchor, added up
     noise_squared: float = 0.0  # px^2: their noise, squared and added up
+    quality_cap: float = 1.0  # the cap of its worst step so far: a poor step's error stays in the shape
     reached: dict[int, tuple[Geometry, float]] = field(default_factory=dict)  # frame: (visible, confidence)
     stop: str | None = None
     seen: np.ndarray | None = None  # a polygon as drawn on the anchor, carried along but never extended
@@ -349,7 +357,8 @@ def _advance(run: _Run, step: Move, frame: int, size: tuple[int, int]) -> None:
     run.bias += step.bias
     run.noise_squared += step.noise ** 2
     expected_error = run.bias + np.sqrt(run.noise_squared)
-    confidence = min(float(np.exp(-expected_error / CONFIDENCE_SCALE_PX)), step.quality / GOOD_STEP_QUALITY)
+    run.quality_cap = min(run.quality_cap, step.quality / GOOD_STEP_QUALITY)
+    confidence = min(float(np.exp(-expected_error / CONFIDENCE_SCALE_PX)), run.quality_cap)
     if step.transform is not None:  # a polygon: how much of it is what the annotator saw
         run.seen = carry_polygon(run.seen, step.transform, size) if run.seen is not None else None
         confidence *= seen_share(run.seen, step.visible, size)
@@ -389,6 +398,28 @@ def _trusted_weight(weight: float, forward_confidence: float, backward_confidenc
     return backward / (forward + backward) if forward + backward > 0 else weight
 
 
+def _expected_error(confidence: float) -> float:
+    """The expected error, px, a confidence stands for: the inverse of exp(-error / ``CONFIDENCE_SCALE_PX``)."""
+    return max(-CONFIDENCE_SCALE_PX * np.log(max(confidence, MIN_CONFIDENCE)), MIN_ERROR_PX)
+
+
+def _blended_confidence(trust: float, forward_confidence: float, backward_confidence: float, apart: float) -> float:
+    """The confidence of a blend at share ``trust`` of the way from the forward to the backward shape, ``apart`` px.
+
+    The two sweeps are taken as independent estimates of the truth with their expected errors: the best
+    combination lies at share ef^2 / (ef^2 + eb^2) and is off by ef * eb / hypot(ef, eb); the blend is a further
+    (trust - best) * apart off.  Shapes further apart than their errors explain (hypot(ef, eb)) show those errors
+    were too small, so both are scaled up until they do: one sweep at least is that wrong, and a blend near the
+    middle of the gap (or leaning on the sweep it cannot tell is the wrong one) is flagged.
+    """
+    forward, backward = _expected_error(forward_confidence), _expected_error(backward_confidence)
+    scale = max(1.0, apart / np.hypot(forward, backward))
+    forward, backward = forward * scale, backward * scale
+    best = forward ** 2 / (forward ** 2 + backward ** 2)
+    error = np.hypot(forward * backward / np.hypot(forward, backward), (trust - best) * apart)
+    return float(np.exp(-error / CONFIDENCE_SCALE_PX))
+
+
 def _emit(span: Span, shapes: dict[int, tuple[Geometry, float]], holding: FrameState,
           result: PropagationResult) -> None:
     """Propagated states of these shapes, with the per-frame attributes of the anchor whose values hold."""
@@ -409,7 +440,8 @@ def _blend_gap(span: Span, before: FrameState, after: FrameState, forward: _Run,
             trust = _trusted_weight(weight, ahead[1], behind[1])
             shape = blend(ahead[0], behind[0], trust, lane=span.lane, where=f"track {span.track.id}")
             if shape is not None:
-                blended[frame] = (shape, (1 - weight) * ahead[1] + weight * behind[1])
+                apart = mean_distance(ahead[0], behind[0], lane=span.lane)
+                blended[frame] = (shape, _blended_confidence(trust, ahead[1], behind[1], apart))
         elif ahead or behind:
             blended[frame] = ahead or behind
     missing = [frame for frame in range(before.frame + 1, after.frame) if frame not in blended]

@@ -105,3 +105,12 @@ def test_a_reader_that_went_away_ends_the_command_quietly(lanes):
     finally:
         os.close(writer)
     assert (done.returncode, done.stderr) == (EXIT_CLOSED_PIPE, "")
+
+
+@pytest.mark.parametrize("args", [["qa"], ["qa", "P", "--no-such-option"], ["batch", "qa", "P", "--workers", "x"],
+                                  ["jobs", "split", "P"]])
+def test_a_usage_error_exits_1_never_2_which_means_blocked(capsys, args):
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 1
+    assert "error:" in capsys.readouterr().err

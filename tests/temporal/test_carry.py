@@ -24,7 +24,8 @@ LANE_TOLERANCE_PX = 0.05  # lanes: closed-form least squares against np.polyfit,
 
 
 # ------------------------------------------------------------------ the object-by-object code this replaced, kept
-# as the oracle (flow.py's _move_box, _median_scale, _move_lane, _robust_polynomial, _along_extended, _across_image)
+# as the oracle (flow.py's _move_box, _median_scale, _move_lane, _robust_polynomial, _along_extended, _across_image);
+# the lane's line starts from Theil-Sen as lane_motion.robust_lines now does (one far wrong seed cannot tilt it)
 
 
 def _reference_move_box(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray) -> tuple[Geometry, float]:
@@ -83,12 +84,21 @@ def _reference_robust_polynomial(position: np.ndarray, shift: np.ndarray) -> np.
     degree = min(1, len(position) - 1, len(np.unique(np.round(position))) - 1)
     if degree <= 0:
         return np.array([np.median(shift)])
-    model = np.polyfit(position, shift, degree)
+    model = _reference_theil_sen(position, shift)
     residual = np.abs(np.polyval(model, position) - shift)
     keep = residual <= max(3.0 * np.median(residual), 0.5)
     if degree < keep.sum() < len(position):
         model = np.polyfit(position[keep], shift[keep], degree)
     return model
+
+
+def _reference_theil_sen(position: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """The median slope over the pairs of seeds at least half a pixel apart in row; the median intercept."""
+    slopes = [(shift[j] - shift[i]) / (position[j] - position[i])
+              for i in range(len(position)) for j in range(i + 1, len(position))
+              if abs(position[j] - position[i]) >= 0.5]
+    slope = float(np.median(slopes)) if slopes else 0.0
+    return np.array([slope, np.median(shift - slope * position)])
 
 
 # ------------------------------------------------------------------ inputs

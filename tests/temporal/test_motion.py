@@ -109,8 +109,6 @@ def test_flow_stops_at_a_cut_and_writes_nothing_after_it(new_project, texture):
     assert sorted(state.frame for state in project.states_of(car.id)) == [*range(6)]
 
 
-@pytest.mark.xfail(strict=True, reason="measured: the step across the cut is flagged (confidence 0.20) but the "
-                                       "states after it come back to 0.50 (frames 7, 8: 0.5019, 0.5005, over the flag)")
 def test_after_an_unseen_cut_no_state_is_trusted(new_project, texture):
     project = new_project(13)
     car = project.add_track("vehicle")

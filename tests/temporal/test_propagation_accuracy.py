@@ -66,10 +66,11 @@ def _worst(errors: dict) -> str:
 
 @pytest.mark.parametrize("case", [
     "road-edge",
-    pytest.param("dashed", marks=pytest.mark.xfail(
-        strict=True, reason="measured: 3.57 px at frame 47 (frames 44-48 over 3 px; 0.5-1.7 px until frame 37)")),
+    "dashed",  # measured: worst 1.90 px (frame 52), since the lane's line starts from Theil-Sen
+    # Not strict: measured 3.01 px at frame 43, the one frame over 3 px; so close to the limit that another
+    # platform's OpenCV may land either side of it.
     pytest.param("leaves-the-image", marks=pytest.mark.xfail(
-        strict=True, reason="measured: 3.17 px at frame 41 (the one frame over 3 px; 2-3 px on frames 30-46)")),
+        strict=False, reason="measured: 3.01 px at frame 43 (the one frame over 3 px)")),
 ])
 def test_flow_across_a_long_gap_stays_within_3_px_of_the_truth(run, case):
     result, errors = run
@@ -79,10 +80,7 @@ def test_flow_across_a_long_gap_stays_within_3_px_of_the_truth(run, case):
     assert max(distance for distance, _ in errors[case].values()) <= TOLERANCE_PX, _worst(errors[case])
 
 
-@pytest.mark.xfail(strict=True, reason="measured: 6 states over 3 px, 2 flagged (dashed frames 44, 45 at 0.49, 0.50); "
-                                       "dashed 46-48 (3.44-3.15 px) at 0.52-0.57, the leaving line's frame 41 "
-                                       "(3.17 px) at 0.56: confidence rises toward the second keyframe before the "
-                                       "error falls")
+# measured: 1 state over 3 px (the leaving line at frame 43, 3.01 px), flagged
 def test_states_far_off_the_truth_are_mostly_flagged(run):
     _, errors = run
     off = [flagged for case in errors.values() for distance, flagged in case.values() if distance > TOLERANCE_PX]

@@ -1,0 +1,605 @@
+"""Merge the jobs back into their project, tracks stitched across the borders, or say why not.
+
+    plan = plan_merge(project)          # pure: what would be written, and the conflicts
+    if not plan.blocked:
+        apply_merge(project, plan)      # one undo step ("merge jobs")
+
+Each job gives the frames of its ``own`` range: there the parent ends up with
+exactly the job's states (and the frame-range tags' frames), nothing else.
+
+Which track is which.  A job's track whose id the parent had when the job was
+made (``id <= base.max_track_id``) is that parent track: the same identity in
+every job, joined directly.  A track a job made is new; a merge records the
+parent id it got (``merge-record.json`` in the job), so the next merge treats it as
+that parent track and writes nothing twice (``record.py``).  At each border, the new tracks of
+the two neighbours (and any track with no same-identity partner across) are
+matched per class over the frames both jobs hold (the overlap; without one,
+the last own frame of one against the first of the other), one-to-one by the
+Hungarian method on the mean similarity over those frames:
+
+- boxes, polygons and masks: IoU (``qa.agreement``; a box counts as a polygon against a polygon or mask),
+- lanes and other polylines: the CULane IoU of the lines drawn 30 px wide (``qa.lane_metrics``),
+- points and keypoints: 1 at the same place, down to 0 at ``2 * POINT_TOLERANCE`` px apart (mean over keypoints).
+
+A pair at ``MATCH_SIMILARITY`` or more becomes one track (the parent's id, else a new one).
+
+Conflicts (``Conflict.kind``), each blocking: nothing is written while one remains.
+
+- ``class``: a track at the border whose best partner across is of another class;
+- ``attribute``: tracks joined into one whose track-level attributes two jobs changed differently (from what
+  each had at the split: what only one job changed is taken, not a conflict);
+- ``poor-match``: the best partner across is less similar than ``MATCH_SIMILARITY`` (but overlaps at all), or a
+  same-identity track that the two sides drew apart;
+- ``unpartnered``: a track alive at the border (on the last own frame, and on the first frame of the neighbour's
+  own range when there is an overlap) with no partner across;
+- ``duplicate``: a second track on one side matching a partner already taken, two tracks of one class of one job
+  over ``DUPLICATE_IOU`` alike on the same frames, or two tracks of one job that become one on the same frame;
+- ``outside``: a job that has states or tags on frames outside its ``frames``;
+- ``stale``: a job made from an older state of the sequence: the parent's slice of the job's frames is neither
+  what it was at the split nor what a merge of this job left;
+- ``tag-pieces``: a frame-range tag the jobs leave in separate pieces.
+
+A new tag in one job that ends at the border and a tag of the same class and attributes in the next job that
+starts there become one tag.  Review marks and comments stay where they are made (not merged).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ..core import FrameRangeTag, FrameState, Geometry, GeometryKind, Project, ProjectError, RoadlabelError, Track
+from ..core.geometry import make_geometry
+from ..qa.agreement import box_ious, region_ious
+from ..qa.lane_metrics import culane_iou_matrix
+from .jobs import Job, jobs_of
+from .record import read_record, write_record
+from .split import slice_fingerprint
+
+MATCH_SIMILARITY = 0.5  # a pair at least this alike across a border is one object
+DUPLICATE_IOU = 0.9  # two tracks of one job this alike on the same frames are one object drawn twice
+POINT_TOLERANCE = 10.0  # px: points this far apart are half alike
+LANE_WIDTH = 30  # px: lines are compared drawn this thick (CULane's width)
+REGION_KINDS = frozenset({GeometryKind.BOX, GeometryKind.POLYGON, GeometryKind.MASK})
+KINDS = ("class", "attribute", "poor-match", "unpartnered", "duplicate", "outside", "stale", "tag-pieces")
+
+Node = tuple[str, int]  # ("", parent id) for a parent track or tag, (job name, id) for one a job made
+
+
+@dataclass(frozen=True)
+class Conflict:
+    kind: str  # one of KINDS
+    detail: str
+    jobs: tuple[str, ...]
+    frames: tuple[int, int] | None = None  # the frames it concerns (a border's compared frames, say)
+    tracks: tuple[tuple[str, int], ...] = ()  # (job, track id in that job)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "detail": self.detail, "jobs": list(self.jobs),
+                "frames": None if self.frames is None else list(self.frames),
+                "tracks": [{"job": job, "track": track} for job, track in self.tracks]}
+
+
+@dataclass(frozen=True)
+class Border:
+    """Two neighbouring jobs: ``first`` ends at ``cut - 1``, ``second`` starts at ``cut``; ``frames`` are the
+    frames both hold (the overlap), None without one."""
+
+    first: str
+    second: str
+    cut: int
+    frames: tuple[int, int] | None
+    conflicts: tuple[Conflict, ...] = ()
+    joined: int = 0  # tracks that cross it as one
+
+    def to_dict(self) -> dict:
+        return {"jobs": [self.first, self.second], "cut": self.cut,
+                "frames": None if self.frames is None else list(self.frames), "joined": self.joined,
+                "conflicts": [conflict.to_dict() for conflict in self.conflicts]}
+
+
+@dataclass
+class MergePlan:
+    """What a merge would write into the parent, and what stops it."""
+
+    project: Path
+    jobs: list[Job]
+    borders: list[Border]
+    conflicts: list[Conflict]  # every conflict, the borders' included
+    new_ids: list[int] = field(default_factory=list)  # to hand out, in order
+    tracks_put: list[Track] = field(default_factory=list)
+    states_put: list[FrameState] = field(default_factory=list)
+    states_deleted: list[tuple[int, int]] = field(default_factory=list)
+    tracks_deleted: list[int] = field(default_factory=list)
+    tags_put: list[FrameRangeTag] = field(default_factory=list)
+    tags_deleted: list[int] = field(default_factory=list)
+    records: dict[str, dict[int, int]] = field(default_factory=dict)  # job -> its id -> the parent's id
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.conflicts)
+
+    @property
+    def changes(self) -> int:
+        return (len(self.tracks_put) + len(self.states_put) + len(self.states_deleted) + len(self.tracks_deleted)
+                + len(self.tags_put) + len(self.tags_deleted))
+
+    def to_dict(self) -> dict:
+        return {"project": str(self.project), "blocked": self.blocked, "conflicts": len(self.conflicts),
+                "jobs": [job.to_dict() for job in self.jobs], "borders": [border.to_dict() for border in self.borders],
+                "job_conflicts": [conflict.to_dict() for conflict in self.conflicts
+                                  if not any(conflict in border.conflicts for border in self.borders)],
+                "writes": {"new tracks and tags": len(self.new_ids), "tracks": len(self.tracks_put),
+                           "states": len(self.states_put), "states deleted": len(self.states_deleted),
+                           "tracks deleted": len(self.tracks_deleted), "tags": len(self.tags_put),
+                           "tags deleted": len(self.tags_deleted)}}
+
+
+# ------------------------------------------------------------------ what a job holds
+
+
+@dataclass
+class _JobData:
+    job: Job
+    tracks: dict[int, Track]
+    states: dict[int, dict[int, FrameState]]  # track id -> frame -> state
+    tags: dict[int, FrameRangeTag]
+    record: dict  # the job's merge record (record.py)
+
+    def node(self, identity: int, parent_ids: set[int]) -> Node:
+        recorded = self.record["ids"].get(identity)
+        if recorded is not None and recorded in parent_ids:
+            return "", recorded
+        return ("", identity) if identity <= self.job.base.max_track_id else (self.job.name, identity)
+
+    def changed(self, identity: int, attributes) -> bool:
+        """Whether the job changed these track-level attributes of ``identity`` from the split (new: yes)."""
+        return self.record["base"].get(identity) != dict(attributes)
+
+    def near(self, frames: Iterable[int]) -> list[int]:
+        frames = list(frames)
+        return [tid for tid, states in self.states.items() if any(frame in states for frame in frames)]
+
+
+def _read_job(job: Job) -> _JobData:
+    with Project.open(job.folder) as opened:
+        states: dict[int, dict[int, FrameState]] = defaultdict(dict)
+        for item in opened.store.iter_objects():
+            states[item.track.id][item.state.frame] = item.state
+        return _JobData(job, {track.id: track for track in opened.tracks()}, dict(states),
+                        {tag.id: tag for tag in opened.tags()}, read_record(job.folder))
+
+
+# ------------------------------------------------------------------ the plan
+
+
+def plan_merge(project: Project) -> MergePlan:
+    """What merging the jobs of ``project`` would write, and the conflicts that stop it; writes nothing."""
+    jobs = jobs_of(project.folder)
+    if not jobs:
+        raise ProjectError(project.folder, "has no jobs to merge (make them with `roadlabel jobs split`)")
+    data = [_read_job(job) for job in jobs]
+    parent_tracks = {track.id for track in project.tracks()}
+    parent_ids = parent_tracks | {tag.id for tag in project.tags()}
+    conflicts = [conflict for item in data for conflict in _job_conflicts(project, item)]
+    groups = _Groups()
+    for item in data:
+        for tid in item.tracks:
+            groups.add(item.node(tid, parent_ids))
+    borders = [_stitch(project, first, second, groups, parent_ids) for first, second in pairwise(data)
+               if first.job.own[1] + 1 == second.job.own[0]]
+    conflicts += [conflict for border in borders for conflict in border.conflicts]
+    plan = MergePlan(Path(project.folder).resolve(), jobs, borders, conflicts)
+    _plan_tracks(project, data, groups, parent_ids, plan)
+    _plan_tags(project, data, parent_ids, plan)
+    return plan
+
+
+def _job_conflicts(project: Project, item: _JobData) -> list[Conflict]:
+    job, (first, last) = item.job, item.job.frames
+    found = []
+    outside = sorted({frame for states in item.states.values() for frame in states if not first <= frame <= last})
+    outside_tags = [tag.id for tag in item.tags.values() if tag.start < first or tag.end > last]
+    if outside or outside_tags:
+        what = [f"states on {len(outside)} frames ({outside[0]}..{outside[-1]})"] if outside else []
+        what += [f"tags {', '.join(map(str, outside_tags))}"] if outside_tags else []
+        found.append(Conflict("outside", f"{' and '.join(what)} outside its frames {first}..{last}", (job.name,),
+                              (first, last)))
+    now = slice_fingerprint(project, first, last)
+    if now != job.base.fingerprint and now not in item.record["fingerprints"]:
+        found.append(Conflict("stale", f"made from an older state of frames {first}..{last}: the project changed "
+                                       "there since the split", (job.name,), (first, last)))
+    return found
+
+
+class _Groups:
+    """Union-find over track nodes: the tracks that become one."""
+
+    def __init__(self):
+        self.parent: dict[Node, Node] = {}
+
+    def add(self, node: Node) -> None:
+        self.parent.setdefault(node, node)
+
+    def find(self, node: Node) -> Node:
+        while self.parent[node] != node:
+            self.parent[node] = self.parent[self.parent[node]]
+            node = self.parent[node]
+        return node
+
+    def join(self, a: Node, b: Node) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+# ------------------------------------------------------------------ one border
+
+
+def _stitch(project: Project, a: _JobData, b: _JobData, groups: _Groups, parent_ids: set[int]) -> Border:
+    cut = b.job.own[0]
+    shared = (b.job.frames[0], a.job.frames[1]) if b.job.frames[0] <= a.job.frames[1] else None
+    pairs = [(frame, frame) for frame in range(shared[0], shared[1] + 1)] if shared else [(cut - 1, cut)]
+    size = (project.sequence.width, project.sequence.height)
+    here_a, here_b = a.near(frame for frame, _ in pairs), b.near(frame for _, frame in pairs)
+    node_a = {tid: groups.find(a.node(tid, parent_ids)) for tid in here_a}  # what each has been joined to
+    node_b = {tid: groups.find(b.node(tid, parent_ids)) for tid in here_b}
+    conflicts: list[Conflict] = []
+    where = dict(jobs=(a.job.name, b.job.name), frames=shared or (cut - 1, cut))
+
+    def similarity(ta: int, tb: int) -> float:
+        return _track_similarity(a.states[ta], b.states[tb], pairs, size)
+
+    def attributes_clash(ta: int, tb: int) -> None:
+        mine, theirs = dict(a.tracks[ta].attributes), dict(b.tracks[tb].attributes)
+        if mine != theirs and a.changed(ta, mine) and b.changed(tb, theirs):
+            conflicts.append(Conflict("attribute", f"{_differences(mine, theirs)}", tracks=((a.job.name, ta),
+                                                                                            (b.job.name, tb)),
+                                      **where))
+
+    # Same identity on both sides: joined already; check the two sides drew it alike.
+    joined = 0
+    by_node_b = {node: tid for tid, node in node_b.items()}
+    for ta, node in node_a.items():
+        tb = by_node_b.get(node)
+        if tb is None:
+            continue
+        joined += 1
+        score = similarity(ta, tb)
+        if score < MATCH_SIMILARITY:
+            conflicts.append(Conflict("poor-match", f"track {ta} is drawn apart on the two sides (similarity "
+                                                    f"{score:.2f})", tracks=((a.job.name, ta), (b.job.name, tb)),
+                                      **where))
+        attributes_clash(ta, tb)
+    free_a = [ta for ta, node in node_a.items() if node not in by_node_b]
+    free_b = [tb for tb, node in node_b.items() if node not in node_a.values()]
+    scores = np.array([[similarity(ta, tb) if a.tracks[ta].class_name == b.tracks[tb].class_name else 0.0
+                        for tb in free_b] for ta in free_a]).reshape(len(free_a), len(free_b))
+    matched_a, matched_b = set(), set()
+    if scores.size:
+        for i, j in zip(*linear_sum_assignment(scores, maximize=True), strict=True):
+            ta, tb = free_a[i], free_b[j]
+            if scores[i, j] >= MATCH_SIMILARITY:
+                groups.join(node_a[ta], node_b[tb])
+                matched_a.add(ta)
+                matched_b.add(tb)
+                joined += 1
+                attributes_clash(ta, tb)
+            elif scores[i, j] > 0:
+                matched_a.add(ta)
+                matched_b.add(tb)
+                conflicts.append(Conflict("poor-match", f"{a.tracks[ta].class_name} track {ta} of {a.job.name} and "
+                                                        f"track {tb} of {b.job.name} match poorly (similarity "
+                                                        f"{scores[i, j]:.2f})",
+                                          tracks=((a.job.name, ta), (b.job.name, tb)), **where))
+    alive_a = [ta for ta in free_a if ta not in matched_a and _at_border(a.states[ta], cut - 1, cut, shared)]
+    alive_b = [tb for tb in free_b if tb not in matched_b and _at_border(b.states[tb], cut, cut - 1, shared)]
+    class_clashes: set = set()
+    for side, other, alive, others, side_pairs in ((a, b, alive_a, here_b, pairs),
+                                                  (b, a, alive_b, here_a, [(y, x) for x, y in pairs])):
+        for tid in alive:
+            lone = _lone(side, other, tid, others, side_pairs, size, where, class_clashes)
+            conflicts += [lone] if lone else []
+    conflicts += _twins(a, here_a, [frame for frame, _ in pairs], size, where)
+    conflicts += _twins(b, here_b, [frame for _, frame in pairs], size, where)
+    return Border(a.job.name, b.job.name, cut, shared, tuple(conflicts), joined)
+
+
+def _at_border(states: dict[int, FrameState], last_own: int, across: int, shared) -> bool:
+    """Alive at the border: on the side's last own frame, and across it too when the jobs overlap."""
+    return last_own in states and (shared is None or across in states)
+
+
+def _lone(side: _JobData, other: _JobData, tid: int, others: list[int], pairs, size, where,
+          already_class: set) -> Conflict | None:
+    """Why a track alive at the border has no partner: another class there, a partner taken, or nobody."""
+    track = side.tracks[tid]
+    best, best_score = None, 0.0
+    for candidate in others:
+        score = _track_similarity(side.states[tid], other.states[candidate], pairs, size)
+        if score > best_score:
+            best, best_score = candidate, score
+    names = (side.job.name, tid)
+    if best is not None and best_score >= MATCH_SIMILARITY:
+        partner = other.tracks[best]
+        tracks = tuple(sorted((names, (other.job.name, best))))
+        if partner.class_name != track.class_name:
+            if tracks in already_class:
+                return None
+            already_class.add(tracks)
+            return Conflict("class", f"track {tid} of {side.job.name} is a {track.class_name}, track {best} of "
+                                     f"{other.job.name} a {partner.class_name}", tracks=tracks, **where)
+        return Conflict("duplicate", f"{track.class_name} track {tid} of {side.job.name} and another track both "
+                                     f"match track {best} of {other.job.name}", tracks=tracks, **where)
+    return Conflict("unpartnered", f"{track.class_name} track {tid} of {side.job.name} crosses the border with no "
+                                   f"partner in {other.job.name}", tracks=(names,), **where)
+
+
+def _twins(side: _JobData, here: list[int], frames: list[int], size, where) -> list[Conflict]:
+    """Pairs of same-class tracks of one job near the border drawn on top of each other."""
+    found = []
+    for index, first in enumerate(here):
+        for second in here[index + 1:]:
+            if side.tracks[first].class_name != side.tracks[second].class_name:
+                continue
+            both = [frame for frame in frames if frame in side.states[first] and frame in side.states[second]]
+            if both and _track_similarity(side.states[first], side.states[second], [(f, f) for f in both],
+                                          size) > DUPLICATE_IOU:
+                found.append(Conflict("duplicate", f"{side.tracks[first].class_name} tracks {first} and {second} of "
+                                                   f"{side.job.name} are the same object drawn twice",
+                                      tracks=((side.job.name, first), (side.job.name, second)), **where))
+    return found
+
+
+def _differences(mine: dict, theirs: dict) -> str:
+    names = sorted(name for name in mine.keys() | theirs.keys() if mine.get(name) != theirs.get(name))
+    return "attributes differ: " + ", ".join(f"{name} {mine.get(name)!r} / {theirs.get(name)!r}" for name in names)
+
+
+# ------------------------------------------------------------------ similarity
+
+
+def _track_similarity(first: dict[int, FrameState], second: dict[int, FrameState], pairs, size) -> float:
+    """Mean similarity over the frame pairs where both tracks are; 0 where they never meet."""
+    scores = [similarity(first[x].geometry, second[y].geometry, size) for x, y in pairs
+              if x in first and y in second]
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def similarity(a: Geometry, b: Geometry, size: tuple[int, int]) -> float:
+    """How alike two shapes of one object are, 0..1 (see the module's docstring)."""
+    if a.kind is GeometryKind.BOX and b.kind is GeometryKind.BOX:
+        return float(box_ious([a], [b])[0, 0])
+    if a.kind in REGION_KINDS and b.kind in REGION_KINDS:
+        return float(region_ious([_region(a)], [_region(b)])[0, 0])
+    if a.kind is GeometryKind.POLYLINE and b.kind is GeometryKind.POLYLINE:
+        return float(culane_iou_matrix([a.points], [b.points], size, width=LANE_WIDTH)[0, 0])
+    if a.kind is b.kind and a.kind in (GeometryKind.POINT, GeometryKind.KEYPOINTS) and len(a.points) == len(b.points):
+        distance = float(np.linalg.norm(a.points - b.points, axis=1).mean())
+        return max(0.0, 1.0 - distance / (2 * POINT_TOLERANCE))
+    return 0.0
+
+
+def _region(geometry: Geometry) -> Geometry:
+    if geometry.kind is not GeometryKind.BOX:
+        return geometry
+    (x0, y0), (x1, y1) = geometry.points
+    return make_geometry(GeometryKind.POLYGON, [[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+
+
+# ------------------------------------------------------------------ tracks and states to write
+
+
+def _plan_tracks(project: Project, data: list[_JobData], groups: _Groups, parent_ids: set[int],
+                 plan: MergePlan) -> None:
+    members: dict[Node, list[tuple[_JobData, int]]] = defaultdict(list)
+    for item in data:
+        for tid in item.tracks:
+            members[groups.find(item.node(tid, parent_ids))].append((item, tid))
+    next_id = project.store.next_id()
+    wanted: dict[tuple[int, int], FrameState] = {}
+    for group in sorted(members.values(), key=lambda group: _first_node(group, parent_ids)):
+        olds = sorted(identity for identity in _parent_ids_of(group, parent_ids) if project.has_track(identity))
+        if not olds and not any(_owned(item, tid) for item, tid in group):
+            continue  # a new track only on overlap frames: the neighbour's own frames decide
+        if olds:
+            target = olds[0]
+        else:
+            target = next_id + len(plan.new_ids)
+            plan.new_ids.append(target)
+        for item, tid in group:
+            if item.node(tid, parent_ids)[0] != "":
+                plan.records.setdefault(item.job.name, {})[tid] = target
+        _plan_track(project, group, target, bool(olds), plan)
+        for item, tid in group:
+            for frame, state in _owned(item, tid).items():
+                if (target, frame) in wanted:
+                    plan.conflicts.append(Conflict("duplicate", f"two tracks of {item.job.name} become track "
+                                                                f"{target} on frame {frame}", (item.job.name,),
+                                                   (frame, frame), ((item.job.name, tid),)))
+                    continue
+                wanted[(target, frame)] = replace(state, track_id=target)
+    _plan_states(project, data, wanted, plan)
+
+
+def _owned(item: _JobData, tid: int) -> dict[int, FrameState]:
+    """The track's states on the job's own frames."""
+    first, last = item.job.own
+    return {frame: state for frame, state in item.states.get(tid, {}).items() if first <= frame <= last}
+
+
+def _first_node(group: list[tuple[_JobData, int]], parent_ids: set[int]) -> tuple:
+    """Groups with a parent id first, by it; then new ones in job and id order (the new ids follow it)."""
+    nodes = sorted(item.node(tid, parent_ids) for item, tid in group)
+    return (0, nodes[0][1]) if nodes[0][0] == "" else (1, nodes[0][0], nodes[0][1])
+
+
+def _parent_ids_of(group, parent_ids: set[int]) -> set[int]:
+    return {node[1] for node in (item.node(tid, parent_ids) for item, tid in group) if node[0] == ""}
+
+
+def _plan_track(project: Project, group, target: int, existing: bool, plan: MergePlan) -> None:
+    """The track's class and attributes: what one job changed from the split is taken; two jobs changing it
+    differently is a conflict (when no border between them said so already)."""
+    old = dict(project.track(target).attributes) if existing else None
+    versions = {json.dumps(dict(item.tracks[tid].attributes), sort_keys=True): (item, tid) for item, tid in group}
+    changed = {key: (item, tid) for key, (item, tid) in versions.items()
+               if item.changed(tid, item.tracks[tid].attributes)}
+    if len(changed) > 1:
+        tracks = tuple((item.job.name, tid) for item, tid in changed.values())
+        if not any(conflict.kind == "attribute" and set(conflict.tracks) <= set(tracks) for conflict in plan.conflicts):
+            plan.conflicts.append(Conflict("attribute", f"track {target}: jobs set different attributes",
+                                           tuple(sorted({job for job, _ in tracks})), None, tracks))
+        return
+    if changed or not existing:
+        item, tid = next(iter((changed or versions).values()))
+        if dict(item.tracks[tid].attributes) != old:
+            plan.tracks_put.append(Track(target, item.tracks[tid].class_name, dict(item.tracks[tid].attributes)))
+
+
+def _plan_states(project: Project, data: list[_JobData], wanted: dict[tuple[int, int], FrameState],
+                 plan: MergePlan) -> None:
+    """Within the own ranges the parent gets exactly the wanted states; tracks left with none go."""
+    current: dict[tuple[int, int], FrameState] = {}
+    for item in data:
+        first, last = item.job.own
+        for obj in project.store.iter_objects(range(first, last + 1)):
+            current[(obj.track.id, obj.state.frame)] = obj.state
+    plan.states_put = [state for key, state in sorted(wanted.items()) if not _same(current.get(key), state)]
+    plan.states_deleted = sorted(key for key in current if key not in wanted)
+    owned = [item.job.own for item in data]
+    left = {track_id for track_id, _ in wanted}
+    for track_id in sorted({track_id for track_id, _ in current} - left):
+        if all(any(first <= state.frame <= last for first, last in owned) for state in project.states_of(track_id)):
+            plan.tracks_deleted.append(track_id)
+
+
+def _same(old: FrameState | None, new: FrameState) -> bool:
+    return old is not None and (old.geometry, dict(old.attributes), old.source, old.confidence, old.model) == (
+        new.geometry, dict(new.attributes), new.source, new.confidence, new.model)
+
+
+# ------------------------------------------------------------------ tags
+
+
+def _plan_tags(project: Project, data: list[_JobData], parent_ids: set[int], plan: MergePlan) -> None:
+    """Each tag's frames: the parent's outside the own ranges, each job's within its own."""
+    owned = np.zeros(project.sequence.frame_count, dtype=bool)
+    for item in data:
+        owned[item.job.own[0]:item.job.own[1] + 1] = True
+    coverage: dict[Node, np.ndarray] = {}
+    versions: dict[Node, list[tuple[_JobData | None, FrameRangeTag]]] = defaultdict(list)
+    for tag in project.tags():
+        frames = np.zeros_like(owned)
+        frames[tag.start:tag.end + 1] = True
+        coverage[("", tag.id)] = frames & ~owned
+        versions[("", tag.id)].append((None, tag))
+    for item in data:
+        first, last = item.job.own
+        for tag in item.tags.values():
+            node = item.node(tag.id, parent_ids)
+            if node[0] == "" and node[1] not in {t.id for t in project.tags()}:
+                continue  # a tag the parent no longer has (deleted there: the job is stale anyway)
+            frames = coverage.setdefault(node, np.zeros_like(owned))
+            frames[max(tag.start, first):min(tag.end, last) + 1] = True
+            versions[node].append((item, tag))
+    _join_new_tags(data, coverage, versions)
+    next_id = project.store.next_id() + len(plan.new_ids)
+    for node in sorted(coverage, key=lambda node: (node[0] != "", node)):
+        if node not in versions:
+            continue  # joined into another
+        _plan_tag(project, node, coverage[node], versions[node], next_id, plan)
+        next_id = project.store.next_id() + len(plan.new_ids)
+
+
+def _join_new_tags(data: list[_JobData], coverage: dict, versions: dict) -> None:
+    """A new tag ending at a border and one of the same class and attributes starting there become one."""
+    for a, b in pairwise(data):
+        cut = b.job.own[0]
+        for node_a in [node for node in coverage if node[0] == a.job.name]:
+            for node_b in [node for node in coverage if node[0] == b.job.name]:
+                tag_a, tag_b = versions[node_a][-1][1], versions[node_b][-1][1]
+                if (coverage[node_a][cut - 1] and coverage[node_b][cut] and tag_a.class_name == tag_b.class_name
+                        and dict(tag_a.attributes) == dict(tag_b.attributes)):
+                    coverage[node_a] |= coverage.pop(node_b)
+                    versions[node_a] += versions.pop(node_b)
+                    break
+
+
+def _plan_tag(project: Project, node: Node, frames: np.ndarray, versions, next_id: int, plan: MergePlan) -> None:
+    runs = np.flatnonzero(np.diff(np.concatenate([[0], frames.astype(np.int8), [0]])))
+    existing = node[0] == ""
+    old = project.store.tag(node[1]) if existing else None
+    jobs = tuple(sorted({item.job.name for item, _ in versions if item is not None}))
+    if len(runs) > 2:
+        plan.conflicts.append(Conflict("tag-pieces", f"{versions[-1][1].class_name} tag {node[1]} would be left in "
+                                                     f"{len(runs) // 2} pieces", jobs, None))
+        return
+    if not len(runs):
+        if existing:
+            plan.tags_deleted.append(node[1])
+        return
+    start, end = int(runs[0]), int(runs[1]) - 1
+    changed = [json.loads(key) for key in {json.dumps(dict(tag.attributes), sort_keys=True) for item, tag in versions
+                                           if item is not None and item.changed(tag.id, tag.attributes)}]
+    if len(changed) > 1:
+        plan.conflicts.append(Conflict("attribute", f"{versions[-1][1].class_name} tag {node[1]}: jobs set "
+                                                    "different attributes", jobs, None))
+        return
+    attributes = changed[0] if changed else dict(old.attributes)
+    if existing:
+        tag = replace(old, start=start, end=end, attributes=attributes)
+        if tag != old:
+            plan.tags_put.append(tag)
+        return
+    sample = versions[0][1]
+    tag = replace(sample, id=next_id, start=start, end=end, attributes=attributes)
+    plan.new_ids.append(next_id)
+    plan.tags_put.append(tag)
+    for item, job_tag in versions:
+        plan.records.setdefault(item.job.name, {})[job_tag.id] = next_id
+
+
+# ------------------------------------------------------------------ writing
+
+
+def apply_merge(project: Project, plan: MergePlan) -> None:
+    """Write ``plan`` into ``project`` as one undo step, and record in each job what it became."""
+    if plan.blocked:
+        raise RoadlabelError(project.folder, f"not merged: {len(plan.conflicts)} conflicts (see the report)")
+    store = project.store
+    with project.group("merge jobs"):
+        for identity in plan.new_ids:
+            store.allocate_id(identity)  # refuses an id handed out since the plan: the project changed
+        for track in plan.tracks_put:
+            store.put_track(track)
+        for track_id, frame in plan.states_deleted:
+            store.delete_state(track_id, frame)
+        for state in plan.states_put:
+            store.put_state(state)
+        for track_id in plan.tracks_deleted:
+            store.delete_track(track_id)
+        for tag_id in plan.tags_deleted:
+            store.delete_tag(tag_id)
+        for tag in plan.tags_put:
+            store.put_tag(tag)
+        _record_merge(project, plan)  # inside: a record never names a merge that failed to commit...
+
+
+def _record_merge(project: Project, plan: MergePlan) -> None:
+    """... and one of a merge whose commit then failed is harmless: its ids are missing from the parent (they
+    are new again) and the parent still matches the job's base."""
+    for job in plan.jobs:
+        record = read_record(job.folder)
+        updated = {**record, "ids": {**record["ids"], **plan.records.get(job.name, {})},
+                   "fingerprints": list(record["fingerprints"])}
+        fingerprint = slice_fingerprint(project, *job.frames)
+        if fingerprint not in updated["fingerprints"]:
+            updated["fingerprints"].append(fingerprint)
+        if updated != record:
+            write_record(job.folder, updated)
