@@ -10,9 +10,13 @@ import pytest
 
 from napari_roadlabel.cli import EXIT_BLOCKED, main
 from napari_roadlabel.core import Project, SequenceInfo, make_geometry
+from napari_roadlabel.core.project import ANNOTATOR_VARIABLE
 from napari_roadlabel.qa.outcome import OUTCOME_FILE, last_outcome
 from napari_roadlabel.qa.review import Review
 from napari_roadlabel.teams.jobs import JOBS_FOLDER, Base, Job, Move, Stage, State, write_job
+from napari_roadlabel.teams.merge import apply_merge, plan_merge
+from napari_roadlabel.teams.split import split_project
+from napari_roadlabel.teams.stages import move_job
 from napari_roadlabel.teams.status import dataset_status, find_projects
 
 SEQUENCE = SequenceInfo("clip.mp4", 10, 640, 360)
@@ -161,3 +165,35 @@ def test_qa_records_its_outcome_and_status_shows_it(capsys, dataset):
     (dataset / "signed" / OUTCOME_FILE).write_text("{not json")
     (signed,) = dataset_status([dataset / "signed"]).sequences
     assert signed.stage == "signed off" and "qa-last.json" in signed.last_qa["error"]
+
+
+def test_a_split_worked_moved_and_merged_sequence_counts_each_persons_own_work(capsys, tmp_path, monkeypatch):
+    """The split copies the parent's labels into the jobs and the merge copies them back: neither is anyone's."""
+    monkeypatch.delenv(ANNOTATOR_VARIABLE, raising=False)
+    folder = tmp_path / "data" / "seq"
+    labeled(folder, "lead", 2).close()
+    first, second = split_project(folder, parts=2, assignees=("ana", "ben"), reviewer="rita", by="lead")
+    with Project.open(first.folder) as job:  # the job's annotator: ana
+        lane = job.add_track("lane-line")
+        for frame in (0, 1, 2):  # ends inside the job: no partner needed across the border
+            job.set_state(lane.id, frame, make_geometry("polyline", [[40, 350], [60, 250], [80, 180]]))
+    no_checks = {"blocking_findings": lambda job: []}
+    move_job(first.folder, "submit", by="ana", **no_checks)
+    move_job(first.folder, "reject", by="rita", comment="a lane is missing")
+    move_job(first.folder, "submit", by="ana", **no_checks)
+    move_job(first.folder, "approve", by="rita")
+    move_job(second.folder, "start", by="ben")
+    with Project.open(folder, author="lead") as project:
+        apply_merge(project, plan_merge(project))
+        assert project.store.activity()[-1].label == "merge jobs"
+    code, out, _ = run(capsys, "status", tmp_path / "data", "--json")
+    (sequence,) = json.loads(out)["sequences"]
+    assert code == 0 and sequence["stage"] == "labeling" and sequence["objects"] == {"lane-line": 3}
+    assert [(job["job"], job["stage"], job["state"]) for job in sequence["jobs"]] == [
+        (first.name, "acceptance", "new"), (second.name, "annotation", "in progress")]
+    people = {person["name"]: person for person in json.loads(out)["people"]}
+    assert (people["ana"]["objects_made"], people["ana"]["keyframes_made"]) == (1, 3)
+    assert (people["ana"]["jobs_reviewed"], people["ana"]["first_pass"], people["ana"]["rejections"]) == (1, 0, 1)
+    assert (people["lead"]["objects_made"], people["lead"]["keyframes_made"]) == (2, 20)  # its own two lanes only
+    assert "ben" not in people  # the split's copy is not ben's work, and ben has neither edited nor submitted
+    assert people["rita"]["verdicts"] == 2
