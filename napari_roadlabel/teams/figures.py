@@ -23,9 +23,9 @@ together, in time order.
                        the next verdict on it, which the reviewer gave.
 
 A job's work is the annotator's who submitted it (the last submit before a
-verdict), else its assignee's.  Steps that only copy labels between a sequence
-and its jobs (labels starting "split" or "merge") were made elsewhere: they
-count for nobody.
+verdict), else its assignee's.  Steps that only copy labels made elsewhere count
+for nobody: a split or a merge between a sequence and its jobs, and an import
+from a file (every importer labels its step "import ...").
 """
 
 from __future__ import annotations
@@ -38,11 +38,12 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from ..core.store import Activity
-from .jobs import Job
+from .jobs import MERGE_STEP, SPLIT_STEP, Job
 
 IDLE_GAP = 300.0  # seconds: a longer pause between two steps ends a session
 SESSION_START = 60.0  # seconds counted for each session before its first step
-COPY_STEPS = ("split", "merge")  # first words of the labels of steps that copy labels between sequence and jobs
+COPY_STEPS = frozenset({SPLIT_STEP, MERGE_STEP})  # steps that copy labels between a sequence and its jobs
+IMPORT_STEP = "import "  # how every importer's step label begins
 SUBMIT = "submit"
 REJECT = "reject"
 VERDICTS = frozenset({"approve", "accept", REJECT})
@@ -90,7 +91,7 @@ def active_seconds(times: Iterable[datetime.datetime]) -> tuple[float, int]:
 
 
 def is_copy(step: Activity) -> bool:
-    return step.label.split(" ", 1)[0] in COPY_STEPS
+    return step.label in COPY_STEPS or step.label.startswith(IMPORT_STEP)
 
 
 def people_figures(activity: Iterable[Activity], jobs: Iterable[Job]) -> list[PersonFigures]:

@@ -31,6 +31,9 @@ from ..core.errors import ProjectError
 JOBS_FOLDER = "jobs"
 JOB_FILE = "job.json"
 JOB_MARK = "napari-roadlabel job"
+# The labels of the store steps that copy labels between a sequence and its jobs: nobody's work (figures.py)
+SPLIT_STEP = "split"
+MERGE_STEP = "merge jobs"
 
 
 class Stage(Enum):

@@ -59,7 +59,7 @@ from ..core import FrameRangeTag, FrameState, Geometry, GeometryKind, Project, P
 from ..core.geometry import make_geometry
 from ..qa.agreement import box_ious, region_ious
 from ..qa.lane_metrics import culane_iou_matrix
-from .jobs import Job, jobs_of
+from .jobs import MERGE_STEP, Job, jobs_of
 from .record import read_record, write_record
 from .split import slice_fingerprint
 
@@ -573,7 +573,7 @@ def apply_merge(project: Project, plan: MergePlan) -> None:
     if plan.blocked:
         raise RoadlabelError(project.folder, f"not merged: {len(plan.conflicts)} conflicts (see the report)")
     store = project.store
-    with project.group("merge jobs"):
+    with project.group(MERGE_STEP):
         for identity in plan.new_ids:
             store.allocate_id(identity)  # refuses an id handed out since the plan: the project changed
         for track in plan.tracks_put:

@@ -46,7 +46,7 @@ import numpy as np
 from ..core import Project, ProjectError, RoadlabelError, SequenceInfo, Source
 from ..core.annotations import FrameRangeTag
 from ..io.atomic import AtomicOutputs
-from .jobs import JOBS_FOLDER, Base, Job, Move, Stage, State, jobs_of, now, write_job
+from .jobs import JOBS_FOLDER, SPLIT_STEP, Base, Job, Move, Stage, State, jobs_of, now, write_job
 from .record import empty_record, write_record
 
 KEYFRAME_REACH = 3  # frames: a keyframe this close to a cut makes it worse, the closer the more
@@ -243,7 +243,7 @@ def _copy_slice(parent: Project, job: Project, first: int, last: int) -> None:
     tracks = {item.track.id: item.track for item in states}
     tags = {tag.id: tag for tag in _tags_within(parent.tags(), first, last)}
     store = job.store
-    with job.group("split"):
+    with job.group(SPLIT_STEP):
         for identity in sorted(tracks.keys() | tags.keys()):  # ids are handed out in increasing order only
             store.allocate_id(identity)
             if identity in tracks:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from napari_roadlabel.core import Project, SequenceInfo, make_geometry
+from napari_roadlabel.io.formats.geojson import export_geojson, import_geojson
 from napari_roadlabel.teams.figures import active_seconds, people_figures
 from napari_roadlabel.teams.jobs import Base, Job, Move, Stage, State
 
@@ -42,6 +43,20 @@ def test_objects_and_keyframes_per_active_hour_from_the_stores_own_log(tmp_path)
     assert (ana.objects_made, ana.keyframes_made) == (2, 2)
     assert (ana.objects_per_hour, ana.keyframes_per_hour) == (20.0, 20.0)
     assert ana.jobs_reviewed == 0 and ana.first_pass_rate is None and ana.turnaround_hours is None
+
+
+def test_labels_imported_from_a_file_count_for_nobody_even_as_keyframes(tmp_path):
+    info = SequenceInfo("clip.mp4", 50, 640, 360)
+    with Project.create(tmp_path / "elsewhere", info) as elsewhere:
+        elsewhere.set_state(elsewhere.add_track("lane-line").id, 3, LANE)  # a keyframe (manual) in the file
+        export_geojson(elsewhere, tmp_path / "labels.geojson")
+    with Project.create(tmp_path / "here", info) as project:
+        project.store.author = "ana"
+        import_geojson(project, tmp_path / "labels.geojson")
+        project.set_state(project.add_track("lane-line").id, 5, LANE)
+        assert [state.source.value for state in project.states_of(1)] == ["manual"]  # kept as the file says
+        (ana,) = people_figures(project.store.activity(), [])
+    assert (ana.objects_made, ana.keyframes_made) == (1, 1)
 
 
 def job(name: str, assignee: str, *moves: tuple[str, str, float]) -> Job:
