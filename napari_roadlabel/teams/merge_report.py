@@ -1,4 +1,5 @@
-"""The conflict report of a jobs merge: JSON and one self-contained HTML page, in the style of the QA report.
+"""The conflict report of a jobs merge: JSON and one self-contained HTML page, in the style of the QA report (its
+environment and style sheet, ``qa.report.page_environment``).
 
 The JSON is ``MergePlan.to_dict()`` with the time it was made and whether it was a dry run: every border
 (the two jobs, the cut, the frames compared, the tracks joined, its conflicts), the conflicts of whole jobs,
@@ -9,12 +10,10 @@ report.
 from __future__ import annotations
 
 import json
-from pathlib import Path, PurePath
-
-import jinja2
+from pathlib import Path
 
 from ..io.atomic import AtomicOutputs, open_staged
-from ..qa.report import _when
+from ..qa.report import page_environment
 from .jobs import now
 from .merge import MergePlan
 
@@ -35,7 +34,4 @@ def write_merge_report(data: dict, html: Path, json_path: Path) -> None:
 
 
 def _html(data: dict) -> str:
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent), autoescape=True,
-                                     trim_blocks=True, lstrip_blocks=True)
-    environment.filters.update(when=_when, file_name=lambda path: PurePath(path).name)
-    return environment.get_template(TEMPLATE).render(data=data)
+    return page_environment(Path(__file__).parent).get_template(TEMPLATE).render(data=data)
