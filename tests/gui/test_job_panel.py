@@ -35,6 +35,8 @@ def test_the_job_box_shows_the_stage_and_people_and_its_buttons_move_the_job(job
     assert "Job job-01" in panel.status.text() and "annotation</b> — new" in panel.status.text()
     assert "Assignee ana · reviewer rui" in panel.status.text()
     assert list(_buttons(panel)) == ["Go to frame 3", "Start", "Submit for review"]
+    assert job_widget.workspace.current_frame == 3  # a job opens on its first frame
+    job_widget.workspace.go_to(8)
     _buttons(panel)["Go to frame 3"].clicked()
     assert job_widget.workspace.current_frame == 3
     panel.comment.value = "lanes and lights done"
