@@ -464,23 +464,31 @@ def _plan_track(project: Project, group, target: int, existing: bool, plan: Merg
 
 def _plan_states(project: Project, data: list[_JobData], wanted: dict[tuple[int, int], FrameState],
                  plan: MergePlan) -> None:
-    """Within the own ranges the parent gets exactly the wanted states; tracks left with none go."""
-    current: dict[tuple[int, int], FrameState] = {}
+    """Within the own ranges the parent gets exactly the wanted states; tracks left with none go.  The parent's
+    states are compared as they are read, never held all at once (a long sequence has hundreds of thousands)."""
+    put = dict(wanted)
+    deleted: list[tuple[int, int]] = []
+    tracks_there: set[int] = set()
     for item in data:
         first, last = item.job.own
         for obj in project.store.iter_objects(range(first, last + 1)):
-            current[(obj.track.id, obj.state.frame)] = obj.state
-    plan.states_put = [state for key, state in sorted(wanted.items()) if not _same(current.get(key), state)]
-    plan.states_deleted = sorted(key for key in current if key not in wanted)
+            key = (obj.track.id, obj.state.frame)
+            tracks_there.add(key[0])
+            if key not in wanted:
+                deleted.append(key)
+            elif _same(obj.state, wanted[key]):
+                del put[key]
+    plan.states_put = [put[key] for key in sorted(put)]
+    plan.states_deleted = sorted(deleted)
     owned = [item.job.own for item in data]
     left = {track_id for track_id, _ in wanted}
-    for track_id in sorted({track_id for track_id, _ in current} - left):
+    for track_id in sorted(tracks_there - left):
         if all(any(first <= state.frame <= last for first, last in owned) for state in project.states_of(track_id)):
             plan.tracks_deleted.append(track_id)
 
 
-def _same(old: FrameState | None, new: FrameState) -> bool:
-    return old is not None and (old.geometry, dict(old.attributes), old.source, old.confidence, old.model) == (
+def _same(old: FrameState, new: FrameState) -> bool:
+    return (old.geometry, dict(old.attributes), old.source, old.confidence, old.model) == (
         new.geometry, dict(new.attributes), new.source, new.confidence, new.model)
 
 
