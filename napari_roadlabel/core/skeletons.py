@@ -47,6 +47,23 @@ class Skeleton:
             body["flip"] = [list(pair) for pair in self.flip]
         return body
 
+    def state_from(self, points, visibility, names=None, *, where: str | None = None) -> Geometry:
+        """A state in this skeleton's point order from a file's points: named by ``names`` (any order; a point
+        they leave out is absent), or without names one per point in order.  GeometryError names ``where``."""
+        points, visibility = np.asarray(points, dtype=np.float64), np.asarray(visibility)
+        if names is None:
+            if len(points) != len(self.points):
+                raise GeometryError(where, f"the skeleton has {len(points)} points; its class's skeleton has "
+                                           f"{len(self.points)}")
+            return make_skeleton(points, visibility, where=where)
+        unknown = [name for name in names if name not in self.points]
+        if unknown:
+            raise GeometryError(where, f"the class's skeleton has no point {unknown[0]!r}")
+        order = [self.index(name) for name in names]
+        placed, flags = np.full((len(self.points), 2), np.nan), np.zeros(len(self.points), np.uint8)
+        placed[order], flags[order] = points, visibility
+        return make_skeleton(placed, flags, where=where)
+
     def check(self, geometry: Geometry, where: str | None = None) -> None:
         """GeometryError unless ``geometry`` is a skeleton state with one row per point of this skeleton."""
         if geometry.kind is GeometryKind.SKELETON and len(geometry.points) != len(self.points):

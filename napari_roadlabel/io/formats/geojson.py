@@ -66,6 +66,7 @@ from ...core import (
 from ...core.annotations import AttributeSuggestion
 from ...core.geometry import ABSENT, VISIBLE, as_points
 from ...core.suggestions import assistant_of
+from ...core.taxonomy import ClassSpec
 from ..atomic import atomic_write
 from .import_report import ImportReport, fit_mask_to_image, fit_skeleton_to_image, fit_to_image, keeps_file_ids
 from .json_files import is_confidence, is_whole, load_json
@@ -501,7 +502,7 @@ def _check_against_project(project: Project, feature: ParsedFeature, path: Path)
         raise FormatError(path, f"class {spec.name!r} takes {[k.value for k in spec.geometry]}, "
                                 f"not {feature.kind.value}", feature.place)
     if feature.kind is GeometryKind.SKELETON:
-        _in_class_order(feature, spec.skeleton.points, path)
+        _in_class_order(feature, spec, path)
     try:
         spec.split_attributes(feature.attributes, feature.place)
     except RoadlabelError as error:
@@ -528,8 +529,7 @@ def _refuse_twice(features: list[ParsedFeature], path: Path) -> None:
 def _fitted(project: Project, feature: ParsedFeature, path: Path, report: ImportReport) -> Geometry | None:
     """The feature's geometry fitted to the image (import_report's policy); None when skipped."""
     if feature.kind is GeometryKind.SKELETON:
-        points, visibility = _in_class_order(feature, project.taxonomy[feature.class_name].skeleton.points, path)
-        skeleton = make_skeleton(points, visibility, where=feature.place)
+        skeleton = _in_class_order(feature, project.taxonomy[feature.class_name], path)
         return fit_skeleton_to_image(skeleton, project, report, path, feature.place)
     if feature.kind is not GeometryKind.MASK:
         return fit_to_image(feature.kind, feature.points, project, report, path, feature.place)
@@ -539,21 +539,12 @@ def _fitted(project: Project, feature: ParsedFeature, path: Path, report: Import
     return fit_mask_to_image(feature.mask, project, report, path, feature.place)
 
 
-def _in_class_order(feature: ParsedFeature, names: tuple[str, ...], path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """A skeleton feature's points and visibility in its class's point order: by name when the file names
-    them (a point it leaves out is absent), else as they come, which must then be one per point."""
-    if feature.point_names is None:
-        if len(feature.points) != len(names):
-            raise FormatError(path, f"the skeleton has {len(feature.points)} points; class "
-                                    f"{feature.class_name!r} has {len(names)}", feature.place)
-        return feature.points, feature.visibility
-    unknown = [name for name in feature.point_names if name not in names]
-    if unknown:
-        raise FormatError(path, f"class {feature.class_name!r} has no skeleton point {unknown[0]!r}", feature.place)
-    points, visibility = np.full((len(names), 2), np.nan), np.zeros(len(names), np.uint8)
-    order = [names.index(name) for name in feature.point_names]
-    points[order], visibility[order] = feature.points, feature.visibility
-    return points, visibility
+def _in_class_order(feature: ParsedFeature, spec: ClassSpec, path: Path) -> Geometry:
+    """A skeleton feature in its class's point order (see Skeleton.state_from)."""
+    try:
+        return spec.skeleton.state_from(feature.points, feature.visibility, feature.point_names)
+    except GeometryError as error:
+        raise FormatError(path, f"class {spec.name!r}: {error.reason}", feature.place) from None
 
 
 def _track_attributes(project: Project, features: list[ParsedFeature], path: Path) -> dict[int, dict]:

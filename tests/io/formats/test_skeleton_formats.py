@@ -104,8 +104,8 @@ def test_geojson_import_reads_named_points_in_any_order_and_makes_points_outside
 @pytest.mark.parametrize(
     ("coordinates", "skeleton", "reason"),
     [
-        ([[1, 2], None], {"points": ["nose", "knee"]}, "class 'pedestrian' has no skeleton point 'knee'"),
-        ([[1, 2], [3, 4]], {"visibility": [2, 2]}, "the skeleton has 2 points; class 'pedestrian' has 17"),
+        ([[1, 2], None], {"points": ["nose", "knee"]}, "class 'pedestrian': the class's skeleton has no point 'knee'"),
+        ([[1, 2], [3, 4]], {"visibility": [2, 2]}, "the skeleton has 2 points; its class's skeleton has 17"),
         ([[1, 2], None], {"points": ["nose", "left_eye"], "visibility": [2, 2]}, "visibility 2 but no position"),
         ([[1, 2]], {"points": ["nose", "nose"]}, "must name each of the 1 positions once"),
         ([["a", 2]], {"points": ["nose"]}, "coordinates must be numbers"),
