@@ -7,6 +7,7 @@ import pytest
 
 from napari_roadlabel.core import FormatError, Project, SequenceInfo, Source, box, make_skeleton
 from napari_roadlabel.core.geometry import ABSENT, OCCLUDED, VISIBLE
+from napari_roadlabel.io.formats.coco import export_coco, import_coco
 from napari_roadlabel.io.formats.geojson import export_geojson, import_geojson
 
 SEQUENCE = SequenceInfo("clip.mp4", 100, 640, 360, 30.0)
@@ -118,4 +119,93 @@ def test_geojson_import_refuses_bad_skeletons_naming_the_feature(empty, tmp_path
     with pytest.raises(FormatError) as raised:
         import_geojson(empty, path)
     assert f"{path}: feature 0: " in str(raised.value) and reason in str(raised.value)
+    assert empty.tracks() == []
+
+
+# ------------------------------------------------------------------ COCO keypoints
+
+
+def test_coco_round_trips_skeletons_exactly(labeled, empty, tmp_path):
+    out = tmp_path / "coco.json"
+    export_coco(labeled, out)
+    report = import_coco(empty, out, source=Source.MANUAL)
+    assert (report.clipped, report.skipped) == ({}, {})
+    imported = {(o.track.class_name, o.state.frame, o.state.geometry.kind): (o.state.geometry, o.attributes)
+                for o in empty.store.iter_objects()}
+    original = {(o.track.class_name, o.state.frame, o.state.geometry.kind): (o.state.geometry, o.attributes)
+                for o in labeled.store.iter_objects()}
+    assert imported.keys() == original.keys()
+    for key, value in original.items():
+        assert imported[key] == value, key
+
+
+def test_coco_export_writes_keypoints_num_keypoints_and_the_categorys_skeleton(labeled, tmp_path):
+    out = tmp_path / "coco.json"
+    export_coco(labeled, out)
+    data = json.loads(out.read_text())
+    person = next(c for c in data["categories"] if c["name"] == "pedestrian")
+    assert person["keypoints"][:3] == ["nose", "left_eye", "right_eye"] and len(person["keypoints"]) == 17
+    assert [16, 14] in person["skeleton"] and [6, 7] in person["skeleton"] and len(person["skeleton"]) == 19
+    vehicle = next(c for c in data["categories"] if c["name"] == "vehicle")
+    assert "keypoints" not in vehicle and "skeleton" not in vehicle
+    first = next(a for a in data["annotations"] if a["shape"] == "skeleton")
+    assert first["num_keypoints"] == 15 and first["keypoints"][9:15] == [0, 0, 0, 0, 0, 0]
+    assert first["keypoints"][27:30] == pytest.approx([102.25, 84 + 1 / 3, 1])  # the occluded left wrist
+    assert first["bbox"] == pytest.approx([102.25, 50 + 1 / 3, 26, 60])
+
+
+def test_pycocotools_loads_the_keypoints_and_scores_the_export_against_itself_perfectly(labeled, tmp_path):
+    coco_module = pytest.importorskip("pycocotools.coco")
+    cocoeval = pytest.importorskip("pycocotools.cocoeval")
+    out = tmp_path / "coco.json"
+    export_coco(labeled, out)
+    truth = coco_module.COCO(str(out))
+    people = truth.getCatIds(catNms=["pedestrian"])
+    annotations = truth.loadAnns(truth.getAnnIds(catIds=people))
+    assert len(annotations) == 5 and all(len(a["keypoints"]) == 3 * 17 for a in annotations)
+    for names, sigmas in ((["pedestrian"], None), (["cyclist"], np.full(21, 0.05))):
+        categories = truth.getCatIds(catNms=names)
+        detections = [{**a, "score": 1.0} for a in truth.loadAnns(truth.getAnnIds(catIds=categories))]
+        evaluation = cocoeval.COCOeval(truth, truth.loadRes(detections), iouType="keypoints")
+        evaluation.params.catIds = categories
+        if sigmas is not None:  # pycocotools' own sigmas are for COCO's 17 person points
+            evaluation.params.kpt_oks_sigmas = sigmas
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+        assert evaluation.stats[0] == pytest.approx(1.0), names
+
+
+def test_a_person_keypoints_file_from_another_tool_imports_as_skeletons(empty, tmp_path):
+    names = list(empty.taxonomy["pedestrian"].skeleton.points)
+    keypoints = []
+    for index in range(17):
+        keypoints += [0, 0, 0] if index in (1, 2) else [100 + index, 50 + 3 * index, 2 if index != 5 else 1]
+    ring = [[90, 40, 140, 40, 140, 120, 90, 120]]
+    data = {"images": [{"id": 7, "frame_index": 4, "width": 640, "height": 360}],
+            "categories": [{"id": 1, "name": "pedestrian", "supercategory": "person", "keypoints": names,
+                            "skeleton": [[16, 14], [14, 12]]}],
+            "annotations": [{"id": 1, "image_id": 7, "category_id": 1, "bbox": [90, 40, 50, 80], "area": 4000,
+                             "iscrowd": 0, "segmentation": ring, "keypoints": keypoints, "num_keypoints": 15},
+                            {"id": 2, "image_id": 7, "category_id": 1, "bbox": [300, 40, 20, 40], "area": 800,
+                             "iscrowd": 0, "keypoints": [0, 0, 0] * 17, "num_keypoints": 0}]}
+    path = tmp_path / "person_keypoints.json"
+    path.write_text(json.dumps(data))
+    import_coco(empty, path)
+    states = {o.state.geometry.kind.value: o.state.geometry for o in empty.objects_on(4)}
+    assert sorted(states) == ["box", "skeleton"]  # no labeled keypoint: what else the annotation has
+    skeleton = states["skeleton"]
+    assert skeleton.visibility.tolist() == [2, 0, 0, 2, 2, 1] + [2] * 11
+    np.testing.assert_array_equal(skeleton.points[16], [116, 98])
+
+
+def test_a_skeleton_whose_keypoints_do_not_fit_the_class_is_refused_naming_it(empty, tmp_path):
+    data = {"images": [{"id": 1, "frame_index": 0, "width": 640, "height": 360}],
+            "categories": [{"id": 1, "name": "pedestrian", "keypoints": ["nose", "tail"]}],
+            "annotations": [{"id": 3, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10],
+                             "keypoints": [5, 5, 2, 6, 6, 2], "num_keypoints": 2}]}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(FormatError, match=r"bad.json: annotation 3: the class's skeleton has no point 'tail'"):
+        import_coco(empty, path)
     assert empty.tracks() == []
