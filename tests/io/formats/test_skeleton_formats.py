@@ -9,6 +9,8 @@ from napari_roadlabel.core import FormatError, Project, SequenceInfo, Source, bo
 from napari_roadlabel.core.geometry import ABSENT, OCCLUDED, VISIBLE
 from napari_roadlabel.io.formats.coco import export_coco, import_coco
 from napari_roadlabel.io.formats.geojson import export_geojson, import_geojson
+from napari_roadlabel.io.formats.registry import EXPORTERS, SUFFIXES
+from napari_roadlabel.io.projects import create_project
 
 SEQUENCE = SequenceInfo("clip.mp4", 100, 640, 360, 30.0)
 # A pedestrian's 17 COCO points (x, y), 30 px wide and 60 px tall, and a cyclist's 21 (body, then bicycle).
@@ -209,3 +211,18 @@ def test_a_skeleton_whose_keypoints_do_not_fit_the_class_is_refused_naming_it(em
     with pytest.raises(FormatError, match=r"bad.json: annotation 3: the class's skeleton has no point 'tail'"):
         import_coco(empty, path)
     assert empty.tracks() == []
+
+
+# ------------------------------------------------------------------ the other exports
+
+
+@pytest.mark.parametrize("fmt", sorted(set(EXPORTERS) - {"coco"}))
+def test_the_other_exports_count_the_skeletons_they_drop(tmp_path, small_video, fmt):
+    with create_project(tmp_path / "p", small_video) as project:
+        walker, car = project.add_track("pedestrian"), project.add_track("vehicle")
+        for frame in (1, 2):
+            project.set_state(walker.id, frame, _skeleton(PERSON, (40 + frame, 10), absent=[3]))
+            project.set_state(car.id, frame, box(100, 20, 150, 60))
+        report = EXPORTERS[fmt](project, tmp_path / f"out{SUFFIXES.get(fmt, '')}")
+    assert "pedestrian" not in report.written
+    assert sum(report.dropped["pedestrian"].values()) == 2
