@@ -67,3 +67,12 @@ def test_absent_points_are_not_measured(project):
     project.set_state(track_id, 0, make_skeleton(FACING + 100, [VISIBLE] * 17))
     project.set_state(track_id, 1, make_skeleton(points, visibility))
     assert _found(project, "limb-jump") == [] and _found(project, "skeleton-flip") == []
+
+
+def test_two_skeletons_of_one_person_are_near_duplicates(project):
+    first = _walk(project, [FACING])
+    second = _walk(project, [FACING + [1, 0]])
+    elsewhere = _walk(project, [FACING], start=(300, 100))
+    findings = _found(project, "near-duplicate")
+    assert [(f.frame, f.track_ids) for f in findings] == [(0, (first, second))]
+    assert elsewhere not in findings[0].track_ids

@@ -87,3 +87,19 @@ def test_flow_between_two_keyframes_blends_skeletons_and_keeps_absent_points_abs
         geometry = project.state(person.id, frame).geometry
         assert geometry.visibility[16] == ABSENT and geometry.visibility[:16].tolist() == first[:16]
         assert mean_distance(geometry, _figure(VELOCITY * frame, second)) < 1.0, frame
+
+
+def test_linear_propagation_fills_a_skeleton_track_between_its_keyframes(new_project, texture):
+    project = new_project(9)
+    person = project.add_track("pedestrian")
+    visibility = [VISIBLE] * 17
+    visibility[2] = ABSENT
+    project.set_state(person.id, 0, _figure((0, 0), [VISIBLE] * 17))
+    project.set_state(person.id, 8, _figure((80, 0), visibility))
+    propagate(project, texture.video((0, 0), 9), method="linear")
+    for frame in range(1, 8):
+        state = project.state(person.id, frame)
+        assert state.source is Source.INTERPOLATED
+        assert state.geometry.visibility[2] == ABSENT and np.isnan(state.geometry.points[2]).all()
+        placed = state.geometry.present_points()
+        np.testing.assert_allclose(placed, np.delete(FIGURE, 2, axis=0) + [10 * frame, 0])
