@@ -200,7 +200,7 @@ def _skeletons_in_time(times: np.ndarray, skeletons: Sequence[Geometry], wanted:
     flags = np.stack([skeleton.visibility for skeleton in skeletons])  # (K, N)
     right = np.clip(np.searchsorted(times, wanted, side="right"), 1, len(times) - 1)
     held = flags[right - 1]  # the visibility of the keyframe before: it holds until the next one's
-    held[(flags[right] == ABSENT)] = ABSENT
+    held[flags[right] == ABSENT] = ABSENT  # absent on either keyframe: absent between
     moved = np.full((len(wanted), points.shape[1], 2), np.nan)
     for index in range(points.shape[1]):
         placed = flags[:, index] != ABSENT
