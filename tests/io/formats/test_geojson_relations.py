@@ -98,3 +98,17 @@ def test_a_file_without_relations_imports_as_before(tmp_path):
     with Project.create(tmp_path / "again", SEQUENCE) as again:
         import_geojson(again, tmp_path / "plain.geojson")
         assert len(again.tracks()) == 4 and again.relations() == []
+
+
+def test_a_relation_whose_end_the_import_leaves_out_is_skipped_and_counted(tmp_path):
+    with related(tmp_path / "p") as project:
+        export_geojson(project, tmp_path / "out.geojson")
+    data = json.loads((tmp_path / "out.geojson").read_text())
+    for feature in data["features"]:
+        if feature["properties"]["track_id"] == 4:  # the light, moved wholly off the image: skipped
+            feature["geometry"]["coordinates"] = [[[700, 20], [715, 20], [715, 60], [700, 60], [700, 20]]]
+    (tmp_path / "off.geojson").write_text(json.dumps(data))
+    with Project.create(tmp_path / "again", SEQUENCE) as again:
+        report = import_geojson(again, tmp_path / "off.geojson")
+        assert [relation.type for relation in again.relations()] == ["follows"]
+        assert report.skipped[str(tmp_path / "off.geojson")]["a relation whose end was left out"] == 2
