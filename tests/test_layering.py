@@ -30,7 +30,8 @@ print(','.join(gui))
                                     "napari_roadlabel.teams.merge_report",
                                     "napari_roadlabel.teams.batch",
                                     "napari_roadlabel.qa.outcome", "napari_roadlabel.teams.figures",
-                                    "napari_roadlabel.teams.status", "napari_roadlabel.teams.status_page"])
+                                    "napari_roadlabel.teams.status", "napari_roadlabel.teams.status_page",
+                                    "napari_roadlabel.core.relations", "napari_roadlabel.io.formats.openlane_v2"])
 def test_module_does_not_import_gui_toolkits(module):
     result = subprocess.run([sys.executable, "-c", CHECK.format(module=module, gui=GUI_MODULES)],
                             capture_output=True, text=True, check=True)
@@ -40,6 +41,7 @@ def test_module_does_not_import_gui_toolkits(module):
 @pytest.mark.parametrize(("module", "allowed"), [
     ("napari_roadlabel.core", {"core"}),
     ("napari_roadlabel.core.skeletons", {"core"}),
+    ("napari_roadlabel.core.relations", {"core"}),
     ("napari_roadlabel.temporal.propagation", {"core", "temporal"}),
     ("napari_roadlabel.qa.checks", {"core", "qa"}),
     ("napari_roadlabel.qa.agreement", {"core", "qa"}),

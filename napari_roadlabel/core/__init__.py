@@ -3,7 +3,7 @@
 Pure Python and numpy: this package never imports napari, Qt or magicgui.
 """
 
-from .annotations import FrameObject, FrameRangeTag, FrameState, Source, Track
+from .annotations import FrameObject, FrameRangeTag, FrameState, Relation, RelationEnd, Source, Track
 from .errors import (
     AnnotationError,
     FormatError,
@@ -21,7 +21,7 @@ from .taxonomy import AttributeSpec, ClassSpec, Scope, Taxonomy, default_taxonom
 __all__ = [
     "AnnotationError", "AttributeSpec", "ClassSpec", "FormatError", "FrameObject", "FrameRangeTag",
     "FrameSourceError", "FrameState", "Geometry", "GeometryError", "GeometryKind", "Project", "ProjectError",
-    "RoadlabelError", "Scope", "SequenceInfo", "Skeleton", "Source", "Taxonomy", "TaxonomyError", "Track", "box",
-    "check_inside_image", "default_taxonomy", "flipped", "load_taxonomy", "make_geometry", "make_mask",
-    "make_skeleton", "taxonomy_from_dict",
+    "Relation", "RelationEnd", "RoadlabelError", "Scope", "SequenceInfo", "Skeleton", "Source", "Taxonomy",
+    "TaxonomyError", "Track", "box", "check_inside_image", "default_taxonomy", "flipped", "load_taxonomy",
+    "make_geometry", "make_mask", "make_skeleton", "taxonomy_from_dict",
 ]

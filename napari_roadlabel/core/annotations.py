@@ -3,7 +3,8 @@
 A track is one real-world object (a lane line, a traffic light) followed
 across frames under a stable id that is never reused.  A state is the track on
 one frame: its geometry, the per-frame attributes and where the state came
-from.  A frame-range tag marks a span of frames (school zone active, scene).
+from.  A frame-range tag marks a span of frames (school zone active, scene).  A
+relation joins two objects (a light and the lane it governs) over a span of frames.
 """
 
 from __future__ import annotations
@@ -62,6 +63,49 @@ class FrameRangeTag:
 
     def covers(self, frame: int) -> bool:
         return self.start <= frame <= self.end
+
+
+@dataclass(frozen=True)
+class RelationEnd:
+    """One end of a relation: a track (``right`` 0), or a lane, the space between the adjacent lane lines
+    ``track`` (on its left) and ``right`` (track ids start at 1, so 0 is "none")."""
+
+    track: int
+    right: int = 0
+
+    @classmethod
+    def lane(cls, left: int, right: int) -> RelationEnd:
+        return cls(left, right)
+
+    @property
+    def is_lane(self) -> bool:
+        return self.right != 0
+
+    @property
+    def track_ids(self) -> tuple[int, ...]:
+        return (self.track, self.right) if self.is_lane else (self.track,)
+
+    def __str__(self) -> str:
+        return f"lane {self.track}|{self.right}" if self.is_lane else f"track {self.track}"
+
+
+@dataclass(frozen=True)
+class Relation:
+    """``source`` stands in relation ``type`` (a name the taxonomy declares) to ``target`` on frames
+    ``start``..``end`` (inclusive), like a frame-range attribute."""
+
+    id: int  # shares the id space of tracks and tags: never reused
+    type: str
+    source: RelationEnd
+    target: RelationEnd
+    start: int
+    end: int
+
+    def covers(self, frame: int) -> bool:
+        return self.start <= frame <= self.end
+
+    def __str__(self) -> str:
+        return f"relation {self.id} ({self.source} {self.type} {self.target})"
 
 
 class SuggestionStatus(str, enum.Enum):

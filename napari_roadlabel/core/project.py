@@ -30,9 +30,11 @@ from typing import Any
 import yaml
 
 from .. import __version__
-from .annotations import FrameObject, FrameRangeTag, FrameState, Source, Track
+from .annotations import FrameObject, FrameRangeTag, FrameState, Relation, RelationEnd, Source, Track
 from .errors import AnnotationError, ProjectError
 from .geometry import Geometry, check_inside_image
+from .lanes import is_lane_class
+from .relation_types import LANE
 from .store import MIGRATABLE_VERSIONS, SCHEMA_VERSION, AnnotationStore
 from .taxonomy import ClassSpec, Scope, Taxonomy, default_taxonomy, load_taxonomy
 
@@ -163,6 +165,13 @@ class Project:
 
     def tags_on(self, frame: int) -> list[FrameRangeTag]:
         return [tag for tag in self.store.tags() if tag.covers(frame)]
+
+    def relations(self, frame: int | None = None) -> list[Relation]:
+        """Every relation (holding on ``frame``), by first frame then id."""
+        return [relation for relation in self.store.relations() if frame is None or relation.covers(frame)]
+
+    def relation(self, relation_id: int) -> Relation:
+        return self.store.relation(relation_id)
 
     def objects_on(self, frame: int) -> list[FrameObject]:
         """Everything on one frame; costs time in proportion to the objects on that frame."""
@@ -303,9 +312,12 @@ class Project:
         """Remove the track from one frame; the track and its other frames stay."""
         self.store.delete_state(track_id, frame, f"delete track {track_id} on frame {frame}")
 
-    def delete_track(self, track_id: int) -> None:
-        """Remove the track from every frame."""
-        self.store.delete_track(track_id, f"delete track {track_id}")
+    def delete_track(self, track_id: int) -> list[Relation]:
+        """Remove the track from every frame, and the relations it is an end of (one undo step, whose label says
+        how many); returns those relations."""
+        count = len(self.store.relations_of(track_id))
+        also = f" and its {count} relation{'s' * (count != 1)}" if count else ""
+        return self.store.delete_track(track_id, f"delete track {track_id}{also}")
 
     def add_tag(self, class_name: str, start: int, end: int, attributes: Mapping[str, Any] | None = None, *,
                 source: Source = Source.MANUAL, tag_id: int | None = None, confidence: float | None = None,
@@ -336,6 +348,30 @@ class Project:
     def delete_tag(self, tag_id: int) -> None:
         self.store.delete_tag(tag_id, f"delete tag {tag_id}")
 
+    def add_relation(self, type_name: str, source: RelationEnd, target: RelationEnd, start: int, end: int, *,
+                     relation_id: int | None = None) -> Relation:
+        """Relate ``source`` to ``target`` on frames ``start``..``end`` (inclusive) by a relation type of the
+        taxonomy; both ends must exist and be of classes the type allows (a lane: two lane lines)."""
+        with self.store.group(f"relate {type_name}"):
+            relation = self._checked_relation(Relation(self.store.allocate_id(relation_id), type_name, source,
+                                                       target, start, end))
+            self.store.put_relation(relation, f"relate {type_name}")
+        return relation
+
+    def update_relation(self, relation_id: int, *, source: RelationEnd | None = None,
+                        target: RelationEnd | None = None, start: int | None = None,
+                        end: int | None = None) -> Relation:
+        """Change a relation's ends or frame range (what is not given stays)."""
+        old = self.store.relation(relation_id)
+        changes = {key: value for key, value in (("source", source), ("target", target), ("start", start),
+                                                 ("end", end)) if value is not None}
+        relation = self._checked_relation(dataclasses.replace(old, **changes))
+        self.store.put_relation(relation, f"edit relation {relation_id}")
+        return relation
+
+    def delete_relation(self, relation_id: int) -> None:
+        self.store.delete_relation(relation_id, f"delete relation {relation_id}")
+
     # ---------------------------------------------------------- undo
 
     def group(self, label: str) -> contextlib.AbstractContextManager:
@@ -360,6 +396,38 @@ class Project:
         if not isinstance(frame, int) or isinstance(frame, bool) or not 0 <= frame < self.sequence.frame_count:
             raise AnnotationError(None, f"frame {frame!r} is outside the sequence (0..{self.sequence.frame_count - 1})",
                                   where)
+
+    def _checked_relation(self, relation: Relation) -> Relation:
+        where = f"{relation.type} relation"
+        kind = self.taxonomy.relations.get(relation.type)
+        if kind is None:
+            raise AnnotationError(None, f"unknown relation type {relation.type!r}; the taxonomy "
+                                        f"{self.taxonomy.name!r} has {sorted(self.taxonomy.relations)}")
+        self._check_frame(relation.start, where)
+        self._check_frame(relation.end, where)
+        if relation.end < relation.start:
+            raise AnnotationError(None, f"ends (frame {relation.end}) before it starts (frame {relation.start})", where)
+        if relation.source == relation.target:
+            raise AnnotationError(None, f"{relation.source} cannot be related to itself", where)
+        self._check_end(relation.source, kind.sources, "from", where)
+        self._check_end(relation.target, kind.targets, "to", where)
+        return relation
+
+    def _check_end(self, end: RelationEnd, allowed: tuple[str, ...], side: str, where: str) -> None:
+        for track_id in end.track_ids:
+            if not self.store.has_track(track_id):
+                raise AnnotationError(None, f"{side} {end}: no track with id {track_id}", where)
+        if end.is_lane and end.track == end.right:
+            raise AnnotationError(None, f"{side} {end}: a lane lies between two different lane lines", where)
+        if end.is_lane:
+            lines = [self.store.track(track_id) for track_id in end.track_ids]
+            if any(not is_lane_class(line.class_name) for line in lines):
+                raise AnnotationError(None, f"{side} {end}: a lane lies between two lane lines, not "
+                                            f"{' and '.join(line.class_name for line in lines)}", where)
+        name = LANE if end.is_lane else self.store.track(end.track).class_name
+        if name not in allowed:
+            raise AnnotationError(None, f"{side} {end}: a {name} cannot be a {side!r} end (allowed: "
+                                        f"{list(allowed)})", where)
 
     def _check_tag(self, spec: ClassSpec, start: int, end: int, attributes: Mapping[str, Any]) -> dict[str, Any]:
         """The tag's attributes with defaults filled in, after checking its frame span."""

@@ -19,7 +19,13 @@ in its own transaction (a group is one row) with the time, the store's
 ``author``, the step's label and the net count of tracks and keyframes it made
 (an undo counts them back).  Team figures (teams/figures.py) read it; review
 marks and comments carry their own reviewer and time, so steps of those alone
-are not logged.  ``open(..., read_only=True)`` never writes: an older database
+are not logged.
+
+Schema 5 keeps relations (a light governs a lane, see relations.py): one row
+each with its type, its two ends as (track, right) pairs of columns (right is
+0 for a track, the right lane line's track for a lane) and its frame range.
+Deleting a track deletes the relations it is an end of in the same step.
+``open(..., read_only=True)`` never writes: an older database
 is migrated in memory, the file stays as it is.
 """
 
@@ -40,6 +46,8 @@ from .annotations import (
     FrameRangeTag,
     FrameState,
     Rejection,
+    Relation,
+    RelationEnd,
     Source,
     SuggestionStatus,
     Track,
@@ -49,7 +57,7 @@ from .geometry import Geometry
 from .review import Comment, ReviewMark, ReviewStatus
 from .write_lock import WriteLock
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 MAX_UNDO_STEPS = 500
 
 _SCHEMA = """
@@ -145,13 +153,26 @@ CREATE TABLE activity (
     keyframes_added INTEGER NOT NULL
 );
 """
+# Schema 5: relations between objects (see the module's docstring).
+_RELATION_SCHEMA = """
+CREATE TABLE relations (
+    id INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    source_track INTEGER NOT NULL,
+    source_right INTEGER NOT NULL,
+    target_track INTEGER NOT NULL,
+    target_right INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL
+);
+"""
 # version -> the script that brings it to version + 1
-_MIGRATIONS = {1: _REVIEW_SCHEMA, 2: _SUGGESTION_SCHEMA, 3: _ACTIVITY_SCHEMA}
+_MIGRATIONS = {1: _REVIEW_SCHEMA, 2: _SUGGESTION_SCHEMA, 3: _ACTIVITY_SCHEMA, 4: _RELATION_SCHEMA}
 MIGRATABLE_VERSIONS = frozenset(_MIGRATIONS)
 _TABLES = {"meta", "tracks", "states", "tags"}
 _KEY_COLUMNS = {"tracks": ("id",), "tags": ("id",), "comments": ("id",), "states": ("track_id", "frame"),
                 "reviews": ("track_id", "frame"), "suggestions": ("track_id", "frame", "assistant"),
-                "rejections": ("id",)}
+                "rejections": ("id",), "relations": ("id",)}
 NO_TRACK, NO_FRAME = 0, -1
 _SOURCES = {source.value: source for source in Source}
 _STATE_COLUMNS = "track_id, frame, kind, geometry, attributes, source, confidence, model"
@@ -234,6 +255,16 @@ def _state_row(state: FrameState) -> tuple:
 def _tag_row(tag: FrameRangeTag) -> tuple:
     return (tag.id, tag.class_name, tag.start, tag.end, _dumps(tag.attributes), tag.source.value, tag.confidence,
             tag.model)
+
+
+def _relation_row(relation: Relation) -> tuple:
+    return (relation.id, relation.type, relation.source.track, relation.source.right, relation.target.track,
+            relation.target.right, relation.start, relation.end)
+
+
+def _relation_from_row(row) -> Relation:
+    return Relation(id=row[0], type=row[1], source=RelationEnd(row[2], row[3]), target=RelationEnd(row[4], row[5]),
+                    start=row[6], end=row[7])
 
 
 def _suggestion_row(suggestion: AttributeSuggestion) -> tuple:
@@ -324,6 +355,7 @@ class AnnotationStore:
         self._tags = {row[0]: _tag_from_row(row) for row in self._db.execute("SELECT * FROM tags")}
         self._reviews = {tuple(row[:2]): _review_from_row(row) for row in self._db.execute("SELECT * FROM reviews")}
         self._comments = {row[0]: _comment_from_row(row) for row in self._db.execute("SELECT * FROM comments")}
+        self._relations = {row[0]: _relation_from_row(row) for row in self._db.execute("SELECT * FROM relations")}
 
     # ---------------------------------------------------------- open / create
 
@@ -331,7 +363,7 @@ class AnnotationStore:
     def create(cls, path: Path) -> AnnotationStore:
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(_SCHEMA + _REVIEW_SCHEMA + _SUGGESTION_SCHEMA + _ACTIVITY_SCHEMA)
+        db.executescript(_SCHEMA + _REVIEW_SCHEMA + _SUGGESTION_SCHEMA + _ACTIVITY_SCHEMA + _RELATION_SCHEMA)
         db.execute("INSERT INTO meta VALUES ('next_id', '1')")
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         _configure(db)
@@ -416,6 +448,21 @@ class AnnotationStore:
             return self._tags[tag_id]
         except KeyError:
             raise AnnotationError(None, f"no frame-range tag with id {tag_id}") from None
+
+    def relations(self) -> list[Relation]:
+        return sorted(self._relations.values(), key=lambda relation: (relation.start, relation.id))
+
+    def relation(self, relation_id: int) -> Relation:
+        try:
+            return self._relations[relation_id]
+        except KeyError:
+            raise AnnotationError(None, f"no relation with id {relation_id}") from None
+
+    def relations_of(self, track_id: int) -> list[Relation]:
+        """The relations with the track at either end (as the track or as a lane's line), by id."""
+        return sorted((relation for relation in self._relations.values()
+                       if track_id in relation.source.track_ids + relation.target.track_ids),
+                      key=lambda relation: relation.id)
 
     def state(self, track_id: int, frame: int) -> FrameState | None:
         with self._lock:
@@ -604,6 +651,14 @@ class AnnotationStore:
     def put_tag(self, tag: FrameRangeTag, label: str = "edit tag") -> None:
         self._record(label, [RowChange("tags", (tag.id,), self._row_of_tag(tag.id), _tag_row(tag))])
 
+    def put_relation(self, relation: Relation, label: str = "edit relation") -> None:
+        before = _relation_row(self._relations[relation.id]) if relation.id in self._relations else None
+        self._record(label, [RowChange("relations", (relation.id,), before, _relation_row(relation))])
+
+    def delete_relation(self, relation_id: int, label: str = "delete relation") -> None:
+        before = _relation_row(self.relation(relation_id))
+        self._record(label, [RowChange("relations", (relation_id,), before, None)])
+
     def put_review(self, mark: ReviewMark, label: str = "review") -> None:
         """Set a review mark; status UNREVIEWED removes it (the target is back to unreviewed)."""
         key = _review_key(mark.track_id, mark.frame)
@@ -642,8 +697,9 @@ class AnnotationStore:
             raise AnnotationError(None, f"track {track_id} has no state on frame {frame}")
         self._record(label, [RowChange("states", key, before, None)])
 
-    def delete_track(self, track_id: int, label: str = "delete track") -> None:
-        """Delete a track and all its states (one undo step)."""
+    def delete_track(self, track_id: int, label: str = "delete track") -> list[Relation]:
+        """Delete a track, all its states and the relations it is an end of (one undo step); returns those
+        relations."""
         before = self._row_of_track(track_id)
         if before is None:
             raise AnnotationError(None, f"no track with id {track_id}")
@@ -656,7 +712,10 @@ class AnnotationStore:
             rows = self._db.execute(f"SELECT {_SUGGESTION_COLUMNS} FROM suggestions WHERE track_id=?",
                                     (track_id,)).fetchall()
         changes += [RowChange("suggestions", tuple(row[:3]), tuple(row), None) for row in rows]
+        relations = self.relations_of(track_id)
+        changes += [RowChange("relations", (relation.id,), _relation_row(relation), None) for relation in relations]
         self._record(label, changes + [RowChange("tracks", (track_id,), before, None)])
+        return relations
 
     def delete_tag(self, tag_id: int, label: str = "delete tag") -> None:
         before = self._row_of_tag(tag_id)
@@ -775,7 +834,8 @@ class AnnotationStore:
     def _update_cache(self, table: str, key: tuple, row: tuple | None) -> None:
         cache, decode = {"tracks": (self._tracks, _track_from_row), "tags": (self._tags, _tag_from_row),
                          "comments": (self._comments, _comment_from_row),
-                         "reviews": (self._reviews, _review_from_row)}.get(table, (None, None))
+                         "reviews": (self._reviews, _review_from_row),
+                         "relations": (self._relations, _relation_from_row)}.get(table, (None, None))
         if cache is None:
             return
         cache_key = key if table == "reviews" else key[0]

@@ -21,6 +21,7 @@ import yaml
 
 from .errors import AnnotationError, TaxonomyError
 from .geometry import GeometryKind
+from .relation_types import RelationType, parse_relation_types
 from .skeletons import Skeleton, parse_skeleton
 
 DEFAULT_TAXONOMY_FILE = Path(__file__).with_name("road_taxonomy.yaml")
@@ -141,6 +142,7 @@ class Taxonomy:
     name: str
     classes: Mapping[str, ClassSpec]
     version: int = 1
+    relations: Mapping[str, RelationType] = field(default_factory=dict)  # relation types (relation_types.py)
 
     def __getitem__(self, class_name: str) -> ClassSpec:
         try:
@@ -157,7 +159,10 @@ class Taxonomy:
         return iter(self.classes.values())
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "version": self.version, "classes": {c.name: _class_to_dict(c) for c in self}}
+        data = {"name": self.name, "version": self.version, "classes": {c.name: _class_to_dict(c) for c in self}}
+        if self.relations:
+            data["relations"] = {name: relation.to_dict() for name, relation in self.relations.items()}
+        return data
 
     def describe(self) -> list[str]:
         """One line per class: name, geometry kinds, attributes with scope and values."""
@@ -265,7 +270,8 @@ def taxonomy_from_dict(data: Any, where: str | Path | None = None) -> Taxonomy:
     version = data.get("version", 1)
     if not isinstance(version, int):
         raise TaxonomyError(where, f"must be an integer, got {version!r}", "version")
-    return Taxonomy(name=str(data.get("name", "unnamed")), classes=parsed, version=version)
+    return Taxonomy(name=str(data.get("name", "unnamed")), classes=parsed, version=version,
+                    relations=parse_relation_types(data.get("relations"), parsed, where))
 
 
 def _parse_class(name: Any, body: Any, where) -> ClassSpec:

@@ -23,11 +23,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..core.annotations import FrameObject, Source
+from ..core.annotations import FrameObject, Relation, Source
 from ..core.errors import GeometryError
 from ..core.geometry import GeometryKind
 from ..core.lanes import fit_lanes, is_lane_class, sample_equal_many
 from ..core.project import Project
+from ..core.relations import dangling_relations, follow_cycles
 from ..core.review import ReviewStatus
 from ..core.segments import segment_crossings, segment_hits
 from ..core.skeletons import Skeleton
@@ -566,6 +567,67 @@ class SuggestionDisagrees(Check):
         return self.finding(f"{name} on {_frames_text(start, last)}: labeled {said}; {first.model} says "
                             f"{_shown_values(first.attributes)} (confidence {confidence:.2f} or more)", start,
                             (first.track_id,), region)
+
+
+# ---------------------------------------------------------------- relations (core/relations.py)
+
+
+@_register("ungoverned-light")
+class UngovernedLight(Check):
+    """An object of a class a relation type is ``required_for`` (a light: governs) on a frame where no
+    relation of that type holds with it at either end.  One finding per object, type and run of frames."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.required = {(class_name, kind.name) for kind in self.project.taxonomy.relations.values()
+                         for class_name in kind.required_for}
+        self.spans: dict[tuple[str, int], list[Relation]] = {}  # (type, track id) -> relations it is an end of
+        for relation in self.project.relations():
+            for end in (relation.source, relation.target):
+                if not end.is_lane:
+                    self.spans.setdefault((relation.type, end.track), []).append(relation)
+        self.missing: dict[tuple[int, str], list[int]] = {}  # (track id, type) -> frames without one
+
+    def on_frame(self, frame: Frame) -> Iterable[Finding]:
+        for item in frame.objects:
+            for class_name, type_name in self.required:
+                if item.track.class_name == class_name and not any(
+                        relation.covers(frame.number) for relation in self.spans.get((type_name, item.track.id), ())):
+                    self.missing.setdefault((item.track.id, type_name), []).append(frame.number)
+        return ()
+
+    def finish(self) -> Iterator[Finding]:
+        for (track_id, type_name), frames in sorted(self.missing.items()):
+            name = f"{self.project.track(track_id).class_name} {track_id}"
+            for start, last in _runs(frames):
+                yield self.finding(f"{name} has no {type_name!r} relation on {_frames_text(start, last)} (the "
+                                   "taxonomy requires one)", start, (track_id,))
+
+
+@_register("relation-absent-end")
+class RelationAbsentEnd(Check):
+    """A relation on frames where its source or target is not: a state deleted, a track ended early, the lines
+    of a lane no longer neighbours."""
+
+    def finish(self) -> Iterator[Finding]:
+        for dangling in dangling_relations(self.project, self.frames):
+            relation = dangling.relation
+            for start, last in dangling.runs:
+                yield self.finding(f"{relation} holds on {_frames_text(start, last)} where an end is absent",
+                                   start, relation.source.track_ids + relation.target.track_ids)
+
+
+@_register("contradictory-follows")
+class ContradictoryFollows(Check):
+    """Lanes that follow each other in a circle (A follows B and B follows A, or longer)."""
+
+    def finish(self) -> Iterator[Finding]:
+        for cycle in follow_cycles(self.project.relations(), self.frames):
+            ends = [end for relation in cycle.relations for end in (relation.source, relation.target)]
+            yield self.finding(f"follows relations {', '.join(str(relation.id) for relation in cycle.relations)} "
+                               f"go round in a circle on {_frames_text(cycle.start, cycle.last)}: "
+                               f"{'; '.join(str(relation) for relation in cycle.relations)}", cycle.start,
+                               tuple(dict.fromkeys(track_id for end in ends for track_id in end.track_ids)))
 
 
 def _shown_values(values: Mapping[str, Any]) -> str:

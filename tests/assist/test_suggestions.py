@@ -193,7 +193,7 @@ def test_a_schema_2_project_gains_suggestions_on_opening(tmp_path):
         light = light_track(project, range(3), Source.MANUAL)
         project.add_tag("school-zone-active", 1, 2)
     db = sqlite3.connect(folder / "annotations.sqlite")
-    db.executescript("DROP TABLE activity; DROP TABLE suggestions; DROP TABLE rejections; "
+    db.executescript("DROP TABLE relations; DROP TABLE activity; DROP TABLE suggestions; DROP TABLE rejections; "
                      "ALTER TABLE states DROP COLUMN model; "
                      "ALTER TABLE tags DROP COLUMN confidence; ALTER TABLE tags DROP COLUMN model; "
                      "PRAGMA user_version=2;")

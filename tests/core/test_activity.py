@@ -104,7 +104,7 @@ def make_schema_3(folder):
     with Project.create(folder, SequenceInfo("clip.mp4", 10, 640, 360)) as project:
         project.set_state(project.add_track("lane-line").id, 1, LANE)
     db = sqlite3.connect(folder / "annotations.sqlite")
-    db.executescript("DROP TABLE activity; PRAGMA user_version=3;")
+    db.executescript("DROP TABLE activity; DROP TABLE relations; PRAGMA user_version=3;")
     db.close()
     metadata = json.loads((folder / "project.json").read_text())
     (folder / "project.json").write_text(json.dumps({**metadata, "schema_version": 3}))
@@ -116,7 +116,8 @@ def test_a_schema_3_project_is_migrated_on_opening_and_logs_from_then_on(tmp_pat
         assert project.store.activity() == [] and len(project.states_of(1)) == 1
         project.set_state(1, 2, LANE)
     assert json.loads((tmp_path / "old" / "project.json").read_text())["schema_version"] == SCHEMA_VERSION
-    assert sqlite3.connect(tmp_path / "old" / "annotations.sqlite").execute("PRAGMA user_version").fetchone() == (4,)
+    version = sqlite3.connect(tmp_path / "old" / "annotations.sqlite").execute("PRAGMA user_version").fetchone()
+    assert version == (SCHEMA_VERSION,)
     with Project.open(tmp_path / "old") as project:
         assert [(row.author, row.keyframes_added) for row in project.store.activity()] == [("ana", 1)]
 

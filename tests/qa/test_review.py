@@ -186,8 +186,8 @@ def test_a_schema_1_project_is_migrated_on_opening(tmp_path):
     with Project.create(folder, SequenceInfo("clip.mp4", 10, 640, 360)) as project:
         project.set_state(project.add_track("lane-line").id, 1, LANE)
     db = sqlite3.connect(folder / "annotations.sqlite")
-    db.executescript("DROP TABLE activity; DROP TABLE reviews; DROP TABLE comments; DROP TABLE suggestions; "
-                     "DROP TABLE rejections; "
+    db.executescript("DROP TABLE relations; DROP TABLE activity; DROP TABLE reviews; DROP TABLE comments; "
+                     "DROP TABLE suggestions; DROP TABLE rejections; "
                      "ALTER TABLE states DROP COLUMN model; ALTER TABLE tags DROP COLUMN confidence; "
                      "ALTER TABLE tags DROP COLUMN model; PRAGMA user_version=1;")
     db.close()

@@ -67,7 +67,7 @@ def dataset(tmp_path):
             [("split", "lead"), ("submit", "ben"), ("reject", "rita")])
     labeled(root / "old", "ana").close()
     db = sqlite3.connect(root / "old" / "annotations.sqlite")
-    db.executescript("DROP TABLE activity; PRAGMA user_version=3;")
+    db.executescript("DROP TABLE activity; DROP TABLE relations; PRAGMA user_version=3;")
     db.close()
     (root / "broken").mkdir()
     Project.create(root / "broken", SEQUENCE).close()

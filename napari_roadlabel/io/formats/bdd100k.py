@@ -142,6 +142,7 @@ def export_bdd100k(project: Project, path: str | Path, *, frames: range | None =
     video = sequence_name(project)
     tags = project.tags()
     report = MappingReport("bdd100k", progress=progress)
+    report.drop_relations(project.relations(), frames_to_export(project, frames, every))
     labels = _Labels(report)
     records = JSONArray()
     for frame in frames_to_export(project, frames, every):  # a frame at a time, encoded at once: see JSONArray

@@ -139,6 +139,7 @@ def export_coco(project: Project, path: str | Path, *, frames: range | None = No
     category_ids = {category["name"]: category["id"] for category in categories}
     report = MappingReport("coco", progress=progress)
     chosen = frames_to_export(project, frames, every)
+    report.drop_relations(project.relations(), chosen)
     images, annotations = JSONArray(), JSONArray()
     written = 0
     for group, objects in _in_groups(project, chosen):

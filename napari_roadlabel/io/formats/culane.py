@@ -51,6 +51,7 @@ def _write_folder(project: Project, staging: Path, report: MappingReport, *, fra
     names = frame_files(project)
     rows = culane_rows(project.sequence.height)
     listed = []
+    report.drop_relations(project.relations(), frames_to_export(project, frames, every))
     for frame, found in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE,
                                        partial(_lines_of, rows=rows)):
         lines = []

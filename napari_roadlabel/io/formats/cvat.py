@@ -108,6 +108,7 @@ def export_cvat(project: Project, path: str | Path, *, frames: range | None = No
     path = Path(path)
     chosen = frames_to_export(project, frames, every)
     report = MappingReport("cvat", progress=progress)
+    report.drop_relations(project.relations(), chosen)
     with export_file(path, report, overwrite=overwrite, binary=True) as handle:
         for piece in _document(project, chosen, report, tags, all_keyframes):
             # As ElementTree writes UTF-8: characters it cannot encode (lone surrogates) as character references.

@@ -35,6 +35,16 @@ numbers covering it (checked before a pixel is made), a tag that ends before it
 starts, and two features for one track on one frame (which would keep one of
 them).  Geometry at or past the image border is clipped or skipped and counted
 (``import_report``).
+
+Relations (core/relations.py) are the foreign member ``relations`` of the
+FeatureCollection, one entry each: {"id": 9, "type": "governs", "source":
+{"track": 4}, "target": {"lane": [1, 2]}, "frames": [start, end]} (a lane is
+its left and right lane-line tracks; frames inclusive; an export of some frames
+keeps the part of each relation on them).  Import checks each entry (its type
+and classes against the taxonomy, its ends among the file's tracks) and remaps
+its ends and id with the tracks'.  A relation's id is above its ends' (it was
+made after them), so everything is added in id order; a relation whose end was
+skipped (outside the image) is skipped and counted.
 """
 
 from __future__ import annotations
@@ -63,7 +73,7 @@ from ...core import (
     make_mask,
     make_skeleton,
 )
-from ...core.annotations import AttributeSuggestion
+from ...core.annotations import AttributeSuggestion, Relation, RelationEnd
 from ...core.geometry import ABSENT, VISIBLE, as_points
 from ...core.suggestions import assistant_of
 from ...core.taxonomy import ClassSpec
@@ -84,14 +94,16 @@ def export_geojson(project: Project, path: str | Path, *, frames: range | None =
     An existing file is kept unless ``overwrite``; the file appears whole or not at all.
     """
     check_frames(project, frames)
-    return write_feature_collection(path, _features(project, frames), _collection_info(project), overwrite=overwrite)
+    return write_feature_collection(path, _features(project, frames), _collection_info(project), overwrite=overwrite,
+                                    members={"relations": relation_entries(project, frames)})
 
 
 def write_feature_collection(path: str | Path, features: Iterable[dict], info: dict | None = None, *,
-                             overwrite: bool = False) -> int:
-    """Stream ``features`` into a FeatureCollection file (``info`` as its "roadlabel" member); returns the count."""
+                             overwrite: bool = False, members: dict | None = None) -> int:
+    """Stream ``features`` into a FeatureCollection file (``info`` as its "roadlabel" member, ``members`` as
+    foreign members); returns the count."""
     count = 0
-    header = {"type": "FeatureCollection", "roadlabel": info or {}}
+    header = {"type": "FeatureCollection", "roadlabel": info or {}, **(members or {})}
     with atomic_write(path, overwrite=overwrite) as out:
         out.write(json.dumps(header)[:-1] + ', "features": [\n')
         for feature in features:
@@ -105,6 +117,23 @@ def _collection_info(project: Project) -> dict:
     sequence = project.sequence
     return {"source": sequence.source, "frame_count": sequence.frame_count, "width": sequence.width,
             "height": sequence.height, "fps": sequence.fps, "taxonomy": project.taxonomy.name}
+
+
+def relation_entries(project: Project, frames: range | None = None) -> list[dict]:
+    """The ``relations`` member: each relation (the part of it on ``frames``), by id."""
+    entries = []
+    for relation in sorted(project.relations(), key=lambda relation: relation.id):
+        start, end = relation.start, relation.end
+        if frames is not None:
+            start, end = max(start, frames.start), min(end, frames.stop - 1)
+        if start <= end:
+            entries.append({"id": relation.id, "type": relation.type, "source": _end_entry(relation.source),
+                            "target": _end_entry(relation.target), "frames": [start, end]})
+    return entries
+
+
+def _end_entry(end: RelationEnd) -> dict:
+    return {"lane": [end.track, end.right]} if end.is_lane else {"track": end.track}
 
 
 def _features(project: Project, frames: range | None) -> Iterator[dict]:
@@ -256,6 +285,13 @@ def read_geojson(path: str | Path, image: tuple[int, int] | None = None) -> tupl
     ``image`` (width, height) bounds a mask's size (default: the file's own ``roadlabel`` width and height), so
     that no mask takes more memory than a frame's.
     """
+    info, features, _ = read_collection(path, image)
+    return info, features
+
+
+def read_collection(path: str | Path, image: tuple[int, int] | None = None
+                    ) -> tuple[dict, list[ParsedFeature], list[Relation]]:
+    """``read_geojson``, and the relations of the file (its ids, as given), each one checked in itself."""
     path = Path(path)
     data = load_json(path)
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
@@ -266,7 +302,33 @@ def read_geojson(path: str | Path, image: tuple[int, int] | None = None) -> tupl
     info = data.get("roadlabel") if isinstance(data.get("roadlabel"), dict) else {}
     image = image or _image_of(info)
     parsed = [_parse_feature(feature, f"feature {index}", path, image) for index, feature in enumerate(features)]
-    return info, parsed
+    relations = data.get("relations", [])
+    if not isinstance(relations, list):
+        raise FormatError(path, "\"relations\" must be a list")
+    return info, parsed, [_parse_relation(entry, f"relations[{index}]", path) for index, entry in enumerate(relations)]
+
+
+def _parse_relation(entry: Any, place: str, path: Path) -> Relation:
+    if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+        raise FormatError(path, "a relation must be an object with a \"type\" (text)", place)
+    frames = entry.get("frames")
+    if not (isinstance(frames, list) and len(frames) == 2 and all(is_whole(frame) and frame >= 0 for frame in frames)
+            and frames[0] <= frames[1]):
+        raise FormatError(path, f"\"frames\" must be [first, last] frame numbers, first <= last, not {frames!r}",
+                          place)
+    if not (is_whole(entry.get("id")) and entry["id"] > 0):
+        raise FormatError(path, f"\"id\" must be a whole number above 0, not {entry.get('id')!r}", place)
+    return Relation(entry["id"], entry["type"], _parse_end(entry.get("source"), f"{place}.source", path),
+                    _parse_end(entry.get("target"), f"{place}.target", path), frames[0], frames[1])
+
+
+def _parse_end(end: Any, place: str, path: Path) -> RelationEnd:
+    if isinstance(end, dict) and list(end) == ["track"] and is_whole(end["track"]) and end["track"] > 0:
+        return RelationEnd(end["track"])
+    if isinstance(end, dict) and list(end) == ["lane"] and isinstance(end["lane"], list) and len(end["lane"]) == 2 \
+            and all(is_whole(track) and track > 0 for track in end["lane"]):
+        return RelationEnd.lane(*end["lane"])
+    raise FormatError(path, f"must be {{\"track\": id}} or {{\"lane\": [left id, right id]}}, not {end!r}", place)
 
 
 def _image_of(info: dict) -> tuple[int, int] | None:
@@ -460,21 +522,29 @@ def import_geojson(project: Project, path: str | Path, *, source: Source | None 
     """
     path = Path(path)
     report = ImportReport("geojson", str(path), strict=strict)
-    _, features = read_geojson(path, image=(project.sequence.width, project.sequence.height))
+    _, features, relations = read_collection(path, image=(project.sequence.width, project.sequence.height))
     for feature in features:
         _check_against_project(project, feature, path)
     _refuse_twice(features, path)
+    _check_relations(relations, features, path)
     track_attributes = _track_attributes(project, features, path)
     planned = []
     for feature in features:
         geometry = None if feature.kind is None else _fitted(project, feature, path, report)
         if feature.kind is None or geometry is not None:
             planned.append((feature, geometry))
-    wanted_ids = _id_map(project, features)
+    wanted_ids = _id_map(project, features, relations)
     created: dict[int, int] = {}  # file's track id -> the project's, once created
+    in_id_order = sorted([((feature.track_id, 0, feature.frame), (feature, geometry)) for feature, geometry in planned]
+                         + [((relation.id, 1, index), relation) for index, relation in enumerate(relations)],
+                         key=lambda pair: pair[0])
     with project.group(f"import {path.name}"):
-        for feature, geometry in sorted(planned, key=lambda pair: (pair[0].track_id, pair[0].frame)):
-            _add_feature(project, feature, geometry, track_attributes, wanted_ids, created, source)  # ids in order
+        for (_, is_relation, index), item in in_id_order:  # ids in order
+            if is_relation:
+                _add_relation(project, item, wanted_ids, created, path, f"relations[{index}]", report)
+                continue
+            feature, geometry = item
+            _add_feature(project, feature, geometry, track_attributes, wanted_ids, created, source)
             report.added(feature.class_name, GeometryKind.TAG if geometry is None else geometry.kind)
     report.write_into(project)
     return report
@@ -526,6 +596,38 @@ def _refuse_twice(features: list[ParsedFeature], path: Path) -> None:
                                         f"frame {feature.frame}: a track has one state a frame", feature.place)
 
 
+def _check_relations(relations: list[Relation], features: list[ParsedFeature], path: Path) -> None:
+    """Each relation's id its own and above its ends', which are tracks of the file."""
+    tracks = {feature.track_id for feature in features if feature.kind is not None}
+    taken = {feature.track_id for feature in features}
+    for index, relation in enumerate(relations):
+        place = f"relations[{index}]"
+        if relation.id in taken:
+            raise FormatError(path, f"id {relation.id} is another feature's or relation's", place)
+        taken.add(relation.id)
+        for end in (relation.source, relation.target):
+            for track_id in end.track_ids:
+                if track_id not in tracks:
+                    raise FormatError(path, f"{end}: the file has no track {track_id}", place)
+                if track_id > relation.id:
+                    raise FormatError(path, f"{end}: a relation is made after its ends, so its id ({relation.id}) "
+                                            f"is above theirs", place)
+
+
+def _add_relation(project: Project, relation: Relation, wanted_ids: dict, created: dict, path: Path, place: str,
+                  report: ImportReport) -> None:
+    ends = [end.track_ids for end in (relation.source, relation.target)]
+    if any(track_id not in created for track_ids in ends for track_id in track_ids):
+        report.skip(path, "a relation whose end was left out", place)
+        return
+    source, target = (RelationEnd(*(created[track_id] for track_id in track_ids)) for track_ids in ends)
+    try:
+        project.add_relation(relation.type, source, target, relation.start, relation.end,
+                             relation_id=wanted_ids[relation.id])
+    except RoadlabelError as error:
+        raise FormatError(path, error.reason, place) from None
+
+
 def _fitted(project: Project, feature: ParsedFeature, path: Path, report: ImportReport) -> Geometry | None:
     """The feature's geometry fitted to the image (import_report's policy); None when skipped."""
     if feature.kind is GeometryKind.SKELETON:
@@ -561,9 +663,9 @@ def _track_attributes(project: Project, features: list[ParsedFeature], path: Pat
     return {track_id: value[1] for track_id, value in found.items()}
 
 
-def _id_map(project: Project, features: list[ParsedFeature]) -> dict[int, int | None]:
+def _id_map(project: Project, features: list[ParsedFeature], relations: list[Relation]) -> dict[int, int | None]:
     """Old id -> wanted id: the same ids when ``keeps_file_ids``, else fresh ones (None)."""
-    ids = {feature.track_id for feature in features}
+    ids = {feature.track_id for feature in features} | {relation.id for relation in relations}
     keep = keeps_file_ids(project, ids)
     return {old: (old if keep else None) for old in ids}
 

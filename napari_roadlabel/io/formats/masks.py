@@ -98,6 +98,7 @@ def _write_folder(project: Project, staging: Path, report: MappingReport, *, ids
     names = frame_files(project)
     shape = (project.sequence.height, project.sequence.width)
     tags = project.tags()
+    report.drop_relations(project.relations(), frames_to_export(project, frames, every))
     for frame in frames_to_export(project, frames, every):
         semantic, instance = np.zeros(shape, np.uint8), np.zeros(shape, np.uint16)
         drawn = _shapes(project.objects_on(frame), shape, lane_width, report)

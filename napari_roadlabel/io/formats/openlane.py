@@ -62,6 +62,7 @@ def export_openlane(project: Project, folder: str | Path, *, frames: range | Non
 def _write_frames(project: Project, staging: Path, report: MappingReport, *, frames: range | None,
                   every: int) -> MappingReport:
     names = frame_files(project)
+    report.drop_relations(project.relations(), frames_to_export(project, frames, every))
     for frame, lanes in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE, _uv_of):
         lane_lines = []
         for lane in lanes:

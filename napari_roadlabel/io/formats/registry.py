@@ -23,15 +23,17 @@ from .label_studio import import_label_studio
 from .lane_frames import frames_to_export
 from .masks import export_masks
 from .openlane import export_openlane, import_openlane
+from .openlane_v2 import export_openlane_v2
 from .report import check_export
 from .tusimple import export_tusimple, import_tusimple
 
 EXPORTERS = {"bdd100k": export_bdd100k, "tusimple": export_tusimple, "culane": export_culane,
-             "openlane": export_openlane, "coco": export_coco, "cvat": export_cvat, "masks": export_masks}
+             "openlane": export_openlane, "openlane-v2": export_openlane_v2, "coco": export_coco,
+             "cvat": export_cvat, "masks": export_masks}
 IMPORTERS = {"geojson": import_geojson, "bdd100k": import_bdd100k, "tusimple": import_tusimple,
              "culane": import_culane, "openlane": import_openlane, "coco": import_coco, "cvat": import_cvat,
              "label-studio": import_label_studio, "coco-results": import_coco_results}
-FOLDER_FORMATS = frozenset({"culane", "openlane", "masks"})  # written as a folder; the others as one file
+FOLDER_FORMATS = frozenset({"culane", "openlane", "openlane-v2", "masks"})  # written as folders; the others, files
 SUFFIXES = {"geojson": ".geojson", "bdd100k": ".json", "tusimple": ".json", "coco": ".json", "cvat": ".xml"}
 
 

@@ -48,6 +48,7 @@ def export_tusimple(project: Project, path: str | Path, *, frames: range | None 
         raise GeometryError(None, f"h_samples rows must lie in the image (0..{project.sequence.height - 1})")
     names = frame_files(project)
     report = MappingReport("tusimple", progress=progress)
+    report.drop_relations(project.relations(), frames_to_export(project, frames, every))
     with export_file(path, report, overwrite=overwrite) as handle:
         for frame, found in lanes_by_frame(project, frames_to_export(project, frames, every), report, NOT_A_LANE,
                                            partial(_xs_at, rows=rows)):

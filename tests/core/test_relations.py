@@ -1,0 +1,246 @@
+"""Relations between objects (schema 5): taxonomy types, undoable edits, dangling ends, lanes and centrelines."""
+
+import itertools
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+
+from napari_roadlabel.core import (
+    AnnotationError,
+    Project,
+    SequenceInfo,
+    TaxonomyError,
+    box,
+    default_taxonomy,
+    make_geometry,
+    taxonomy_from_dict,
+)
+from napari_roadlabel.core.annotations import RelationEnd
+from napari_roadlabel.core.lanes import fit_lane
+from napari_roadlabel.core.relations import centreline, dangling_relations, follow_cycles, lanes_on
+from napari_roadlabel.core.store import SCHEMA_VERSION
+
+LIGHT = box(300, 20, 315, 60)
+# Three straight lane lines, left to right at the bottom row: lanes (1|2) and (2|3).
+LINES = ([[100, 360], [250, 150]], [[320, 360], [320, 150]], [[540, 360], [390, 150]])
+
+
+def track(project, class_name, geometry, frames):
+    made = project.add_track(class_name)
+    for frame in frames:
+        project.set_state(made.id, frame, geometry)
+    return made.id
+
+
+@pytest.fixture
+def project(tmp_path):
+    with Project.create(tmp_path / "p", SequenceInfo("clip.mp4", 30, 640, 360)) as opened:
+        yield opened
+
+
+@pytest.fixture
+def scene(project):
+    """Project, light id and the lane line ids, all on frames 0..19."""
+    lines = [track(project, "lane-line", make_geometry("polyline", points), range(20)) for points in LINES]
+    return project, track(project, "traffic-light", LIGHT, range(20)), lines
+
+
+# ---------------------------------------------------------------- taxonomy
+
+
+@pytest.mark.parametrize(("relations", "key", "reason"), [
+    ({"governs": {"from": ["traffic-lite"], "to": ["lane"]}}, "relations.governs.from", "unknown class 'traffic-lite'"),
+    ({"governs": {"from": ["scene"], "to": ["lane"]}}, "relations.governs.from", "frame-range class"),
+    ({"governs": {"from": ["traffic-light"], "to": []}}, "relations.governs.to", "one or more"),
+    ({"governs": {"from": ["traffic-light"], "to": ["lane"], "required_for": ["vehicle"]}},
+     "relations.governs.required_for", "neither"),
+    ({"governs": {"from": ["traffic-light"], "to": ["lane"], "via": 1}}, "relations.governs.via", "unknown key"),
+    ({"governs": ["traffic-light", "lane"]}, "relations.governs", "mapping with 'from' and 'to'"),
+    (["governs"], "relations", "mapping of relation type names"),
+])
+def test_a_bad_relation_type_names_the_file_the_key_and_the_reason(relations, key, reason):
+    data = {**default_taxonomy().to_dict(), "relations": relations}
+    with pytest.raises(TaxonomyError, match=reason) as error:
+        taxonomy_from_dict(data, where="team.yaml")
+    assert error.value.where == "team.yaml" and error.value.place == key
+
+
+def test_relation_types_survive_the_taxonomy_file(project):
+    types = project.taxonomy.relations  # read back from the project's taxonomy.yaml
+    assert types["governs"].sources == ("traffic-light", "traffic-sign") and types["governs"].targets == ("lane",)
+    assert taxonomy_from_dict(project.taxonomy.to_dict()) == project.taxonomy
+
+
+# ---------------------------------------------------------------- editing and undo
+
+
+def test_a_relation_is_added_changed_and_deleted_each_one_undoable_step(scene):
+    project, light, (one, two, _) = scene
+    lane = RelationEnd.lane(one, two)
+    relation = project.add_relation("governs", RelationEnd(light), lane, 2, 9)
+    assert project.relations() == [relation] and project.relations(frame=10) == []
+    assert project.relations(frame=9) == [relation]
+    moved = project.update_relation(relation.id, start=5, end=15)
+    project.delete_relation(relation.id)
+    assert project.relations() == []
+    assert project.undo() == f"delete relation {relation.id}"
+    assert project.relations() == [moved]
+    assert project.undo() == f"edit relation {relation.id}"
+    assert project.relations() == [relation]
+    assert project.undo() == "relate governs"
+    assert project.relations() == []
+    project.redo()
+    assert project.relations() == [relation]
+    project.close()
+    with Project.open(project.folder) as reopened:  # kept in the store
+        assert reopened.relations() == [relation]
+
+
+@pytest.mark.parametrize(("make", "reason"), [
+    (lambda light, lines: ("controls", RelationEnd(light), RelationEnd.lane(*lines[:2]), 0, 5),
+     "unknown relation type"),
+    (lambda light, lines: ("governs", RelationEnd(light), RelationEnd.lane(*lines[:2]), 0, 30), "outside the sequence"),
+    (lambda light, lines: ("governs", RelationEnd(light), RelationEnd.lane(*lines[:2]), 6, 5), "before it starts"),
+    (lambda light, lines: ("governs", RelationEnd(lines[0]), RelationEnd.lane(*lines[1:]), 0, 5),
+     "a lane-line cannot be a 'from' end"),
+    (lambda light, lines: ("governs", RelationEnd(light), RelationEnd(lines[0]), 0, 5),
+     "a lane-line cannot be a 'to' end"),
+    (lambda light, lines: ("governs", RelationEnd(light), RelationEnd.lane(light, lines[0]), 0, 5),
+     "between two lane lines, not traffic-light and lane-line"),
+    (lambda light, lines: ("follows", RelationEnd.lane(*lines[:2]), RelationEnd.lane(lines[0], lines[0]), 0, 5),
+     "two different lane lines"),
+    (lambda light, lines: ("governs", RelationEnd(99), RelationEnd.lane(*lines[:2]), 0, 5), "no track with id 99"),
+    (lambda light, lines: ("follows", RelationEnd.lane(*lines[:2]), RelationEnd.lane(*lines[:2]), 0, 5), "itself"),
+])
+def test_a_relation_the_taxonomy_or_the_project_does_not_allow_is_refused(scene, make, reason):
+    project, light, lines = scene
+    with pytest.raises(AnnotationError, match=reason):
+        project.add_relation(*make(light, lines))
+    assert project.relations() == []
+
+
+def test_deleting_a_track_deletes_its_relations_in_the_same_step_and_says_so(scene):
+    project, light, (one, two, three) = scene
+    governs = project.add_relation("governs", RelationEnd(light), RelationEnd.lane(one, two), 0, 19)
+    follows = project.add_relation("follows", RelationEnd.lane(two, three), RelationEnd.lane(one, two), 0, 19)
+    other = project.add_relation("governs", RelationEnd(light), RelationEnd.lane(two, three), 0, 19)
+    assert project.delete_track(one) == [governs, follows]  # as the left line of a lane, at either end
+    assert project.relations() == [other]
+    assert project.undo() == f"delete track {one} and its 2 relations"
+    assert project.relations() == [governs, follows, other] and len(project.states_of(one)) == 20
+
+
+# ---------------------------------------------------------------- dangling ends
+
+
+def test_a_relation_past_its_ends_last_state_is_reported_not_left_silently(scene):
+    project, light, (one, two, three) = scene
+    governs = project.add_relation("governs", RelationEnd(light), RelationEnd.lane(one, two), 0, 19)
+    project.add_relation("governs", RelationEnd(light), RelationEnd.lane(two, three), 0, 9)
+    assert dangling_relations(project) == []
+    project.end_track_after(light, 14)
+    project.delete_state(two, 3)
+    found = dangling_relations(project)
+    assert [(item.relation.id, item.runs) for item in found] == [(governs.id, ((3, 3), (15, 19))),
+                                                                  (governs.id + 1, ((3, 3),))]
+    assert [item.runs for item in dangling_relations(project, frames=range(10, 17))] == [((15, 16),)]
+
+
+def test_a_lane_whose_lines_are_not_neighbours_on_a_frame_is_absent_there(scene):
+    project, light, (one, two, three) = scene
+    relation = project.add_relation("governs", RelationEnd(light), RelationEnd.lane(one, three), 0, 4)
+    project.delete_state(two, 4)  # line 2 gone: lines 1 and 3 are neighbours on frame 4 only
+    assert [(item.relation, item.runs) for item in dangling_relations(project)] == [(relation, ((0, 3),))]
+
+
+# ---------------------------------------------------------------- lanes and centrelines
+
+
+def test_the_centreline_of_two_straight_lines_is_their_midline_computed_by_hand():
+    left = fit_lane([[100, 400], [200, 100]])  # x = 100 + (400 - y) / 3
+    right = fit_lane([[300, 380], [240, 80]])  # x = 300 - (380 - y) / 5, rows 80..380
+    line = centreline(left, right, samples=4)
+    rows = np.array([380.0, 380 - 280 / 3, 100 + 280 / 3, 100.0])  # their common rows 100..380, bottom up
+    expected_x = ((100 + (400 - rows) / 3) + (300 - (380 - rows) / 5)) / 2
+    np.testing.assert_allclose(line, np.column_stack([expected_x, rows]), atol=1e-9)
+    assert line[0].tolist() == pytest.approx([(106.6666667 + 300) / 2, 380])
+
+
+def test_the_centreline_of_two_parallel_curves_is_the_curve_halfway():
+    curve = np.array([[200, 360], [230, 260], [290, 180], [380, 120]], dtype=float)
+    shifted = curve + [80, 0]
+    line = centreline(fit_lane(curve), fit_lane(shifted), samples=9)
+    halfway = fit_lane(curve + [40, 0])
+    np.testing.assert_allclose(line[:, 0], halfway.sample_rows(line[:, 1]), atol=1e-9)
+    assert line[0, 1] == 360 and line[-1, 1] == 120
+
+
+def test_curves_that_share_no_rows_have_no_centreline():
+    assert centreline(fit_lane([[0, 300], [10, 200]]), fit_lane([[50, 150], [60, 50]])) is None
+
+
+def test_the_lanes_on_a_frame_are_the_neighbouring_lane_lines_left_to_right(scene):
+    project, light, (one, two, three) = scene
+    lanes = lanes_on(project, 0, samples=3)
+    assert [(lane.left, lane.right) for lane in lanes] == [(one, two), (two, three)]
+    np.testing.assert_allclose(lanes[0].centreline, [[210, 360], [247.5, 255], [285, 150]])
+    assert lanes[1].end == RelationEnd.lane(two, three)
+    assert lanes_on(project, 25) == []
+
+
+def test_follows_cycles_are_found_once_per_cycle_and_run_of_frames(scene):
+    project, light, (one, two, three) = scene
+    first, second = RelationEnd.lane(one, two), RelationEnd.lane(two, three)
+    ahead = project.add_relation("follows", first, second, 0, 19)
+    back = project.add_relation("follows", second, first, 5, 9)
+    project.add_relation("follows", second, first, 12, 12)
+    cycles = follow_cycles(project.relations(), range(30))
+    assert [([relation.id for relation in cycle.relations], cycle.start, cycle.last) for cycle in cycles] == [
+        ([ahead.id, back.id], 5, 9), ([ahead.id, back.id + 1], 12, 12)]
+    assert follow_cycles(project.relations(), range(0, 5)) == []
+
+
+def test_a_longer_follows_cycle_is_found(scene):
+    project, light, lines = scene
+    fourth = track(project, "lane-line", make_geometry("polyline", [[630, 360], [600, 200]]), range(20))
+    ends = [RelationEnd.lane(left, right) for left, right in itertools.pairwise([*lines, fourth])]
+    for source, target in zip(ends, ends[1:] + ends[:1], strict=True):
+        project.add_relation("follows", source, target, 0, 3)
+    (cycle,) = follow_cycles(project.relations(), range(30))
+    assert len(cycle.relations) == 3 and (cycle.start, cycle.last) == (0, 3)
+
+
+# ---------------------------------------------------------------- schema 5
+
+
+def make_schema_4(folder):
+    """A schema-4 project as the code before relations wrote it."""
+    with Project.create(folder, SequenceInfo("clip.mp4", 10, 640, 360)) as project:
+        project.set_state(project.add_track("traffic-light").id, 1, LIGHT)
+    db = sqlite3.connect(folder / "annotations.sqlite")
+    db.executescript("DROP TABLE relations; PRAGMA user_version=4;")
+    db.close()
+    metadata = json.loads((folder / "project.json").read_text())
+    (folder / "project.json").write_text(json.dumps({**metadata, "schema_version": 4}))
+
+
+def test_a_schema_4_project_is_migrated_on_opening_and_takes_relations(tmp_path):
+    make_schema_4(tmp_path / "old")
+    with Project.open(tmp_path / "old") as project:
+        assert project.relations() == []
+        lines = [track(project, "lane-line", make_geometry("polyline", points), [1]) for points in LINES[:2]]
+        relation = project.add_relation("governs", RelationEnd(1), RelationEnd.lane(*lines), 1, 1)
+    assert sqlite3.connect(tmp_path / "old" / "annotations.sqlite").execute("PRAGMA user_version").fetchone() == (
+        SCHEMA_VERSION,)
+    with Project.open(tmp_path / "old") as project:
+        assert project.relations() == [relation]
+
+
+def test_read_only_opens_a_schema_4_project_unchanged(tmp_path, fingerprint):
+    make_schema_4(tmp_path / "old")
+    before = fingerprint(tmp_path / "old")
+    with Project.open(tmp_path / "old", read_only=True) as project:
+        assert project.relations() == [] and len(project.states_of(1)) == 1
+    assert fingerprint(tmp_path / "old") == before
