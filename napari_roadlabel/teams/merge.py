@@ -58,7 +58,7 @@ from scipy.optimize import linear_sum_assignment
 from ..core import FrameRangeTag, FrameState, Geometry, GeometryKind, Project, ProjectError, RoadlabelError, Track
 from ..core.geometry import make_geometry
 from ..qa.agreement import box_ious, region_ious
-from ..qa.lane_metrics import culane_iou_matrix
+from ..qa.lane_metrics import culane_windows
 from .jobs import MERGE_STEP, Job, jobs_of
 from .record import read_record, write_record
 from .split import slice_fingerprint
@@ -245,15 +245,15 @@ def _stitch(project: Project, a: _JobData, b: _JobData, groups: _Groups, parent_
     cut = b.job.own[0]
     shared = (b.job.frames[0], a.job.frames[1]) if b.job.frames[0] <= a.job.frames[1] else None
     pairs = [(frame, frame) for frame in range(shared[0], shared[1] + 1)] if shared else [(cut - 1, cut)]
-    size = (project.sequence.width, project.sequence.height)
     here_a, here_b = a.near(frame for frame, _ in pairs), b.near(frame for _, frame in pairs)
+    scores = _Scores(a, here_a, b, here_b, pairs, (project.sequence.width, project.sequence.height))
     node_a = {tid: groups.find(a.node(tid, parent_ids)) for tid in here_a}  # what each has been joined to
     node_b = {tid: groups.find(b.node(tid, parent_ids)) for tid in here_b}
     conflicts: list[Conflict] = []
     where = dict(jobs=(a.job.name, b.job.name), frames=shared or (cut - 1, cut))
 
     def similarity(ta: int, tb: int) -> float:
-        return _track_similarity(a.states[ta], b.states[tb], pairs, size)
+        return scores(a, ta, b, tb)
 
     def attributes_clash(ta: int, tb: int) -> None:
         mine, theirs = dict(a.tracks[ta].attributes), dict(b.tracks[tb].attributes)
@@ -278,35 +278,34 @@ def _stitch(project: Project, a: _JobData, b: _JobData, groups: _Groups, parent_
         attributes_clash(ta, tb)
     free_a = [ta for ta, node in node_a.items() if node not in by_node_b]
     free_b = [tb for tb, node in node_b.items() if node not in node_a.values()]
-    scores = np.array([[similarity(ta, tb) if a.tracks[ta].class_name == b.tracks[tb].class_name else 0.0
-                        for tb in free_b] for ta in free_a]).reshape(len(free_a), len(free_b))
+    free = np.array([[similarity(ta, tb) if a.tracks[ta].class_name == b.tracks[tb].class_name else 0.0
+                      for tb in free_b] for ta in free_a]).reshape(len(free_a), len(free_b))
     matched_a, matched_b = set(), set()
-    if scores.size:
-        for i, j in zip(*linear_sum_assignment(scores, maximize=True), strict=True):
+    if free.size:
+        for i, j in zip(*linear_sum_assignment(free, maximize=True), strict=True):
             ta, tb = free_a[i], free_b[j]
-            if scores[i, j] >= MATCH_SIMILARITY:
+            if free[i, j] >= MATCH_SIMILARITY:
                 groups.join(node_a[ta], node_b[tb])
                 matched_a.add(ta)
                 matched_b.add(tb)
                 joined += 1
                 attributes_clash(ta, tb)
-            elif scores[i, j] > 0:
+            elif free[i, j] > 0:
                 matched_a.add(ta)
                 matched_b.add(tb)
                 conflicts.append(Conflict("poor-match", f"{a.tracks[ta].class_name} track {ta} of {a.job.name} and "
                                                         f"track {tb} of {b.job.name} match poorly (similarity "
-                                                        f"{scores[i, j]:.2f})",
+                                                        f"{free[i, j]:.2f})",
                                           tracks=((a.job.name, ta), (b.job.name, tb)), **where))
     alive_a = [ta for ta in free_a if ta not in matched_a and _at_border(a.states[ta], cut - 1, cut, shared)]
     alive_b = [tb for tb in free_b if tb not in matched_b and _at_border(b.states[tb], cut, cut - 1, shared)]
     class_clashes: set = set()
-    for side, other, alive, others, side_pairs in ((a, b, alive_a, here_b, pairs),
-                                                  (b, a, alive_b, here_a, [(y, x) for x, y in pairs])):
+    for side, other, alive, others in ((a, b, alive_a, here_b), (b, a, alive_b, here_a)):
         for tid in alive:
-            lone = _lone(side, other, tid, others, side_pairs, size, where, class_clashes)
+            lone = _lone(side, other, tid, others, scores, where, class_clashes)
             conflicts += [lone] if lone else []
-    conflicts += _twins(a, here_a, [frame for frame, _ in pairs], size, where)
-    conflicts += _twins(b, here_b, [frame for _, frame in pairs], size, where)
+    conflicts += _twins(a, here_a, scores, where)
+    conflicts += _twins(b, here_b, scores, where)
     return Border(a.job.name, b.job.name, cut, shared, tuple(conflicts), joined)
 
 
@@ -315,13 +314,13 @@ def _at_border(states: dict[int, FrameState], last_own: int, across: int, shared
     return last_own in states and (shared is None or across in states)
 
 
-def _lone(side: _JobData, other: _JobData, tid: int, others: list[int], pairs, size, where,
+def _lone(side: _JobData, other: _JobData, tid: int, others: list[int], scores: _Scores, where,
           already_class: set) -> Conflict | None:
     """Why a track alive at the border has no partner: another class there, a partner taken, or nobody."""
     track = side.tracks[tid]
     best, best_score = None, 0.0
     for candidate in others:
-        score = _track_similarity(side.states[tid], other.states[candidate], pairs, size)
+        score = scores(side, tid, other, candidate)
         if score > best_score:
             best, best_score = candidate, score
     names = (side.job.name, tid)
@@ -340,16 +339,14 @@ def _lone(side: _JobData, other: _JobData, tid: int, others: list[int], pairs, s
                                    f"partner in {other.job.name}", tracks=(names,), **where)
 
 
-def _twins(side: _JobData, here: list[int], frames: list[int], size, where) -> list[Conflict]:
+def _twins(side: _JobData, here: list[int], scores: _Scores, where) -> list[Conflict]:
     """Pairs of same-class tracks of one job near the border drawn on top of each other."""
     found = []
     for index, first in enumerate(here):
         for second in here[index + 1:]:
             if side.tracks[first].class_name != side.tracks[second].class_name:
                 continue
-            both = [frame for frame in frames if frame in side.states[first] and frame in side.states[second]]
-            if both and _track_similarity(side.states[first], side.states[second], [(f, f) for f in both],
-                                          size) > DUPLICATE_IOU:
+            if scores(side, first, side, second) > DUPLICATE_IOU:
                 found.append(Conflict("duplicate", f"{side.tracks[first].class_name} tracks {first} and {second} of "
                                                    f"{side.job.name} are the same object drawn twice",
                                       tracks=((side.job.name, first), (side.job.name, second)), **where))
@@ -364,25 +361,63 @@ def _differences(mine: dict, theirs: dict) -> str:
 # ------------------------------------------------------------------ similarity
 
 
-def _track_similarity(first: dict[int, FrameState], second: dict[int, FrameState], pairs, size) -> float:
-    """Mean similarity over the frame pairs where both tracks are; 0 where they never meet."""
-    scores = [similarity(first[x].geometry, second[y].geometry, size) for x, y in pairs
-              if x in first and y in second]
-    return float(np.mean(scores)) if scores else 0.0
+class _Scores:
+    """The mean similarity of every two tracks near a border over the compared frames where both are (0 where
+    they never meet): across it (a's frame of each pair against b's) and within each side (its own frame).
+    Frame by frame, every shape on either side is drawn once and compared with all the others."""
+
+    def __init__(self, a: _JobData, here_a: list[int], b: _JobData, here_b: list[int], pairs, size):
+        self.index = {(side.job.name, tid): n for n, (side, tid) in
+                      enumerate([(a, ta) for ta in here_a] + [(b, tb) for tb in here_b])}
+        total, count = np.zeros((2, len(self.index), len(self.index)))
+        for frame_a, frame_b in pairs:
+            there = [(a.states[ta].get(frame_a), self.index[a.job.name, ta]) for ta in here_a]
+            there += [(b.states[tb].get(frame_b), self.index[b.job.name, tb]) for tb in here_b]
+            shapes = [(state.geometry, n) for state, n in there if state is not None]
+            if not shapes:
+                continue
+            rows = np.ix_(*[[n for _, n in shapes]] * 2)
+            total[rows] += similarities([geometry for geometry, _ in shapes], size)
+            count[rows] += 1
+        self.mean = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+
+    def __call__(self, side: _JobData, tid: int, other: _JobData, partner: int) -> float:
+        return float(self.mean[self.index[side.job.name, tid], self.index[other.job.name, partner]])
 
 
 def similarity(a: Geometry, b: Geometry, size: tuple[int, int]) -> float:
     """How alike two shapes of one object are, 0..1 (see the module's docstring)."""
-    if a.kind is GeometryKind.BOX and b.kind is GeometryKind.BOX:
-        return float(box_ious([a], [b])[0, 0])
-    if a.kind in REGION_KINDS and b.kind in REGION_KINDS:
-        return float(region_ious([_region(a)], [_region(b)])[0, 0])
-    if a.kind is GeometryKind.POLYLINE and b.kind is GeometryKind.POLYLINE:
-        return float(culane_iou_matrix([a.points], [b.points], size, width=LANE_WIDTH)[0, 0])
-    if a.kind is b.kind and a.kind in (GeometryKind.POINT, GeometryKind.KEYPOINTS) and len(a.points) == len(b.points):
-        distance = float(np.linalg.norm(a.points - b.points, axis=1).mean())
-        return max(0.0, 1.0 - distance / (2 * POINT_TOLERANCE))
-    return 0.0
+    return float(similarities([a, b], size)[0, 1])
+
+
+def similarities(shapes: list[Geometry], size: tuple[int, int]) -> np.ndarray:
+    """``similarity`` of every two of ``shapes`` (N, N), each shape drawn once however many it is compared with."""
+    kinds = [shape.kind for shape in shapes]
+    scores = np.zeros((len(shapes), len(shapes)))
+
+    def of(wanted) -> list[int]:
+        return [n for n, kind in enumerate(kinds) if kind in wanted]
+
+    regions, boxes, drawn = of(REGION_KINDS), of({GeometryKind.BOX}), of(REGION_KINDS - {GeometryKind.BOX})
+    if drawn:  # polygons and masks against every region, a box as a polygon (two boxes need no pixels)
+        ious = region_ious([shapes[n] for n in drawn], [_region(shapes[n]) for n in regions])
+        scores[np.ix_(drawn, regions)] = ious
+        scores[np.ix_(regions, drawn)] = ious.T
+    if boxes:
+        scores[np.ix_(boxes, boxes)] = box_ious(*[[shapes[n] for n in boxes]] * 2)
+    if lanes := of({GeometryKind.POLYLINE}):
+        drawn = culane_windows([shapes[n].points for n in lanes], size, width=LANE_WIDTH)
+        for i, first in enumerate(drawn):
+            for j in range(i, len(drawn)):
+                scores[lanes[i], lanes[j]] = scores[lanes[j], lanes[i]] = first.iou(drawn[j])
+    points = of({GeometryKind.POINT, GeometryKind.KEYPOINTS})
+    for i in points:
+        for j in points:
+            a, b = shapes[i], shapes[j]
+            if a.kind is b.kind and len(a.points) == len(b.points):
+                distance = float(np.linalg.norm(a.points - b.points, axis=1).mean())
+                scores[i, j] = max(0.0, 1.0 - distance / (2 * POINT_TOLERANCE))
+    return scores
 
 
 def _region(geometry: Geometry) -> Geometry:
