@@ -45,9 +45,10 @@ starts there become one tag.  Review marks and comments stay where they are made
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
@@ -61,7 +62,7 @@ from ..qa.agreement import box_ious, region_ious
 from ..qa.lane_metrics import culane_windows
 from .jobs import MERGE_STEP, Job, jobs_of
 from .record import read_record, write_record
-from .split import slice_fingerprint
+from .split import SliceDigest
 
 MATCH_SIMILARITY = 0.5  # a pair at least this alike across a border is one object
 DUPLICATE_IOU = 0.9  # two tracks of one job this alike on the same frames are one object drawn twice
@@ -115,12 +116,14 @@ class MergePlan:
     conflicts: list[Conflict]  # every conflict, the borders' included
     new_ids: list[int] = field(default_factory=list)  # to hand out, in order
     tracks_put: list[Track] = field(default_factory=list)
-    states_put: list[FrameState] = field(default_factory=list)
-    states_deleted: list[tuple[int, int]] = field(default_factory=list)
+    states_put: int = 0  # how many (the states themselves are streamed again to write them: _pieces)
+    states_deleted: int = 0
     tracks_deleted: list[int] = field(default_factory=list)
     tags_put: list[FrameRangeTag] = field(default_factory=list)
     tags_deleted: list[int] = field(default_factory=list)
-    records: dict[str, dict[int, int]] = field(default_factory=dict)  # job -> its id -> the parent's id
+    records: dict[str, dict[int, int]] = field(default_factory=dict)  # job -> its new id -> the parent's id
+    targets: dict[str, dict[int, int]] = field(default_factory=dict)  # job -> its track id -> the parent's id
+    slices: dict[str, SliceDigest] = field(default_factory=dict)  # job -> the parent's states on its frames, hashed
 
     @property
     def blocked(self) -> bool:
@@ -128,7 +131,7 @@ class MergePlan:
 
     @property
     def changes(self) -> int:
-        return (len(self.tracks_put) + len(self.states_put) + len(self.states_deleted) + len(self.tracks_deleted)
+        return (len(self.tracks_put) + self.states_put + self.states_deleted + len(self.tracks_deleted)
                 + len(self.tags_put) + len(self.tags_deleted))
 
     def to_dict(self) -> dict:
@@ -137,7 +140,7 @@ class MergePlan:
                 "job_conflicts": [conflict.to_dict() for conflict in self.conflicts
                                   if not any(conflict in border.conflicts for border in self.borders)],
                 "writes": {"new tracks and tags": len(self.new_ids), "tracks": len(self.tracks_put),
-                           "states": len(self.states_put), "states deleted": len(self.states_deleted),
+                           "states": self.states_put, "states deleted": self.states_deleted,
                            "tracks deleted": len(self.tracks_deleted), "tags": len(self.tags_put),
                            "tags deleted": len(self.tags_deleted)}}
 
@@ -147,11 +150,16 @@ class MergePlan:
 
 @dataclass
 class _JobData:
+    """What the plan holds of a job: all but its states, which it holds only on the frames compared at its
+    borders (the rest are streamed, see ``_pieces``)."""
+
     job: Job
     tracks: dict[int, Track]
-    states: dict[int, dict[int, FrameState]]  # track id -> frame -> state
+    states: dict[int, dict[int, FrameState]]  # track id -> frame -> state, on the compared frames
     tags: dict[int, FrameRangeTag]
     record: dict  # the job's merge record (record.py)
+    owned: set[int]  # the tracks with a state on its own frames
+    outside: list[int]  # the frames outside its frames that hold a state
 
     def node(self, identity: int, parent_ids: set[int]) -> Node:
         recorded = self.record["ids"].get(identity)
@@ -168,13 +176,25 @@ class _JobData:
         return [tid for tid, states in self.states.items() if any(frame in states for frame in frames)]
 
 
-def _read_job(job: Job) -> _JobData:
-    with Project.open(job.folder) as opened:
+def _read_job(job: Job, compared: list[range]) -> _JobData:
+    with Project.open(job.folder, read_only=True) as opened:
+        store = opened.store
         states: dict[int, dict[int, FrameState]] = defaultdict(dict)
-        for item in opened.store.iter_objects():
-            states[item.track.id][item.state.frame] = item.state
+        for frames in compared:
+            for item in store.iter_objects(frames):
+                states[item.track.id][item.state.frame] = item.state
+        first, last = job.frames
         return _JobData(job, {track.id: track for track in opened.tracks()}, dict(states),
-                        {tag.id: tag for tag in opened.tags()}, read_record(job.folder))
+                        {tag.id: tag for tag in opened.tags()}, read_record(job.folder),
+                        store.tracks_on(range(job.own[0], job.own[1] + 1)),
+                        [frame for frame in store.state_frames() if not first <= frame <= last])
+
+
+def _compared(a: Job, b: Job) -> tuple[tuple[int, int] | None, list[tuple[int, int]]]:
+    """The frames two neighbours both hold (None without an overlap), and the pairs of frames (a's, b's)
+    compared at their border: each shared frame, else a's last own frame and b's first."""
+    shared = (b.frames[0], a.frames[1]) if b.frames[0] <= a.frames[1] else None
+    return shared, [(frame, frame) for frame in range(shared[0], shared[1] + 1)] if shared else [(a.own[1], b.own[0])]
 
 
 # ------------------------------------------------------------------ the plan
@@ -185,38 +205,43 @@ def plan_merge(project: Project) -> MergePlan:
     jobs = jobs_of(project.folder)
     if not jobs:
         raise ProjectError(project.folder, "has no jobs to merge (make them with `roadlabel jobs split`)")
-    data = [_read_job(job) for job in jobs]
+    compared: dict[str, list[range]] = defaultdict(list)
+    for a, b in _neighbours(jobs):
+        pairs = _compared(a, b)[1]
+        compared[a.name].append(range(pairs[0][0], pairs[-1][0] + 1))
+        compared[b.name].append(range(pairs[0][1], pairs[-1][1] + 1))
+    data = [_read_job(job, compared[job.name]) for job in jobs]
     parent_tracks = {track.id for track in project.tracks()}
     parent_ids = parent_tracks | {tag.id for tag in project.tags()}
-    conflicts = [conflict for item in data for conflict in _job_conflicts(project, item)]
+    conflicts = [conflict for item in data for conflict in _outside(item)]
     groups = _Groups()
     for item in data:
         for tid in item.tracks:
             groups.add(item.node(tid, parent_ids))
-    borders = [_stitch(project, first, second, groups, parent_ids) for first, second in pairwise(data)
-               if first.job.own[1] + 1 == second.job.own[0]]
-    conflicts += [conflict for border in borders for conflict in border.conflicts]
+    by_name = {item.job.name: item for item in data}
+    borders = [_stitch(project, by_name[a.name], by_name[b.name], groups, parent_ids) for a, b in _neighbours(jobs)]
     plan = MergePlan(Path(project.folder).resolve(), jobs, borders, conflicts)
+    plan.conflicts += [conflict for border in borders for conflict in border.conflicts]
     _plan_tracks(project, data, groups, parent_ids, plan)
     _plan_tags(project, data, parent_ids, plan)
+    stale = _plan_states(project, data, plan)
+    plan.conflicts[len(conflicts):len(conflicts)] = stale  # the conflicts of whole jobs first
     return plan
 
 
-def _job_conflicts(project: Project, item: _JobData) -> list[Conflict]:
-    job, (first, last) = item.job, item.job.frames
-    found = []
-    outside = sorted({frame for states in item.states.values() for frame in states if not first <= frame <= last})
+def _neighbours(jobs: list[Job]) -> list[tuple[Job, Job]]:
+    return [(a, b) for a, b in pairwise(jobs) if a.own[1] + 1 == b.own[0]]
+
+
+def _outside(item: _JobData) -> list[Conflict]:
+    job, (first, last), outside = item.job, item.job.frames, item.outside
     outside_tags = [tag.id for tag in item.tags.values() if tag.start < first or tag.end > last]
-    if outside or outside_tags:
-        what = [f"states on {len(outside)} frames ({outside[0]}..{outside[-1]})"] if outside else []
-        what += [f"tags {', '.join(map(str, outside_tags))}"] if outside_tags else []
-        found.append(Conflict("outside", f"{' and '.join(what)} outside its frames {first}..{last}", (job.name,),
-                              (first, last)))
-    now = slice_fingerprint(project, first, last)
-    if now != job.base.fingerprint and now not in item.record["fingerprints"]:
-        found.append(Conflict("stale", f"made from an older state of frames {first}..{last}: the project changed "
-                                       "there since the split", (job.name,), (first, last)))
-    return found
+    if not outside and not outside_tags:
+        return []
+    what = [f"states on {len(outside)} frames ({outside[0]}..{outside[-1]})"] if outside else []
+    what += [f"tags {', '.join(map(str, outside_tags))}"] if outside_tags else []
+    return [Conflict("outside", f"{' and '.join(what)} outside its frames {first}..{last}", (job.name,),
+                     (first, last))]
 
 
 class _Groups:
@@ -243,8 +268,7 @@ class _Groups:
 
 def _stitch(project: Project, a: _JobData, b: _JobData, groups: _Groups, parent_ids: set[int]) -> Border:
     cut = b.job.own[0]
-    shared = (b.job.frames[0], a.job.frames[1]) if b.job.frames[0] <= a.job.frames[1] else None
-    pairs = [(frame, frame) for frame in range(shared[0], shared[1] + 1)] if shared else [(cut - 1, cut)]
+    shared, pairs = _compared(a.job, b.job)
     here_a, here_b = a.near(frame for frame, _ in pairs), b.near(frame for _, frame in pairs)
     scores = _Scores(a, here_a, b, here_b, pairs, (project.sequence.width, project.sequence.height))
     node_a = {tid: groups.find(a.node(tid, parent_ids)) for tid in here_a}  # what each has been joined to
@@ -437,10 +461,9 @@ def _plan_tracks(project: Project, data: list[_JobData], groups: _Groups, parent
         for tid in item.tracks:
             members[groups.find(item.node(tid, parent_ids))].append((item, tid))
     next_id = project.store.next_id()
-    wanted: dict[tuple[int, int], FrameState] = {}
     for group in sorted(members.values(), key=lambda group: _first_node(group, parent_ids)):
         olds = sorted(identity for identity in _parent_ids_of(group, parent_ids) if project.has_track(identity))
-        if not olds and not any(_owned(item, tid) for item, tid in group):
+        if not olds and not any(tid in item.owned for item, tid in group):
             continue  # a new track only on overlap frames: the neighbour's own frames decide
         if olds:
             target = olds[0]
@@ -448,24 +471,10 @@ def _plan_tracks(project: Project, data: list[_JobData], groups: _Groups, parent
             target = next_id + len(plan.new_ids)
             plan.new_ids.append(target)
         for item, tid in group:
+            plan.targets.setdefault(item.job.name, {})[tid] = target
             if item.node(tid, parent_ids)[0] != "":
                 plan.records.setdefault(item.job.name, {})[tid] = target
         _plan_track(project, group, target, bool(olds), plan)
-        for item, tid in group:
-            for frame, state in _owned(item, tid).items():
-                if (target, frame) in wanted:
-                    plan.conflicts.append(Conflict("duplicate", f"two tracks of {item.job.name} become track "
-                                                                f"{target} on frame {frame}", (item.job.name,),
-                                                   (frame, frame), ((item.job.name, tid),)))
-                    continue
-                wanted[(target, frame)] = replace(state, track_id=target)
-    _plan_states(project, data, wanted, plan)
-
-
-def _owned(item: _JobData, tid: int) -> dict[int, FrameState]:
-    """The track's states on the job's own frames."""
-    first, last = item.job.own
-    return {frame: state for frame, state in item.states.get(tid, {}).items() if first <= frame <= last}
 
 
 def _first_node(group: list[tuple[_JobData, int]], parent_ids: set[int]) -> tuple:
@@ -497,29 +506,107 @@ def _plan_track(project: Project, group, target: int, existing: bool, plan: Merg
             plan.tracks_put.append(Track(target, item.tracks[tid].class_name, dict(item.tracks[tid].attributes)))
 
 
-def _plan_states(project: Project, data: list[_JobData], wanted: dict[tuple[int, int], FrameState],
-                 plan: MergePlan) -> None:
-    """Within the own ranges the parent gets exactly the wanted states; tracks left with none go.  The parent's
-    states are compared as they are read, never held all at once (a long sequence has hundreds of thousands)."""
-    put = dict(wanted)
-    deleted: list[tuple[int, int]] = []
+def _plan_states(project: Project, data: list[_JobData], plan: MergePlan) -> list[Conflict]:
+    """Within the own ranges the parent gets exactly the jobs' states; tracks left with none go.  Streamed a piece
+    at a time and only counted (``apply_merge`` streams again to write), the parent's slice of each job hashed
+    on the way: the jobs made from an older state of it (stale) are returned."""
+    plan.slices = {job.name: SliceDigest(*job.frames) for job in plan.jobs}
     tracks_there: set[int] = set()
-    for item in data:
-        first, last = item.job.own
-        for obj in project.store.iter_objects(range(first, last + 1)):
-            key = (obj.track.id, obj.state.frame)
-            tracks_there.add(key[0])
-            if key not in wanted:
-                deleted.append(key)
-            elif _same(obj.state, wanted[key]):
-                del put[key]
-    plan.states_put = [put[key] for key in sorted(put)]
-    plan.states_deleted = sorted(deleted)
-    owned = [item.job.own for item in data]
-    left = {track_id for track_id, _ in wanted}
+    left: set[int] = set()
+    for piece in _pieces(project, plan):
+        for job in piece.covering:
+            for state in piece.before:
+                plan.slices[job.name].add(state)
+        if piece.wanted is None:
+            continue
+        tracks_there.update(state.track_id for state in piece.before)
+        left.update(track_id for _, track_id in piece.wanted)
+        deleted, put = piece.changes()
+        plan.states_deleted += len(deleted)
+        plan.states_put += len(put)
+        plan.conflicts += piece.twice
+    owned = [job.own for job in plan.jobs]
     for track_id in sorted(tracks_there - left):
         if all(any(first <= state.frame <= last for first, last in owned) for state in project.states_of(track_id)):
             plan.tracks_deleted.append(track_id)
+    stale = []
+    for item in data:
+        (first, last), now = item.job.frames, plan.slices[item.job.name].hexdigest(project)
+        if now != item.job.base.fingerprint and now not in item.record["fingerprints"]:
+            stale.append(Conflict("stale", f"made from an older state of frames {first}..{last}: the project changed "
+                                           "there since the split", (item.job.name,), (first, last)))
+    return stale
+
+
+PIECE_FRAMES = 250  # frames streamed at a time: what the merge holds of the states, whatever the sequence's length
+
+
+@dataclass
+class _Piece:
+    """A few frames: the parent's states there and, where a job owns them, the states it gives them."""
+
+    frames: range
+    covering: list[Job]  # the jobs whose frames hold these
+    before: list[FrameState]  # the parent's, in (frame, track id) order
+    wanted: dict[tuple[int, int], FrameState] | None  # (frame, parent's track id) -> state; None: no job owns them
+    twice: list[Conflict]  # two tracks of the owner that become one on a frame
+
+    @property
+    def after(self) -> list[FrameState]:
+        """The parent's states here after the merge, in (frame, track id) order."""
+        return self.before if self.wanted is None else [self.wanted[key] for key in sorted(self.wanted)]
+
+    def changes(self) -> tuple[list[tuple[int, int]], list[FrameState]]:
+        """The (track id, frame) of the states to delete, and the states to put."""
+        if self.wanted is None:
+            return [], []
+        old = {(state.frame, state.track_id): state for state in self.before}
+        deleted = [(track_id, frame) for frame, track_id in old if (frame, track_id) not in self.wanted]
+        put = [state for key, state in sorted(self.wanted.items()) if key not in old or not _same(old[key], state)]
+        return deleted, put
+
+
+def _pieces(project: Project, plan: MergePlan) -> Iterator[_Piece]:
+    """The jobs' frames in order, at most PIECE_FRAMES at a time, each piece inside one job's own range (or none's)
+    and inside or outside each job's frames; each owner's project is open while its pieces are read."""
+    jobs = plan.jobs
+    edges = sorted({edge for job in jobs for first, last in (job.frames, job.own) for edge in (first, last + 1)})
+    with contextlib.ExitStack() as stack:
+        source: tuple[str, Project] | None = None  # the owner being read
+        for start, stop in pairwise(edges):
+            covering = [job for job in jobs if job.frames[0] <= start <= job.frames[1]]
+            owner = next((job for job in jobs if job.own[0] <= start <= job.own[1]), None)
+            if not covering:
+                continue
+            if owner is not None and (source is None or source[0] != owner.name):
+                stack.close()
+                source = owner.name, stack.enter_context(Project.open(owner.folder, read_only=True))
+            for first in range(start, stop, PIECE_FRAMES):
+                frames = range(first, min(first + PIECE_FRAMES, stop))
+                before = [item.state for item in project.store.iter_objects(frames)]
+                if owner is None:
+                    yield _Piece(frames, covering, before, None, [])
+                else:
+                    yield _Piece(frames, covering, before, *_wanted(source[1], owner, plan.targets, frames))
+
+
+def _wanted(job_project: Project, job: Job, targets: dict[str, dict[int, int]], frames: range):
+    """The job's states on ``frames`` under the parent's track ids, and the duplicates that stops."""
+    ids = targets.get(job.name, {})
+    wanted: dict[tuple[int, int], FrameState] = {}
+    twice = []
+    for item in job_project.store.iter_objects(frames):
+        state = item.state
+        target = ids.get(state.track_id)
+        if target is None:  # a track the plan did not see on the job's own frames
+            raise RoadlabelError(job.folder, "changed while it was merged: merge again")
+        if (state.frame, target) in wanted:
+            twice.append(Conflict("duplicate", f"two tracks of {job.name} become track {target} on frame "
+                                               f"{state.frame}", (job.name,), (state.frame, state.frame),
+                                  ((job.name, state.track_id),)))
+            continue
+        wanted[state.frame, target] = state if target == state.track_id else replace(state, track_id=target)
+    return wanted, twice
 
 
 def _same(old: FrameState, new: FrameState) -> bool:
@@ -612,7 +699,9 @@ def _plan_tag(project: Project, node: Node, frames: np.ndarray, versions, next_i
 
 
 def apply_merge(project: Project, plan: MergePlan) -> None:
-    """Write ``plan`` into ``project`` as one undo step, and record in each job what it became."""
+    """Write ``plan`` into ``project`` as one undo step, and record in each job what it became.  The states are
+    streamed again (``_pieces``) and must come to what the plan counted: else the project or a job changed since
+    the plan, and nothing is written."""
     if plan.blocked:
         raise RoadlabelError(project.folder, f"not merged: {len(plan.conflicts)} conflicts (see the report)")
     store = project.store
@@ -621,27 +710,41 @@ def apply_merge(project: Project, plan: MergePlan) -> None:
             store.allocate_id(identity)  # refuses an id handed out since the plan: the project changed
         for track in plan.tracks_put:
             store.put_track(track)
-        for track_id, frame in plan.states_deleted:
-            store.delete_state(track_id, frame)
-        for state in plan.states_put:
-            store.put_state(state)
+        slices = plan.slices  # the parent's states on each job's frames stay as the plan hashed them...
+        if plan.states_put or plan.states_deleted:  # ... unless some change
+            slices = {job.name: SliceDigest(*job.frames) for job in plan.jobs}
+            deleted = put = 0
+            for piece in _pieces(project, plan):
+                removed, added = piece.changes()
+                for track_id, frame in removed:
+                    store.delete_state(track_id, frame)
+                for state in added:
+                    store.put_state(state)
+                deleted, put = deleted + len(removed), put + len(added)
+                for job in piece.covering:
+                    for state in piece.after:
+                        slices[job.name].add(state)
+            if (deleted, put) != (plan.states_deleted, plan.states_put):
+                raise RoadlabelError(project.folder, "not merged: the project or its jobs changed since the merge "
+                                                     "was planned")
         for track_id in plan.tracks_deleted:
             store.delete_track(track_id)
         for tag_id in plan.tags_deleted:
             store.delete_tag(tag_id)
         for tag in plan.tags_put:
             store.put_tag(tag)
-        _record_merge(project, plan)  # inside: a record never names a merge that failed to commit...
+        # inside: a record never names a merge that failed to commit...
+        _record_merge(plan, {name: digest.hexdigest(project) for name, digest in slices.items()})
 
 
-def _record_merge(project: Project, plan: MergePlan) -> None:
+def _record_merge(plan: MergePlan, fingerprints: dict[str, str]) -> None:
     """... and one of a merge whose commit then failed is harmless: its ids are missing from the parent (they
     are new again) and the parent still matches the job's base."""
     for job in plan.jobs:
         record = read_record(job.folder)
         updated = {**record, "ids": {**record["ids"], **plan.records.get(job.name, {})},
                    "fingerprints": list(record["fingerprints"])}
-        fingerprint = slice_fingerprint(project, *job.frames)
+        fingerprint = fingerprints[job.name]
         if fingerprint not in updated["fingerprints"]:
             updated["fingerprints"].append(fingerprint)
         if updated != record:
