@@ -124,6 +124,7 @@ class MergePlan:
     records: dict[str, dict[int, int]] = field(default_factory=dict)  # job -> its new id -> the parent's id
     targets: dict[str, dict[int, int]] = field(default_factory=dict)  # job -> its track id -> the parent's id
     slices: dict[str, SliceDigest] = field(default_factory=dict)  # job -> the parent's states on its frames, hashed
+    pieces: set[int] = field(default_factory=set)  # the first frames of the pieces (_pieces) with states to write
 
     @property
     def blocked(self) -> bool:
@@ -415,7 +416,14 @@ def similarity(a: Geometry, b: Geometry, size: tuple[int, int]) -> float:
 
 
 def similarities(shapes: list[Geometry], size: tuple[int, int]) -> np.ndarray:
-    """``similarity`` of every two of ``shapes`` (N, N), each shape drawn once however many it is compared with."""
+    """``similarity`` of every two of ``shapes`` (N, N), each shape drawn once however many it is compared with
+    (and a shape both sides have alike, as most are, once for both)."""
+    keys = [(shape.kind, shape.to_bytes()) for shape in shapes]
+    unique = dict.fromkeys(keys)
+    if len(unique) < len(shapes):
+        index = {key: n for n, key in enumerate(unique)}
+        rows = [index[key] for key in keys]
+        return similarities([shapes[keys.index(key)] for key in unique], size)[np.ix_(rows, rows)]
     kinds = [shape.kind for shape in shapes]
     scores = np.zeros((len(shapes), len(shapes)))
 
@@ -525,6 +533,8 @@ def _plan_states(project: Project, data: list[_JobData], plan: MergePlan) -> lis
         plan.states_deleted += len(deleted)
         plan.states_put += len(put)
         plan.conflicts += piece.twice
+        if deleted or put:
+            plan.pieces.add(piece.frames.start)
     owned = [job.own for job in plan.jobs]
     for track_id in sorted(tracks_there - left):
         if all(any(first <= state.frame <= last for first, last in owned) for state in project.states_of(track_id)):
@@ -566,9 +576,11 @@ class _Piece:
         return deleted, put
 
 
-def _pieces(project: Project, plan: MergePlan) -> Iterator[_Piece]:
+def _pieces(project: Project, plan: MergePlan, only: set[int] | None = None) -> Iterator[_Piece]:
     """The jobs' frames in order, at most PIECE_FRAMES at a time, each piece inside one job's own range (or none's)
-    and inside or outside each job's frames; each owner's project is open while its pieces are read."""
+    and inside or outside each job's frames; each owner's project is open while its pieces are read.  With
+    ``only``, the owners' states are read only for the pieces starting there (the others as if nobody owned
+    them: unchanged)."""
     jobs = plan.jobs
     edges = sorted({edge for job in jobs for first, last in (job.frames, job.own) for edge in (first, last + 1)})
     with contextlib.ExitStack() as stack:
@@ -584,7 +596,7 @@ def _pieces(project: Project, plan: MergePlan) -> Iterator[_Piece]:
             for first in range(start, stop, PIECE_FRAMES):
                 frames = range(first, min(first + PIECE_FRAMES, stop))
                 before = [item.state for item in project.store.iter_objects(frames)]
-                if owner is None:
+                if owner is None or (only is not None and first not in only):
                     yield _Piece(frames, covering, before, None, [])
                 else:
                     yield _Piece(frames, covering, before, *_wanted(source[1], owner, plan.targets, frames))
@@ -714,7 +726,7 @@ def apply_merge(project: Project, plan: MergePlan) -> None:
         if plan.states_put or plan.states_deleted:  # ... unless some change
             slices = {job.name: SliceDigest(*job.frames) for job in plan.jobs}
             deleted = put = 0
-            for piece in _pieces(project, plan):
+            for piece in _pieces(project, plan, only=plan.pieces):
                 removed, added = piece.changes()
                 for track_id, frame in removed:
                     store.delete_state(track_id, frame)
