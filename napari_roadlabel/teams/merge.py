@@ -21,7 +21,17 @@ Hungarian method on the mean similarity over those frames:
 - lanes and other polylines: the CULane IoU of the lines drawn 30 px wide (``qa.lane_metrics``),
 - points and keypoints: 1 at the same place, down to 0 at ``2 * POINT_TOLERANCE`` px apart (mean over keypoints).
 
-A pair at ``MATCH_SIMILARITY`` or more becomes one track (the parent's id, else a new one).
+A pair at ``MATCH_SIMILARITY`` or more becomes one track (the parent's id, else a new one).  Frame by
+frame, every shape near a border is drawn once and compared with all the others there (``similarities``).
+
+What it holds.  Of each job, the plan holds its tracks and tags, and its states only on the frames compared at
+its borders.  All other states are streamed ``PIECE_FRAMES`` frames at a time (``_pieces``): the plan reads the
+parent's and the owning job's once, counts what would change, notes the pieces where something does, and
+hashes the parent's slice of each job on the way (the ``stale`` check, ``split.SliceDigest``).  ``apply_merge``
+streams again, reading the jobs only in those pieces, writes, and hashes each slice as it becomes (the merge
+record); the states it writes must come to the plan's counts, else nothing is written (the project or a job
+changed since the plan).  A merge with nothing to write reads nothing again.  So the memory a merge takes
+follows a piece and the borders, not the length of the sequence; only the undo step keeps every row it changes.
 
 Conflicts (``Conflict.kind``), each blocking: nothing is written while one remains.
 
@@ -214,19 +224,19 @@ def plan_merge(project: Project) -> MergePlan:
     data = [_read_job(job, compared[job.name]) for job in jobs]
     parent_tracks = {track.id for track in project.tracks()}
     parent_ids = parent_tracks | {tag.id for tag in project.tags()}
-    conflicts = [conflict for item in data for conflict in _outside(item)]
+    outside = [conflict for item in data for conflict in _outside(item)]
     groups = _Groups()
     for item in data:
         for tid in item.tracks:
             groups.add(item.node(tid, parent_ids))
     by_name = {item.job.name: item for item in data}
     borders = [_stitch(project, by_name[a.name], by_name[b.name], groups, parent_ids) for a, b in _neighbours(jobs)]
-    plan = MergePlan(Path(project.folder).resolve(), jobs, borders, conflicts)
-    plan.conflicts += [conflict for border in borders for conflict in border.conflicts]
+    plan = MergePlan(Path(project.folder).resolve(), jobs, borders,
+                     outside + [conflict for border in borders for conflict in border.conflicts])
     _plan_tracks(project, data, groups, parent_ids, plan)
     _plan_tags(project, data, parent_ids, plan)
     stale = _plan_states(project, data, plan)
-    plan.conflicts[len(conflicts):len(conflicts)] = stale  # the conflicts of whole jobs first
+    plan.conflicts[len(outside):len(outside)] = stale  # the conflicts of whole jobs first
     return plan
 
 
