@@ -420,14 +420,10 @@ class _Scores:
         return float(self.mean[self.index[side.job.name, tid], self.index[other.job.name, partner]])
 
 
-def similarity(a: Geometry, b: Geometry, size: tuple[int, int]) -> float:
-    """How alike two shapes of one object are, 0..1 (see the module's docstring)."""
-    return float(similarities([a, b], size)[0, 1])
-
-
 def similarities(shapes: list[Geometry], size: tuple[int, int]) -> np.ndarray:
-    """``similarity`` of every two of ``shapes`` (N, N), each shape drawn once however many it is compared with
-    (and a shape both sides have alike, as most are, once for both)."""
+    """How alike every two of ``shapes`` are as shapes of one object, 0..1 (N, N; see the module's docstring),
+    each shape drawn once however many it is compared with (and a shape both sides have alike, as most are,
+    once for both)."""
     keys = [(shape.kind, shape.to_bytes()) for shape in shapes]
     unique = dict.fromkeys(keys)
     if len(unique) < len(shapes):
