@@ -590,22 +590,25 @@ def _pieces(project: Project, plan: MergePlan, only: set[int] | None = None) -> 
     jobs = plan.jobs
     edges = sorted({edge for job in jobs for first, last in (job.frames, job.own) for edge in (first, last + 1)})
     with contextlib.ExitStack() as stack:
-        source: tuple[str, Project] | None = None  # the owner being read
+        reading: dict[str, Project] = {}  # the owner being read, open (one at a time)
+
+        def opened(owner: Job) -> Project:
+            if owner.name not in reading:
+                stack.close()
+                reading.clear()
+                reading[owner.name] = stack.enter_context(Project.open(owner.folder, read_only=True))
+            return reading[owner.name]
+
         for start, stop in pairwise(edges):
             covering = [job for job in jobs if job.frames[0] <= start <= job.frames[1]]
             owner = next((job for job in jobs if job.own[0] <= start <= job.own[1]), None)
-            if not covering:
-                continue
-            if owner is not None and (source is None or source[0] != owner.name):
-                stack.close()
-                source = owner.name, stack.enter_context(Project.open(owner.folder, read_only=True))
-            for first in range(start, stop, PIECE_FRAMES):
+            for first in range(start, stop, PIECE_FRAMES) if covering else ():
                 frames = range(first, min(first + PIECE_FRAMES, stop))
                 before = [item.state for item in project.store.iter_objects(frames)]
                 if owner is None or (only is not None and first not in only):
                     yield _Piece(frames, covering, before, None, [])
                 else:
-                    yield _Piece(frames, covering, before, *_wanted(source[1], owner, plan.targets, frames))
+                    yield _Piece(frames, covering, before, *_wanted(opened(owner), owner, plan.targets, frames))
 
 
 def _wanted(job_project: Project, job: Job, targets: dict[str, dict[int, int]], frames: range):
