@@ -39,6 +39,7 @@ def test_module_does_not_import_gui_toolkits(module):
 
 @pytest.mark.parametrize(("module", "allowed"), [
     ("napari_roadlabel.core", {"core"}),
+    ("napari_roadlabel.core.skeletons", {"core"}),
     ("napari_roadlabel.temporal.propagation", {"core", "temporal"}),
     ("napari_roadlabel.qa.checks", {"core", "qa"}),
     ("napari_roadlabel.qa.agreement", {"core", "qa"}),

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..core import FrameObject, FrameState, Geometry, GeometryKind, Source, Taxonomy, Track, make_geometry
 from ..core.geometry import mask_from_image
-from .layers import ElementLayer, layer_for
+from .layers import ElementLayer, has_layer, layer_for
 from .style import edge_color, edge_width, face_color, object_label
 
 SHAPE_TYPES = {
@@ -92,6 +92,8 @@ def objects_by_layer(objects: list[FrameObject], taxonomy: Taxonomy, *, with_fra
     layers: dict[ElementLayer, LayerData] = {}
     for obj in objects:
         geometry = obj.state.geometry
+        if not has_layer(obj.track.class_name, geometry.kind):
+            continue
         layer = layers.setdefault(layer_for(obj.track.class_name, geometry.kind), LayerData())
         layer.geometries.append((obj.track.id, geometry))
         if geometry.kind is GeometryKind.MASK and masks_as_labels:

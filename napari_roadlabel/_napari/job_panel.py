@@ -24,13 +24,18 @@ class JobPanel(QWidget):
         self._go_to_frame = go_to_frame
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.outside = QLabel()  # a warning while the frame shown is not the job's
+        self.outside.setWordWrap(True)
+        self.outside.setStyleSheet("color: #f59e0b")
+        self.outside.setVisible(False)
         self.person = LineEdit(value=default_reviewer(), label="You")
         self.comment = LineEdit(label="Comment / reason")
         self.actions = Container(layout="horizontal", labels=False)
         self.actions.margins = (0, 0, 0, 0)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.status, Container(widgets=[self.person, self.comment]).native, self.actions.native):
+        people = Container(widgets=[self.person, self.comment]).native
+        for widget in (self.status, self.outside, people, self.actions.native):
             layout.addWidget(widget)
         self.job: Job | None = None
         self.show_job()
@@ -54,6 +59,14 @@ class JobPanel(QWidget):
             button = PushButton(text=text)
             button.changed.connect(lambda *args, slot=slot: slot())
             self.actions.append(button)
+
+    def show_frame(self, frame: int) -> None:
+        """Warn while the frame shown lies outside the job: the merge refuses a job's edits there."""
+        first, last = self.job.frames
+        outside = not first <= frame <= last
+        self.outside.setText(f"Frame {frame} is outside this job (frames {first}–{last}): an edit here blocks "
+                             "the merge." if outside else "")
+        self.outside.setVisible(outside)
 
     def take(self, action_name: str) -> None:
         """Take one action as the person named in "You", with the comment; errors go to the report."""

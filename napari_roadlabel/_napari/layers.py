@@ -60,10 +60,20 @@ def layer_for(class_name: str, kind: GeometryKind) -> ElementLayer:
     return ROAD_LAYERS.get((class_name, kind)) or GENERIC_LAYERS[kind]
 
 
+def has_layer(class_name: str, kind: GeometryKind) -> bool:
+    """Whether some layer shows ``class_name`` drawn as ``kind`` (skeletons have none yet: not drawn or shown)."""
+    return (class_name, kind) in ROAD_LAYERS or kind in GENERIC_LAYERS
+
+
+def drawn_kinds(taxonomy: Taxonomy, class_name: str) -> tuple[GeometryKind, ...]:
+    """The geometry kinds ``class_name`` can be drawn as in the viewer, in taxonomy order."""
+    return tuple(kind for kind in taxonomy[class_name].geometry if has_layer(class_name, kind))
+
+
 def classes_of(layer: ElementLayer, taxonomy: Taxonomy) -> list[str]:
     """The taxonomy's classes that can be drawn in ``layer``, in taxonomy order."""
     return [spec.name for spec in taxonomy if any(layer_for(spec.name, kind) is layer
-                                                  for kind in spec.geometry if kind is not GeometryKind.TAG)]
+                                                  for kind in drawn_kinds(taxonomy, spec.name))]
 
 
 def drawable_classes(taxonomy: Taxonomy) -> list[str]:

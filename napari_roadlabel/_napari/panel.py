@@ -33,7 +33,7 @@ from ..core.taxonomy import AttributeType
 from ..core.timeline import Run, attribute_runs, describe_runs, frame_runs
 from ..temporal.propagation import needs_review
 from .keymap import BINDINGS
-from .layers import drawable_classes
+from .layers import drawable_classes, drawn_kinds
 from .propagation import PropagationControls
 from .style import LIGHT_COLORS
 from .workspace import Workspace
@@ -73,7 +73,7 @@ class ClassChooser(Container):
         self.class_box.value = class_name
 
     def _kinds(self, class_name: str) -> list[str]:
-        return [kind.value for kind in self.workspace.project.taxonomy[class_name].geometry]
+        return [kind.value for kind in drawn_kinds(self.workspace.project.taxonomy, class_name)]
 
     def _on_class(self, class_name: str) -> None:
         with self.kind_box.changed.blocked():

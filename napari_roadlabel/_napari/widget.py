@@ -113,6 +113,7 @@ class RoadLabelWidget(QWidget):
         if is_job(folder):
             self.job_panel = JobPanel(folder, self.workspace.go_to, self.report)
             self._label_layout.insertWidget(self._label_layout.count() - 1, self.job_panel)
+            self.workspace.frame_shown.connect(self.job_panel.show_frame)
             self.workspace.go_to(self.job_panel.job.frames[0])  # the annotator starts where the job does
         self.panel = LabelingPanel(self.workspace, self.report)
         self._label_layout.insertWidget(self._label_layout.count() - 1, self.panel)

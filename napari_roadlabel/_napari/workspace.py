@@ -29,7 +29,7 @@ from .derived_outlines import DerivedOutlineView
 from .display import OVERLAY, Display
 from .filling import fill_layer
 from .lane_curves import LaneCurveView
-from .layers import ALL_LAYERS, MASKS, ElementLayer, classes_of, drawable_classes, layer_for
+from .layers import ALL_LAYERS, MASKS, ElementLayer, classes_of, drawable_classes, drawn_kinds, layer_for
 from .mask_tool import MaskTool
 from .overlay import LayerContent
 from .propagation import PropagationRunner
@@ -335,7 +335,7 @@ class Workspace:
         in drawing mode, with the class as what new objects get."""
         if class_name not in drawable_classes(self.project.taxonomy):
             raise RoadlabelError(None, f"no drawable class {class_name!r} in the taxonomy")
-        kinds = self.project.taxonomy[class_name].geometry
+        kinds = drawn_kinds(self.project.taxonomy, class_name)
         kind = GeometryKind(kind) if kind is not None else kinds[0]
         if kind not in kinds:
             raise RoadlabelError(None, f"class {class_name!r} is drawn as {', '.join(map(str, kinds))}, not {kind}")

@@ -13,13 +13,15 @@ from .errors import (
     RoadlabelError,
     TaxonomyError,
 )
-from .geometry import Geometry, GeometryKind, box, check_inside_image, make_geometry, make_mask
+from .geometry import Geometry, GeometryKind, box, check_inside_image, make_geometry, make_mask, make_skeleton
 from .project import Project, SequenceInfo
+from .skeletons import Skeleton, flipped
 from .taxonomy import AttributeSpec, ClassSpec, Scope, Taxonomy, default_taxonomy, load_taxonomy, taxonomy_from_dict
 
 __all__ = [
     "AnnotationError", "AttributeSpec", "ClassSpec", "FormatError", "FrameObject", "FrameRangeTag",
     "FrameSourceError", "FrameState", "Geometry", "GeometryError", "GeometryKind", "Project", "ProjectError",
-    "RoadlabelError", "Scope", "SequenceInfo", "Source", "Taxonomy", "TaxonomyError", "Track", "box",
-    "check_inside_image", "default_taxonomy", "load_taxonomy", "make_geometry", "make_mask", "taxonomy_from_dict",
+    "RoadlabelError", "Scope", "SequenceInfo", "Skeleton", "Source", "Taxonomy", "TaxonomyError", "Track", "box",
+    "check_inside_image", "default_taxonomy", "flipped", "load_taxonomy", "make_geometry", "make_mask",
+    "make_skeleton", "taxonomy_from_dict",
 ]

@@ -2,7 +2,10 @@
 
 A geometry is a kind plus an (N, 2) array of (x, y) points.  Boxes are two
 corners (min, max).  Masks carry a boolean image and an (x, y) offset of its
-top-left pixel, so a small object on a large frame stays small.
+top-left pixel, so a small object on a large frame stays small.  Skeletons
+carry one row per point of their class's skeleton (core/skeletons.py), in its
+declared order, and a visibility per point in COCO's convention (0 absent,
+1 occluded, 2 visible): an absent point's row is NaN, and only there.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class GeometryKind(str, enum.Enum):
     POINT = "point"
     KEYPOINTS = "keypoints"
     MASK = "mask"
+    SKELETON = "skeleton"  # named points in a class's skeleton order, each visible, occluded or absent
     TAG = "frame-range"  # no per-frame geometry: a span of frames (see FrameRangeTag)
 
     def __str__(self) -> str:
@@ -38,7 +42,9 @@ _MIN_POINTS = {
     GeometryKind.POINT: 1,
     GeometryKind.KEYPOINTS: 1,
     GeometryKind.MASK: 1,
+    GeometryKind.SKELETON: 1,
 }
+ABSENT, OCCLUDED, VISIBLE = 0, 1, 2  # a skeleton point's visibility, as COCO writes it
 _EXACT_POINTS = {GeometryKind.BOX: 2, GeometryKind.POINT: 1, GeometryKind.MASK: 1}
 
 
@@ -49,6 +55,7 @@ class Geometry:
     kind: GeometryKind
     points: np.ndarray  # (N, 2) float64 (x, y), read-only
     mask: np.ndarray | None = field(default=None)  # (H, W) bool for MASK; points[0] is its offset
+    visibility: np.ndarray | None = field(default=None)  # (N,) uint8 for SKELETON: ABSENT, OCCLUDED or VISIBLE
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Geometry):
@@ -56,7 +63,12 @@ class Geometry:
         same_mask = (self.mask is None and other.mask is None) or (
             self.mask is not None and other.mask is not None and np.array_equal(self.mask, other.mask)
         )
-        return self.kind == other.kind and np.array_equal(self.points, other.points) and same_mask
+        same_visibility = (self.visibility is None and other.visibility is None) or (
+            self.visibility is not None and other.visibility is not None
+            and np.array_equal(self.visibility, other.visibility)
+        )
+        return (self.kind == other.kind and np.array_equal(self.points, other.points, equal_nan=True)
+                and same_mask and same_visibility)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -66,12 +78,19 @@ class Geometry:
             x0, y0 = self.points[0]
             h, w = self.mask.shape
             return float(x0), float(y0), float(x0 + w), float(y0 + h)
-        (xmin, ymin), (xmax, ymax) = self.points.min(axis=0), self.points.max(axis=0)
+        points = self.present_points() if self.kind is GeometryKind.SKELETON else self.points
+        (xmin, ymin), (xmax, ymax) = points.min(axis=0), points.max(axis=0)
         return float(xmin), float(ymin), float(xmax), float(ymax)
 
+    def present_points(self) -> np.ndarray:
+        """A skeleton's placed points (visible or occluded), in order; every point of other kinds."""
+        return self.points if self.visibility is None else self.points[self.visibility != ABSENT]
+
     def to_bytes(self) -> bytes:
-        """Compact encoding for the store: float64 points, then a packed mask if any."""
+        """Compact encoding for the store: float64 points, then a packed mask or a skeleton's visibility."""
         data = self.points.astype("<f8").tobytes()
+        if self.visibility is not None:
+            return data + self.visibility.astype("u1").tobytes()
         if self.mask is None:
             return data
         h, w = self.mask.shape
@@ -83,6 +102,10 @@ class Geometry:
         # Every state read from the store comes through here: a dict lookup, not the enum's slow call, and no
         # copy of the points (a view of the bytes is read-only already).
         kind = _KINDS.get(kind) or GeometryKind(kind)
+        if kind is GeometryKind.SKELETON:
+            count = len(data) // 17  # 16 bytes of (x, y) and one of visibility per point
+            return Geometry(kind, np.frombuffer(data[:16 * count], dtype="<f8").reshape(-1, 2),
+                            visibility=np.frombuffer(data[16 * count:], dtype="u1"))
         if kind is not GeometryKind.MASK:
             return Geometry(kind, np.frombuffer(data, dtype="<f8").reshape(-1, 2))
         offset = np.frombuffer(data[:16], dtype="<f8").reshape(1, 2)
@@ -97,13 +120,17 @@ def checked_geometry(kind: GeometryKind, points: np.ndarray) -> Geometry:
     return _frozen(kind, points)
 
 
-def _frozen(kind: GeometryKind, points: np.ndarray, mask: np.ndarray | None = None) -> Geometry:
+def _frozen(kind: GeometryKind, points: np.ndarray, mask: np.ndarray | None = None,
+            visibility: np.ndarray | None = None) -> Geometry:
     points = np.array(points, dtype=np.float64)
     points.flags.writeable = False
     if mask is not None:
         mask = np.array(mask, dtype=bool)
         mask.flags.writeable = False
-    return Geometry(kind, points, mask)
+    if visibility is not None:
+        visibility = np.array(visibility, dtype=np.uint8)
+        visibility.flags.writeable = False
+    return Geometry(kind, points, mask, visibility)
 
 
 def make_geometry(kind: GeometryKind | str, points, *, where: str | None = None) -> Geometry:
@@ -117,8 +144,8 @@ def make_geometry(kind: GeometryKind | str, points, *, where: str | None = None)
         kind = GeometryKind(kind)
     except ValueError:
         raise GeometryError(where, f"unknown geometry kind {kind!r}") from None
-    if kind in (GeometryKind.MASK, GeometryKind.TAG):
-        raise GeometryError(where, f"{kind} geometries are not built from points")
+    if kind in (GeometryKind.MASK, GeometryKind.TAG, GeometryKind.SKELETON):
+        raise GeometryError(where, f"{kind} geometries are not built from points alone")
     array = as_points(kind, points, where=where)
     _check_point_count(kind, len(array), where)
     if kind is GeometryKind.BOX:
@@ -183,6 +210,43 @@ def make_mask(mask, offset=(0.0, 0.0), *, where: str | None = None) -> Geometry:
     return _frozen(GeometryKind.MASK, offset, array.astype(bool))
 
 
+def make_skeleton(points, visibility, *, where: str | None = None) -> Geometry:
+    """A skeleton geometry: ``points`` (N, 2) in the skeleton's point order, NaN rows (or None) for absent
+    points, and ``visibility`` (N,) of ABSENT, OCCLUDED or VISIBLE.  A point is absent exactly where its
+    row is NaN and its visibility ABSENT; at least one point must be present.  GeometryError names
+    ``where`` and the point otherwise."""
+    kind = GeometryKind.SKELETON
+    rows = [[np.nan, np.nan] if point is None else point for point in points] \
+        if isinstance(points, (list, tuple)) else points
+    try:
+        array = np.array(rows, dtype=np.float64)
+        flags = np.asarray(visibility)
+    except (TypeError, ValueError):
+        raise GeometryError(where, "skeleton points and visibility must be numbers") from None
+    if array.ndim != 2 or array.shape[1] != 2:
+        raise GeometryError(where, f"skeleton needs (x, y) pairs, got an array of shape {array.shape}")
+    if flags.shape != (len(array),) or (flags.size and flags.dtype.kind not in "iu"):
+        raise GeometryError(where, f"skeleton needs one whole-number visibility per point ({len(array)}), "
+                                   f"got {_shown(visibility)}")
+    if not np.isin(flags, (ABSENT, OCCLUDED, VISIBLE)).all():
+        bad = int(np.flatnonzero(~np.isin(flags, (ABSENT, OCCLUDED, VISIBLE)))[0])
+        raise GeometryError(where, f"skeleton point {bad}: visibility {int(flags[bad])} is not 0 (absent), "
+                                   "1 (occluded) or 2 (visible)")
+    absent = np.isnan(array).any(axis=1)
+    finite = np.isfinite(array).all(axis=1)
+    for index in range(len(array)):
+        if not absent[index] and not finite[index]:
+            raise GeometryError(where, f"skeleton point {index} is not a finite number: {array[index].tolist()}")
+        if absent[index] != (flags[index] == ABSENT):
+            raise GeometryError(where, f"skeleton point {index}: visibility {int(flags[index])} but "
+                                       f"{'no position' if absent[index] else 'a position'}; absent points "
+                                       "(visibility 0) and only they have no position")
+    if absent.all():
+        raise GeometryError(where, "skeleton has no point placed (every point absent)")
+    array[absent] = np.nan  # one NaN spelling for absent, whatever came in
+    return _frozen(kind, array, visibility=flags.astype(np.uint8))
+
+
 def mask_from_image(pixels, *, where: str | None = None) -> Geometry | None:
     """A mask geometry from a whole-image boolean array: cropped to its pixels, with their offset; None when
     no pixel is set."""
@@ -231,6 +295,8 @@ def clipped_to_image(geometry: Geometry, width: int, height: int) -> Geometry | 
         left, top = max(0, -x0), max(0, -y0)
         crop = geometry.mask[top:max(top, min(h, height - y0)), left:max(left, min(w, width - x0))]
         return make_mask(crop, (x0 + left, y0 + top)) if crop.any() else None
+    if geometry.kind is GeometryKind.SKELETON:  # placed points onto the border; absent ones stay absent
+        return make_skeleton(np.clip(geometry.points, 0, [width, height]), geometry.visibility)
     if geometry.kind is GeometryKind.POLYGON:
         outline = clip_polygon_to_image(geometry.points, width, height)
         return make_geometry(GeometryKind.POLYGON, outline) if len(outline) >= 3 else None

@@ -226,6 +226,8 @@ class Project:
         if geometry.kind not in spec.geometry:
             allowed = ", ".join(kind.value for kind in spec.geometry)
             raise AnnotationError(None, f"class {spec.name!r} takes {allowed}, not {geometry.kind.value}", where)
+        if spec.skeleton is not None:
+            spec.skeleton.check(geometry, where)
         check_inside_image(geometry, self.sequence.width, self.sequence.height, where=where)
         if confidence is not None and not 0.0 <= confidence <= 1.0:
             raise AnnotationError(None, f"confidence must be between 0 and 1, got {confidence}", where)

@@ -21,6 +21,7 @@ import yaml
 
 from .errors import AnnotationError, TaxonomyError
 from .geometry import GeometryKind
+from .skeletons import Skeleton, parse_skeleton
 
 DEFAULT_TAXONOMY_FILE = Path(__file__).with_name("road_taxonomy.yaml")
 
@@ -91,6 +92,7 @@ class ClassSpec:
     geometry: tuple[GeometryKind, ...]
     color: str
     attributes: Mapping[str, AttributeSpec]
+    skeleton: Skeleton | None = None  # its named points, when the class may be labeled as a skeleton
 
     @property
     def is_tag(self) -> bool:
@@ -183,7 +185,10 @@ def _class_to_dict(spec: ClassSpec) -> dict:
         if attr.required_if:
             entry["required_if"] = dict(attr.required_if)
         attributes[attr.name] = entry
-    return {"geometry": [kind.value for kind in spec.geometry], "color": spec.color, "attributes": attributes}
+    body = {"geometry": [kind.value for kind in spec.geometry], "color": spec.color, "attributes": attributes}
+    if spec.skeleton is not None:
+        body["skeleton"] = spec.skeleton.to_dict()
+    return body
 
 
 # ---------------------------------------------------------------- loading
@@ -269,13 +274,18 @@ def _parse_class(name: Any, body: Any, where) -> ClassSpec:
         raise TaxonomyError(where, "class names must be non-empty text", key)
     if not isinstance(body, dict):
         raise TaxonomyError(where, "must be a mapping with 'geometry' and optional 'attributes'", key)
-    _reject_unknown_keys(body, {"geometry", "color", "attributes"}, key, where)
+    _reject_unknown_keys(body, {"geometry", "color", "attributes", "skeleton"}, key, where)
     kinds = body.get("geometry")
     if isinstance(kinds, str):
         kinds = [kinds]
     if not isinstance(kinds, list) or not kinds:
         raise TaxonomyError(where, "must list one or more geometry kinds", f"{key}.geometry")
     geometry = tuple(_parse_kind(kind, f"{key}.geometry", where) for kind in kinds)
+    skeleton = parse_skeleton(body["skeleton"], f"{key}.skeleton", where) if "skeleton" in body else None
+    if GeometryKind.SKELETON in geometry and skeleton is None:
+        raise TaxonomyError(where, "a skeleton class needs a 'skeleton:' with its points", f"{key}.geometry")
+    if skeleton is not None and GeometryKind.SKELETON not in geometry:
+        geometry += (GeometryKind.SKELETON,)  # declaring a skeleton is what lets a class use one
     if GeometryKind.TAG in geometry and len(geometry) > 1:
         raise TaxonomyError(where, "a frame-range class cannot have other geometry kinds", f"{key}.geometry")
     attributes = body.get("attributes") or {}
@@ -284,7 +294,7 @@ def _parse_class(name: Any, body: Any, where) -> ClassSpec:
     specs = {attr: _parse_attribute(attr, spec, f"{key}.attributes.{attr}", where) for attr, spec in attributes.items()}
     _check_required_if(specs, f"{key}.attributes", where)
     return ClassSpec(name=name, geometry=geometry, color=_parse_color(body.get("color", "#c0c0c0"), key, where),
-                     attributes=specs)
+                     attributes=specs, skeleton=skeleton)
 
 
 def _parse_kind(kind: Any, key: str, where) -> GeometryKind:

@@ -30,6 +30,7 @@ from ..core.lanes import fit_lanes, is_lane_class, sample_equal_many
 from ..core.project import Project
 from ..core.review import ReviewStatus
 from ..core.segments import segment_crossings, segment_hits
+from ..core.skeletons import Skeleton
 from ..core.suggestions import disputes
 from ..core.timeline import frame_runs
 from .check_config import CheckConfig, CheckSettings, config_for
@@ -417,6 +418,84 @@ class UnreviewedLowConfidence(Check):
                             f"lowest {run.lowest:.2f}", run.start, (item.track.id,), run.bounds)
 
 
+# ---------------------------------------------------------------- skeleton checks
+
+
+class _SkeletonPairs(Check):
+    """Sees each skeleton track's consecutive skeleton states as (before, now) pairs."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.last: dict[int, FrameObject] = {}  # track id -> its latest skeleton state
+
+    def on_frame(self, frame: Frame) -> Iterator[Finding]:
+        for item in frame.objects:
+            skeleton = self.project.taxonomy[item.track.class_name].skeleton
+            if item.state.geometry.kind is not GeometryKind.SKELETON or skeleton is None:
+                continue
+            before = self.last.get(item.track.id)
+            self.last[item.track.id] = item
+            if before is not None:
+                yield from self.compare(before, item, skeleton)
+
+    def compare(self, before: FrameObject, now: FrameObject, skeleton: Skeleton) -> Iterable[Finding]:
+        raise NotImplementedError
+
+
+@_register("limb-jump")
+class LimbJump(_SkeletonPairs):
+    """An edge placed at both ends in consecutive states whose length changes by more than ``max_ratio`` (a
+    point put on the wrong joint); edges shorter than ``min_length`` px are left alone (a pixel of jitter on a
+    far face would change their length many times over)."""
+
+    def compare(self, before: FrameObject, now: FrameObject, skeleton: Skeleton) -> Iterator[Finding]:
+        edges = np.array(skeleton.edge_indices()).reshape(-1, 2)
+        old, new = _edge_lengths(before.state.geometry, edges), _edge_lengths(now.state.geometry, edges)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.maximum(old, new) / np.minimum(old, new)  # NaN where an end is absent
+        measured = np.minimum(old, new) >= self.settings["min_length"]
+        jumps = np.flatnonzero(measured & (ratio > self.settings["max_ratio"]))
+        if jumps.size:
+            worst = jumps[np.argmax(ratio[jumps])]
+            first, second = skeleton.edges[worst]
+            more = f"; {len(jumps) - 1} more edge(s) too" if len(jumps) > 1 else ""
+            yield self.finding(f"{_label(now)}: {first}-{second} changes length {ratio[worst]:.1f}x from frame "
+                               f"{before.state.frame} to frame {now.state.frame} ({old[worst]:.0f} to "
+                               f"{new[worst]:.0f} px, limit {self.settings['max_ratio']:g}x){more}",
+                               now.state.frame, (now.track.id,), now.state.geometry.bounds())
+
+
+@_register("skeleton-flip")
+class SkeletonFlip(_SkeletonPairs):
+    """A left/right pair whose left-right order flips between consecutive states while most of the body's other
+    pairs keep theirs: the two points swapped by mistake.  A person who turns round flips every pair at once,
+    and facing the camera the left side is on the image's right: neither is a finding.  Pairs less than
+    ``min_separation`` px apart across (seen side on) are not counted either way."""
+
+    def compare(self, before: FrameObject, now: FrameObject, skeleton: Skeleton) -> Iterator[Finding]:
+        pairs = np.array(skeleton.flip_indices()).reshape(-1, 2)
+        old, new = _across(before.state.geometry, pairs), _across(now.state.geometry, pairs)
+        separation = self.settings["min_separation"]
+        measured = (np.abs(old) >= separation) & (np.abs(new) >= separation)  # False where a point is absent
+        flipped = measured & (np.sign(old) != np.sign(new))
+        if flipped.any() and flipped.sum() < (measured & ~flipped).sum():
+            names = ", ".join(f"{skeleton.flip[index][0]}/{skeleton.flip[index][1]}"
+                              for index in np.flatnonzero(flipped))
+            yield self.finding(f"{_label(now)}: {names} swap sides from frame {before.state.frame} to frame "
+                               f"{now.state.frame} while the rest of the body does not turn", now.state.frame,
+                               (now.track.id,), now.state.geometry.bounds())
+
+
+def _edge_lengths(geometry, edges: np.ndarray) -> np.ndarray:
+    """The length of each edge (NaN where an end is absent)."""
+    return np.linalg.norm(geometry.points[edges[:, 0]] - geometry.points[edges[:, 1]], axis=1)
+
+
+def _across(geometry, pairs: np.ndarray) -> np.ndarray:
+    """x of each pair's left point minus its right one's (NaN where either is absent)."""
+    return geometry.points[pairs[:, 0], 0] - geometry.points[pairs[:, 1], 0]
+
+
 # ---------------------------------------------------------------- checks over the whole range
 
 
@@ -596,9 +675,10 @@ def _fold_depths(lanes: np.ndarray) -> np.ndarray:
 
 
 def _shape_family(item: FrameObject) -> tuple[str, int]:
-    """What a geometry is compared as ('area', 'line' or 'points') and with how many points it must match."""
+    """What a geometry is compared as ('area': by its bounds, 'line' or 'points') and with how many points it must
+    match."""
     geometry = item.state.geometry
-    if geometry.kind in AREA_KINDS:
+    if geometry.kind in AREA_KINDS or geometry.kind is GeometryKind.SKELETON:  # a skeleton's points may be absent
         return "area", 0
     if geometry.kind is GeometryKind.POLYLINE:
         return "line", 0

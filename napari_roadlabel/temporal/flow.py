@@ -12,8 +12,9 @@ objects of the kind where the work is:
   (Median Flow), all boxes at once;
 * polygons and masks: seeds at the corners and inside, related by a homography
   (road paint is planar: on the road, the ground's) or, with few seeds, a similarity;
-* points, keypoints and other polylines: each point by its own seed, lost points
-  by the median motion of the others.
+* points, keypoints, skeletons and other polylines: each point by its own seed, lost
+  points by the median motion of the others (a skeleton's absent points stay absent,
+  and each placed point keeps its visibility).
 
 Shapes move whole, past the image border if need be (a crosswalk the car drives
 onto keeps its true corners; a polygon cut by the border goes on past it, see
@@ -42,12 +43,14 @@ import cv2
 import numpy as np
 
 from ..core.geometry import (
+    ABSENT,
     Geometry,
     GeometryKind,
     clip_polygon_to_half_plane,
     clip_polygon_to_image,
     clipped_to_image,
     make_geometry,
+    make_skeleton,
     mask_from_image,
 )
 from ..core.lanes import CurveSet, fit_lane
@@ -55,6 +58,7 @@ from ..core.snap import finite_medians
 from .lane_motion import carry_lanes, padded
 from .motion import MotionField
 
+POINT_KINDS = (GeometryKind.POINT, GeometryKind.KEYPOINTS, GeometryKind.SKELETON)  # tracked point by point
 FB_SCALE_PX = 1.0  # median forward-backward error at which a step's quality drops to 1/e
 LOST_SEED_PX = 0.25  # expected error a step adds when it loses all its seeds
 LANE_SEED_SPACING_PX = 12.0
@@ -189,7 +193,7 @@ def _seeds_of(visible: Geometry, size: tuple[int, int]) -> np.ndarray:
         h, w = visible.mask.shape
         pixels = np.clip(np.floor(inside - visible.points[0]).astype(int), 0, [w - 1, h - 1])
         return inside[visible.mask[pixels[:, 1], pixels[:, 0]]]
-    return np.array(visible.points)
+    return np.array(visible.present_points())
 
 
 def _carry_one(item: Carried, seeds: np.ndarray, moved: np.ndarray, good: np.ndarray, field: MotionField,
@@ -285,12 +289,12 @@ def visible_part(geometry: Geometry, size: tuple[int, int], *, lane: bool) -> Ge
         if curve is None or (curve.length < MIN_LANE_PX and curve.length < whole.length - MIN_SIZE_PX):
             return None
         return make_geometry(GeometryKind.POLYLINE, np.clip(curve.sample_equal(len(geometry.points)), 0, size))
-    if geometry.kind in (GeometryKind.POINT, GeometryKind.KEYPOINTS):
-        inside = ((geometry.points >= 0) & (geometry.points <= size)).all(axis=1)
-        if inside.mean() < MIN_POINTS_INSIDE:
+    if geometry.kind in POINT_KINDS:
+        placed = geometry.present_points()
+        if ((placed >= 0) & (placed <= size)).all(axis=1).mean() < MIN_POINTS_INSIDE:
             return None
     visible = clipped_to_image(geometry, *size)
-    if visible is None or geometry.kind in (GeometryKind.POINT, GeometryKind.KEYPOINTS):
+    if visible is None or geometry.kind in POINT_KINDS:
         return visible
     extent = np.ptp(np.reshape(visible.bounds(), (2, 2)), axis=0)
     too_small = extent.max() < MIN_SIZE_PX if geometry.kind is GeometryKind.POLYLINE else extent.min() < MIN_SIZE_PX
@@ -408,4 +412,8 @@ def _warped_mask(geometry: Geometry, transform: np.ndarray, size: tuple[int, int
 def _move_points(geometry: Geometry, seeds: np.ndarray, moved: np.ndarray, good: np.ndarray) -> Geometry:
     """Points that tracked well move with their seed; the others with the median motion of the good ones."""
     points = np.where(good[:, None], moved, seeds + np.median(moved[good] - seeds[good], axis=0))
+    if geometry.kind is GeometryKind.SKELETON:
+        placed = geometry.points.copy()
+        placed[geometry.visibility != ABSENT] = points
+        return make_skeleton(placed, geometry.visibility)
     return make_geometry(geometry.kind, points)

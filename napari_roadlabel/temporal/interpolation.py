@@ -8,7 +8,10 @@ Keyframe shapes are first put into point-to-point correspondence, per kind:
 * polygons: turned counter-clockwise and started at the corner nearest the first
   keyframe's first corner (relative to their centres), then sampled like polylines;
 * lanes: their fitted curves (not the raw clicks) at equally spaced arc lengths;
-* masks: signed distance fields on one canvas, so a shape grows and shrinks smoothly.
+* masks: signed distance fields on one canvas, so a shape grows and shrinks smoothly;
+* skeletons: point by point, each through the keyframes where it is placed.  A point absent on either
+  neighbouring keyframe is absent in between; a placed point's visibility holds from the keyframe before
+  until the next keyframe's value (like a per-frame attribute), so an occluded point stays occluded.
 
 Each corresponding point then moves in time: ``linear`` between the two neighbouring
 keyframes (what CVAT does), or ``smooth``: a natural cubic spline through all the
@@ -24,7 +27,7 @@ from scipy import ndimage
 from scipy.interpolate import CubicSpline
 
 from ..core.errors import GeometryError
-from ..core.geometry import Geometry, GeometryKind, make_geometry, make_mask
+from ..core.geometry import ABSENT, Geometry, GeometryKind, make_geometry, make_mask, make_skeleton
 from ..core.lanes import fit_lanes
 
 METHODS = ("linear", "smooth")
@@ -53,6 +56,9 @@ def interpolate_track(keyframes: Sequence[tuple[int, Geometry]], frames: Iterabl
     _check_finite(keyframes, where)
     if kind is GeometryKind.MASK:
         return _masks_in_time(times, geometries, wanted, method)
+    if kind is GeometryKind.SKELETON:
+        shapes = _skeletons_in_time(times, geometries, wanted, method, where)
+        return {frame: shape for frame, shape in zip(wanted.astype(int).tolist(), shapes, strict=True) if shape}
     points = corresponding_points(geometries, lane=lane, where=where)
     moved = in_time(times, points, wanted, method)
     result = {}
@@ -71,6 +77,8 @@ def blend(first: Geometry, second: Geometry, weight: float, *, lane: bool = Fals
     if kind is GeometryKind.MASK:
         masks = _masks_in_time(np.array([0.0, 1.0]), [first, second], np.array([weight]), "linear")
         return next(iter(masks.values()), None)
+    if kind is GeometryKind.SKELETON:
+        return _skeletons_in_time(np.array([0.0, 1.0]), [first, second], np.array([weight]), "linear", where)[0]
     points = corresponding_points([first, second], lane=lane, where=where)
     return _geometry_or_none(kind, (1.0 - weight) * points[0] + weight * points[1])
 
@@ -114,7 +122,7 @@ def _common_kind(geometries: Sequence[Geometry], where: str | None) -> GeometryK
 
 def _check_finite(keyframes: Sequence[tuple], where: str | None) -> None:
     for frame, geometry in keyframes:
-        if not np.isfinite(geometry.points).all():
+        if not np.isfinite(geometry.present_points()).all():
             raise GeometryError(where, f"keyframe {frame} has coordinates that are not finite numbers "
                                        "(NaN or infinite)")
 
@@ -179,6 +187,28 @@ def _vertex_fractions(line: np.ndarray) -> np.ndarray:
 
 def _at_fractions(line: np.ndarray, own: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return np.column_stack([np.interp(wanted, own, line[:, axis]) for axis in (0, 1)])
+
+
+# ------------------------------------------------------------------ skeletons
+
+
+def _skeletons_in_time(times: np.ndarray, skeletons: Sequence[Geometry], wanted: np.ndarray, method: str,
+                       where: str | None) -> list[Geometry | None]:
+    """Skeletons between keyframes at each wanted time, point by point (see the module's docstring); None
+    where every point is absent."""
+    points = corresponding_points(skeletons, where=where)  # (K, N, 2), NaN where absent
+    flags = np.stack([skeleton.visibility for skeleton in skeletons])  # (K, N)
+    right = np.clip(np.searchsorted(times, wanted, side="right"), 1, len(times) - 1)
+    held = flags[right - 1]  # the visibility of the keyframe before: it holds until the next one's
+    held[flags[right] == ABSENT] = ABSENT  # absent on either keyframe: absent between
+    moved = np.full((len(wanted), points.shape[1], 2), np.nan)
+    for index in range(points.shape[1]):
+        placed = flags[:, index] != ABSENT
+        if placed.sum() >= 2:
+            moved[:, index] = in_time(times[placed], points[placed, index], wanted, method)
+    moved[held == ABSENT] = np.nan
+    return [make_skeleton(frame_points, visibility) if (visibility != ABSENT).any() else None
+            for frame_points, visibility in zip(moved, held, strict=True)]
 
 
 # ------------------------------------------------------------------ masks

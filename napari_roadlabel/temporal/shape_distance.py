@@ -2,6 +2,8 @@
 
 * boxes: the mean distance between matching corners;
 * points and keypoints: the mean distance between matching points;
+* skeletons: the mean distance between matching points placed in both (their centres' distance when
+  they share no placed point);
 * lines, lanes, polygons and masks: the symmetric mean distance from each outline
   to the other (every point of one, densely sampled, to the nearest point of the other).
   Lanes are compared as their fitted curves.
@@ -14,7 +16,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..core.errors import GeometryError
-from ..core.geometry import Geometry, GeometryKind
+from ..core.geometry import ABSENT, Geometry, GeometryKind
 from ..core.lanes import fit_lane
 
 DENSE_STEP_PX = 1.0
@@ -28,10 +30,21 @@ def mean_distance(first: Geometry, second: Geometry, *, lane: bool = False) -> f
         if len(first.points) != len(second.points):
             raise GeometryError(None, f"{first.kind} shapes have {len(first.points)} and {len(second.points)} points")
         return float(np.linalg.norm(first.points - second.points, axis=1).mean())
+    if first.kind is GeometryKind.SKELETON:
+        return _skeleton_distance(first, second)
     a, b = _outline(first, lane), _outline(second, lane)
     there = cKDTree(b).query(a)[0].mean()
     back = cKDTree(a).query(b)[0].mean()
     return float((there + back) / 2)
+
+
+def _skeleton_distance(first: Geometry, second: Geometry) -> float:
+    if len(first.points) != len(second.points):
+        raise GeometryError(None, f"skeletons have {len(first.points)} and {len(second.points)} points")
+    both = (first.visibility != ABSENT) & (second.visibility != ABSENT)
+    if not both.any():
+        return float(np.linalg.norm(first.present_points().mean(axis=0) - second.present_points().mean(axis=0)))
+    return float(np.linalg.norm(first.points[both] - second.points[both], axis=1).mean())
 
 
 def _outline(geometry: Geometry, lane: bool) -> np.ndarray:

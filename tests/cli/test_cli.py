@@ -59,7 +59,7 @@ def test_taxonomy_file_is_checked(capsys, tmp_path):
     code, _, err = run(capsys, "taxonomy", bad)
     assert code == 1
     assert err.strip() == f"roadlabel: error: {bad}: classes.x.geometry: unknown geometry kind 'blob' " \
-                          "(known: polyline, polygon, box, point, keypoints, mask, frame-range)"
+                          "(known: polyline, polygon, box, point, keypoints, mask, skeleton, frame-range)"
 
 
 @pytest.mark.parametrize("args", [["info", "{tmp}/nowhere"], ["new", "{tmp}/p", "--source", "{tmp}/missing.mp4"]])

@@ -48,6 +48,16 @@ def test_the_job_box_shows_the_stage_and_people_and_its_buttons_move_the_job(job
     assert panel.comment.value == ""
 
 
+def test_stepping_outside_the_job_warns_that_edits_there_block_the_merge(job_widget):
+    panel, workspace = job_widget.job_panel, job_widget.workspace
+    assert panel.outside.isHidden()
+    workspace.go_to(10)
+    assert not panel.outside.isHidden()
+    assert panel.outside.text() == "Frame 10 is outside this job (frames 3–9): an edit here blocks the merge."
+    workspace.go_to(9)
+    assert panel.outside.isHidden()
+
+
 def test_a_refused_move_is_reported_and_changes_nothing(job_widget):
     panel = job_widget.job_panel
     panel.person.value = "rui"  # the reviewer may not start the annotator's job

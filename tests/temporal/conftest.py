@@ -50,3 +50,22 @@ def new_project(tmp_path):
             folder = tmp_path / f"project-{next(numbers)}"
             return stack.enter_context(Project.create(folder, SequenceInfo("clip.mp4", frame_count, WIDTH, HEIGHT)))
         yield make
+
+
+def keyed_truth_project(folder, sequence, keys: dict) -> tuple[Project, dict, dict]:
+    """A project of the sample ``sequence``'s size with, for each ``name: (truth id, class, attributes, frames)``
+    in ``keys``, a new track keyed from the truth on those frames.  Returns the project (open), the truth by
+    track id and frame, and the new track of each name."""
+    truth: dict[int, dict] = {}
+    for state in sequence.states:
+        truth.setdefault(state.track_id, {})[state.frame] = state
+    height, width = sequence.frames.shape[1:3]
+    project = Project.create(folder, SequenceInfo("road_clip.mp4", len(sequence.frames), width, height))
+    tracks = {}
+    for name, (truth_id, class_name, attributes, frames) in keys.items():
+        track = project.add_track(class_name, attributes)
+        for frame in frames:
+            project.set_state(track.id, frame, truth[truth_id][frame].geometry, truth[truth_id][frame].attributes)
+        tracks[name] = track.id
+    return project, truth, tracks
+

@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_roadlabel.core import Project, SequenceInfo
 from napari_roadlabel.sample import RoadSceneConfig, make_road_sequence
 from napari_roadlabel.temporal.propagation import needs_review, propagate
 from napari_roadlabel.temporal.shape_distance import mean_distance
+
+from .conftest import keyed_truth_project
 
 FRAMES = 60  # two seconds at 30 fps: a keyframe gap an annotator would leave on a steady road
 TOLERANCE_PX = 3.0
@@ -36,19 +37,12 @@ def _cases(sequence) -> dict[str, int]:
 def run(tmp_path_factory):
     """The clip, the propagation result, and for each case its truth track and errors per frame (px)."""
     sequence = make_road_sequence(RoadSceneConfig(frames=FRAMES))
-    truth: dict[int, dict] = {}
-    for state in sequence.states:
-        truth.setdefault(state.track_id, {})[state.frame] = state
-    height, width = sequence.frames.shape[1:3]
     cases = _cases(sequence)
+    keys = {name: (truth_id, "lane-line", sequence.tracks[truth_id - 1].attributes, (0, FRAMES - 1))
+            for name, truth_id in cases.items()}
     folder = tmp_path_factory.mktemp("accuracy") / "project"
-    with Project.create(folder, SequenceInfo("road_clip.mp4", FRAMES, width, height)) as project:
-        tracks = {}
-        for name, truth_id in cases.items():
-            track = project.add_track("lane-line", sequence.tracks[truth_id - 1].attributes)
-            for frame in (0, FRAMES - 1):
-                project.set_state(track.id, frame, truth[truth_id][frame].geometry, truth[truth_id][frame].attributes)
-            tracks[name] = track.id
+    project, truth, tracks = keyed_truth_project(folder, sequence, keys)
+    with project:
         result = propagate(project, sequence.frames, method="flow")
         errors = {}
         for name, track_id in tracks.items():

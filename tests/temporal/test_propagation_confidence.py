@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import pytest
 
-from napari_roadlabel.core import Project, SequenceInfo
 from napari_roadlabel.sample import RoadSceneConfig, make_road_sequence
 from napari_roadlabel.temporal.propagation import needs_review, propagate
 from napari_roadlabel.temporal.shape_distance import mean_distance
+
+from .conftest import keyed_truth_project
 
 FRAMES = 90
 OFF_PX = 3.0  # a state further than this from the truth needs a look
@@ -41,19 +42,14 @@ def _cases(sequence) -> dict[str, int]:
 def judged(tmp_path_factory) -> dict[str, list[tuple[float, bool]]]:
     """For each case, (distance from the truth in px, flagged) for every propagated state."""
     sequence = make_road_sequence(RoadSceneConfig(frames=FRAMES))
-    truth: dict[int, dict] = {}
-    for state in sequence.states:
-        truth.setdefault(state.track_id, {})[state.frame] = state
-    height, width = sequence.frames.shape[1:3]
     cases = _cases(sequence)
+    frames_of = {track_id: [state.frame for state in sequence.states if state.track_id == track_id]
+                 for track_id in cases.values()}
+    keys = {name: (truth_id, sequence.tracks[truth_id - 1].class_name, None,
+                   (min(frames_of[truth_id]), max(frames_of[truth_id]))) for name, truth_id in cases.items()}
     folder = tmp_path_factory.mktemp("confidence") / "project"
-    with Project.create(folder, SequenceInfo("road_clip.mp4", FRAMES, width, height)) as project:
-        tracks = {}
-        for name, truth_id in cases.items():
-            track = project.add_track(sequence.tracks[truth_id - 1].class_name)
-            for frame in (min(truth[truth_id]), max(truth[truth_id])):
-                project.set_state(track.id, frame, truth[truth_id][frame].geometry)
-            tracks[name] = track.id
+    project, truth, tracks = keyed_truth_project(folder, sequence, keys)
+    with project:
         result = propagate(project, sequence.frames, method="flow")  # the arrow goes on past its last keyframe
         return {name: [(mean_distance(state.geometry, truth[cases[name]][state.frame].geometry), needs_review(state))
                        for state in result.states

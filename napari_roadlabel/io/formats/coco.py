@@ -24,6 +24,10 @@ geometry (``shape`` says which, so an import gets the same kind back):
     keypoints  keypoints [x, y, 2, ...] (unnamed, any number); bbox their bounds, area the bbox's
     mask       segmentation as pycocotools' compressed RLE over the whole image
                ({"size": [h, w], "counts": "..."}, column-major); bbox the set pixels', area their count
+    skeleton   COCO keypoints: keypoints [x, y, v, ...] in the category's point order (v 2 visible,
+               1 occluded; an absent point 0, 0, 0), num_keypoints the placed points; bbox their
+               bounds, area the bbox's.  The class's category has "keypoints" (its point names) and
+               "skeleton" (its edges as 1-based point numbers), as COCO's person category does
 
 Coordinates are written as the project holds them, unshifted: the project's
 image spans 0..width x 0..height as COCO's does, so a COCO box on the image
@@ -52,7 +56,10 @@ per ``track_id`` (an annotation without one is a track of its own) gets a state
 on each of its frames.  The geometry kind is ``shape`` when given, else the
 first the class takes of: an RLE segmentation (mask), a polygon segmentation
 (polygon), keypoints (polyline, point, keypoints; points with visibility 0 are
-left out) and the bbox (box).  A box is the bounds of its one-polygon
+left out) and the bbox (box); but when the category names its points (``keypoints``,
+as a person_keypoints file does), keypoints with a labeled point are a skeleton if the
+class has one (named points map to the class's by name, those left out are absent),
+and are otherwise passed over (COCO's unlabeled people come in as their box).  A box is the bounds of its one-polygon
 segmentation when it has one, else the bbox.  A mask comes back cropped to its
 set pixels; RLE counts may be a list or pycocotools' compressed string, and are
 checked (whole, non-negative, covering the image) before a pixel is made.
@@ -83,11 +90,11 @@ from ...core import (
     RoadlabelError,
     Source,
 )
-from ...core.geometry import clip_polygon_to_image, mask_from_image
+from ...core.geometry import ABSENT, clip_polygon_to_image, mask_from_image
 from ...core.taxonomy import ClassSpec, Taxonomy
 from .frame_match import Entry, frame_files, match_entries
 from .geojson import check_run_lengths
-from .import_report import ImportReport, fit_to_image
+from .import_report import ImportReport, fit_skeleton_to_image, fit_to_image
 from .json_files import JSONArray, checked_score, finite_numbers, is_whole, load_json, write_export
 from .lane_frames import frames_to_export
 from .report import MappingReport
@@ -107,7 +114,16 @@ def coco_categories(taxonomy: Taxonomy) -> list[dict]:
     """The COCO categories of a taxonomy: every class but the frame-range ones, ids 1..N in taxonomy order."""
     carried = [spec for spec in taxonomy if not spec.is_tag]
     return [{"id": number, "name": spec.name, "supercategory": taxonomy.name,
-             "geometry": [kind.value for kind in spec.geometry]} for number, spec in enumerate(carried, start=1)]
+             "geometry": [kind.value for kind in spec.geometry], **_skeleton_category(spec)}
+            for number, spec in enumerate(carried, start=1)]
+
+
+def _skeleton_category(spec: ClassSpec) -> dict:
+    """A skeleton class's point names and edges (1-based point numbers), as COCO's keypoint categories have."""
+    if spec.skeleton is None:
+        return {}
+    return {"keypoints": list(spec.skeleton.points),
+            "skeleton": [[first + 1, second + 1] for first, second in spec.skeleton.edge_indices()]}
 
 
 def export_coco(project: Project, path: str | Path, *, frames: range | None = None, every: int = 1,
@@ -212,6 +228,8 @@ def _batch_fields(kind: GeometryKind, geometries: list[Geometry], width: int, he
     """The fields of geometries of one kind and number of points."""
     if kind is GeometryKind.MASK:
         return [_mask_fields(geometry, width, height) for geometry in geometries]
+    if kind is GeometryKind.SKELETON:
+        return [_skeleton_fields(geometry) for geometry in geometries]
     points = np.stack([geometry.points for geometry in geometries])
     if kind is GeometryKind.POLYLINE:
         return [{**shape, **keypoints} for shape, keypoints in
@@ -279,6 +297,16 @@ def _keypoints(points: np.ndarray) -> list[dict]:
     visible = np.full((*points.shape[:2], 1), VISIBLE)
     return [{"keypoints": values, "num_keypoints": points.shape[1]}
             for values in np.concatenate([points, visible], axis=2).reshape(len(points), -1).tolist()]
+
+
+def _skeleton_fields(geometry: Geometry) -> dict:
+    placed = geometry.visibility != ABSENT
+    keypoints = []
+    for (x, y), visibility in zip(np.nan_to_num(geometry.points).tolist(), geometry.visibility.tolist(), strict=True):
+        keypoints += [x, y, visibility]  # an absent point: 0, 0, 0
+    (bbox,) = _bboxes(geometry.points[placed][None])
+    return {"bbox": bbox, "area": bbox[2] * bbox[3], "iscrowd": 0, "keypoints": keypoints,
+            "num_keypoints": int(placed.sum())}
 
 
 def stroke(points: np.ndarray, half_width: float) -> np.ndarray:
@@ -405,7 +433,8 @@ def import_coco(project: Project, path: str | Path, *, source: Source = Source.I
     data = _load(path)
     images, frames = image_frames(data["images"], path, project, report)
     categories = category_names(data["categories"], path)
-    parsed = [_annotation(annotation, index, path, project, images, frames, categories, report)
+    point_names = category_points(data["categories"], path)
+    parsed = [_annotation(annotation, index, path, project, images, frames, categories, point_names, report)
               for index, annotation in enumerate(data["annotations"])]
     tracks = _tracks([item for item in parsed if item is not None], path)
     with project.group(f"import COCO {path.name}"):
@@ -486,8 +515,24 @@ def category_names(categories: list, path: Path) -> dict[int, str]:
     return names
 
 
+def category_points(categories: list, path: Path) -> dict[int, tuple[str, ...]]:
+    """Category id -> its keypoints' names, for the categories that name them (checked: text, each once)."""
+    names = {}
+    for index, category in enumerate(categories):
+        points = category.get("keypoints")
+        if points is None:
+            continue
+        if not isinstance(points, list) or not all(isinstance(name, str) for name in points) or \
+                len(set(points)) != len(points):
+            raise FormatError(path, f"a category's \"keypoints\" must name its points, each once, got "
+                                    f"{repr(points)[:80]}", f"categories[{index}]")
+        names[category["id"]] = tuple(points)
+    return names
+
+
 def _annotation(annotation: Any, index: int, path: Path, project: Project, images: set[int], frames: dict[int, int],
-                categories: dict[int, str], report: ImportReport) -> _Parsed | None:
+                categories: dict[int, str], point_names: dict[int, tuple[str, ...]],
+                report: ImportReport) -> _Parsed | None:
     """The annotation checked, its geometry fitted to the image (None: skipped); None for an image of another
     sequence."""
     has_id = isinstance(annotation, dict) and is_whole(annotation.get("id"))
@@ -510,7 +555,10 @@ def _annotation(annotation: Any, index: int, path: Path, project: Project, image
         raise FormatError(path, f"bbox must be [x, y, width, height] with width and height >= 0, got {bbox.tolist()}",
                           place)
     try:
-        geometry = _geometry(_kind(annotation, spec), annotation, bbox, project, report, path, place)
+        names = point_names.get(category_id)
+        kind = _kind(annotation, spec, named=names is not None)
+        geometry = _skeleton(annotation, names, spec, project, report, path, place) \
+            if kind is GeometryKind.SKELETON else _geometry(kind, annotation, bbox, project, report, path, place)
         attributes = annotation.get("attributes", {})
         if not isinstance(attributes, dict):
             raise FormatError(None, "\"attributes\" must be an object")
@@ -534,8 +582,9 @@ def _class_of(name: str, taxonomy: Taxonomy, path: Path, place: str) -> ClassSpe
     return spec
 
 
-def _kind(annotation: dict, spec: ClassSpec) -> GeometryKind:
-    """The geometry kind: ``shape`` when given, else the first the class takes of what the annotation has."""
+def _kind(annotation: dict, spec: ClassSpec, *, named: bool) -> GeometryKind:
+    """The geometry kind: ``shape`` when given, else the first the class takes of what the annotation has (a
+    skeleton first, for labeled keypoints of a category that ``named`` its points)."""
     allowed = ", ".join(kind.value for kind in spec.geometry)
     shape = annotation.get("shape")
     if shape is not None:
@@ -547,11 +596,13 @@ def _kind(annotation: dict, spec: ClassSpec) -> GeometryKind:
         return kinds[shape]
     segmentation, keypoints = annotation.get("segmentation"), annotation.get("keypoints")
     candidates = []
+    if named and isinstance(keypoints, list) and any(isinstance(v, (int, float)) and v > 0 for v in keypoints[2::3]):
+        candidates.append(GeometryKind.SKELETON)  # a category's named points are a skeleton's, or nothing
     if isinstance(segmentation, dict):
         candidates.append(GeometryKind.MASK)
     elif isinstance(segmentation, list) and segmentation:
         candidates.append(GeometryKind.POLYGON)
-    if isinstance(keypoints, list) and keypoints:
+    if isinstance(keypoints, list) and keypoints and not named:
         one = len(keypoints) == 3 or annotation.get("num_keypoints") == 1
         candidates += [GeometryKind.POLYLINE, GeometryKind.POINT, GeometryKind.KEYPOINTS] if one else \
             [GeometryKind.POLYLINE, GeometryKind.KEYPOINTS, GeometryKind.POINT]
@@ -582,14 +633,32 @@ def _geometry(kind: GeometryKind, annotation: dict, bbox: np.ndarray, project: P
 
 
 def _visible_keypoints(kind: GeometryKind, values: Any) -> np.ndarray:
+    triples = _keypoint_triples(kind, values)
+    return triples[triples[:, 2] > 0, :2]
+
+
+def _keypoint_triples(kind: GeometryKind, values: Any) -> np.ndarray:
+    """COCO keypoints [x, y, v, ...] as (N, 3), checked: finite numbers, v 0, 1 or 2."""
     if not isinstance(values, list) or not values or len(values) % 3:
-        raise FormatError(None, f"{kind} needs keypoints [x, y, v, ...], got {values!r}")
+        raise FormatError(None, f"{kind} needs keypoints [x, y, v, ...], got {repr(values)[:80]}")
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
-        raise FormatError(None, f"keypoints must be finite numbers, got {values!r}")
+        raise FormatError(None, f"keypoints must be finite numbers, got {repr(values)[:80]}")
     triples = np.asarray(values, dtype=float).reshape(-1, 3)
     if not np.isin(triples[:, 2], (0, 1, 2)).all():
         raise FormatError(None, "keypoint visibility must be 0, 1 or 2")
-    return triples[triples[:, 2] > 0, :2]
+    return triples
+
+
+def _skeleton(annotation: dict, names: tuple[str, ...] | None, spec: ClassSpec, project: Project,
+              report: ImportReport, path: Path, place: str) -> Geometry | None:
+    """The annotation's keypoints as a skeleton of the class (by the category's point names when it has them),
+    fitted to the image by the import policy (None: skipped)."""
+    triples = _keypoint_triples(GeometryKind.SKELETON, annotation.get("keypoints"))
+    if names is not None and len(names) != len(triples):
+        raise FormatError(None, f"{len(triples)} keypoints, but the category names {len(names)}")
+    points = np.where(triples[:, 2:] > 0, triples[:, :2], np.nan)  # an absent point's 0, 0 is no position
+    skeleton = spec.skeleton.state_from(points, triples[:, 2].astype(np.uint8), names)
+    return fit_skeleton_to_image(skeleton, project, report, path, place)
 
 
 def polygon_ring(segmentation: Any) -> np.ndarray:

@@ -87,6 +87,8 @@ CVAT_VERSION = "1.1"
 SHAPE_ELEMENTS = {GeometryKind.BOX: "box", GeometryKind.POLYGON: "polygon", GeometryKind.POLYLINE: "polyline",
                   GeometryKind.POINT: "points", GeometryKind.KEYPOINTS: "points"}
 NO_MASKS = "masks are not carried to CVAT for video"
+NO_SKELETONS = "skeletons are not carried to CVAT"
+NOT_CARRIED = {GeometryKind.MASK: NO_MASKS, GeometryKind.SKELETON: NO_SKELETONS}
 ONE_SHAPE_TYPE = "a CVAT track keeps one shape type: a state of another kind is left out"
 TAGS_LEFT_OUT = "frame-range tags are written only with tags=True (CVAT 2.x reads them; datumaro does not)"
 OCCLUDED = "occluded"
@@ -216,13 +218,14 @@ def _track(project: Project, track: Track, chosen: range, report: MappingReport,
 
 
 def _shapes(states: list[FrameState], class_name: str, chosen: range, report: MappingReport) -> list[FrameState]:
-    """The states on the chosen frames that CVAT can hold: no masks, and only the track's first shape type."""
+    """The states on the chosen frames that CVAT can hold: no masks or skeletons, and only the track's first shape
+    type."""
     shapes: list[FrameState] = []
     for state in states:
         if state.frame not in chosen:
             continue
-        if state.geometry.kind is GeometryKind.MASK:
-            report.drop(class_name, NO_MASKS)
+        if state.geometry.kind in NOT_CARRIED:
+            report.drop(class_name, NOT_CARRIED[state.geometry.kind])
         elif shapes and SHAPE_ELEMENTS[state.geometry.kind] != SHAPE_ELEMENTS[shapes[0].geometry.kind]:
             report.drop(class_name, ONE_SHAPE_TYPE)
         else:

@@ -8,6 +8,11 @@ image pixels ([x, y], y down).  Geometry by kind:
     box        Polygon of the four corners, properties.shape = "box"
     point      Point
     keypoints  MultiPoint
+    skeleton   MultiPoint of the class's skeleton points in order, an absent point as null
+               (RFC 7946 has no null position: the one deviation, as the issue asks),
+               properties.skeleton = {"points": [names], "visibility": [0|1|2, ...]}
+               (COCO's 0 absent, 1 occluded, 2 visible).  On import the names, when
+               given, may come in any order or leave points out (absent)
     mask       Polygon of the mask's bounding box, properties.shape = "mask",
                properties.mask = {"size": [h, w], "counts": [...]}: run lengths of
                the row-major mask, starting with a run of zeros
@@ -56,12 +61,14 @@ from ...core import (
     Track,
     make_geometry,
     make_mask,
+    make_skeleton,
 )
 from ...core.annotations import AttributeSuggestion
-from ...core.geometry import as_points
+from ...core.geometry import ABSENT, VISIBLE, as_points
 from ...core.suggestions import assistant_of
+from ...core.taxonomy import ClassSpec
 from ..atomic import atomic_write
-from .import_report import ImportReport, fit_mask_to_image, fit_to_image, keeps_file_ids
+from .import_report import ImportReport, fit_mask_to_image, fit_skeleton_to_image, fit_to_image, keeps_file_ids
 from .json_files import is_confidence, is_whole, load_json
 from .lane_frames import check_frames
 
@@ -105,8 +112,9 @@ def _features(project: Project, frames: range | None) -> Iterator[dict]:
         if frames is None or (tag.start <= frames[-1] and tag.end >= frames[0]):
             yield tag_feature(tag)
     pending = _PendingAttributes(project.store)
+    names = {spec.name: spec.skeleton.points for spec in project.taxonomy if spec.skeleton is not None}
     for obj in project.store.iter_objects(frames):
-        yield object_feature(obj, pending.on(obj.track.id, obj.state.frame))
+        yield object_feature(obj, pending.on(obj.track.id, obj.state.frame), names.get(obj.track.class_name))
 
 
 class _PendingAttributes:
@@ -126,7 +134,9 @@ class _PendingAttributes:
         return self.rows.get((track_id, frame))
 
 
-def object_feature(obj: FrameObject, suggested: AttributeSuggestion | None = None) -> dict:
+def object_feature(obj: FrameObject, suggested: AttributeSuggestion | None = None,
+                   point_names: tuple[str, ...] | None = None) -> dict:
+    """One object's Feature; ``point_names``, the class's skeleton points, name a skeleton's points."""
     state = obj.state
     properties: dict[str, Any] = {"frame": state.frame, "track_id": obj.track.id, "class": obj.track.class_name,
                                   "attributes": obj.attributes, "source": state.source.value}
@@ -138,6 +148,9 @@ def object_feature(obj: FrameObject, suggested: AttributeSuggestion | None = Non
         properties["suggested"] = {"attributes": dict(suggested.attributes), "confidence": suggested.confidence,
                                    "model": suggested.model}
     geometry = _geometry_to_geojson(state.geometry, properties)
+    if state.geometry.kind is GeometryKind.SKELETON:
+        properties["skeleton"] = {**({"points": list(point_names)} if point_names else {}),
+                                  "visibility": state.geometry.visibility.tolist()}
     return {"type": "Feature", "geometry": geometry, "properties": properties}
 
 
@@ -164,6 +177,10 @@ def _geometry_to_geojson(geometry: Geometry, properties: dict) -> dict:
         return {"type": "Point", "coordinates": points[0]}
     if kind is GeometryKind.KEYPOINTS:
         return {"type": "MultiPoint", "coordinates": points}
+    if kind is GeometryKind.SKELETON:
+        placed = (geometry.visibility != ABSENT).tolist()
+        return {"type": "MultiPoint", "coordinates": [point if here else None
+                                                      for point, here in zip(points, placed, strict=True)]}
     xmin, ymin, xmax, ymax = geometry.bounds()
     properties["shape"] = kind.value  # box or mask: the ring below is their outline
     if kind is GeometryKind.MASK:
@@ -220,12 +237,16 @@ class ParsedFeature:
     frame_end: int | None = None
     model: str = ""  # the assistant that proposed it
     suggested: dict | None = None  # pending attribute values: {"attributes", "confidence", "model"}
+    visibility: np.ndarray | None = None  # a skeleton's, one per point (its points NaN where absent)
+    point_names: tuple[str, ...] | None = None  # a skeleton's point names, when the file gives them
 
     @property
     def geometry(self) -> Geometry | None:
         """The geometry as the file gives it, not fitted to any image; None for a tag or an empty mask."""
         if self.kind is None or self.kind is GeometryKind.MASK:
             return self.mask
+        if self.kind is GeometryKind.SKELETON:
+            return make_skeleton(self.points, self.visibility, where=self.place)
         return make_geometry(self.kind, self.points, where=self.place)
 
 
@@ -281,6 +302,10 @@ def _parse_feature(feature: Any, place: str, path: Path, image: tuple[int, int] 
     if feature.get("geometry") is None:  # a tag; whether the class is one is checked against the taxonomy
         frame_end = _integer(properties, "frame_end", place, path) if "frame_end" in properties else None
         return ParsedFeature(**common, kind=None, frame_end=frame_end)
+    if "skeleton" in properties:
+        skeleton, names = _skeleton(feature["geometry"], properties["skeleton"], place, path)
+        return ParsedFeature(**common, kind=GeometryKind.SKELETON, points=skeleton.points,
+                             visibility=skeleton.visibility, point_names=names)
     kind, points, mask = _shape_from_geojson(feature["geometry"], properties, place, path, image)
     return ParsedFeature(**common, kind=kind, points=points, mask=mask)
 
@@ -327,6 +352,31 @@ def _shape_from_geojson(geometry: Any, properties: dict, place: str, path: Path,
         raise FormatError(path, f"unsupported geometry type {kind_name!r}", place)
     kind = _GEOJSON_KINDS[kind_name]
     return kind, _points(kind, coordinates, place, path), None
+
+
+def _skeleton(geometry: Any, skeleton: Any, place: str, path: Path) -> tuple[Geometry, tuple[str, ...] | None]:
+    """A skeleton feature's geometry (a MultiPoint, null for an absent point) and its point names, if given."""
+    if not isinstance(geometry, dict) or geometry.get("type") != "MultiPoint" or \
+            not isinstance(geometry.get("coordinates"), list):
+        raise FormatError(path, "a skeleton's geometry must be a MultiPoint", place)
+    if not isinstance(skeleton, dict) or not set(skeleton) <= {"points", "visibility"}:
+        raise FormatError(path, "property \"skeleton\" must be {\"points\": [names], \"visibility\": [0|1|2]}",
+                          place)
+    coordinates = geometry["coordinates"]
+    visibility = skeleton.get("visibility", [ABSENT if point is None else VISIBLE for point in coordinates])
+    names = skeleton.get("points")
+    if names is not None and (not isinstance(names, list) or len(names) != len(coordinates)
+                              or not all(isinstance(name, str) for name in names) or len(set(names)) != len(names)):
+        raise FormatError(path, f"skeleton points must name each of the {len(coordinates)} positions once, got "
+                                f"{json.dumps(names)[:80]}", place)
+    if not isinstance(visibility, list) or any(type(value) is not int for value in visibility):
+        raise FormatError(path, f"skeleton visibility must be a list of 0, 1 or 2, got {json.dumps(visibility)[:80]}",
+                          place)
+    rows = [None if point is None else _points(GeometryKind.SKELETON, point, place, path)[0] for point in coordinates]
+    try:
+        return make_skeleton(rows, visibility, where=place), None if names is None else tuple(names)
+    except GeometryError as error:
+        raise FormatError(path, error.reason, place) from None
 
 
 def _points(kind: GeometryKind, coordinates: Any, place: str, path: Path) -> np.ndarray:
@@ -451,6 +501,8 @@ def _check_against_project(project: Project, feature: ParsedFeature, path: Path)
     if feature.kind is not None and feature.kind not in spec.geometry:
         raise FormatError(path, f"class {spec.name!r} takes {[k.value for k in spec.geometry]}, "
                                 f"not {feature.kind.value}", feature.place)
+    if feature.kind is GeometryKind.SKELETON:
+        _in_class_order(feature, spec, path)
     try:
         spec.split_attributes(feature.attributes, feature.place)
     except RoadlabelError as error:
@@ -476,12 +528,23 @@ def _refuse_twice(features: list[ParsedFeature], path: Path) -> None:
 
 def _fitted(project: Project, feature: ParsedFeature, path: Path, report: ImportReport) -> Geometry | None:
     """The feature's geometry fitted to the image (import_report's policy); None when skipped."""
+    if feature.kind is GeometryKind.SKELETON:
+        skeleton = _in_class_order(feature, project.taxonomy[feature.class_name], path)
+        return fit_skeleton_to_image(skeleton, project, report, path, feature.place)
     if feature.kind is not GeometryKind.MASK:
         return fit_to_image(feature.kind, feature.points, project, report, path, feature.place)
     if feature.mask is None:
         report.skip(path, "a mask of no pixels", feature.place)
         return None
     return fit_mask_to_image(feature.mask, project, report, path, feature.place)
+
+
+def _in_class_order(feature: ParsedFeature, spec: ClassSpec, path: Path) -> Geometry:
+    """A skeleton feature in its class's point order (see Skeleton.state_from)."""
+    try:
+        return spec.skeleton.state_from(feature.points, feature.visibility, feature.point_names)
+    except GeometryError as error:
+        raise FormatError(path, f"class {spec.name!r}: {error.reason}", feature.place) from None
 
 
 def _track_attributes(project: Project, features: list[ParsedFeature], path: Path) -> dict[int, dict]:

@@ -9,7 +9,7 @@ per reason:
   moved, which would bend the line); one that leaves and comes back keeps its
   longest part;
 * polygons, boxes and masks are clipped to the image; points and keypoints
-  outside it are left out;
+  outside it are left out; a skeleton's points outside it become absent;
 * what has less than its kind's minimum inside (2 points for a line, an area
   for a box or polygon) is skipped;
 * a coordinate past the border by less than ``BORDER_ROUNDING`` px is rounding
@@ -34,7 +34,15 @@ from pathlib import Path
 import numpy as np
 
 from ...core import FormatError, Geometry, GeometryError, GeometryKind, Project
-from ...core.geometry import as_points, checked_geometry, clip_polygon_to_image, clipped_to_image, polyline_inside_image
+from ...core.geometry import (
+    ABSENT,
+    as_points,
+    checked_geometry,
+    clip_polygon_to_image,
+    clipped_to_image,
+    make_skeleton,
+    polyline_inside_image,
+)
 from ...core.lanes import is_lane_class
 from ...core.segments import polygon_self_crossing
 from ...core.wording import counted
@@ -47,7 +55,7 @@ NOUNS = {  # how a summary names what was imported, by geometry kind ("lanes" fo
     GeometryKind.BOX: ("box", "boxes"), GeometryKind.POLYGON: ("polygon", "polygons"),
     GeometryKind.POLYLINE: ("line", "lines"), GeometryKind.POINT: ("point", "points"),
     GeometryKind.KEYPOINTS: ("set of keypoints", "sets of keypoints"), GeometryKind.MASK: ("mask", "masks"),
-    GeometryKind.TAG: ("frame-range tag", "frame-range tags"),
+    GeometryKind.TAG: ("frame-range tag", "frame-range tags"), GeometryKind.SKELETON: ("skeleton", "skeletons"),
 }
 
 
@@ -198,6 +206,25 @@ def fit_mask_to_image(mask: Geometry, project: Project, report: ImportReport, fi
     else:
         report.clip(file, "mask cropped to the image", where)
     return cropped
+
+
+def fit_skeleton_to_image(skeleton: Geometry, project: Project, report: ImportReport, file: Path | str,
+                          where: str) -> Geometry | None:
+    """A skeleton whose points outside the image are made absent (counted), or None when none is inside
+    (skipped)."""
+    width, height = project.sequence.width, project.sequence.height
+    placed = skeleton.visibility != ABSENT
+    points = _onto_border(skeleton.points, width, height, report, file, where)
+    outside = placed & ~_inside(np.nan_to_num(points), width, height)
+    if not outside.any():
+        return make_skeleton(points, skeleton.visibility)
+    if outside.sum() == placed.sum():
+        report.skip(file, "outside the image", where)
+        return None
+    report.clip(file, "skeleton points outside the image made absent", where)
+    points, visibility = points.copy(), skeleton.visibility.copy()
+    points[outside], visibility[outside] = np.nan, ABSENT
+    return make_skeleton(points, visibility)
 
 
 def _onto_border(points: np.ndarray, width: int, height: int, report: ImportReport, file: Path | str,

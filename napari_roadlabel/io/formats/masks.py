@@ -67,7 +67,7 @@ EDGE = 1e-6  # px: a line moved up and left by this leaves out the centres on it
 MAX_CLASSES = 255  # uint8
 MAX_TRACK_ID = 65535  # uint16
 NOT_DRAWN = {GeometryKind.POINT: "points are not drawn in masks", GeometryKind.KEYPOINTS: "keypoints are not "
-             "drawn in masks"}
+             "drawn in masks", GeometryKind.SKELETON: "skeletons are not drawn in masks"}
 TAG_NOT_DRAWN = "frame-range tags are not drawn in masks"
 TOO_SMALL = "covers no pixel centre"
 BAD_LANE = "a lane needs 2 distinct points"
