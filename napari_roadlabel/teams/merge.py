@@ -27,11 +27,11 @@ frame, every shape near a border is drawn once and compared with all the others 
 What it holds.  Of each job, the plan holds its tracks and tags, and its states only on the frames compared at
 its borders.  All other states are streamed ``PIECE_FRAMES`` frames at a time (``_pieces``): the plan reads the
 parent's and the owning job's once, counts what would change, notes the pieces where something does, and
-hashes the parent's slice of each job on the way (the ``stale`` check, ``split.SliceDigest``).  ``apply_merge``
-streams again, reading the jobs only in those pieces, writes, and hashes each slice as it becomes (the merge
-record); the states it writes must come to the plan's counts, else nothing is written (the project or a job
-changed since the plan).  A merge with nothing to write reads nothing again.  So the memory a merge takes
-follows a piece and the borders, not the length of the sequence; only the undo step keeps every row it changes.
+hashes the parent's slice of each job on the way, as it is (the ``stale`` check, ``split.SliceDigest``) and as
+the merge leaves it (the merge record).  ``apply_merge`` streams again only those pieces, and writes; the states
+it writes must come to the plan's counts, else nothing is written (the project or a job changed since the
+plan).  So the memory a merge takes follows a piece and the borders, not the length of the sequence; only the
+undo step keeps every row it changes.
 
 Conflicts (``Conflict.kind``), each blocking: nothing is written while one remains.
 
@@ -133,7 +133,7 @@ class MergePlan:
     tags_deleted: list[int] = field(default_factory=list)
     records: dict[str, dict[int, int]] = field(default_factory=dict)  # job -> its new id -> the parent's id
     targets: dict[str, dict[int, int]] = field(default_factory=dict)  # job -> its track id -> the parent's id
-    slices: dict[str, SliceDigest] = field(default_factory=dict)  # job -> the parent's states on its frames, hashed
+    merged: dict[str, SliceDigest] = field(default_factory=dict)  # job -> the parent's states on its frames after
     pieces: set[int] = field(default_factory=set)  # the first frames of the pieces (_pieces) with states to write
 
     @property
@@ -522,20 +522,26 @@ def _plan_track(project: Project, group, target: int, existing: bool, plan: Merg
 
 def _plan_states(project: Project, data: list[_JobData], plan: MergePlan) -> list[Conflict]:
     """Within the own ranges the parent gets exactly the jobs' states; tracks left with none go.  Streamed a piece
-    at a time and only counted (``apply_merge`` streams again to write), the parent's slice of each job hashed
-    on the way: the jobs made from an older state of it (stale) are returned."""
-    plan.slices = {job.name: SliceDigest(*job.frames) for job in plan.jobs}
+    at a time and only counted (``apply_merge`` streams again the pieces to write), the parent's slice of each
+    job hashed on the way as it is (the jobs made from an older state of it, stale, are returned) and as the merge
+    leaves it (``plan.merged``: the merge record)."""
+    now = {job.name: SliceDigest(*job.frames) for job in plan.jobs}
+    plan.merged = {job.name: SliceDigest(*job.frames) for job in plan.jobs}
     tracks_there: set[int] = set()
     left: set[int] = set()
     for piece in _pieces(project, plan):
+        deleted, put = piece.changes()
+        before = [(state.track_id, SliceDigest.record(state)) for state in piece.before]
+        after = [(state.track_id, SliceDigest.record(state)) for state in piece.after] if deleted or put else before
         for job in piece.covering:
-            for state in piece.before:
-                plan.slices[job.name].add(state)
+            for track_id, record in before:
+                now[job.name].update(track_id, record)
+            for track_id, record in after:
+                plan.merged[job.name].update(track_id, record)
         if piece.wanted is None:
             continue
         tracks_there.update(state.track_id for state in piece.before)
         left.update(track_id for _, track_id in piece.wanted)
-        deleted, put = piece.changes()
         plan.states_deleted += len(deleted)
         plan.states_put += len(put)
         plan.conflicts += piece.twice
@@ -547,8 +553,8 @@ def _plan_states(project: Project, data: list[_JobData], plan: MergePlan) -> lis
             plan.tracks_deleted.append(track_id)
     stale = []
     for item in data:
-        (first, last), now = item.job.frames, plan.slices[item.job.name].hexdigest(project)
-        if now != item.job.base.fingerprint and now not in item.record["fingerprints"]:
+        (first, last), fingerprint = item.job.frames, now[item.job.name].hexdigest(project)
+        if fingerprint != item.job.base.fingerprint and fingerprint not in item.record["fingerprints"]:
             stale.append(Conflict("stale", f"made from an older state of frames {first}..{last}: the project changed "
                                            "there since the split", (item.job.name,), (first, last)))
     return stale
@@ -585,8 +591,7 @@ class _Piece:
 def _pieces(project: Project, plan: MergePlan, only: set[int] | None = None) -> Iterator[_Piece]:
     """The jobs' frames in order, at most PIECE_FRAMES at a time, each piece inside one job's own range (or none's)
     and inside or outside each job's frames; each owner's project is open while its pieces are read.  With
-    ``only``, the owners' states are read only for the pieces starting there (the others as if nobody owned
-    them: unchanged)."""
+    ``only``, only the pieces starting there."""
     jobs = plan.jobs
     edges = sorted({edge for job in jobs for first, last in (job.frames, job.own) for edge in (first, last + 1)})
     with contextlib.ExitStack() as stack:
@@ -603,9 +608,11 @@ def _pieces(project: Project, plan: MergePlan, only: set[int] | None = None) -> 
             covering = [job for job in jobs if job.frames[0] <= start <= job.frames[1]]
             owner = next((job for job in jobs if job.own[0] <= start <= job.own[1]), None)
             for first in range(start, stop, PIECE_FRAMES) if covering else ():
+                if only is not None and first not in only:
+                    continue
                 frames = range(first, min(first + PIECE_FRAMES, stop))
                 before = [item.state for item in project.store.iter_objects(frames)]
-                if owner is None or (only is not None and first not in only):
+                if owner is None:
                     yield _Piece(frames, covering, before, None, [])
                 else:
                     yield _Piece(frames, covering, before, *_wanted(opened(owner), owner, plan.targets, frames))
@@ -631,8 +638,9 @@ def _wanted(job_project: Project, job: Job, targets: dict[str, dict[int, int]], 
 
 
 def _same(old: FrameState, new: FrameState) -> bool:
-    return (old.geometry, dict(old.attributes), old.source, old.confidence, old.model) == (
-        new.geometry, dict(new.attributes), new.source, new.confidence, new.model)
+    # Shapes as the store keeps them: comparing the bytes is much faster than the arrays, for every state.
+    return (old.geometry.kind, old.geometry.to_bytes(), old.attributes, old.source, old.confidence, old.model) == (
+        new.geometry.kind, new.geometry.to_bytes(), new.attributes, new.source, new.confidence, new.model)
 
 
 # ------------------------------------------------------------------ tags
@@ -720,9 +728,9 @@ def _plan_tag(project: Project, node: Node, frames: np.ndarray, versions, next_i
 
 
 def apply_merge(project: Project, plan: MergePlan) -> None:
-    """Write ``plan`` into ``project`` as one undo step, and record in each job what it became.  The states are
-    streamed again (``_pieces``) and must come to what the plan counted: else the project or a job changed since
-    the plan, and nothing is written."""
+    """Write ``plan`` into ``project`` as one undo step, and record in each job what it became.  The pieces with
+    states to write are streamed again (``_pieces``) and must come to what the plan counted: else the project or
+    a job changed since the plan, and nothing is written."""
     if plan.blocked:
         raise RoadlabelError(project.folder, f"not merged: {len(plan.conflicts)} conflicts (see the report)")
     store = project.store
@@ -731,23 +739,17 @@ def apply_merge(project: Project, plan: MergePlan) -> None:
             store.allocate_id(identity)  # refuses an id handed out since the plan: the project changed
         for track in plan.tracks_put:
             store.put_track(track)
-        slices = plan.slices  # the parent's states on each job's frames stay as the plan hashed them...
-        if plan.states_put or plan.states_deleted:  # ... unless some change
-            slices = {job.name: SliceDigest(*job.frames) for job in plan.jobs}
-            deleted = put = 0
-            for piece in _pieces(project, plan, only=plan.pieces):
-                removed, added = piece.changes()
-                for track_id, frame in removed:
-                    store.delete_state(track_id, frame)
-                for state in added:
-                    store.put_state(state)
-                deleted, put = deleted + len(removed), put + len(added)
-                for job in piece.covering:
-                    for state in piece.after:
-                        slices[job.name].add(state)
-            if (deleted, put) != (plan.states_deleted, plan.states_put):
-                raise RoadlabelError(project.folder, "not merged: the project or its jobs changed since the merge "
-                                                     "was planned")
+        deleted = put = 0
+        for piece in _pieces(project, plan, only=plan.pieces):
+            removed, added = piece.changes()
+            for track_id, frame in removed:
+                store.delete_state(track_id, frame)
+            for state in added:
+                store.put_state(state)
+            deleted, put = deleted + len(removed), put + len(added)
+        if (deleted, put) != (plan.states_deleted, plan.states_put):
+            raise RoadlabelError(project.folder, "not merged: the project or its jobs changed since the merge was "
+                                                 "planned")
         for track_id in plan.tracks_deleted:
             store.delete_track(track_id)
         for tag_id in plan.tags_deleted:
@@ -755,7 +757,7 @@ def apply_merge(project: Project, plan: MergePlan) -> None:
         for tag in plan.tags_put:
             store.put_tag(tag)
         # inside: a record never names a merge that failed to commit...
-        _record_merge(plan, {name: digest.hexdigest(project) for name, digest in slices.items()})
+        _record_merge(plan, {name: digest.hexdigest(project) for name, digest in plan.merged.items()})
 
 
 def _record_merge(plan: MergePlan, fingerprints: dict[str, str]) -> None:

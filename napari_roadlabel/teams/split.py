@@ -113,10 +113,17 @@ class SliceDigest:
         self._alive: set[int] = set()
 
     def add(self, state: FrameState) -> None:
-        self._alive.add(state.track_id)
-        self._digest.update(_record("state", state.track_id, state.frame, state.geometry.kind.value,
-                                    state.attributes, state.source.value, state.confidence, state.model))
-        self._digest.update(state.geometry.to_bytes())
+        self.update(state.track_id, self.record(state))
+
+    def update(self, track_id: int, record: bytes) -> None:
+        """Add a state by its ``record`` (a state in the slices of two jobs is encoded once for both)."""
+        self._alive.add(track_id)
+        self._digest.update(record)
+
+    @staticmethod
+    def record(state: FrameState) -> bytes:
+        return _record("state", state.track_id, state.frame, state.geometry.kind.value, state.attributes,
+                       state.source.value, state.confidence, state.model) + state.geometry.to_bytes()
 
     def hexdigest(self, project: Project) -> str:
         digest = self._digest.copy()
