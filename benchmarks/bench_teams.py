@@ -37,7 +37,7 @@ status of hundreds of sequences, and batch work over many of them.
    (``run_command``, what a worker runs): the overhead per project.
 
 The default run takes about 2 minutes on a 2-core machine (the long project's
-build 10 s, each merge about 25 s); ``--frames 2000 --projects 12
+build 10 s, split 17 s, each merge about 12 s); ``--frames 2000 --projects 12
 --batch-projects 6`` about 30 s.  Nothing is asserted; each figure is printed
 beside its goal or baseline, and the last printed line is one JSON object with
 every figure.

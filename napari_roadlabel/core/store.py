@@ -524,6 +524,18 @@ class AnnotationStore:
             for row in rows:
                 yield FrameObject(self._tracks[row[0]], _state_from_row(row))
 
+    def state_frames(self) -> list[int]:
+        """The frames that hold any state, in order (no state is decoded: the frame index answers)."""
+        with self._lock:
+            return [row[0] for row in self._db.execute("SELECT DISTINCT frame FROM states ORDER BY frame")]
+
+    def tracks_on(self, frames: range) -> set[int]:
+        """The ids of the tracks with a state on ``frames`` (no state is decoded: the frame index answers)."""
+        with self._lock:
+            rows = self._db.execute("SELECT DISTINCT track_id FROM states WHERE frame >= ? AND frame < ?",
+                                    (frames.start, frames.stop)).fetchall()
+        return {row[0] for row in rows}
+
     def states_of(self, track_id: int, *, source: Source | None = None) -> list[FrameState]:
         """A track's states in frame order, optionally only those of one source."""
         query = f"SELECT {_STATE_COLUMNS} FROM states WHERE track_id=?"

@@ -229,20 +229,25 @@ def culane_score(frames: Iterable[tuple[Sequence[np.ndarray], Sequence[np.ndarra
 def culane_iou_matrix(predicted: Sequence[np.ndarray], truth: Sequence[np.ndarray], size: tuple[int, int], *,
                       width: int = 30) -> np.ndarray:
     """IoU of every predicted lane (rows) with every truth lane (columns), each drawn ``width`` px thick."""
-    shape = _image_shape(size)
-    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
-        raise FormatError(None, f"the lane width must be a positive whole number of pixels, got {width!r}")
-    # Each lane is drawn in the part of the image it can reach, not on the whole image: the same pixels, far
-    # fewer to draw and count.
-    predicted_masks = [_lane_window(_culane_lane(lane, f"predicted lane {n}"), shape, int(width))
-                       for n, lane in enumerate(predicted)]
-    truth_masks = [_lane_window(_culane_lane(lane, f"truth lane {n}"), shape, int(width))
-                   for n, lane in enumerate(truth)]
+    predicted_masks = culane_windows(predicted, size, width=width, role="predicted lane")
+    truth_masks = culane_windows(truth, size, width=width, role="truth lane")
     ious = np.zeros((len(predicted_masks), len(truth_masks)))
     for i, a in enumerate(predicted_masks):
         for j, b in enumerate(truth_masks):
             ious[i, j] = a.iou(b)
     return ious
+
+
+def culane_windows(lanes: Sequence[np.ndarray], size: tuple[int, int], *, width: int = 30,
+                   role: str = "lane") -> list[PixelWindow]:
+    """Each lane ((N, 2) x, y points) drawn as CULane draws it, ``width`` px thick, once: compare any two with
+    ``PixelWindow.iou`` (a lane compared with many others is not drawn again for each)."""
+    shape = _image_shape(size)
+    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
+        raise FormatError(None, f"the lane width must be a positive whole number of pixels, got {width!r}")
+    # Each lane is drawn in the part of the image it can reach, not on the whole image: the same pixels, far
+    # fewer to draw and count.
+    return [_lane_window(_culane_lane(lane, f"{role} {n}"), shape, int(width)) for n, lane in enumerate(lanes)]
 
 
 def lane_mask(points: np.ndarray, shape: tuple[int, int], width: int = 30) -> np.ndarray:

@@ -21,7 +21,17 @@ Hungarian method on the mean similarity over those frames:
 - lanes and other polylines: the CULane IoU of the lines drawn 30 px wide (``qa.lane_metrics``),
 - points and keypoints: 1 at the same place, down to 0 at ``2 * POINT_TOLERANCE`` px apart (mean over keypoints).
 
-A pair at ``MATCH_SIMILARITY`` or more becomes one track (the parent's id, else a new one).
+A pair at ``MATCH_SIMILARITY`` or more becomes one track (the parent's id, else a new one).  Frame by
+frame, every shape near a border is drawn once and compared with all the others there (``similarities``).
+
+What it holds.  Of each job, the plan holds its tracks and tags, and its states only on the frames compared at
+its borders.  All other states are streamed ``PIECE_FRAMES`` frames at a time (``_pieces``): the plan reads the
+parent's and the owning job's once, counts what would change, notes the pieces where something does, and
+hashes the parent's slice of each job on the way, as it is (the ``stale`` check, ``split.SliceDigest``) and as
+the merge leaves it (the merge record).  ``apply_merge`` streams again only those pieces, and writes; the states
+it writes must come to the plan's counts, else nothing is written (the project or a job changed since the
+plan).  So the memory a merge takes follows a piece and the borders, not the length of the sequence; only the
+undo step keeps every row it changes.
 
 Conflicts (``Conflict.kind``), each blocking: nothing is written while one remains.
 
@@ -45,9 +55,10 @@ starts there become one tag.  Review marks and comments stay where they are made
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
@@ -58,10 +69,10 @@ from scipy.optimize import linear_sum_assignment
 from ..core import FrameRangeTag, FrameState, Geometry, GeometryKind, Project, ProjectError, RoadlabelError, Track
 from ..core.geometry import make_geometry
 from ..qa.agreement import box_ious, region_ious
-from ..qa.lane_metrics import culane_iou_matrix
+from ..qa.lane_metrics import culane_windows
 from .jobs import MERGE_STEP, Job, jobs_of
 from .record import read_record, write_record
-from .split import slice_fingerprint
+from .split import SliceDigest
 
 MATCH_SIMILARITY = 0.5  # a pair at least this alike across a border is one object
 DUPLICATE_IOU = 0.9  # two tracks of one job this alike on the same frames are one object drawn twice
@@ -115,12 +126,15 @@ class MergePlan:
     conflicts: list[Conflict]  # every conflict, the borders' included
     new_ids: list[int] = field(default_factory=list)  # to hand out, in order
     tracks_put: list[Track] = field(default_factory=list)
-    states_put: list[FrameState] = field(default_factory=list)
-    states_deleted: list[tuple[int, int]] = field(default_factory=list)
+    states_put: int = 0  # how many (the states themselves are streamed again to write them: _pieces)
+    states_deleted: int = 0
     tracks_deleted: list[int] = field(default_factory=list)
     tags_put: list[FrameRangeTag] = field(default_factory=list)
     tags_deleted: list[int] = field(default_factory=list)
-    records: dict[str, dict[int, int]] = field(default_factory=dict)  # job -> its id -> the parent's id
+    records: dict[str, dict[int, int]] = field(default_factory=dict)  # job -> its new id -> the parent's id
+    targets: dict[str, dict[int, int]] = field(default_factory=dict)  # job -> its track id -> the parent's id
+    merged: dict[str, SliceDigest] = field(default_factory=dict)  # job -> the parent's states on its frames after
+    pieces: set[int] = field(default_factory=set)  # the first frames of the pieces (_pieces) with states to write
 
     @property
     def blocked(self) -> bool:
@@ -128,7 +142,7 @@ class MergePlan:
 
     @property
     def changes(self) -> int:
-        return (len(self.tracks_put) + len(self.states_put) + len(self.states_deleted) + len(self.tracks_deleted)
+        return (len(self.tracks_put) + self.states_put + self.states_deleted + len(self.tracks_deleted)
                 + len(self.tags_put) + len(self.tags_deleted))
 
     def to_dict(self) -> dict:
@@ -137,7 +151,7 @@ class MergePlan:
                 "job_conflicts": [conflict.to_dict() for conflict in self.conflicts
                                   if not any(conflict in border.conflicts for border in self.borders)],
                 "writes": {"new tracks and tags": len(self.new_ids), "tracks": len(self.tracks_put),
-                           "states": len(self.states_put), "states deleted": len(self.states_deleted),
+                           "states": self.states_put, "states deleted": self.states_deleted,
                            "tracks deleted": len(self.tracks_deleted), "tags": len(self.tags_put),
                            "tags deleted": len(self.tags_deleted)}}
 
@@ -147,11 +161,16 @@ class MergePlan:
 
 @dataclass
 class _JobData:
+    """What the plan holds of a job: all but its states, which it holds only on the frames compared at its
+    borders (the rest are streamed, see ``_pieces``)."""
+
     job: Job
     tracks: dict[int, Track]
-    states: dict[int, dict[int, FrameState]]  # track id -> frame -> state
+    states: dict[int, dict[int, FrameState]]  # track id -> frame -> state, on the compared frames
     tags: dict[int, FrameRangeTag]
     record: dict  # the job's merge record (record.py)
+    owned: set[int]  # the tracks with a state on its own frames
+    outside: list[int]  # the frames outside its frames that hold a state
 
     def node(self, identity: int, parent_ids: set[int]) -> Node:
         recorded = self.record["ids"].get(identity)
@@ -168,13 +187,25 @@ class _JobData:
         return [tid for tid, states in self.states.items() if any(frame in states for frame in frames)]
 
 
-def _read_job(job: Job) -> _JobData:
-    with Project.open(job.folder) as opened:
+def _read_job(job: Job, compared: list[range]) -> _JobData:
+    with Project.open(job.folder, read_only=True) as opened:
+        store = opened.store
         states: dict[int, dict[int, FrameState]] = defaultdict(dict)
-        for item in opened.store.iter_objects():
-            states[item.track.id][item.state.frame] = item.state
+        for frames in compared:
+            for item in store.iter_objects(frames):
+                states[item.track.id][item.state.frame] = item.state
+        first, last = job.frames
         return _JobData(job, {track.id: track for track in opened.tracks()}, dict(states),
-                        {tag.id: tag for tag in opened.tags()}, read_record(job.folder))
+                        {tag.id: tag for tag in opened.tags()}, read_record(job.folder),
+                        store.tracks_on(range(job.own[0], job.own[1] + 1)),
+                        [frame for frame in store.state_frames() if not first <= frame <= last])
+
+
+def _compared(a: Job, b: Job) -> tuple[tuple[int, int] | None, list[tuple[int, int]]]:
+    """The frames two neighbours both hold (None without an overlap), and the pairs of frames (a's, b's)
+    compared at their border: each shared frame, else a's last own frame and b's first."""
+    shared = (b.frames[0], a.frames[1]) if b.frames[0] <= a.frames[1] else None
+    return shared, [(frame, frame) for frame in range(shared[0], shared[1] + 1)] if shared else [(a.own[1], b.own[0])]
 
 
 # ------------------------------------------------------------------ the plan
@@ -185,38 +216,43 @@ def plan_merge(project: Project) -> MergePlan:
     jobs = jobs_of(project.folder)
     if not jobs:
         raise ProjectError(project.folder, "has no jobs to merge (make them with `roadlabel jobs split`)")
-    data = [_read_job(job) for job in jobs]
+    compared: dict[str, list[range]] = defaultdict(list)
+    for a, b in _neighbours(jobs):
+        pairs = _compared(a, b)[1]
+        compared[a.name].append(range(pairs[0][0], pairs[-1][0] + 1))
+        compared[b.name].append(range(pairs[0][1], pairs[-1][1] + 1))
+    data = [_read_job(job, compared[job.name]) for job in jobs]
     parent_tracks = {track.id for track in project.tracks()}
     parent_ids = parent_tracks | {tag.id for tag in project.tags()}
-    conflicts = [conflict for item in data for conflict in _job_conflicts(project, item)]
+    outside = [conflict for item in data for conflict in _outside(item)]
     groups = _Groups()
     for item in data:
         for tid in item.tracks:
             groups.add(item.node(tid, parent_ids))
-    borders = [_stitch(project, first, second, groups, parent_ids) for first, second in pairwise(data)
-               if first.job.own[1] + 1 == second.job.own[0]]
-    conflicts += [conflict for border in borders for conflict in border.conflicts]
-    plan = MergePlan(Path(project.folder).resolve(), jobs, borders, conflicts)
+    by_name = {item.job.name: item for item in data}
+    borders = [_stitch(project, by_name[a.name], by_name[b.name], groups, parent_ids) for a, b in _neighbours(jobs)]
+    plan = MergePlan(Path(project.folder).resolve(), jobs, borders,
+                     outside + [conflict for border in borders for conflict in border.conflicts])
     _plan_tracks(project, data, groups, parent_ids, plan)
     _plan_tags(project, data, parent_ids, plan)
+    stale = _plan_states(project, data, plan)
+    plan.conflicts[len(outside):len(outside)] = stale  # the conflicts of whole jobs first
     return plan
 
 
-def _job_conflicts(project: Project, item: _JobData) -> list[Conflict]:
-    job, (first, last) = item.job, item.job.frames
-    found = []
-    outside = sorted({frame for states in item.states.values() for frame in states if not first <= frame <= last})
+def _neighbours(jobs: list[Job]) -> list[tuple[Job, Job]]:
+    return [(a, b) for a, b in pairwise(jobs) if a.own[1] + 1 == b.own[0]]
+
+
+def _outside(item: _JobData) -> list[Conflict]:
+    job, (first, last), outside = item.job, item.job.frames, item.outside
     outside_tags = [tag.id for tag in item.tags.values() if tag.start < first or tag.end > last]
-    if outside or outside_tags:
-        what = [f"states on {len(outside)} frames ({outside[0]}..{outside[-1]})"] if outside else []
-        what += [f"tags {', '.join(map(str, outside_tags))}"] if outside_tags else []
-        found.append(Conflict("outside", f"{' and '.join(what)} outside its frames {first}..{last}", (job.name,),
-                              (first, last)))
-    now = slice_fingerprint(project, first, last)
-    if now != job.base.fingerprint and now not in item.record["fingerprints"]:
-        found.append(Conflict("stale", f"made from an older state of frames {first}..{last}: the project changed "
-                                       "there since the split", (job.name,), (first, last)))
-    return found
+    if not outside and not outside_tags:
+        return []
+    what = [f"states on {len(outside)} frames ({outside[0]}..{outside[-1]})"] if outside else []
+    what += [f"tags {', '.join(map(str, outside_tags))}"] if outside_tags else []
+    return [Conflict("outside", f"{' and '.join(what)} outside its frames {first}..{last}", (job.name,),
+                     (first, last))]
 
 
 class _Groups:
@@ -243,17 +279,16 @@ class _Groups:
 
 def _stitch(project: Project, a: _JobData, b: _JobData, groups: _Groups, parent_ids: set[int]) -> Border:
     cut = b.job.own[0]
-    shared = (b.job.frames[0], a.job.frames[1]) if b.job.frames[0] <= a.job.frames[1] else None
-    pairs = [(frame, frame) for frame in range(shared[0], shared[1] + 1)] if shared else [(cut - 1, cut)]
-    size = (project.sequence.width, project.sequence.height)
+    shared, pairs = _compared(a.job, b.job)
     here_a, here_b = a.near(frame for frame, _ in pairs), b.near(frame for _, frame in pairs)
+    scores = _Scores(a, here_a, b, here_b, pairs, (project.sequence.width, project.sequence.height))
     node_a = {tid: groups.find(a.node(tid, parent_ids)) for tid in here_a}  # what each has been joined to
     node_b = {tid: groups.find(b.node(tid, parent_ids)) for tid in here_b}
     conflicts: list[Conflict] = []
     where = dict(jobs=(a.job.name, b.job.name), frames=shared or (cut - 1, cut))
 
     def similarity(ta: int, tb: int) -> float:
-        return _track_similarity(a.states[ta], b.states[tb], pairs, size)
+        return scores(a, ta, b, tb)
 
     def attributes_clash(ta: int, tb: int) -> None:
         mine, theirs = dict(a.tracks[ta].attributes), dict(b.tracks[tb].attributes)
@@ -278,35 +313,34 @@ def _stitch(project: Project, a: _JobData, b: _JobData, groups: _Groups, parent_
         attributes_clash(ta, tb)
     free_a = [ta for ta, node in node_a.items() if node not in by_node_b]
     free_b = [tb for tb, node in node_b.items() if node not in node_a.values()]
-    scores = np.array([[similarity(ta, tb) if a.tracks[ta].class_name == b.tracks[tb].class_name else 0.0
-                        for tb in free_b] for ta in free_a]).reshape(len(free_a), len(free_b))
+    free = np.array([[similarity(ta, tb) if a.tracks[ta].class_name == b.tracks[tb].class_name else 0.0
+                      for tb in free_b] for ta in free_a]).reshape(len(free_a), len(free_b))
     matched_a, matched_b = set(), set()
-    if scores.size:
-        for i, j in zip(*linear_sum_assignment(scores, maximize=True), strict=True):
+    if free.size:
+        for i, j in zip(*linear_sum_assignment(free, maximize=True), strict=True):
             ta, tb = free_a[i], free_b[j]
-            if scores[i, j] >= MATCH_SIMILARITY:
+            if free[i, j] >= MATCH_SIMILARITY:
                 groups.join(node_a[ta], node_b[tb])
                 matched_a.add(ta)
                 matched_b.add(tb)
                 joined += 1
                 attributes_clash(ta, tb)
-            elif scores[i, j] > 0:
+            elif free[i, j] > 0:
                 matched_a.add(ta)
                 matched_b.add(tb)
                 conflicts.append(Conflict("poor-match", f"{a.tracks[ta].class_name} track {ta} of {a.job.name} and "
                                                         f"track {tb} of {b.job.name} match poorly (similarity "
-                                                        f"{scores[i, j]:.2f})",
+                                                        f"{free[i, j]:.2f})",
                                           tracks=((a.job.name, ta), (b.job.name, tb)), **where))
     alive_a = [ta for ta in free_a if ta not in matched_a and _at_border(a.states[ta], cut - 1, cut, shared)]
     alive_b = [tb for tb in free_b if tb not in matched_b and _at_border(b.states[tb], cut, cut - 1, shared)]
     class_clashes: set = set()
-    for side, other, alive, others, side_pairs in ((a, b, alive_a, here_b, pairs),
-                                                  (b, a, alive_b, here_a, [(y, x) for x, y in pairs])):
+    for side, other, alive, others in ((a, b, alive_a, here_b), (b, a, alive_b, here_a)):
         for tid in alive:
-            lone = _lone(side, other, tid, others, side_pairs, size, where, class_clashes)
+            lone = _lone(side, other, tid, others, scores, where, class_clashes)
             conflicts += [lone] if lone else []
-    conflicts += _twins(a, here_a, [frame for frame, _ in pairs], size, where)
-    conflicts += _twins(b, here_b, [frame for _, frame in pairs], size, where)
+    conflicts += _twins(a, here_a, scores, where)
+    conflicts += _twins(b, here_b, scores, where)
     return Border(a.job.name, b.job.name, cut, shared, tuple(conflicts), joined)
 
 
@@ -315,13 +349,13 @@ def _at_border(states: dict[int, FrameState], last_own: int, across: int, shared
     return last_own in states and (shared is None or across in states)
 
 
-def _lone(side: _JobData, other: _JobData, tid: int, others: list[int], pairs, size, where,
+def _lone(side: _JobData, other: _JobData, tid: int, others: list[int], scores: _Scores, where,
           already_class: set) -> Conflict | None:
     """Why a track alive at the border has no partner: another class there, a partner taken, or nobody."""
     track = side.tracks[tid]
     best, best_score = None, 0.0
     for candidate in others:
-        score = _track_similarity(side.states[tid], other.states[candidate], pairs, size)
+        score = scores(side, tid, other, candidate)
         if score > best_score:
             best, best_score = candidate, score
     names = (side.job.name, tid)
@@ -340,16 +374,14 @@ def _lone(side: _JobData, other: _JobData, tid: int, others: list[int], pairs, s
                                    f"partner in {other.job.name}", tracks=(names,), **where)
 
 
-def _twins(side: _JobData, here: list[int], frames: list[int], size, where) -> list[Conflict]:
+def _twins(side: _JobData, here: list[int], scores: _Scores, where) -> list[Conflict]:
     """Pairs of same-class tracks of one job near the border drawn on top of each other."""
     found = []
     for index, first in enumerate(here):
         for second in here[index + 1:]:
             if side.tracks[first].class_name != side.tracks[second].class_name:
                 continue
-            both = [frame for frame in frames if frame in side.states[first] and frame in side.states[second]]
-            if both and _track_similarity(side.states[first], side.states[second], [(f, f) for f in both],
-                                          size) > DUPLICATE_IOU:
+            if scores(side, first, side, second) > DUPLICATE_IOU:
                 found.append(Conflict("duplicate", f"{side.tracks[first].class_name} tracks {first} and {second} of "
                                                    f"{side.job.name} are the same object drawn twice",
                                       tracks=((side.job.name, first), (side.job.name, second)), **where))
@@ -364,25 +396,66 @@ def _differences(mine: dict, theirs: dict) -> str:
 # ------------------------------------------------------------------ similarity
 
 
-def _track_similarity(first: dict[int, FrameState], second: dict[int, FrameState], pairs, size) -> float:
-    """Mean similarity over the frame pairs where both tracks are; 0 where they never meet."""
-    scores = [similarity(first[x].geometry, second[y].geometry, size) for x, y in pairs
-              if x in first and y in second]
-    return float(np.mean(scores)) if scores else 0.0
+class _Scores:
+    """The mean similarity of every two tracks near a border over the compared frames where both are (0 where
+    they never meet): across it (a's frame of each pair against b's) and within each side (its own frame).
+    Frame by frame, every shape on either side is drawn once and compared with all the others."""
+
+    def __init__(self, a: _JobData, here_a: list[int], b: _JobData, here_b: list[int], pairs, size):
+        self.index = {(side.job.name, tid): n for n, (side, tid) in
+                      enumerate([(a, ta) for ta in here_a] + [(b, tb) for tb in here_b])}
+        total, count = np.zeros((2, len(self.index), len(self.index)))
+        for frame_a, frame_b in pairs:
+            there = [(a.states[ta].get(frame_a), self.index[a.job.name, ta]) for ta in here_a]
+            there += [(b.states[tb].get(frame_b), self.index[b.job.name, tb]) for tb in here_b]
+            shapes = [(state.geometry, n) for state, n in there if state is not None]
+            if not shapes:
+                continue
+            rows = np.ix_(*[[n for _, n in shapes]] * 2)
+            total[rows] += similarities([geometry for geometry, _ in shapes], size)
+            count[rows] += 1
+        self.mean = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+
+    def __call__(self, side: _JobData, tid: int, other: _JobData, partner: int) -> float:
+        return float(self.mean[self.index[side.job.name, tid], self.index[other.job.name, partner]])
 
 
-def similarity(a: Geometry, b: Geometry, size: tuple[int, int]) -> float:
-    """How alike two shapes of one object are, 0..1 (see the module's docstring)."""
-    if a.kind is GeometryKind.BOX and b.kind is GeometryKind.BOX:
-        return float(box_ious([a], [b])[0, 0])
-    if a.kind in REGION_KINDS and b.kind in REGION_KINDS:
-        return float(region_ious([_region(a)], [_region(b)])[0, 0])
-    if a.kind is GeometryKind.POLYLINE and b.kind is GeometryKind.POLYLINE:
-        return float(culane_iou_matrix([a.points], [b.points], size, width=LANE_WIDTH)[0, 0])
-    if a.kind is b.kind and a.kind in (GeometryKind.POINT, GeometryKind.KEYPOINTS) and len(a.points) == len(b.points):
-        distance = float(np.linalg.norm(a.points - b.points, axis=1).mean())
-        return max(0.0, 1.0 - distance / (2 * POINT_TOLERANCE))
-    return 0.0
+def similarities(shapes: list[Geometry], size: tuple[int, int]) -> np.ndarray:
+    """How alike every two of ``shapes`` are as shapes of one object, 0..1 (N, N; see the module's docstring),
+    each shape drawn once however many it is compared with (and a shape both sides have alike, as most are,
+    once for both)."""
+    keys = [(shape.kind, shape.to_bytes()) for shape in shapes]
+    unique = dict.fromkeys(keys)
+    if len(unique) < len(shapes):
+        index = {key: n for n, key in enumerate(unique)}
+        rows = [index[key] for key in keys]
+        return similarities([shapes[keys.index(key)] for key in unique], size)[np.ix_(rows, rows)]
+    kinds = [shape.kind for shape in shapes]
+    scores = np.zeros((len(shapes), len(shapes)))
+
+    def of(wanted) -> list[int]:
+        return [n for n, kind in enumerate(kinds) if kind in wanted]
+
+    regions, boxes, drawn = of(REGION_KINDS), of({GeometryKind.BOX}), of(REGION_KINDS - {GeometryKind.BOX})
+    if drawn:  # polygons and masks against every region, a box as a polygon (two boxes need no pixels)
+        ious = region_ious([shapes[n] for n in drawn], [_region(shapes[n]) for n in regions])
+        scores[np.ix_(drawn, regions)] = ious
+        scores[np.ix_(regions, drawn)] = ious.T
+    if boxes:
+        scores[np.ix_(boxes, boxes)] = box_ious(*[[shapes[n] for n in boxes]] * 2)
+    if lanes := of({GeometryKind.POLYLINE}):
+        drawn = culane_windows([shapes[n].points for n in lanes], size, width=LANE_WIDTH)
+        for i, first in enumerate(drawn):
+            for j in range(i, len(drawn)):
+                scores[lanes[i], lanes[j]] = scores[lanes[j], lanes[i]] = first.iou(drawn[j])
+    points = of({GeometryKind.POINT, GeometryKind.KEYPOINTS})
+    for i in points:
+        for j in points:
+            a, b = shapes[i], shapes[j]
+            if a.kind is b.kind and len(a.points) == len(b.points):
+                distance = float(np.linalg.norm(a.points - b.points, axis=1).mean())
+                scores[i, j] = max(0.0, 1.0 - distance / (2 * POINT_TOLERANCE))
+    return scores
 
 
 def _region(geometry: Geometry) -> Geometry:
@@ -402,10 +475,9 @@ def _plan_tracks(project: Project, data: list[_JobData], groups: _Groups, parent
         for tid in item.tracks:
             members[groups.find(item.node(tid, parent_ids))].append((item, tid))
     next_id = project.store.next_id()
-    wanted: dict[tuple[int, int], FrameState] = {}
     for group in sorted(members.values(), key=lambda group: _first_node(group, parent_ids)):
         olds = sorted(identity for identity in _parent_ids_of(group, parent_ids) if project.has_track(identity))
-        if not olds and not any(_owned(item, tid) for item, tid in group):
+        if not olds and not any(tid in item.owned for item, tid in group):
             continue  # a new track only on overlap frames: the neighbour's own frames decide
         if olds:
             target = olds[0]
@@ -413,24 +485,10 @@ def _plan_tracks(project: Project, data: list[_JobData], groups: _Groups, parent
             target = next_id + len(plan.new_ids)
             plan.new_ids.append(target)
         for item, tid in group:
+            plan.targets.setdefault(item.job.name, {})[tid] = target
             if item.node(tid, parent_ids)[0] != "":
                 plan.records.setdefault(item.job.name, {})[tid] = target
         _plan_track(project, group, target, bool(olds), plan)
-        for item, tid in group:
-            for frame, state in _owned(item, tid).items():
-                if (target, frame) in wanted:
-                    plan.conflicts.append(Conflict("duplicate", f"two tracks of {item.job.name} become track "
-                                                                f"{target} on frame {frame}", (item.job.name,),
-                                                   (frame, frame), ((item.job.name, tid),)))
-                    continue
-                wanted[(target, frame)] = replace(state, track_id=target)
-    _plan_states(project, data, wanted, plan)
-
-
-def _owned(item: _JobData, tid: int) -> dict[int, FrameState]:
-    """The track's states on the job's own frames."""
-    first, last = item.job.own
-    return {frame: state for frame, state in item.states.get(tid, {}).items() if first <= frame <= last}
 
 
 def _first_node(group: list[tuple[_JobData, int]], parent_ids: set[int]) -> tuple:
@@ -462,34 +520,127 @@ def _plan_track(project: Project, group, target: int, existing: bool, plan: Merg
             plan.tracks_put.append(Track(target, item.tracks[tid].class_name, dict(item.tracks[tid].attributes)))
 
 
-def _plan_states(project: Project, data: list[_JobData], wanted: dict[tuple[int, int], FrameState],
-                 plan: MergePlan) -> None:
-    """Within the own ranges the parent gets exactly the wanted states; tracks left with none go.  The parent's
-    states are compared as they are read, never held all at once (a long sequence has hundreds of thousands)."""
-    put = dict(wanted)
-    deleted: list[tuple[int, int]] = []
+def _plan_states(project: Project, data: list[_JobData], plan: MergePlan) -> list[Conflict]:
+    """Within the own ranges the parent gets exactly the jobs' states; tracks left with none go.  Streamed a piece
+    at a time and only counted (``apply_merge`` streams again the pieces to write), the parent's slice of each
+    job hashed on the way as it is (the jobs made from an older state of it, stale, are returned) and as the merge
+    leaves it (``plan.merged``: the merge record)."""
+    now = {job.name: SliceDigest(*job.frames) for job in plan.jobs}
+    plan.merged = {job.name: SliceDigest(*job.frames) for job in plan.jobs}
     tracks_there: set[int] = set()
-    for item in data:
-        first, last = item.job.own
-        for obj in project.store.iter_objects(range(first, last + 1)):
-            key = (obj.track.id, obj.state.frame)
-            tracks_there.add(key[0])
-            if key not in wanted:
-                deleted.append(key)
-            elif _same(obj.state, wanted[key]):
-                del put[key]
-    plan.states_put = [put[key] for key in sorted(put)]
-    plan.states_deleted = sorted(deleted)
-    owned = [item.job.own for item in data]
-    left = {track_id for track_id, _ in wanted}
+    left: set[int] = set()
+    for piece in _pieces(project, plan):
+        deleted, put = piece.changes()
+        before = [(state.track_id, SliceDigest.record(state)) for state in piece.before]
+        after = [(state.track_id, SliceDigest.record(state)) for state in piece.after] if deleted or put else before
+        for job in piece.covering:
+            for track_id, record in before:
+                now[job.name].update(track_id, record)
+            for track_id, record in after:
+                plan.merged[job.name].update(track_id, record)
+        if piece.wanted is None:
+            continue
+        tracks_there.update(state.track_id for state in piece.before)
+        left.update(track_id for _, track_id in piece.wanted)
+        plan.states_deleted += len(deleted)
+        plan.states_put += len(put)
+        plan.conflicts += piece.twice
+        if deleted or put:
+            plan.pieces.add(piece.frames.start)
+    owned = [job.own for job in plan.jobs]
     for track_id in sorted(tracks_there - left):
         if all(any(first <= state.frame <= last for first, last in owned) for state in project.states_of(track_id)):
             plan.tracks_deleted.append(track_id)
+    stale = []
+    for item in data:
+        (first, last), fingerprint = item.job.frames, now[item.job.name].hexdigest(project)
+        if fingerprint != item.job.base.fingerprint and fingerprint not in item.record["fingerprints"]:
+            stale.append(Conflict("stale", f"made from an older state of frames {first}..{last}: the project changed "
+                                           "there since the split", (item.job.name,), (first, last)))
+    return stale
+
+
+PIECE_FRAMES = 250  # frames streamed at a time: what the merge holds of the states, whatever the sequence's length
+
+
+@dataclass
+class _Piece:
+    """A few frames: the parent's states there and, where a job owns them, the states it gives them."""
+
+    frames: range
+    covering: list[Job]  # the jobs whose frames hold these
+    before: list[FrameState]  # the parent's, in (frame, track id) order
+    wanted: dict[tuple[int, int], FrameState] | None  # (frame, parent's track id) -> state; None: no job owns them
+    twice: list[Conflict]  # two tracks of the owner that become one on a frame
+
+    @property
+    def after(self) -> list[FrameState]:
+        """The parent's states here after the merge, in (frame, track id) order."""
+        return self.before if self.wanted is None else [self.wanted[key] for key in sorted(self.wanted)]
+
+    def changes(self) -> tuple[list[tuple[int, int]], list[FrameState]]:
+        """The (track id, frame) of the states to delete, and the states to put."""
+        if self.wanted is None:
+            return [], []
+        old = {(state.frame, state.track_id): state for state in self.before}
+        deleted = [(track_id, frame) for frame, track_id in old if (frame, track_id) not in self.wanted]
+        put = [state for key, state in sorted(self.wanted.items()) if key not in old or not _same(old[key], state)]
+        return deleted, put
+
+
+def _pieces(project: Project, plan: MergePlan, only: set[int] | None = None) -> Iterator[_Piece]:
+    """The jobs' frames in order, at most PIECE_FRAMES at a time, each piece inside one job's own range (or none's)
+    and inside or outside each job's frames; each owner's project is open while its pieces are read.  With
+    ``only``, only the pieces starting there."""
+    jobs = plan.jobs
+    edges = sorted({edge for job in jobs for first, last in (job.frames, job.own) for edge in (first, last + 1)})
+    with contextlib.ExitStack() as stack:
+        reading: dict[str, Project] = {}  # the owner being read, open (one at a time)
+
+        def opened(owner: Job) -> Project:
+            if owner.name not in reading:
+                stack.close()
+                reading.clear()
+                reading[owner.name] = stack.enter_context(Project.open(owner.folder, read_only=True))
+            return reading[owner.name]
+
+        for start, stop in pairwise(edges):
+            covering = [job for job in jobs if job.frames[0] <= start <= job.frames[1]]
+            owner = next((job for job in jobs if job.own[0] <= start <= job.own[1]), None)
+            for first in range(start, stop, PIECE_FRAMES) if covering else ():
+                if only is not None and first not in only:
+                    continue
+                frames = range(first, min(first + PIECE_FRAMES, stop))
+                before = [item.state for item in project.store.iter_objects(frames)]
+                if owner is None:
+                    yield _Piece(frames, covering, before, None, [])
+                else:
+                    yield _Piece(frames, covering, before, *_wanted(opened(owner), owner, plan.targets, frames))
+
+
+def _wanted(job_project: Project, job: Job, targets: dict[str, dict[int, int]], frames: range):
+    """The job's states on ``frames`` under the parent's track ids, and the duplicates that stops."""
+    ids = targets.get(job.name, {})
+    wanted: dict[tuple[int, int], FrameState] = {}
+    twice = []
+    for item in job_project.store.iter_objects(frames):
+        state = item.state
+        target = ids.get(state.track_id)
+        if target is None:  # a track the plan did not see on the job's own frames
+            raise RoadlabelError(job.folder, "changed while it was merged: merge again")
+        if (state.frame, target) in wanted:
+            twice.append(Conflict("duplicate", f"two tracks of {job.name} become track {target} on frame "
+                                               f"{state.frame}", (job.name,), (state.frame, state.frame),
+                                  ((job.name, state.track_id),)))
+            continue
+        wanted[state.frame, target] = state if target == state.track_id else replace(state, track_id=target)
+    return wanted, twice
 
 
 def _same(old: FrameState, new: FrameState) -> bool:
-    return (old.geometry, dict(old.attributes), old.source, old.confidence, old.model) == (
-        new.geometry, dict(new.attributes), new.source, new.confidence, new.model)
+    # Shapes as the store keeps them: comparing the bytes is much faster than the arrays, for every state.
+    return (old.geometry.kind, old.geometry.to_bytes(), old.attributes, old.source, old.confidence, old.model) == (
+        new.geometry.kind, new.geometry.to_bytes(), new.attributes, new.source, new.confidence, new.model)
 
 
 # ------------------------------------------------------------------ tags
@@ -577,7 +728,9 @@ def _plan_tag(project: Project, node: Node, frames: np.ndarray, versions, next_i
 
 
 def apply_merge(project: Project, plan: MergePlan) -> None:
-    """Write ``plan`` into ``project`` as one undo step, and record in each job what it became."""
+    """Write ``plan`` into ``project`` as one undo step, and record in each job what it became.  The pieces with
+    states to write are streamed again (``_pieces``) and must come to what the plan counted: else the project or
+    a job changed since the plan, and nothing is written."""
     if plan.blocked:
         raise RoadlabelError(project.folder, f"not merged: {len(plan.conflicts)} conflicts (see the report)")
     store = project.store
@@ -586,27 +739,35 @@ def apply_merge(project: Project, plan: MergePlan) -> None:
             store.allocate_id(identity)  # refuses an id handed out since the plan: the project changed
         for track in plan.tracks_put:
             store.put_track(track)
-        for track_id, frame in plan.states_deleted:
-            store.delete_state(track_id, frame)
-        for state in plan.states_put:
-            store.put_state(state)
+        deleted = put = 0
+        for piece in _pieces(project, plan, only=plan.pieces):
+            removed, added = piece.changes()
+            for track_id, frame in removed:
+                store.delete_state(track_id, frame)
+            for state in added:
+                store.put_state(state)
+            deleted, put = deleted + len(removed), put + len(added)
+        if (deleted, put) != (plan.states_deleted, plan.states_put):
+            raise RoadlabelError(project.folder, "not merged: the project or its jobs changed since the merge was "
+                                                 "planned")
         for track_id in plan.tracks_deleted:
             store.delete_track(track_id)
         for tag_id in plan.tags_deleted:
             store.delete_tag(tag_id)
         for tag in plan.tags_put:
             store.put_tag(tag)
-        _record_merge(project, plan)  # inside: a record never names a merge that failed to commit...
+        # inside: a record never names a merge that failed to commit...
+        _record_merge(plan, {name: digest.hexdigest(project) for name, digest in plan.merged.items()})
 
 
-def _record_merge(project: Project, plan: MergePlan) -> None:
+def _record_merge(plan: MergePlan, fingerprints: dict[str, str]) -> None:
     """... and one of a merge whose commit then failed is harmless: its ids are missing from the parent (they
     are new again) and the parent still matches the job's base."""
     for job in plan.jobs:
         record = read_record(job.folder)
         updated = {**record, "ids": {**record["ids"], **plan.records.get(job.name, {})},
                    "fingerprints": list(record["fingerprints"])}
-        fingerprint = slice_fingerprint(project, *job.frames)
+        fingerprint = fingerprints[job.name]
         if fingerprint not in updated["fingerprints"]:
             updated["fingerprints"].append(fingerprint)
         if updated != record:

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import Project, ProjectError, RoadlabelError, SequenceInfo, Source
+from ..core import FrameState, Project, ProjectError, RoadlabelError, SequenceInfo, Source
 from ..core.annotations import FrameRangeTag
 from ..io.atomic import AtomicOutputs
 from .jobs import JOBS_FOLDER, SPLIT_STEP, Base, Job, Move, Stage, State, jobs_of, now, write_job
@@ -97,21 +97,43 @@ def split_project(folder: str | Path, *, parts: int | None = None, frames: int |
 def slice_fingerprint(project: Project, first: int, last: int) -> str:
     """A hash of the project's slice on frames ``first``..``last``: the tracks alive there, their states there,
     and the frame-range tags clipped to those frames.  A job and its parent hash alike until either changes."""
-    digest = hashlib.sha256()
-    alive = set()
+    digest = SliceDigest(first, last)
     for item in project.store.iter_objects(range(first, last + 1)):
-        state = item.state
-        alive.add(item.track.id)
-        digest.update(_record("state", state.track_id, state.frame, state.geometry.kind.value, state.attributes,
-                              state.source.value, state.confidence, state.model))
-        digest.update(state.geometry.to_bytes())
-    for track_id in sorted(alive):
-        track = project.track(track_id)
-        digest.update(_record("track", track.id, track.class_name, track.attributes))
-    for tag in _tags_within(project.tags(), first, last):
-        digest.update(_record("tag", tag.id, tag.class_name, tag.start, tag.end, tag.attributes, tag.source.value,
-                              tag.confidence, tag.model))
-    return digest.hexdigest()
+        digest.add(item.state)
+    return digest.hexdigest(project)
+
+
+class SliceDigest:
+    """``slice_fingerprint`` taken state by state: ``add`` the slice's states in (frame, track id) order, then
+    ``hexdigest`` adds the tracks and tags of ``project`` (a merge hashes the states it streams anyway)."""
+
+    def __init__(self, first: int, last: int):
+        self.first, self.last = first, last
+        self._digest = hashlib.sha256()
+        self._alive: set[int] = set()
+
+    def add(self, state: FrameState) -> None:
+        self.update(state.track_id, self.record(state))
+
+    def update(self, track_id: int, record: bytes) -> None:
+        """Add a state by its ``record`` (a state in the slices of two jobs is encoded once for both)."""
+        self._alive.add(track_id)
+        self._digest.update(record)
+
+    @staticmethod
+    def record(state: FrameState) -> bytes:
+        return _record("state", state.track_id, state.frame, state.geometry.kind.value, state.attributes,
+                       state.source.value, state.confidence, state.model) + state.geometry.to_bytes()
+
+    def hexdigest(self, project: Project) -> str:
+        digest = self._digest.copy()
+        for track_id in sorted(self._alive):
+            track = project.track(track_id)
+            digest.update(_record("track", track.id, track.class_name, track.attributes))
+        for tag in _tags_within(project.tags(), self.first, self.last):
+            digest.update(_record("tag", tag.id, tag.class_name, tag.start, tag.end, tag.attributes,
+                                  tag.source.value, tag.confidence, tag.model))
+        return digest.hexdigest()
 
 
 def last_id(project: Project) -> int:

@@ -59,6 +59,9 @@ def test_tracks_states_and_frame_queries(project):
     assert [s.frame for s in project.keyframes_of(light.id)] == [5]
     assert project.objects_on(6)[0].state.confidence == 0.8
     assert project.objects_on(7) == []
+    assert project.store.state_frames() == [5, 6]
+    assert project.store.tracks_on(range(5, 6)) == {lane.id, light.id}
+    assert project.store.tracks_on(range(6, 10)) == {light.id} and project.store.tracks_on(range(7, 10)) == set()
 
 
 def test_edits_are_checked_against_taxonomy_and_frames(project):

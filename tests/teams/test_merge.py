@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from napari_roadlabel.cli import main
-from napari_roadlabel.core import Project, make_geometry
+from napari_roadlabel.core import Project, RoadlabelError, make_geometry
 from napari_roadlabel.teams.jobs import jobs_of
 from napari_roadlabel.teams.merge import apply_merge, plan_merge
 from napari_roadlabel.teams.record import RECORD_FILE
@@ -142,6 +142,20 @@ def test_a_second_merge_writes_nothing(capsys, parent, road, fingerprint):
     with Project.open(parent) as project:
         plan = plan_merge(project)
         assert plan.changes == 0 and not plan.new_ids and not plan.blocked
+
+
+def test_a_job_changed_between_plan_and_apply_writes_nothing(parent, road):
+    draw_everything(parent, road)
+    before = snapshot(parent)
+    second = jobs_of(parent)[1]
+    with Project.open(parent) as project:
+        plan = plan_merge(project)
+        with Project.open(second.folder) as job:  # an annotator goes on working meanwhile
+            job.delete_state(1, second.own[0] + 3)
+        with pytest.raises(RoadlabelError, match="changed since the merge was planned"):
+            apply_merge(project, plan)
+        assert project.undo() is None  # no step was kept
+    assert snapshot(parent) == before
 
 
 def test_dry_run_reports_and_writes_nothing(capsys, parent, road):
