@@ -19,7 +19,8 @@ Hungarian method on the mean similarity over those frames:
 
 - boxes, polygons and masks: IoU (``qa.agreement``; a box counts as a polygon against a polygon or mask),
 - lanes and other polylines: the CULane IoU of the lines drawn 30 px wide (``qa.lane_metrics``),
-- points and keypoints: 1 at the same place, down to 0 at ``2 * POINT_TOLERANCE`` px apart (mean over keypoints).
+- points, keypoints and skeletons: 1 at the same place, down to 0 at ``2 * POINT_TOLERANCE`` px apart (mean over
+  the keypoints; over a skeleton's points placed in both).
 
 A pair at ``MATCH_SIMILARITY`` or more becomes one track (the parent's id, else a new one).  Frame by
 frame, every shape near a border is drawn once and compared with all the others there (``similarities``).
@@ -448,13 +449,14 @@ def similarities(shapes: list[Geometry], size: tuple[int, int]) -> np.ndarray:
         for i, first in enumerate(drawn):
             for j in range(i, len(drawn)):
                 scores[lanes[i], lanes[j]] = scores[lanes[j], lanes[i]] = first.iou(drawn[j])
-    points = of({GeometryKind.POINT, GeometryKind.KEYPOINTS})
+    points = of({GeometryKind.POINT, GeometryKind.KEYPOINTS, GeometryKind.SKELETON})
     for i in points:
         for j in points:
             a, b = shapes[i], shapes[j]
             if a.kind is b.kind and len(a.points) == len(b.points):
-                distance = float(np.linalg.norm(a.points - b.points, axis=1).mean())
-                scores[i, j] = max(0.0, 1.0 - distance / (2 * POINT_TOLERANCE))
+                gaps = np.linalg.norm(a.points - b.points, axis=1)  # NaN where a skeleton's point is absent
+                if np.isfinite(gaps).any():
+                    scores[i, j] = max(0.0, 1.0 - float(np.nanmean(gaps)) / (2 * POINT_TOLERANCE))
     return scores
 
 

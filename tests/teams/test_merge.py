@@ -265,3 +265,18 @@ def test_without_overlap_the_last_and_first_own_frames_are_matched(tmp_path, roa
         for class_name in ("lane-line", "traffic-light", "traffic-sign"):
             assert len(project.tracks(class_name)) == {"lane-line": 5, "traffic-light": 1, "traffic-sign": 2}[
                 class_name]
+
+
+def test_skeletons_are_alike_by_their_points_placed_on_both_sides():
+    from napari_roadlabel.core import make_skeleton
+    from napari_roadlabel.teams.merge import similarities
+
+    points = np.array([[100.0, 50.0], [104.0, 60.0], [96.0, 60.0]])
+    here = make_skeleton(points, [2, 2, 1])
+    moved_points = points + [5.0, 0.0]
+    moved_points[1] = np.nan
+    moved = make_skeleton(moved_points, [2, 0, 2])  # 5 px to the right, its second point absent
+    far = make_skeleton(points + [40.0, 0.0], [2, 2, 2])
+    scores = similarities([here, moved, far], (640, 360))
+    assert scores[0, 1] == pytest.approx(1 - 5 / 20) and scores[1, 0] == scores[0, 1]
+    assert scores[0, 2] == 0.0 and scores[0, 0] == 1.0
