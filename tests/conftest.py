@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,27 @@ def small_video(tmp_path) -> Path:
         writer.write(frame)
     writer.release()
     return path
+
+
+# What each schema version added to the store, undone newest first to make an older project (migration tests).
+_ADDED_BY_SCHEMA = {
+    2: "DROP TABLE reviews; DROP TABLE comments;",
+    3: "DROP TABLE suggestions; DROP TABLE rejections; ALTER TABLE states DROP COLUMN model; "
+       "ALTER TABLE tags DROP COLUMN confidence; ALTER TABLE tags DROP COLUMN model;",
+    4: "DROP TABLE activity;",
+    5: "DROP TABLE relations;",
+}
+
+
+def as_schema(folder: Path, version: int, *, metadata: bool = True) -> None:
+    """Make the (closed) project in ``folder`` look as the code of schema ``version`` left it: what later
+    schemas added to the store dropped, and the versions set (in project.json too, unless ``metadata`` is
+    False)."""
+    newer = [script for added, script in sorted(_ADDED_BY_SCHEMA.items(), reverse=True) if added > version]
+    db = sqlite3.connect(folder / "annotations.sqlite")
+    db.executescript(" ".join(newer) + f" PRAGMA user_version={version};")
+    db.close()
+    if metadata:
+        path = folder / "project.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "schema_version": version}))
+

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
@@ -23,6 +22,7 @@ from napari_roadlabel.core.suggestions import (
 )
 from napari_roadlabel.io.formats.geojson import export_geojson, import_geojson
 from napari_roadlabel.qa.checks import run_checks
+from tests.conftest import as_schema
 
 LIGHT = box(100, 50, 120, 100)
 
@@ -192,12 +192,7 @@ def test_a_schema_2_project_gains_suggestions_on_opening(tmp_path):
     with Project.create(folder, SequenceInfo("clip.mp4", 10, 640, 360)) as project:
         light = light_track(project, range(3), Source.MANUAL)
         project.add_tag("school-zone-active", 1, 2)
-    db = sqlite3.connect(folder / "annotations.sqlite")
-    db.executescript("DROP TABLE relations; DROP TABLE activity; DROP TABLE suggestions; DROP TABLE rejections; "
-                     "ALTER TABLE states DROP COLUMN model; "
-                     "ALTER TABLE tags DROP COLUMN confidence; ALTER TABLE tags DROP COLUMN model; "
-                     "PRAGMA user_version=2;")
-    db.close()
+    as_schema(folder, 2, metadata=False)
     with Project.open(folder) as project:
         assert project.state(light, 1).model == "" and project.tags()[0].model == ""
         suggest(project, Scripted(states(light, range(3), "red")), None)

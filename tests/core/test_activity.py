@@ -10,6 +10,7 @@ from napari_roadlabel.core import Project, ProjectError, SequenceInfo, Source, b
 from napari_roadlabel.core.project import ANNOTATOR_VARIABLE
 from napari_roadlabel.core.store import SCHEMA_VERSION
 from napari_roadlabel.qa.review import Review
+from tests.conftest import as_schema
 
 LANE = make_geometry("polyline", [[100, 350], [200, 250], [300, 180]])
 
@@ -103,11 +104,7 @@ def make_schema_3(folder):
     """A schema-3 project as the code before the activity log wrote it."""
     with Project.create(folder, SequenceInfo("clip.mp4", 10, 640, 360)) as project:
         project.set_state(project.add_track("lane-line").id, 1, LANE)
-    db = sqlite3.connect(folder / "annotations.sqlite")
-    db.executescript("DROP TABLE activity; DROP TABLE relations; PRAGMA user_version=3;")
-    db.close()
-    metadata = json.loads((folder / "project.json").read_text())
-    (folder / "project.json").write_text(json.dumps({**metadata, "schema_version": 3}))
+    as_schema(folder, 3)
 
 
 def test_a_schema_3_project_is_migrated_on_opening_and_logs_from_then_on(tmp_path):

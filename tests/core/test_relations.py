@@ -1,7 +1,6 @@
 """Relations between objects (schema 5): taxonomy types, undoable edits, dangling ends, lanes and centrelines."""
 
 import itertools
-import json
 import sqlite3
 
 import numpy as np
@@ -21,6 +20,7 @@ from napari_roadlabel.core.annotations import RelationEnd
 from napari_roadlabel.core.lanes import fit_lane
 from napari_roadlabel.core.relations import centreline, dangling_relations, follow_cycles, lanes_on
 from napari_roadlabel.core.store import SCHEMA_VERSION
+from tests.conftest import as_schema
 
 LIGHT = box(300, 20, 315, 60)
 # Three straight lane lines, left to right at the bottom row: lanes (1|2) and (2|3).
@@ -219,11 +219,7 @@ def make_schema_4(folder):
     """A schema-4 project as the code before relations wrote it."""
     with Project.create(folder, SequenceInfo("clip.mp4", 10, 640, 360)) as project:
         project.set_state(project.add_track("traffic-light").id, 1, LIGHT)
-    db = sqlite3.connect(folder / "annotations.sqlite")
-    db.executescript("DROP TABLE relations; PRAGMA user_version=4;")
-    db.close()
-    metadata = json.loads((folder / "project.json").read_text())
-    (folder / "project.json").write_text(json.dumps({**metadata, "schema_version": 4}))
+    as_schema(folder, 4)
 
 
 def test_a_schema_4_project_is_migrated_on_opening_and_takes_relations(tmp_path):

@@ -1,7 +1,6 @@
 """Review verdicts, comments, progress and sign-off: stored with who and when, undoable, never touching geometry."""
 
 import json
-import sqlite3
 
 import pytest
 
@@ -10,6 +9,7 @@ from napari_roadlabel.core.review import ReviewStatus
 from napari_roadlabel.core.store import SCHEMA_VERSION
 from napari_roadlabel.qa.findings import Finding, Severity
 from napari_roadlabel.qa.review import Review
+from tests.conftest import as_schema
 
 LANE = make_geometry("polyline", [[100, 350], [200, 250], [300, 180]])
 
@@ -185,14 +185,7 @@ def test_a_schema_1_project_is_migrated_on_opening(tmp_path):
     folder = tmp_path / "old"
     with Project.create(folder, SequenceInfo("clip.mp4", 10, 640, 360)) as project:
         project.set_state(project.add_track("lane-line").id, 1, LANE)
-    db = sqlite3.connect(folder / "annotations.sqlite")
-    db.executescript("DROP TABLE relations; DROP TABLE activity; DROP TABLE reviews; DROP TABLE comments; "
-                     "DROP TABLE suggestions; DROP TABLE rejections; "
-                     "ALTER TABLE states DROP COLUMN model; ALTER TABLE tags DROP COLUMN confidence; "
-                     "ALTER TABLE tags DROP COLUMN model; PRAGMA user_version=1;")
-    db.close()
-    metadata = json.loads((folder / "project.json").read_text())
-    (folder / "project.json").write_text(json.dumps({**metadata, "schema_version": 1}))
+    as_schema(folder, 1)
     with Project.open(folder) as project:
         assert len(project.states_of(1)) == 1
         Review(project, "rita").accept_frame(1)

@@ -3,7 +3,6 @@ schema; read without changing a byte."""
 
 import json
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from napari_roadlabel.teams.merge import apply_merge, plan_merge
 from napari_roadlabel.teams.split import split_project
 from napari_roadlabel.teams.stages import move_job
 from napari_roadlabel.teams.status import dataset_status, find_projects
+from tests.conftest import as_schema
 
 SEQUENCE = SequenceInfo("clip.mp4", 10, 640, 360)
 
@@ -66,9 +66,7 @@ def dataset(tmp_path):
     add_job(root / "jobbed", "job-02", (5, 9), "ben", Stage.ANNOTATION, State.REJECTED,
             [("split", "lead"), ("submit", "ben"), ("reject", "rita")])
     labeled(root / "old", "ana").close()
-    db = sqlite3.connect(root / "old" / "annotations.sqlite")
-    db.executescript("DROP TABLE activity; DROP TABLE relations; PRAGMA user_version=3;")
-    db.close()
+    as_schema(root / "old", 3, metadata=False)
     (root / "broken").mkdir()
     Project.create(root / "broken", SEQUENCE).close()
     (root / "broken" / "annotations.sqlite").write_bytes(b"not a database" * 100)
