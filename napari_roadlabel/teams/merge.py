@@ -45,7 +45,7 @@ Conflicts (``Conflict.kind``), each blocking: nothing is written while one remai
   own range when there is an overlap) with no partner across;
 - ``duplicate``: a second track on one side matching a partner already taken, two tracks of one class of one job
   over ``DUPLICATE_IOU`` alike on the same frames, or two tracks of one job that become one on the same frame;
-- ``outside``: a job that has states or tags on frames outside its ``frames``;
+- ``outside``: a job that has states, tags or relations on frames outside its ``frames``;
 - ``stale``: a job made from an older state of the sequence: the parent's slice of the job's frames is neither
   what it was at the split nor what a merge of this job left;
 - ``tag-pieces``: a frame-range tag the jobs leave in separate pieces;
@@ -266,11 +266,12 @@ def _neighbours(jobs: list[Job]) -> list[tuple[Job, Job]]:
 
 def _outside(item: _JobData) -> list[Conflict]:
     job, (first, last), outside = item.job, item.job.frames, item.outside
-    outside_tags = [tag.id for tag in item.tags.values() if tag.start < first or tag.end > last]
-    if not outside and not outside_tags:
+    beyond = [(name, [entry.id for entry in entries.values() if entry.start < first or entry.end > last])
+              for name, entries in (("tags", item.tags), ("relations", item.relations))]
+    if not outside and not any(ids for _, ids in beyond):
         return []
     what = [f"states on {len(outside)} frames ({outside[0]}..{outside[-1]})"] if outside else []
-    what += [f"tags {', '.join(map(str, outside_tags))}"] if outside_tags else []
+    what += [f"{name} {', '.join(map(str, ids))}" for name, ids in beyond if ids]
     return [Conflict("outside", f"{' and '.join(what)} outside its frames {first}..{last}", (job.name,),
                      (first, last))]
 

@@ -362,3 +362,12 @@ def test_a_relation_to_a_track_the_merge_deletes_blocks(related):
                 project.delete_state(10, state.frame)
     found = conflicts_of(related)
     assert [c.kind for c in found] == ["relation"] and "not in the merge" in found[0].detail
+
+
+def test_a_relation_beyond_the_jobs_frames_is_outside(related):
+    first = jobs_of(related)[0]
+    with Project.open(first.folder) as project:
+        (relation,) = project.relations()
+        project.update_relation(relation.id, end=first.frames[1] + 10)
+    found = conflicts_of(related)
+    assert [(c.kind, c.jobs) for c in found] == [("outside", ("job-01",))] and "relations" in found[0].detail
