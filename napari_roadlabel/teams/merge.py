@@ -166,7 +166,7 @@ class MergePlan:
                 "jobs": [job.to_dict() for job in self.jobs], "borders": [border.to_dict() for border in self.borders],
                 "job_conflicts": [conflict.to_dict() for conflict in self.conflicts
                                   if not any(conflict in border.conflicts for border in self.borders)],
-                "writes": {"new tracks and tags": len(self.new_ids), "tracks": len(self.tracks_put),
+                "writes": {"new tracks, tags and relations": len(self.new_ids), "tracks": len(self.tracks_put),
                            "states": self.states_put, "states deleted": self.states_deleted,
                            "tracks deleted": len(self.tracks_deleted), "tags": len(self.tags_put),
                            "tags deleted": len(self.tags_deleted), "relations": len(self.relations_put),

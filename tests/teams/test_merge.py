@@ -137,7 +137,7 @@ def test_a_second_merge_writes_nothing(capsys, parent, road, fingerprint):
     merged = snapshot(parent)
     records = {job.name: (job.folder / RECORD_FILE).read_text() for job in jobs_of(parent)}
     code, out, _ = run(capsys, "jobs", "merge", parent)
-    assert code == 0 and "0 changes, 0 new tracks and tags" in out
+    assert code == 0 and "0 changes, 0 new tracks, tags and relations" in out
     assert snapshot(parent) == merged
     assert {job.name: (job.folder / RECORD_FILE).read_text() for job in jobs_of(parent)} == records
     with Project.open(parent) as project:
