@@ -296,6 +296,9 @@ def _info(args) -> None:
               f"{f', {sequence.fps:g} fps' if sequence.fps else ''})")
         print(f"annotator  {project.metadata.get('annotator') or '-'}")
         print(f"tags       {summary['tags']}")
+        relations = summary["relations"]
+        by_type = ", ".join(f"{count} {name}" for name, count in sorted(relations.items()))
+        print(f"relations  {sum(relations.values())}{f'  ({by_type})' if relations else ''}")
         print(f"\n{'class':<20} {'tracks':>7} {'keyframes':>10} {'other states':>13}")
         for class_name in sorted(set(summary["tracks"]) | set(summary["states"])):
             states = summary["states"].get(class_name, {})

@@ -82,7 +82,8 @@ def _merge(args) -> int:
         return EXIT_BLOCKED
     verb = "would write" if args.dry_run else "merged"
     print(f"{verb} {counted(len(plan.jobs), 'job')}: {counted(plan.changes, 'change')}, "
-          f"{counted(len(plan.new_ids), 'new track or tag', 'new tracks and tags')}; report: {html}")
+          f"{counted(len(plan.new_ids), 'new track, tag or relation', 'new tracks, tags and relations')}; "
+          f"report: {html}")
     return 0
 
 

@@ -187,14 +187,17 @@ class Project:
         return self.store.state(track_id, frame)
 
     def summary(self) -> dict[str, Any]:
-        """Counts for `roadlabel info`: tracks per class and states per class and source."""
+        """Counts for `roadlabel info`: tracks per class, states per class and source, tags, relations per type."""
         tracks: dict[str, int] = {}
         for track in self.store.tracks():
             tracks[track.class_name] = tracks.get(track.class_name, 0) + 1
         states: dict[str, dict[str, int]] = {}
         for (class_name, source), count in self.store.count_states().items():
             states.setdefault(class_name, {})[source] = count
-        return {"tracks": tracks, "states": states, "tags": len(self.store.tags())}
+        relations: dict[str, int] = {}
+        for relation in self.store.relations():
+            relations[relation.type] = relations.get(relation.type, 0) + 1
+        return {"tracks": tracks, "states": states, "tags": len(self.store.tags()), "relations": relations}
 
     # ---------------------------------------------------------- editing
 

@@ -45,13 +45,23 @@ Conflicts (``Conflict.kind``), each blocking: nothing is written while one remai
   own range when there is an overlap) with no partner across;
 - ``duplicate``: a second track on one side matching a partner already taken, two tracks of one class of one job
   over ``DUPLICATE_IOU`` alike on the same frames, or two tracks of one job that become one on the same frame;
-- ``outside``: a job that has states or tags on frames outside its ``frames``;
+- ``outside``: a job that has states, tags or relations on frames outside its ``frames``;
 - ``stale``: a job made from an older state of the sequence: the parent's slice of the job's frames is neither
   what it was at the split nor what a merge of this job left;
-- ``tag-pieces``: a frame-range tag the jobs leave in separate pieces.
+- ``tag-pieces``: a frame-range tag the jobs leave in separate pieces;
+- ``relation``: a relation with an end not in the merge's result (its track deleted, or a job's new track that
+  is on no frames the job owns), one the jobs leave in separate pieces, or one whose ends two jobs set apart.
 
 A new tag in one job that ends at the border and a tag of the same class and attributes in the next job that
 starts there become one tag.  Review marks and comments stay where they are made (not merged).
+
+Relations (few: held whole) go like tags.  A relation's frames in the parent become those of the jobs' pieces
+on their own ranges (pieces that touch across a border make one range), and the parent's own outside them
+(outside every own range, and on the own range of a job that was never given it); its ends are those of the
+pieces, mapped through the tracks' parent ids (a new track stitched across a border is one parent id).  A new
+relation gets a new parent id, recorded like a new track's; a new relation ending at a border and one of the
+same type and mapped ends starting there become one.  A relation is never written with an end the merge does
+not keep.
 """
 
 from __future__ import annotations
@@ -68,6 +78,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..core import FrameRangeTag, FrameState, Geometry, GeometryKind, Project, ProjectError, RoadlabelError, Track
+from ..core.annotations import Relation, RelationEnd
 from ..core.geometry import make_geometry
 from ..qa.agreement import box_ious, region_ious
 from ..qa.lane_metrics import culane_windows
@@ -80,9 +91,10 @@ DUPLICATE_IOU = 0.9  # two tracks of one job this alike on the same frames are o
 POINT_TOLERANCE = 10.0  # px: points this far apart are half alike
 LANE_WIDTH = 30  # px: lines are compared drawn this thick (CULane's width)
 REGION_KINDS = frozenset({GeometryKind.BOX, GeometryKind.POLYGON, GeometryKind.MASK})
-KINDS = ("class", "attribute", "poor-match", "unpartnered", "duplicate", "outside", "stale", "tag-pieces")
+KINDS = ("class", "attribute", "poor-match", "unpartnered", "duplicate", "outside", "stale", "tag-pieces",
+         "relation")
 
-Node = tuple[str, int]  # ("", parent id) for a parent track or tag, (job name, id) for one a job made
+Node = tuple[str, int]  # ("", parent id) for a parent track, tag or relation; (job name, id) for one a job made
 
 
 @dataclass(frozen=True)
@@ -132,6 +144,8 @@ class MergePlan:
     tracks_deleted: list[int] = field(default_factory=list)
     tags_put: list[FrameRangeTag] = field(default_factory=list)
     tags_deleted: list[int] = field(default_factory=list)
+    relations_put: list[Relation] = field(default_factory=list)
+    relations_deleted: list[int] = field(default_factory=list)
     records: dict[str, dict[int, int]] = field(default_factory=dict)  # job -> its new id -> the parent's id
     targets: dict[str, dict[int, int]] = field(default_factory=dict)  # job -> its track id -> the parent's id
     merged: dict[str, SliceDigest] = field(default_factory=dict)  # job -> the parent's states on its frames after
@@ -144,17 +158,19 @@ class MergePlan:
     @property
     def changes(self) -> int:
         return (len(self.tracks_put) + self.states_put + self.states_deleted + len(self.tracks_deleted)
-                + len(self.tags_put) + len(self.tags_deleted))
+                + len(self.tags_put) + len(self.tags_deleted) + len(self.relations_put)
+                + len(self.relations_deleted))
 
     def to_dict(self) -> dict:
         return {"project": str(self.project), "blocked": self.blocked, "conflicts": len(self.conflicts),
                 "jobs": [job.to_dict() for job in self.jobs], "borders": [border.to_dict() for border in self.borders],
                 "job_conflicts": [conflict.to_dict() for conflict in self.conflicts
                                   if not any(conflict in border.conflicts for border in self.borders)],
-                "writes": {"new tracks and tags": len(self.new_ids), "tracks": len(self.tracks_put),
+                "writes": {"new tracks, tags and relations": len(self.new_ids), "tracks": len(self.tracks_put),
                            "states": self.states_put, "states deleted": self.states_deleted,
                            "tracks deleted": len(self.tracks_deleted), "tags": len(self.tags_put),
-                           "tags deleted": len(self.tags_deleted)}}
+                           "tags deleted": len(self.tags_deleted), "relations": len(self.relations_put),
+                           "relations deleted": len(self.relations_deleted)}}
 
 
 # ------------------------------------------------------------------ what a job holds
@@ -169,6 +185,7 @@ class _JobData:
     tracks: dict[int, Track]
     states: dict[int, dict[int, FrameState]]  # track id -> frame -> state, on the compared frames
     tags: dict[int, FrameRangeTag]
+    relations: dict[int, Relation]
     record: dict  # the job's merge record (record.py)
     owned: set[int]  # the tracks with a state on its own frames
     outside: list[int]  # the frames outside its frames that hold a state
@@ -197,7 +214,8 @@ def _read_job(job: Job, compared: list[range]) -> _JobData:
                 states[item.track.id][item.state.frame] = item.state
         first, last = job.frames
         return _JobData(job, {track.id: track for track in opened.tracks()}, dict(states),
-                        {tag.id: tag for tag in opened.tags()}, read_record(job.folder),
+                        {tag.id: tag for tag in opened.tags()},
+                        {relation.id: relation for relation in opened.relations()}, read_record(job.folder),
                         store.tracks_on(range(job.own[0], job.own[1] + 1)),
                         [frame for frame in store.state_frames() if not first <= frame <= last])
 
@@ -224,7 +242,7 @@ def plan_merge(project: Project) -> MergePlan:
         compared[b.name].append(range(pairs[0][1], pairs[-1][1] + 1))
     data = [_read_job(job, compared[job.name]) for job in jobs]
     parent_tracks = {track.id for track in project.tracks()}
-    parent_ids = parent_tracks | {tag.id for tag in project.tags()}
+    parent_ids = parent_tracks | {tag.id for tag in project.tags()} | {relation.id for relation in project.relations()}
     outside = [conflict for item in data for conflict in _outside(item)]
     groups = _Groups()
     for item in data:
@@ -238,6 +256,7 @@ def plan_merge(project: Project) -> MergePlan:
     _plan_tags(project, data, parent_ids, plan)
     stale = _plan_states(project, data, plan)
     plan.conflicts[len(outside):len(outside)] = stale  # the conflicts of whole jobs first
+    _plan_relations(project, data, parent_ids, plan)
     return plan
 
 
@@ -247,11 +266,12 @@ def _neighbours(jobs: list[Job]) -> list[tuple[Job, Job]]:
 
 def _outside(item: _JobData) -> list[Conflict]:
     job, (first, last), outside = item.job, item.job.frames, item.outside
-    outside_tags = [tag.id for tag in item.tags.values() if tag.start < first or tag.end > last]
-    if not outside and not outside_tags:
+    beyond = [(name, [entry.id for entry in entries.values() if entry.start < first or entry.end > last])
+              for name, entries in (("tags", item.tags), ("relations", item.relations))]
+    if not outside and not any(ids for _, ids in beyond):
         return []
     what = [f"states on {len(outside)} frames ({outside[0]}..{outside[-1]})"] if outside else []
-    what += [f"tags {', '.join(map(str, outside_tags))}"] if outside_tags else []
+    what += [f"{name} {', '.join(map(str, ids))}" for name, ids in beyond if ids]
     return [Conflict("outside", f"{' and '.join(what)} outside its frames {first}..{last}", (job.name,),
                      (first, last))]
 
@@ -726,6 +746,111 @@ def _plan_tag(project: Project, node: Node, frames: np.ndarray, versions, next_i
         plan.records.setdefault(item.job.name, {})[job_tag.id] = next_id
 
 
+# ------------------------------------------------------------------ relations
+
+
+def _plan_relations(project: Project, data: list[_JobData], parent_ids: set[int], plan: MergePlan) -> None:
+    """Each relation's frames and ends (see the module's docstring); after the tracks' (their parent ids) and
+    the states' (the tracks the merge deletes)."""
+    owned = np.zeros(project.sequence.frame_count, dtype=bool)
+    for item in data:
+        owned[item.job.own[0]:item.job.own[1] + 1] = True
+    coverage: dict[Node, np.ndarray] = {}
+    versions: dict[Node, list[tuple[_JobData | None, Relation]]] = defaultdict(list)  # ends as the parent's ids
+    parent = {relation.id: relation for relation in project.relations()}
+    for relation in parent.values():
+        kept = ~owned
+        for item in data:  # a job never given it says nothing about it
+            if relation.id not in item.record["base"]:
+                kept[item.job.own[0]:item.job.own[1] + 1] = True
+        frames = np.zeros_like(owned)
+        frames[relation.start:relation.end + 1] = True
+        coverage[("", relation.id)] = frames & kept
+        if coverage[("", relation.id)].any():
+            versions[("", relation.id)].append((None, relation))
+    for item in data:
+        first, last = item.job.own
+        for relation in item.relations.values():
+            node = item.node(relation.id, parent_ids)
+            if (node[0] == "" and node[1] not in parent) or relation.start > last or relation.end < first:
+                continue  # deleted in the parent since (the job is stale then), or not on the job's own frames
+            mapped = _mapped(relation, plan.targets.get(item.job.name, {}))
+            if mapped is None:
+                plan.conflicts.append(Conflict("relation", f"{relation} of {item.job.name}: an end is on no frames "
+                                                           "the merge keeps", (item.job.name,), (first, last)))
+                continue
+            frames = coverage.setdefault(node, np.zeros_like(owned))
+            frames[max(relation.start, first):min(relation.end, last) + 1] = True
+            versions[node].append((item, mapped))
+    _join_new_relations(data, coverage, versions)
+    for node in sorted(coverage, key=lambda node: (node[0] != "", node)):
+        _plan_relation(project, node, coverage[node], versions.get(node, []), plan)
+
+
+def _mapped(relation: Relation, targets: dict[int, int]) -> Relation | None:
+    """The relation with its ends' tracks under their parent ids; None when one has none."""
+    ends = []
+    for end in (relation.source, relation.target):
+        ids = [targets.get(track_id) for track_id in end.track_ids]
+        if None in ids:
+            return None
+        ends.append(RelationEnd(*ids))
+    return replace(relation, source=ends[0], target=ends[1])
+
+
+def _join_new_relations(data: list[_JobData], coverage: dict, versions: dict) -> None:
+    """A new relation ending at a border and one of the same type and ends starting there become one."""
+    for a, b in pairwise(data):
+        cut = b.job.own[0]
+        for node_a in [node for node in coverage if node[0] and coverage[node][cut - 1]
+                       and any(item is a for item, _ in versions[node])]:  # joined at the last border, too
+            same = _ends(versions[node_a][-1][1])
+            node_b = next((node for node in coverage if node[0] == b.job.name and coverage[node][cut]
+                           and _ends(versions[node][-1][1]) == same), None)
+            if node_b is not None:
+                coverage[node_a] |= coverage.pop(node_b)
+                versions[node_a] += versions.pop(node_b)
+
+
+def _ends(relation: Relation) -> tuple:
+    return relation.type, relation.source, relation.target
+
+
+def _track_ids(relation: Relation) -> tuple[int, ...]:
+    return relation.source.track_ids + relation.target.track_ids
+
+
+def _plan_relation(project: Project, node: Node, frames: np.ndarray, versions, plan: MergePlan) -> None:
+    runs = np.flatnonzero(np.diff(np.concatenate([[0], frames.astype(np.int8), [0]])))
+    existing = node[0] == ""
+    jobs = tuple(sorted({item.job.name for item, _ in versions if item is not None}))
+    name = f"relation {node[1]}" + ("" if existing else f" of {node[0]}")
+    if not len(runs):
+        if existing and not set(_track_ids(project.relation(node[1]))) & set(plan.tracks_deleted):
+            plan.relations_deleted.append(node[1])  # (else it goes with its track)
+        return
+    if len(runs) > 2:
+        plan.conflicts.append(Conflict("relation", f"{name} would be left in {len(runs) // 2} pieces", jobs))
+        return
+    if len({_ends(relation) for _, relation in versions}) > 1:
+        plan.conflicts.append(Conflict("relation", f"{name}: jobs set different ends", jobs))
+        return
+    sample = versions[0][1]
+    kept = set(plan.new_ids) | {track.id for track in project.tracks()}
+    if not set(_track_ids(sample)) <= kept - set(plan.tracks_deleted):
+        plan.conflicts.append(Conflict("relation", f"{name} ({sample.source} {sample.type} {sample.target}): an "
+                                                   "end's track is not in the merge", jobs))
+        return
+    identity = node[1] if existing else project.store.next_id() + len(plan.new_ids)
+    relation = replace(sample, id=identity, start=int(runs[0]), end=int(runs[1]) - 1)
+    if not existing:
+        plan.new_ids.append(identity)
+        for item, job_relation in versions:
+            plan.records.setdefault(item.job.name, {})[job_relation.id] = identity
+    if not existing or relation != project.relation(identity):
+        plan.relations_put.append(relation)
+
+
 # ------------------------------------------------------------------ writing
 
 
@@ -758,6 +883,10 @@ def apply_merge(project: Project, plan: MergePlan) -> None:
             store.delete_tag(tag_id)
         for tag in plan.tags_put:
             store.put_tag(tag)
+        for relation_id in plan.relations_deleted:
+            store.delete_relation(relation_id)
+        for relation in plan.relations_put:
+            store.put_relation(relation)
         # inside: a record never names a merge that failed to commit...
         _record_merge(plan, {name: digest.hexdigest(project) for name, digest in plan.merged.items()})
 

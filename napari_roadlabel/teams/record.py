@@ -1,7 +1,8 @@
 """What a job remembers for merging, in ``merge-record.json`` beside its job.json.
 
 - ``base``: the track-level attributes of its tracks and tags when it was split (id -> attributes), so that a
-  merge tells a value the job changed from one it kept, whatever merges did to the parent since;
+  merge tells a value the job changed from one it kept, whatever merges did to the parent since; and {} for
+  each relation it was given, so that a merge tells a relation the job deleted from one it never had;
 - ``ids``: the parent id each track or tag the job made became at a merge, so the next merge updates it
   instead of adding it again;
 - ``fingerprints``: the parent's slice of the job's frames after each merge of it (see ``split.slice_fingerprint``),

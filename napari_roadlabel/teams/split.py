@@ -8,8 +8,9 @@ neighbours share the frames around each border and the merge can stitch the
 tracks that cross it.  A job is a project of its own: the parent's sequence
 (its video referenced, not copied, by a path relative to the job), taxonomy and
 frame numbers, and the parent's slice on ``frames``: every track alive there
-under its own id, its states on those frames, and the frame-range tags clipped
-to them.  Ids the job hands out start after the parent's, so a track a job
+under its own id, its states on those frames, and the frame-range tags and
+relations clipped to them (a relation only when the tracks at both its ends are
+in the job; ids kept too).  Ids the job hands out start after the parent's, so a track a job
 makes is never taken for one of the parent's.
 
 Where a border goes: each nominal border (parts of equal length, or every K
@@ -44,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import FrameState, Project, ProjectError, RoadlabelError, SequenceInfo, Source
-from ..core.annotations import FrameRangeTag
+from ..core.annotations import FrameRangeTag, Relation
 from ..io.atomic import AtomicOutputs
 from .jobs import JOBS_FOLDER, SPLIT_STEP, Base, Job, Move, Stage, State, jobs_of, now, write_job
 from .record import empty_record, write_record
@@ -248,6 +249,7 @@ def _make_job(parent: Project, jobs_folder: Path, name: str, own: tuple[int, int
     with Project.create(folder, sequence, taxonomy=parent.taxonomy, annotator=assignee) as job_project:
         _copy_slice(parent, job_project, *frames)
         base = {item.id: dict(item.attributes) for item in (*job_project.tracks(), *job_project.tags())}
+        base.update({relation.id: {} for relation in job_project.relations()})
     write_record(folder, {**empty_record(), "base": base})
     base = Base(fingerprint=slice_fingerprint(parent, *frames), max_track_id=last_id(parent))
     job = Job(name=name, folder=folder, frames=frames, own=own, parent=parent.folder, base=base, assignee=assignee,
@@ -259,26 +261,32 @@ def _make_job(parent: Project, jobs_folder: Path, name: str, own: tuple[int, int
 
 
 def _copy_slice(parent: Project, job: Project, first: int, last: int) -> None:
-    """The parent's tracks alive on ``first``..``last`` (their ids kept), their states there, and its tags
-    clipped to those frames; the job's next id is the parent's."""
+    """The parent's tracks alive on ``first``..``last`` (their ids kept), their states there, and its tags and
+    relations clipped to those frames (a relation with both ends' tracks there); the job's next id is the
+    parent's."""
     states = list(parent.store.iter_objects(range(first, last + 1)))
     tracks = {item.track.id: item.track for item in states}
     tags = {tag.id: tag for tag in _tags_within(parent.tags(), first, last)}
+    relations = {relation.id: relation for relation in _tags_within(parent.relations(), first, last)
+                 if set(relation.source.track_ids + relation.target.track_ids) <= tracks.keys()}
     store = job.store
     with job.group(SPLIT_STEP):
-        for identity in sorted(tracks.keys() | tags.keys()):  # ids are handed out in increasing order only
+        for identity in sorted(tracks.keys() | tags.keys() | relations.keys()):  # ids only ever increase
             store.allocate_id(identity)
             if identity in tracks:
                 store.put_track(tracks[identity])
-            else:
+            elif identity in tags:
                 store.put_tag(tags[identity])
+            else:
+                store.put_relation(relations[identity])
         for item in states:
             store.put_state(item.state)
         if store.next_id() <= last_id(parent):
             store.allocate_id(last_id(parent))
 
 
-def _tags_within(tags: Iterable[FrameRangeTag], first: int, last: int) -> list[FrameRangeTag]:
+def _tags_within(tags: Iterable[FrameRangeTag | Relation], first: int, last: int) -> list:
+    """The tags (or relations) on ``first``..``last``, clipped to those frames."""
     return [replace(tag, start=max(tag.start, first), end=min(tag.end, last)) for tag in tags
             if tag.start <= last and tag.end >= first]
 

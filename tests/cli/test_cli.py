@@ -6,6 +6,7 @@ import pytest
 
 from napari_roadlabel.cli import main
 from napari_roadlabel.core import Project, make_geometry
+from napari_roadlabel.core.annotations import RelationEnd
 
 
 def run(capsys, *args):
@@ -33,6 +34,24 @@ def test_info_counts_keyframes_by_class(capsys, tmp_path, small_video):
     code, out, _ = run(capsys, "info", tmp_path / "p")
     row = next(line.split() for line in out.splitlines() if line.startswith("lane-line"))
     assert code == 0 and row == ["lane-line", "1", "2", "0"]
+    assert "relations  0\n" in out
+
+
+def test_info_counts_relations_by_type(capsys, tmp_path, small_video):
+    run(capsys, "new", tmp_path / "p", "--source", small_video)
+    with Project.open(tmp_path / "p") as project:
+        lines = [project.add_track("lane-line") for _ in range(3)]
+        for index, line in enumerate(lines):
+            project.set_state(line.id, 0, make_geometry("polyline", [[10 + 50 * index, 89], [20 + 50 * index, 10]]))
+        light = project.add_track("traffic-light")
+        left, right = RelationEnd.lane(lines[0].id, lines[1].id), RelationEnd.lane(lines[1].id, lines[2].id)
+        project.add_relation("governs", RelationEnd(light.id), left, 0, 11)
+        project.add_relation("governs", RelationEnd(light.id), right, 0, 5)
+        project.add_relation("follows", right, left, 2, 4)
+    code, out, _ = run(capsys, "info", tmp_path / "p")
+    assert code == 0 and "relations  3  (1 follows, 2 governs)" in out
+    code, out, _ = run(capsys, "info", tmp_path / "p", "--json")
+    assert json.loads(out)["relations"] == {"governs": 2, "follows": 1}
 
 
 def test_export_then_import(capsys, tmp_path, small_video):

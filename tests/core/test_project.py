@@ -193,6 +193,7 @@ def test_summary_counts_tracks_and_keyframes(project):
     summary = project.summary()
     assert summary["tracks"] == {"lane-line": 1}
     assert summary["states"] == {"lane-line": {"manual": 1, "interpolated": 1}}
+    assert summary["relations"] == {}
 
 
 def test_open_refuses_missing_and_corrupt_projects(tmp_path, fingerprint):

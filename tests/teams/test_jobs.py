@@ -155,3 +155,19 @@ def test_a_second_split_is_refused_while_jobs_exist(capsys, parent, fingerprint)
     code, _, err = run(capsys, "jobs", "split", parent, "--parts", 3)
     assert code == 1 and "has 2 jobs already" in err and "--resplit" in err
     assert fingerprint(parent) == before
+
+
+def test_each_job_gets_the_relations_on_its_frames_clipped_under_the_same_ids(parent):
+    from napari_roadlabel.core.annotations import RelationEnd
+
+    with Project.open(parent) as project:  # the light governs the lane between lines 2 and 3; a sign, early on
+        whole = project.add_relation("governs", RelationEnd(9), RelationEnd.lane(2, 3), 0, 59)
+        early = project.add_relation("governs", RelationEnd(10), RelationEnd.lane(2, 3), 5, 12)
+    jobs = split_project(parent, parts=3, overlap=4)
+    for job in jobs:
+        first, last = job.frames
+        with Project.open(job.folder) as part:
+            expected = [(whole.id, first, last)] + [(early.id, max(5, first), min(12, last))] * (first <= 12)
+            assert sorted((r.id, r.start, r.end) for r in part.relations()) == sorted(expected)
+            assert all((r.source, r.target) == ((whole if r.id == whole.id else early).source, whole.target)
+                       for r in part.relations())

@@ -12,6 +12,7 @@ import pytest
 
 from napari_roadlabel.cli import main
 from napari_roadlabel.core import Project, RoadlabelError, make_geometry
+from napari_roadlabel.core.annotations import RelationEnd
 from napari_roadlabel.teams.jobs import jobs_of
 from napari_roadlabel.teams.merge import apply_merge, plan_merge
 from napari_roadlabel.teams.record import RECORD_FILE
@@ -136,7 +137,7 @@ def test_a_second_merge_writes_nothing(capsys, parent, road, fingerprint):
     merged = snapshot(parent)
     records = {job.name: (job.folder / RECORD_FILE).read_text() for job in jobs_of(parent)}
     code, out, _ = run(capsys, "jobs", "merge", parent)
-    assert code == 0 and "0 changes, 0 new tracks and tags" in out
+    assert code == 0 and "0 changes, 0 new tracks, tags and relations" in out
     assert snapshot(parent) == merged
     assert {job.name: (job.folder / RECORD_FILE).read_text() for job in jobs_of(parent)} == records
     with Project.open(parent) as project:
@@ -280,3 +281,93 @@ def test_skeletons_are_alike_by_their_points_placed_on_both_sides():
     scores = similarities([here, moved, far], (640, 360))
     assert scores[0, 1] == pytest.approx(1 - 5 / 20) and scores[1, 0] == scores[0, 1]
     assert scores[0, 2] == 0.0 and scores[0, 0] == 1.0
+
+
+# ------------------------------------------------------------------ relations
+
+
+@pytest.fixture(scope="module")
+def related_split(tmp_path_factory, road):
+    """As ``split_parent``, with sign 10 governing the lane between lane lines 1 and 2 on frames 0..53."""
+    folder = tmp_path_factory.mktemp("related") / "parent"
+    make_parent(folder, road, without={LANE, LIGHT, SIGN, ACTIVE})
+    with Project.open(folder) as project:
+        project.add_relation("governs", RelationEnd(10), RelationEnd.lane(1, 2), 0, 53)
+    split_project(folder, parts=3, overlap=4)
+    return folder
+
+
+@pytest.fixture
+def related(tmp_path, related_split):
+    return shutil.copytree(related_split, tmp_path / "parent")
+
+
+def relations_of(folder) -> list:
+    with Project.open(folder) as project:
+        return sorted((r.id, r.type, r.source, r.target, r.start, r.end) for r in project.relations())
+
+
+def test_relations_the_jobs_kept_merge_to_nothing(capsys, related):
+    before = relations_of(related)
+    code, out, _ = run(capsys, "jobs", "merge", related)
+    assert code == 0 and "0 changes" in out
+    assert relations_of(related) == before
+
+
+def test_a_new_relation_across_a_border_joins_into_one_on_the_stitched_track(related, road):
+    first, second, _ = jobs_of(related)
+    before, relations_before = snapshot(related), relations_of(related)
+    lights = [draw(first, road, LIGHT), draw(second, road, LIGHT, frames=(second.frames[0], second.own[1]))]
+    for job, light, (start, end) in zip((first, second), lights, ((0, first.frames[1]), (second.frames[0], 30)),
+                                        strict=True):
+        with Project.open(job.folder) as project:
+            project.add_relation("governs", RelationEnd(light), RelationEnd.lane(1, 2), start, end)
+    with Project.open(related) as project:
+        apply_merge(project, plan_merge(project))
+        (light,) = project.tracks("traffic-light")
+        made = [r for r in project.relations() if r.source == RelationEnd(light.id)]
+        assert [(r.type, r.target, r.start, r.end) for r in made] == [("governs", RelationEnd.lane(1, 2), 0, 30)]
+        again = plan_merge(project)  # the jobs' records name the relation's parent id now
+        assert again.changes == 0 and not again.new_ids and not again.blocked
+        assert project.undo() == "merge jobs"
+    assert snapshot(related) == before and relations_of(related) == relations_before
+
+
+def test_a_job_shortening_a_relation_sets_its_frames(related):
+    _, _, third = jobs_of(related)
+    with Project.open(third.folder) as project:
+        (relation,) = project.relations()
+        project.update_relation(relation.id, end=third.own[0] + 2)
+    with Project.open(related) as project:
+        apply_merge(project, plan_merge(project))
+    assert [(start, end) for *_, start, end in relations_of(related)] == [(0, third.own[0] + 2)]
+
+
+def test_a_relation_whose_end_is_gone_blocks_and_writes_nothing(capsys, related, road):
+    _, second, _ = jobs_of(related)
+    sign = draw(second, road, SIGN, shape=centre, frames=(second.frames[0], second.own[0] - 1))  # overlap only
+    with Project.open(second.folder) as project:
+        project.add_relation("governs", RelationEnd(sign), RelationEnd.lane(1, 2), second.frames[0], second.own[1])
+    before, relations_before = snapshot(related), relations_of(related)
+    code, out, _ = run(capsys, "jobs", "merge", related)
+    assert code == 2 and "not merged: 1 conflict" in out
+    assert [c.kind for c in conflicts_of(related)] == ["relation"]
+    assert snapshot(related) == before and relations_of(related) == relations_before
+
+
+def test_a_relation_to_a_track_the_merge_deletes_blocks(related):
+    for job in jobs_of(related):  # every job removes sign 10 from its frames but keeps the track and its relation
+        with Project.open(job.folder) as project:
+            for state in project.states_of(10):
+                project.delete_state(10, state.frame)
+    found = conflicts_of(related)
+    assert [c.kind for c in found] == ["relation"] and "not in the merge" in found[0].detail
+
+
+def test_a_relation_beyond_the_jobs_frames_is_outside(related):
+    first = jobs_of(related)[0]
+    with Project.open(first.folder) as project:
+        (relation,) = project.relations()
+        project.update_relation(relation.id, end=first.frames[1] + 10)
+    found = conflicts_of(related)
+    assert [(c.kind, c.jobs) for c in found] == [("outside", ("job-01",))] and "relations" in found[0].detail
