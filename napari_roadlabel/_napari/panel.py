@@ -1,5 +1,5 @@
 """The labeling part of the dock: class to draw, the frame's objects, the selected object's attributes
-and a timeline of where its per-frame attributes change, and the list of key bindings.
+and a timeline of where its per-frame attributes change, its relations, and the list of key bindings.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..core import AnnotationError, AttributeSpec, RoadlabelError, Scope, Source
-from ..core.annotations import FrameState
+from ..core.annotations import FrameState, Relation
 from ..core.lane_order import order_name
 from ..core.suggestions import ATTRIBUTES
 from ..core.taxonomy import AttributeType
@@ -347,6 +347,53 @@ def value_color(value: Any) -> str:
     return f"#{int(red * 255):02x}{int(green * 255):02x}{int(blue * 255):02x}"
 
 
+FIRST_FITTING = "(first that fits)"
+
+
+class RelationControls(QWidget):
+    """The relation type Alt-L makes, and the selected object's relations (type, other end, frames) to delete."""
+
+    def __init__(self, workspace: Workspace, report: Callable[[RoadlabelError], None]):
+        super().__init__()
+        self.workspace = workspace
+        self.type = ComboBox(label="type", choices=[FIRST_FITTING, *workspace.relating.type_names()],
+                             tooltip="The relation Alt-L makes from the marked source (Alt-M) to the selected object")
+        self.type.changed.connect(lambda name: setattr(workspace.relating, "type_name",
+                                                       None if name == FIRST_FITTING else name))
+        self.list = QListWidget()
+        self.delete = PushButton(text="Delete relation", tooltip="Delete the relation picked in the list")
+        self.delete.changed.connect(lambda *args: _reporting(report, self._delete_picked))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.type.native, self.list, self.delete.native):
+            layout.addWidget(widget)
+        workspace.selection_changed.connect(lambda track_id: self.reload())
+        workspace.edited.connect(lambda message: self.reload())
+        self.reload()
+
+    def reload(self) -> None:
+        self.list.clear()
+        track_id = self.workspace.selected_track
+        relations = self.workspace.project.store.relations_of(track_id) if track_id is not None else []
+        for relation in relations:
+            item = QListWidgetItem(relation_text(relation, track_id))
+            item.setData(Qt.UserRole, relation.id)
+            self.list.addItem(item)
+
+    def _delete_picked(self) -> None:
+        items = self.list.selectedItems()
+        if items:
+            self.workspace.relating.delete(items[0].data(Qt.UserRole))
+
+
+def relation_text(relation: Relation, track_id: int) -> str:
+    """One relation as the selected object ``track_id`` sees it: "governs → lane 1|2, frames 2..5"."""
+    outgoing = track_id in relation.source.track_ids
+    other = relation.target if outgoing else relation.source
+    arrow = "→" if outgoing else "←"
+    return f"#{relation.id} {relation.type} {arrow} {other}, frames {relation.start}..{relation.end}"
+
+
 class KeysHelp(QTableWidget):
     """Every key binding of the workspace, from the keymap module."""
 
@@ -378,11 +425,13 @@ class LabelingPanel(QWidget):
         self.objects = ObjectList(workspace)
         self.attributes = AttributeEditor(workspace, report)
         self.timeline = TimelineBar(workspace)
+        self.relations = RelationControls(workspace, report)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for widget in (self.chooser.native, self.snap.native, self.ghost.native, QLabel("Objects on this frame"),
                        self.objects, QLabel("Attributes"), self.attributes.native,
                        QLabel("Per-frame attributes over time"), self.timeline, self.timeline.text,
+                       QLabel("Relations (Alt-M marks the source, Alt-L relates)"), self.relations,
                        QLabel("Propagate"), self.propagate.native):
             layout.addWidget(widget)
 
