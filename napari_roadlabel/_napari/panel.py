@@ -351,7 +351,8 @@ FIRST_FITTING = "(first that fits)"
 
 
 class RelationControls(QWidget):
-    """The relation type Alt-L makes, and the selected object's relations (type, other end, frames) to delete."""
+    """The relation type Alt-L makes, and the selected object's relations (type, other end, frames): a picked one
+    can start or end on the current frame, or be deleted."""
 
     def __init__(self, workspace: Workspace, report: Callable[[RoadlabelError], None]):
         super().__init__()
@@ -361,17 +362,31 @@ class RelationControls(QWidget):
         self.type.changed.connect(lambda name: setattr(workspace.relating, "type_name",
                                                        None if name == FIRST_FITTING else name))
         self.list = QListWidget()
-        self.delete = PushButton(text="Delete relation", tooltip="Delete the relation picked in the list")
-        self.delete.changed.connect(lambda *args: _reporting(report, self._delete_picked))
+        self.starts = PushButton(text="Starts here", tooltip="The picked relation holds from this frame")
+        self.ends = PushButton(text="Ends here", tooltip="The picked relation holds until this frame")
+        self.delete = PushButton(text="Delete", tooltip="Delete the picked relation")
+        relating = workspace.relating
+        self.starts.changed.connect(lambda *args: self._on_picked(report, relating.set_range,
+                                                                  start=workspace.current_frame))
+        self.ends.changed.connect(lambda *args: self._on_picked(report, relating.set_range,
+                                                                end=workspace.current_frame))
+        self.delete.changed.connect(lambda *args: self._on_picked(report, relating.delete))
+        buttons = Container(widgets=[self.starts, self.ends, self.delete], layout="horizontal", labels=False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.type.native, self.list, self.delete.native):
+        for widget in (self.type.native, self.list, buttons.native):
             layout.addWidget(widget)
         workspace.selection_changed.connect(lambda track_id: self.reload())
         workspace.edited.connect(lambda message: self.reload())
         self.reload()
 
+    def picked(self) -> int | None:
+        """The id of the relation picked in the list."""
+        items = self.list.selectedItems()
+        return items[0].data(Qt.UserRole) if items else None
+
     def reload(self) -> None:
+        picked = self.picked()
         self.list.clear()
         track_id = self.workspace.selected_track
         relations = self.workspace.project.store.relations_of(track_id) if track_id is not None else []
@@ -379,11 +394,11 @@ class RelationControls(QWidget):
             item = QListWidgetItem(relation_text(relation, track_id))
             item.setData(Qt.UserRole, relation.id)
             self.list.addItem(item)
+            item.setSelected(relation.id == picked)  # still picked after its range changed
 
-    def _delete_picked(self) -> None:
-        items = self.list.selectedItems()
-        if items:
-            self.workspace.relating.delete(items[0].data(Qt.UserRole))
+    def _on_picked(self, report: Callable[[RoadlabelError], None], action: Callable, **changes) -> None:
+        if self.picked() is not None:
+            _reporting(report, lambda: action(self.picked(), **changes))
 
 
 def relation_text(relation: Relation, track_id: int) -> str:

@@ -83,6 +83,11 @@ class Relating:
         workspace.after_edit(f"{relation}, frames {frame}..{last}")
         return relation
 
+    def set_range(self, relation_id: int, *, start: int | None = None, end: int | None = None) -> None:
+        """Move a relation's first or last frame (the other stays)."""
+        relation = self.workspace.project.update_relation(relation_id, start=start, end=end)
+        self.workspace.after_edit(f"{relation} now holds on frames {relation.start}..{relation.end}")
+
     def delete(self, relation_id: int) -> None:
         self.workspace.project.delete_relation(relation_id)
         self.workspace.after_edit(f"deleted relation {relation_id}")

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from qtpy.QtCore import Qt
 
+from napari_roadlabel._napari.relating import ARROW_COLOR
 from napari_roadlabel.core import AnnotationError, RelationEnd, box, make_geometry
 from napari_roadlabel.core.relations import lanes_on
 
@@ -36,9 +37,9 @@ def press(widget, key, qtbot):
 
 
 def arrows(workspace) -> np.ndarray:
-    """The shafts the overlay draws (the head strokes start where a shaft ends), as (start, offset) in x, y."""
+    """The arrows' strokes the overlay draws as (start, offset) in x, y: each shaft, then its head's two."""
     content = workspace.display.content(workspace.relating.layer)
-    return content.vectors[:, :, ::-1][np.all(content.vector_colors == content.vector_colors[-1], axis=1)]
+    return content.vectors[:, :, ::-1][np.all(content.vector_colors == ARROW_COLOR, axis=1)]
 
 
 def test_a_light_governs_the_lane_right_of_the_selected_line(road, qtbot):
@@ -58,9 +59,11 @@ def test_a_light_governs_the_lane_right_of_the_selected_line(road, qtbot):
     lanes = lanes_on(project, 2)
     assert [lane.end for lane in lanes] == [RelationEnd.lane(LANE, right), RelationEnd.lane(right, edge)]
     lane_centre = lanes[0].centreline[len(lanes[0].centreline) // 2]
-    shafts = arrows(workspace)
-    np.testing.assert_allclose(shafts[0], [LIGHT_CENTRE, lane_centre - LIGHT_CENTRE])
-    dashes = workspace.display.content(layer).vectors[:-3]  # the centreline's, under the arrow
+    strokes = arrows(workspace)
+    assert len(strokes) == 3
+    np.testing.assert_allclose(strokes[0], [LIGHT_CENTRE, lane_centre - LIGHT_CENTRE])
+    np.testing.assert_allclose(strokes[1:, 0], [lane_centre, lane_centre])  # the head, at the lane's centre
+    dashes = workspace.display.content(layer).vectors[:-3]  # the centrelines', under the arrow
     assert len(dashes) >= 3
     starts_x, starts_y = dashes[:, 0, 1], dashes[:, 0, 0]  # napari order: y, x
     off = [np.abs(starts_x - np.interp(starts_y, lane.centreline[::-1, 1], lane.centreline[::-1, 0]))
@@ -71,12 +74,12 @@ def test_a_light_governs_the_lane_right_of_the_selected_line(road, qtbot):
     workspace.select_track(LIGHT)
     assert widget.panel.relations.list.item(0).text() == f"#{relation.id} governs → lane {LANE}|{right}, frames 2..4"
 
-    workspace.go_to(5)  # the relation does not hold there
+    workspace.go_to(5)  # the relation does not hold there, and there are no lanes
     assert len(workspace.display.content(layer)) == 0
     workspace.go_to(2)
     workspace.undo()
     assert project.relations() == [] and widget.panel.relations.list.count() == 0
-    assert len(arrows(workspace)) == len(dashes)  # only the centreline's dashes are left
+    assert len(arrows(workspace)) == 0 and len(workspace.display.content(layer)) == len(dashes)
     workspace.redo()
     assert [relation.id for relation in project.relations()] == [relation.id]
 
@@ -98,6 +101,26 @@ def test_the_panel_chooses_the_type_and_deletes(road):
     assert project.relations() == [] and relations.list.count() == 0
     workspace.select_track(edge)  # the rightmost line: the lane left of it; the source is still marked
     assert workspace.relating.relate().target == RelationEnd.lane(right, edge)
+
+
+def test_the_panel_moves_a_relations_frames(road):
+    widget, right, edge = road
+    workspace, relations = widget.workspace, widget.panel.relations
+    workspace.select_track(LIGHT)
+    workspace.relating.mark_source()
+    workspace.select_track(LANE)
+    relation = workspace.relating.relate()  # frames 2..4
+    relations.list.item(0).setSelected(True)
+    workspace.go_to(3)
+    relations.ends.changed.emit(True)
+    assert workspace.project.relation(relation.id).end == 3
+    assert relations.list.item(0).text().endswith("frames 2..3") and relations.picked() == relation.id
+    workspace.go_to(4)
+    assert len(arrows(workspace)) == 0  # it does not hold on frame 4 any more
+    relations.starts.changed.emit(True)  # after its end: refused, said, nothing changed
+    assert (workspace.project.relation(relation.id).start, workspace.project.relation(relation.id).end) == (2, 3)
+    workspace.undo()
+    assert workspace.project.relation(relation.id).end == 4
 
 
 def test_relations_that_cannot_be_made_are_refused(road):
