@@ -1,5 +1,5 @@
 """The labeling part of the dock: class to draw, the frame's objects, the selected object's attributes
-and a timeline of where its per-frame attributes change, and the list of key bindings.
+and a timeline of where its per-frame attributes change, its relations, and the list of key bindings.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..core import AnnotationError, AttributeSpec, RoadlabelError, Scope, Source
-from ..core.annotations import FrameState
+from ..core.annotations import FrameState, Relation
 from ..core.lane_order import order_name
 from ..core.suggestions import ATTRIBUTES
 from ..core.taxonomy import AttributeType
@@ -347,6 +347,68 @@ def value_color(value: Any) -> str:
     return f"#{int(red * 255):02x}{int(green * 255):02x}{int(blue * 255):02x}"
 
 
+FIRST_FITTING = "(first that fits)"
+
+
+class RelationControls(QWidget):
+    """The relation type Alt-L makes, and the selected object's relations (type, other end, frames): a picked one
+    can start or end on the current frame, or be deleted."""
+
+    def __init__(self, workspace: Workspace, report: Callable[[RoadlabelError], None]):
+        super().__init__()
+        self.workspace = workspace
+        self.type = ComboBox(label="type", choices=[FIRST_FITTING, *workspace.relating.type_names()],
+                             tooltip="The relation Alt-L makes from the marked source (Alt-M) to the selected object")
+        self.type.changed.connect(lambda name: setattr(workspace.relating, "type_name",
+                                                       None if name == FIRST_FITTING else name))
+        self.list = QListWidget()
+        self.starts = PushButton(text="Starts here", tooltip="The picked relation holds from this frame")
+        self.ends = PushButton(text="Ends here", tooltip="The picked relation holds until this frame")
+        self.delete = PushButton(text="Delete", tooltip="Delete the picked relation")
+        relating = workspace.relating
+        self.starts.changed.connect(lambda *args: self._on_picked(report, relating.set_range,
+                                                                  start=workspace.current_frame))
+        self.ends.changed.connect(lambda *args: self._on_picked(report, relating.set_range,
+                                                                end=workspace.current_frame))
+        self.delete.changed.connect(lambda *args: self._on_picked(report, relating.delete))
+        buttons = Container(widgets=[self.starts, self.ends, self.delete], layout="horizontal", labels=False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.type.native, self.list, buttons.native):
+            layout.addWidget(widget)
+        workspace.selection_changed.connect(lambda track_id: self.reload())
+        workspace.edited.connect(lambda message: self.reload())
+        self.reload()
+
+    def picked(self) -> int | None:
+        """The id of the relation picked in the list."""
+        items = self.list.selectedItems()
+        return items[0].data(Qt.UserRole) if items else None
+
+    def reload(self) -> None:
+        picked = self.picked()
+        self.list.clear()
+        track_id = self.workspace.selected_track
+        relations = self.workspace.project.store.relations_of(track_id) if track_id is not None else []
+        for relation in relations:
+            item = QListWidgetItem(relation_text(relation, track_id))
+            item.setData(Qt.UserRole, relation.id)
+            self.list.addItem(item)
+            item.setSelected(relation.id == picked)  # still picked after its range changed
+
+    def _on_picked(self, report: Callable[[RoadlabelError], None], action: Callable, **changes) -> None:
+        if self.picked() is not None:
+            _reporting(report, lambda: action(self.picked(), **changes))
+
+
+def relation_text(relation: Relation, track_id: int) -> str:
+    """One relation as the selected object ``track_id`` sees it: "governs → lane 1|2, frames 2..5"."""
+    outgoing = track_id in relation.source.track_ids
+    other = relation.target if outgoing else relation.source
+    arrow = "→" if outgoing else "←"
+    return f"#{relation.id} {relation.type} {arrow} {other}, frames {relation.start}..{relation.end}"
+
+
 class KeysHelp(QTableWidget):
     """Every key binding of the workspace, from the keymap module."""
 
@@ -378,11 +440,13 @@ class LabelingPanel(QWidget):
         self.objects = ObjectList(workspace)
         self.attributes = AttributeEditor(workspace, report)
         self.timeline = TimelineBar(workspace)
+        self.relations = RelationControls(workspace, report)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for widget in (self.chooser.native, self.snap.native, self.ghost.native, QLabel("Objects on this frame"),
                        self.objects, QLabel("Attributes"), self.attributes.native,
                        QLabel("Per-frame attributes over time"), self.timeline, self.timeline.text,
+                       QLabel("Relations (Alt-M marks the source, Alt-L relates)"), self.relations,
                        QLabel("Propagate"), self.propagate.native):
             layout.addWidget(widget)
 

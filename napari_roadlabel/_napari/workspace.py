@@ -33,6 +33,7 @@ from .layers import ALL_LAYERS, MASKS, ElementLayer, classes_of, drawable_classe
 from .mask_tool import MaskTool
 from .overlay import LayerContent
 from .propagation import PropagationRunner
+from .relating import Relating
 from .review_layers import CommentPins, FindingsView, add_quietly
 from .review_mode import ReviewMode
 from .style import hex_to_rgba
@@ -88,6 +89,7 @@ class Workspace:
         self.assist = AssistMode(self)
         self.suggestion_view = SuggestionView(self, self.assist)
         self.mask_tool = MaskTool(self)
+        self.relating = Relating(self)
         viewer.dims.events.current_step.connect(self._on_step)
         viewer.layers.events.removing.connect(self._on_layer_removing)
         viewer.dims.set_current_step(0, 0)  # napari would start in the middle of the clip
@@ -503,8 +505,8 @@ class Workspace:
         if self._attached:  # else the viewer is closing or the user removed the frames: leave the layers be
             self._attached = False
             for layer in [self.image_layer, self.ghost_layer, self.lane_curves.layer, self.derived_outlines.layer,
-                          self.findings_view.layer, self.comment_pins.layer, *self.suggestion_view.layers(),
-                          *self.mask_tool.layers(),
+                          self.findings_view.layer, self.comment_pins.layer, self.relating.layer,
+                          *self.suggestion_view.layers(), *self.mask_tool.layers(),
                           *self.layers.values()]:
                 if layer is not None and layer in self.viewer.layers:
                     self.viewer.layers.remove(layer)
