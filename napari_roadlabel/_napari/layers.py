@@ -61,7 +61,8 @@ def layer_for(class_name: str, kind: GeometryKind) -> ElementLayer:
 
 
 def has_layer(class_name: str, kind: GeometryKind) -> bool:
-    """Whether some layer shows ``class_name`` drawn as ``kind`` (skeletons have none yet: not drawn or shown)."""
+    """Whether some layer shows ``class_name`` drawn as ``kind`` (skeletons are shown by
+    skeleton_view, not drawn yet)."""
     return (class_name, kind) in ROAD_LAYERS or kind in GENERIC_LAYERS
 
 

@@ -35,6 +35,7 @@ from .overlay import LayerContent
 from .propagation import PropagationRunner
 from .review_layers import CommentPins, FindingsView, add_quietly
 from .review_mode import ReviewMode
+from .skeleton_view import SkeletonView
 from .style import hex_to_rgba
 from .sync import LayerSync
 from .vispy_fixes import install as install_vispy_fixes
@@ -81,6 +82,7 @@ class Workspace:
         self._sync = LayerSync(self)
         self.lane_curves = LaneCurveView(self)
         self.derived_outlines = DerivedOutlineView(self)
+        self.skeleton_view = SkeletonView(self)
         self.propagation = PropagationRunner(self)
         self.review = ReviewMode(self)
         self.findings_view = FindingsView(self, self.review)
@@ -504,7 +506,7 @@ class Workspace:
             self._attached = False
             for layer in [self.image_layer, self.ghost_layer, self.lane_curves.layer, self.derived_outlines.layer,
                           self.findings_view.layer, self.comment_pins.layer, *self.suggestion_view.layers(),
-                          *self.mask_tool.layers(),
+                          *self.mask_tool.layers(), *self.skeleton_view.layers(),
                           *self.layers.values()]:
                 if layer is not None and layer in self.viewer.layers:
                     self.viewer.layers.remove(layer)
