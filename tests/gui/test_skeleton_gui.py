@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from napari_roadlabel._napari.keymap import BINDINGS
 from napari_roadlabel._napari.skeleton_view import SIDE_COLORS, skeleton_contents
 from napari_roadlabel._napari.style import hex_to_rgba
 from napari_roadlabel._napari.widget import RoadLabelWidget
@@ -75,3 +76,81 @@ def test_a_frame_without_skeletons_shows_none(workspace):
     edges, points = skeleton_contents(workspace.shown_objects, workspace.project.taxonomy)
     assert not len(edges) and not len(points)
 
+
+def press(keys: str, workspace) -> None:
+    next(binding for binding in BINDINGS if binding.keys == keys).action(workspace)
+
+
+def click_all(workspace, points: np.ndarray, visibility: np.ndarray) -> list[str]:
+    """Place a skeleton point by point as an annotator would: a click for each placed point (after Alt-Shift-O
+    for an occluded one), Alt-Shift-S for each absent one; returns the point the tool names before each."""
+    tool, shown = workspace.skeleton_tool, []
+    for xy, flag in zip(points, visibility, strict=True):
+        shown.append(tool.next_point)
+        if flag == ABSENT:
+            press("Alt-Shift-S", workspace)
+            continue
+        if flag == OCCLUDED:
+            press("Alt-Shift-O", workspace)
+        tool.layer.add(np.array([xy[::-1]]))  # napari: (row, col)
+    return shown
+
+
+def test_placing_by_clicking_in_order_writes_one_skeleton_state_and_undo_takes_it_back(workspace):
+    workspace.go_to(FRAME + 1)
+    workspace.choose_class("pedestrian", "skeleton")
+    tool = workspace.skeleton_tool
+    assert workspace.viewer.layers.selection.active is tool.layer and tool.layer.mode == "add"
+    names = workspace.project.taxonomy["pedestrian"].skeleton.points
+    points, visibility = standing_pose(names)
+    points += 5.0  # not the state already on frame 2
+    named = click_all(workspace, points, visibility)
+    assert named == list(names)
+    placed = workspace.project.objects_on(FRAME + 1)
+    assert len(placed) == 1 and placed[0].track.class_name == "pedestrian"
+    geometry = placed[0].state.geometry
+    np.testing.assert_array_equal(geometry.visibility, visibility)
+    absent = [names[index] for index in np.flatnonzero(geometry.visibility == ABSENT)]
+    assert absent == list(ABSENT_POINTS)
+    np.testing.assert_allclose(geometry.points, points)  # NaN where absent, in both
+    assert len(tool.layer.data) == 0 and tool.next_point == names[0]  # ready for the next skeleton
+    assert len(workspace.display.content(workspace.skeleton_view.points_layer)) == 15  # and shown
+    workspace.undo()
+    assert workspace.project.objects_on(FRAME + 1) == []
+
+
+def test_the_panel_names_the_next_point(make_napari_viewer, skeleton_project):
+    panel = RoadLabelWidget(make_napari_viewer())
+    panel.open_project(skeleton_project)
+    workspace = panel.workspace
+    label = panel.panel.skeleton_next
+    assert not label.isVisibleTo(panel)
+    panel.panel.chooser.value = "pedestrian"
+    panel.panel.chooser.kind_box.value = "skeleton"
+    assert label.isVisibleTo(panel) and label.text().startswith("next: nose ")
+    workspace.skeleton_tool.layer.add(np.array([[20.0, 60.0]]))
+    workspace.skeleton_tool.skip()
+    assert label.text().startswith("next: right_eye ")
+    workspace.skeleton_tool.toggle_occluded()
+    assert label.text().startswith("next: right_eye (occluded)")
+    workspace.choose_class("pedestrian", "box")
+    assert not label.isVisibleTo(panel)
+
+
+def test_going_to_another_frame_starts_the_skeleton_over(workspace):
+    workspace.choose_class("pedestrian", "skeleton")
+    tool = workspace.skeleton_tool
+    tool.layer.add(np.array([[20.0, 60.0]]))
+    tool.skip()
+    workspace.go_to(FRAME + 3)
+    assert tool.next_point == "nose" and len(tool.layer.data) == 0
+
+
+def test_a_skeleton_with_every_point_skipped_is_refused_and_nothing_is_written(workspace, monkeypatch):
+    reported = []
+    monkeypatch.setattr(workspace, "report", reported.append)
+    workspace.choose_class("pedestrian", "skeleton")
+    for _ in workspace.project.taxonomy["pedestrian"].skeleton.points:
+        workspace.skeleton_tool.skip()
+    assert "every point absent" in str(reported[0])
+    assert workspace.project.objects_on(0) == []
