@@ -6,7 +6,8 @@ skeleton (the panel names it, ``next_point``); Alt-Shift-S skips it (absent)
 and Alt-Shift-O marks the next point occluded.  After the last point the
 points become one skeleton state of a new track on the current frame, in one
 undo step, and the layer empties for the next one.  Going to another frame
-starts over.
+starts over.  ``place_in_box`` instead puts a standing person
+(core.skeletons.template_in_box) into the selected box, as a new object.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 from psygnal import Signal
 
-from ..core import RoadlabelError, make_skeleton
+from ..core import Geometry, GeometryKind, RoadlabelError, make_skeleton
 from ..core.geometry import ABSENT, OCCLUDED, VISIBLE
+from ..core.skeletons import template_in_box
 from .adapter import clip_to_image, to_xy
 from .skeleton_view import point_color
 
@@ -69,6 +71,21 @@ class SkeletonTool:
             self.next_occluded = not self.next_occluded
             self._announce()
 
+    def place_in_box(self) -> None:
+        """A skeleton of the selected box's class, a standing person scaled into the box, as a new object on this
+        frame (one undo step)."""
+        workspace, frame = self.workspace, self.workspace.current_frame
+        track_id = workspace.selected_track
+        state = workspace.project.state(track_id, frame) if track_id is not None else None
+        if state is None or state.geometry.kind is not GeometryKind.BOX:
+            raise RoadlabelError(None, "select a box on this frame to place a skeleton in")
+        class_name = workspace.project.track(track_id).class_name
+        skeleton = workspace.project.taxonomy[class_name].skeleton
+        if skeleton is None:
+            raise RoadlabelError(None, f"class {class_name!r} has no skeleton")
+        geometry = template_in_box(skeleton, state.geometry.bounds(), where=f"skeleton in the box of track {track_id}")
+        self._add_object(class_name, geometry, frame)
+
     def layers(self) -> list:
         return [self.layer]
 
@@ -91,18 +108,22 @@ class SkeletonTool:
             self._announce()
 
     def _write(self) -> None:
-        workspace, frame = self.workspace, self.workspace.current_frame
+        frame = self.workspace.current_frame
         points, visibility = np.array(self.points), np.array(self.visibility, np.uint8)
         self._restart()
         try:
-            geometry = make_skeleton(points, visibility, where=f"skeleton placed on frame {frame}")
-            with workspace.project.group(f"place a {self.class_name} skeleton on frame {frame}"):
-                track = workspace.project.add_track(self.class_name)
-                workspace.project.set_state(track.id, frame, geometry)
+            self._add_object(self.class_name, make_skeleton(points, visibility,
+                                                            where=f"skeleton placed on frame {frame}"), frame)
         except RoadlabelError as error:
-            workspace.report(error)
-            return
-        workspace.after_edit(f"placed a {self.class_name} skeleton (track {track.id}) on frame {frame}")
+            self.workspace.report(error)
+
+    def _add_object(self, class_name: str, geometry: Geometry, frame: int) -> None:
+        """A new track of ``class_name`` with the skeleton ``geometry`` on ``frame``, in one undo step."""
+        project = self.workspace.project
+        with project.group(f"place a {class_name} skeleton on frame {frame}"):
+            track = project.add_track(class_name)
+            project.set_state(track.id, frame, geometry)
+        self.workspace.after_edit(f"placed a {class_name} skeleton (track {track.id}) on frame {frame}")
 
     def _restart(self) -> None:
         self.frame = self.workspace.current_frame

@@ -7,7 +7,7 @@ from napari_roadlabel._napari.keymap import BINDINGS
 from napari_roadlabel._napari.skeleton_view import SIDE_COLORS, skeleton_contents
 from napari_roadlabel._napari.style import hex_to_rgba
 from napari_roadlabel._napari.widget import RoadLabelWidget
-from napari_roadlabel.core import make_skeleton
+from napari_roadlabel.core import RoadlabelError, box, make_skeleton
 from napari_roadlabel.core.geometry import ABSENT, OCCLUDED, VISIBLE
 from napari_roadlabel.io.projects import create_project
 
@@ -154,3 +154,37 @@ def test_a_skeleton_with_every_point_skipped_is_refused_and_nothing_is_written(w
         workspace.skeleton_tool.skip()
     assert "every point absent" in str(reported[0])
     assert workspace.project.objects_on(0) == []
+
+
+def test_a_skeleton_in_the_selected_box_is_a_new_object_inside_it_and_one_undo_step(make_napari_viewer,
+                                                                                  skeleton_project):
+    panel = RoadLabelWidget(make_napari_viewer())
+    panel.open_project(skeleton_project)
+    workspace = panel.workspace
+    person = workspace.project.add_track("pedestrian")
+    workspace.project.set_state(person.id, FRAME + 1, box(100, 10, 130, 80))
+    workspace.go_to(FRAME + 1)
+    workspace.select_track(person.id)
+    panel.panel.skeleton_in_box.clicked.emit()
+    placed = [obj for obj in workspace.project.objects_on(FRAME + 1) if obj.track.id != person.id]
+    assert len(placed) == 1
+    xmin, ymin, xmax, ymax = placed[0].state.geometry.bounds()
+    assert 100 <= xmin < xmax <= 130 and 10 <= ymin < ymax <= 80 and ymax - ymin > 50
+    assert len(workspace.display.content(workspace.skeleton_view.points_layer)) == 17
+    workspace.undo()
+    assert [obj.track.id for obj in workspace.project.objects_on(FRAME + 1)] == [person.id]
+
+
+def test_a_skeleton_in_a_box_needs_a_selected_box(workspace):
+    workspace.go_to(FRAME)  # only the skeleton is there
+    workspace.select_track(workspace.shown_objects[0].track.id)
+    with pytest.raises(RoadlabelError, match="select a box on this frame"):
+        workspace.skeleton_tool.place_in_box()
+
+
+def test_a_selected_skeleton_can_be_deleted_from_its_frame(workspace):
+    workspace.go_to(FRAME)
+    workspace.select_track(workspace.shown_objects[0].track.id)
+    workspace.delete_selected()
+    assert workspace.project.objects_on(FRAME) == []
+    assert len(workspace.display.content(workspace.skeleton_view.points_layer)) == 0
