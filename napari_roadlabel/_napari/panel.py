@@ -432,6 +432,12 @@ class LabelingPanel(QWidget):
     def __init__(self, workspace: Workspace, report: Callable[[RoadlabelError], None]):
         super().__init__()
         self.chooser = ClassChooser(workspace, report)
+        self.skeleton_next = QLabel()  # while a skeleton is placed: its next point (Alt-Shift-S skips it)
+        self.skeleton_next.setVisible(False)
+        workspace.skeleton_tool.progress.connect(self._show_skeleton_progress)
+        self.skeleton_in_box = PushButton(text="Skeleton in the selected box",
+                                          tooltip="A standing person in the selected box, as a new skeleton")
+        self.skeleton_in_box.changed.connect(lambda: _reporting(report, workspace.skeleton_tool.place_in_box))
         self.snap = SnapControls(workspace, report)
         self.propagate = PropagationControls(workspace.propagation, report)
         self.ghost = CheckBox(text="Show previous frame (Alt-G)", value=workspace.show_ghost)
@@ -443,12 +449,17 @@ class LabelingPanel(QWidget):
         self.relations = RelationControls(workspace, report)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.chooser.native, self.snap.native, self.ghost.native, QLabel("Objects on this frame"),
-                       self.objects, QLabel("Attributes"), self.attributes.native,
+        for widget in (self.chooser.native, self.skeleton_next, self.skeleton_in_box.native, self.snap.native,
+                       self.ghost.native, QLabel("Objects on this frame"), self.objects, QLabel("Attributes"),
+                       self.attributes.native,
                        QLabel("Per-frame attributes over time"), self.timeline, self.timeline.text,
                        QLabel("Relations (Alt-M marks the source, Alt-L relates)"), self.relations,
                        QLabel("Propagate"), self.propagate.native):
             layout.addWidget(widget)
+
+    def _show_skeleton_progress(self, text: str) -> None:
+        self.skeleton_next.setText(text)
+        self.skeleton_next.setVisible(bool(text))
 
     def _show_ghost_state(self, shown: bool) -> None:
         if self.ghost.value != shown:

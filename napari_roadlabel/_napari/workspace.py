@@ -36,6 +36,8 @@ from .propagation import PropagationRunner
 from .relating import Relating
 from .review_layers import CommentPins, FindingsView, add_quietly
 from .review_mode import ReviewMode
+from .skeleton_tool import SkeletonTool
+from .skeleton_view import SkeletonView
 from .style import hex_to_rgba
 from .sync import LayerSync
 from .vispy_fixes import install as install_vispy_fixes
@@ -57,7 +59,7 @@ class Workspace:
     edited = Signal(str)  # the store changed (an edit, undo or redo); the text says what
     class_chosen = Signal(str, str)  # the class new objects get, and the geometry kind they are drawn as
     ghost_shown = Signal(bool)  # the previous frame's outlines were shown or hidden
-    layer_created = Signal(object)  # a new element layer (napari layer object)
+    layer_created = Signal(object)  # a new layer the annotator draws in (element layers, skeleton placing)
     detached = Signal()  # the frames layer is leaving the viewer (the viewer closes, or the user removed it)
 
     def __init__(self, viewer, project: Project, frames: FrameSource, *, display: str = OVERLAY):
@@ -82,6 +84,8 @@ class Workspace:
         self._sync = LayerSync(self)
         self.lane_curves = LaneCurveView(self)
         self.derived_outlines = DerivedOutlineView(self)
+        self.skeleton_view = SkeletonView(self)
+        self.skeleton_tool = SkeletonTool(self)
         self.propagation = PropagationRunner(self)
         self.review = ReviewMode(self)
         self.findings_view = FindingsView(self, self.review)
@@ -342,6 +346,11 @@ class Workspace:
         if kind not in kinds:
             raise RoadlabelError(None, f"class {class_name!r} is drawn as {', '.join(map(str, kinds))}, not {kind}")
         self.active_class = class_name
+        if kind is GeometryKind.SKELETON:
+            self.skeleton_tool.start(class_name)
+            self.class_chosen.emit(class_name, kind.value)
+            return
+        self.skeleton_tool.stop()
         element = layer_for(class_name, kind)
         layer = self.layer(element)
         if element is MASKS:
@@ -506,7 +515,8 @@ class Workspace:
             self._attached = False
             for layer in [self.image_layer, self.ghost_layer, self.lane_curves.layer, self.derived_outlines.layer,
                           self.findings_view.layer, self.comment_pins.layer, self.relating.layer,
-                          *self.suggestion_view.layers(), *self.mask_tool.layers(),
+                          *self.suggestion_view.layers(), *self.mask_tool.layers(), *self.skeleton_view.layers(),
+                          *self.skeleton_tool.layers(),
                           *self.layers.values()]:
                 if layer is not None and layer in self.viewer.layers:
                     self.viewer.layers.remove(layer)

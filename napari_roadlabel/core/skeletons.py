@@ -11,6 +11,8 @@ A skeleton state (``GeometryKind.SKELETON``, core/geometry.py) has one row per
 point in that order, each visible, occluded or absent.  The edges are drawn and
 checked (QA ``limb-jump``); the flip pairs keep a mirrored image right
 (:func:`flipped`) and let QA see a left/right swap (``skeleton-flip``).
+:func:`template_in_box` places a standing person (COCO's point names) in a
+box, a start to adjust instead of clicking every point.
 Definition errors are TaxonomyErrors naming the file, the key and the reason,
 e.g. ``classes.pedestrian.skeleton.edges[3]: unknown point 'knee'``.
 """
@@ -23,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .errors import GeometryError, TaxonomyError
-from .geometry import Geometry, GeometryKind, make_skeleton
+from .geometry import VISIBLE, Geometry, GeometryKind, make_skeleton
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,32 @@ class Skeleton:
         if geometry.kind is GeometryKind.SKELETON and len(geometry.points) != len(self.points):
             raise GeometryError(where, f"skeleton has {len(geometry.points)} points; its class's skeleton has "
                                        f"{len(self.points)} ({', '.join(self.points[:4])}, ...)")
+
+
+# A person standing and facing the camera, each of COCO's points as a fraction of the person's box (0, 0 at its
+# top left): their left side is on the image's right.
+STANDING_PERSON = {
+    "nose": (0.50, 0.08), "left_eye": (0.54, 0.06), "right_eye": (0.46, 0.06), "left_ear": (0.60, 0.08),
+    "right_ear": (0.40, 0.08), "left_shoulder": (0.70, 0.20), "right_shoulder": (0.30, 0.20),
+    "left_elbow": (0.78, 0.36), "right_elbow": (0.22, 0.36), "left_wrist": (0.80, 0.50), "right_wrist": (0.20, 0.50),
+    "left_hip": (0.62, 0.52), "right_hip": (0.38, 0.52), "left_knee": (0.62, 0.74), "right_knee": (0.38, 0.74),
+    "left_ankle": (0.62, 0.95), "right_ankle": (0.38, 0.95),
+}
+
+
+def template_in_box(skeleton: Skeleton, bounds, pose: dict = STANDING_PERSON, *, where: str | None = None) -> Geometry:
+    """A state of ``skeleton`` with ``pose`` (point name -> fraction of the box) scaled into ``bounds`` (xmin, ymin,
+    xmax, ymax), every point visible; a point the pose does not name is absent.  GeometryError naming ``where``
+    when the pose names none of the skeleton's points."""
+    xmin, ymin, xmax, ymax = bounds
+    points, visibility = np.full((len(skeleton.points), 2), np.nan), np.zeros(len(skeleton.points), np.uint8)
+    for index, name in enumerate(skeleton.points):
+        if name in pose:
+            u, v = pose[name]
+            points[index], visibility[index] = (xmin + u * (xmax - xmin), ymin + v * (ymax - ymin)), VISIBLE
+    if not visibility.any():
+        raise GeometryError(where, f"no template for the skeleton's points ({', '.join(skeleton.points[:4])}, ...)")
+    return make_skeleton(points, visibility, where=where)
 
 
 def flipped(geometry: Geometry, skeleton: Skeleton, width: float) -> Geometry:

@@ -14,7 +14,8 @@ from napari_roadlabel.core import (
     make_skeleton,
     taxonomy_from_dict,
 )
-from napari_roadlabel.core.geometry import Geometry, clipped_to_image
+from napari_roadlabel.core.geometry import VISIBLE, Geometry, clipped_to_image
+from napari_roadlabel.core.skeletons import Skeleton, template_in_box
 
 ARM = {"points": ["head", "left_hand", "right_hand"], "edges": [["head", "left_hand"], ["head", "right_hand"]],
        "flip": [["left_hand", "right_hand"]]}
@@ -110,3 +111,20 @@ def test_project_checks_a_skeleton_state_against_its_class(project: Project):
     assert project.store.state(person.id, 5).geometry.visibility.tolist() == [2] * 17
     with pytest.raises(GeometryError, match="track .*, frame 6.*has 3 points; its class's skeleton has 17"):
         project.set_state(person.id, 6, make_skeleton(points[:3], [2] * 3))
+
+
+def test_the_standing_person_template_fills_a_box_with_the_left_side_on_the_image_right():
+    skeleton = default_taxonomy()["pedestrian"].skeleton
+    state = template_in_box(skeleton, (100, 50, 140, 150))
+    assert (state.visibility == VISIBLE).all()
+    xmin, ymin, xmax, ymax = state.bounds()
+    assert 100 <= xmin and xmax <= 140 and 50 <= ymin and ymax <= 150 and ymax - ymin > 80  # head to feet
+    left, right = state.points[skeleton.index("left_shoulder")], state.points[skeleton.index("right_shoulder")]
+    assert left[0] > right[0] and left[1] == right[1]
+    assert state.points[skeleton.index("nose")][1] < left[1] < state.points[skeleton.index("left_ankle")][1]
+
+
+def test_a_template_naming_none_of_the_skeletons_points_is_refused():
+    bicycle = Skeleton(points=("front_wheel", "rear_wheel"), edges=(("front_wheel", "rear_wheel"),))
+    with pytest.raises(GeometryError, match="no template for the skeleton's points"):
+        template_in_box(bicycle, (0, 0, 10, 10), where="bicycle")

@@ -1,0 +1,87 @@
+"""Skeletons on the current frame: edges as lines, points as markers coloured by side and visibility.
+
+Two read-only layers, "Skeleton edges" (a path per edge whose both points are
+placed) and "Skeleton points" (a marker per placed point), handed to the
+display like every other view, so the frame overlay draws them with the rest.
+A point on the left side (its name starts with ``left``) is blue, on the right
+orange, in the middle green; an occluded point is faded, an absent one not
+drawn.  The edges take the class's colour.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import FrameObject, GeometryKind
+from ..core.geometry import ABSENT, OCCLUDED
+from .adapter import LayerData, to_napari
+from .overlay import LayerContent
+from .style import class_color, hex_to_rgba
+
+EDGES_NAME, POINTS_NAME = "Skeleton edges", "Skeleton points"
+SIDE_COLORS = {"left": "#3080ff", "right": "#ff8020", "centre": "#30d060"}
+OCCLUDED_ALPHA = 0.35
+EDGE_WIDTH = 2.0
+COLUMNS = ("track_id",)
+
+
+def side_of(point_name: str) -> str:
+    """'left', 'right' or 'centre', from a point's name (COCO's left_shoulder, right_knee, nose ...)."""
+    return next((side for side in ("left", "right") if point_name.lower().startswith(side)), "centre")
+
+
+def point_color(point_name: str, visibility: int) -> np.ndarray:
+    return hex_to_rgba(SIDE_COLORS[side_of(point_name)], OCCLUDED_ALPHA if visibility == OCCLUDED else 1.0)
+
+
+def skeleton_contents(objects: list[FrameObject], taxonomy) -> tuple[LayerData, LayerData]:
+    """The edges' and the points' layer data of every skeleton state among ``objects``."""
+    edges, points = LayerData(features={"track_id": []}), LayerData(features={"track_id": []})
+    for obj in objects:
+        geometry, spec = obj.state.geometry, taxonomy[obj.track.class_name]
+        if geometry.kind is not GeometryKind.SKELETON or spec.skeleton is None:
+            continue
+        placed = geometry.visibility != ABSENT
+        rows = to_napari(geometry.points)
+        color = hex_to_rgba(class_color(taxonomy, obj.track.class_name))
+        for a, b in spec.skeleton.edge_indices():
+            if placed[a] and placed[b]:
+                edges.add(rows[[a, b]], "path", color, edge_width=EDGE_WIDTH, track_id=obj.track.id)
+        for index in np.flatnonzero(placed):
+            points.add(rows[index], "point", point_color(spec.skeleton.points[index], geometry.visibility[index]),
+                       track_id=obj.track.id)
+    return edges, points
+
+
+class SkeletonView:
+    def __init__(self, workspace):
+        self.workspace = workspace
+        self.edges_layer = None
+        self.points_layer = None
+        workspace.frame_shown.connect(self.show)
+
+    def show(self, frame: int | None = None) -> None:
+        edges, points = skeleton_contents(self.workspace.shown_objects, self.workspace.project.taxonomy)
+        if not len(points) and self.points_layer is None:
+            return
+        self._make_layers()
+        display = self.workspace.display
+        display.show(self.edges_layer, LayerContent("shapes", edges, COLUMNS))
+        display.show(self.points_layer, LayerContent("points", points, COLUMNS))
+
+    def layers(self) -> list:
+        return [self.edges_layer, self.points_layer]
+
+    def _make_layers(self) -> None:
+        if self.points_layer is not None:
+            return
+        viewer, table = self.workspace.viewer, LayerData(features={"track_id": []}).feature_table(COLUMNS)
+        active = viewer.layers.selection.active
+        self.edges_layer = viewer.add_shapes(ndim=2, name=EDGES_NAME, face_color="transparent", features=table)
+        self.points_layer = viewer.add_points(ndim=2, name=POINTS_NAME, size=7, border_width=0.15,
+                                              border_color="white", features=table)
+        for layer in self.layers():
+            layer.editable = False  # drawn from the store; skeletons are placed with the skeleton tool
+        viewer.layers.selection.active = active
+        self.workspace.display.register(self.edges_layer, "shapes", COLUMNS)
+        self.workspace.display.register(self.points_layer, "points", COLUMNS)
