@@ -58,6 +58,16 @@ def dashes(points: np.ndarray, dash: float = DASH_PX, gap: float = GAP_PX) -> np
     return np.stack([at, to - at], axis=1)
 
 
+def drawn_vectors_layer(workspace, name: str, width: float):
+    """A read-only vectors layer the overlay draws (made when first needed; the active layer stays active)."""
+    viewer = workspace.viewer
+    active = viewer.layers.selection.active
+    layer = viewer.add_vectors(np.zeros((0, 2, 2)), name=name, edge_width=width, length=1.0, vector_style="line")
+    viewer.layers.selection.active = active
+    workspace.display.register(layer, "vectors")
+    return layer
+
+
 def vectors_content(dash_groups: list[np.ndarray], colors: list) -> LayerContent:
     """Groups of (N, 2, 2) x, y dashes and a colour per dash, as a Vectors layer's content (napari order)."""
     data = np.concatenate(dash_groups) if dash_groups else np.zeros((0, 2, 2))
@@ -90,10 +100,5 @@ class DerivedOutlineView:
 
     def _layer(self):
         if self.layer is None:
-            viewer = self.workspace.viewer
-            active = viewer.layers.selection.active
-            self.layer = viewer.add_vectors(np.zeros((0, 2, 2)), name=LAYER_NAME, edge_width=DASH_WIDTH, length=1.0,
-                                            vector_style="line")
-            viewer.layers.selection.active = active
-            self.workspace.display.register(self.layer, "vectors")
+            self.layer = drawn_vectors_layer(self.workspace, LAYER_NAME, DASH_WIDTH)
         return self.layer

@@ -23,7 +23,7 @@ from ..core.annotations import Relation
 from ..core.lanes import is_lane_class
 from ..core.relation_types import LANE
 from ..core.relations import EndFinder, Lane, lanes_of, lanes_on
-from .derived_outlines import dashes, vectors_content
+from .derived_outlines import dashes, drawn_vectors_layer, vectors_content
 from .style import hex_to_rgba
 
 LAYER_NAME = "Relations"
@@ -156,12 +156,7 @@ class Relating:
 
     def _layer(self):
         if self.layer is None:
-            viewer = self.workspace.viewer
-            active = viewer.layers.selection.active
-            self.layer = viewer.add_vectors(np.zeros((0, 2, 2)), name=LAYER_NAME, edge_width=ARROW_WIDTH, length=1.0,
-                                            vector_style="line")
-            viewer.layers.selection.active = active
-            self.workspace.display.register(self.layer, "vectors")
+            self.layer = drawn_vectors_layer(self.workspace, LAYER_NAME, ARROW_WIDTH)
         return self.layer
 
 
