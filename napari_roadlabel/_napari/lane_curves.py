@@ -8,13 +8,10 @@ follows the store on every frame and the Lanes layer while a point is dragged.
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
-from ..core import GeometryError
 from ..core.lane_order import order_lanes, order_name
-from ..core.lanes import fit_lane, fit_lanes, is_lane_class
+from ..core.lanes import fit_lanes_leniently, is_lane_class
 from .adapter import LayerData, to_napari, to_xy
 from .layers import LANES
 from .overlay import LayerContent
@@ -61,7 +58,7 @@ class LaneCurveView:
     def _show(self, controls: dict[int, np.ndarray]) -> None:
         if not controls and self.layer is None:
             return
-        curves = _fit_all(controls)
+        curves = fit_lanes_leniently(controls)
         sequence = self.workspace.project.sequence
         self.order = order_lanes(curves, sequence.width, sequence.height)
         self.workspace.display.show(self._layer(), LayerContent("shapes", self._layer_data(curves), ("label",)))
@@ -87,16 +84,3 @@ class LaneCurveView:
             viewer.layers.selection.active = active
             self.workspace.display.register(self.layer, "shapes", ("label",))
         return self.layer
-
-
-def _fit_all(controls: dict[int, np.ndarray]) -> dict:
-    """Every lane's curve, fitted together; a lane that cannot be fitted yet (one point, while drawn) is left out."""
-    try:
-        return dict(zip(controls, fit_lanes(list(controls.values())), strict=True))
-    except GeometryError:
-        pass
-    curves = {}
-    for track_id, points in controls.items():
-        with contextlib.suppress(GeometryError):
-            curves[track_id] = fit_lane(points, where=f"lane {track_id}")
-    return curves

@@ -27,7 +27,8 @@ removed by ``clipped``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,6 +143,20 @@ def fit_lanes(lanes: Sequence, *, method: str = "catmull-rom", samples_per_segme
               where: Sequence[str] | None = None) -> list[LaneCurve]:
     """Fit many lanes (see ``CurveSet.fit``), a LaneCurve each."""
     return CurveSet.fit(lanes, method=method, samples_per_segment=samples_per_segment, where=where).curves()
+
+
+def fit_lanes_leniently(controls: Mapping[int, np.ndarray]) -> dict[int, LaneCurve]:
+    """Every lane's curve by its key, fitted together; a lane that cannot be fitted (one point, while being
+    drawn) is left out instead of failing the others."""
+    try:
+        return dict(zip(controls, fit_lanes(list(controls.values())), strict=True))
+    except GeometryError:
+        pass
+    curves = {}
+    for key, points in controls.items():
+        with contextlib.suppress(GeometryError):
+            curves[key] = fit_lane(points, where=f"lane {key}")
+    return curves
 
 
 @dataclass(frozen=True)

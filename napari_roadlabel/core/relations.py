@@ -28,10 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .annotations import FrameObject, Relation, RelationEnd
-from .errors import GeometryError
 from .geometry import GeometryKind
 from .lane_order import bottom_crossings
-from .lanes import MISSING, LaneCurve, fit_lane, is_lane_class
+from .lanes import MISSING, LaneCurve, fit_lanes_leniently, is_lane_class
 from .project import Project
 from .timeline import frame_runs
 
@@ -74,13 +73,9 @@ class Lane:
 
 def lanes_of(objects: Iterable[FrameObject], height: int, samples: int = CENTRELINE_SAMPLES) -> list[Lane]:
     """The lanes among one frame's objects, left to right (lane lines that cannot be fitted are left out)."""
-    curves = {}
-    for item in objects:
-        if is_lane_class(item.track.class_name) and item.state.geometry.kind is GeometryKind.POLYLINE:
-            try:
-                curves[item.track.id] = fit_lane(item.state.geometry.points)
-            except GeometryError:
-                continue
+    curves = fit_lanes_leniently({item.track.id: item.state.geometry.points for item in objects
+                                  if is_lane_class(item.track.class_name)
+                                  and item.state.geometry.kind is GeometryKind.POLYLINE})
     if len(curves) < 2:
         return []
     ids = list(curves)
