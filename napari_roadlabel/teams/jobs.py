@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
-from ..core.errors import ProjectError
+from ..core.errors import ProjectError, RoadlabelError
 
 JOBS_FOLDER = "jobs"
 JOB_FILE = "job.json"
@@ -100,6 +100,12 @@ class Job:
 
 def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def check_people(assignee: str, reviewer: str, *, where: str | Path) -> None:
+    """The one rule on a job's people: its reviewer is never its assignee."""
+    if reviewer and reviewer == assignee:
+        raise RoadlabelError(where, f"the reviewer cannot be the assignee ({reviewer})")
 
 
 def is_job(folder: str | Path) -> bool:

@@ -47,7 +47,7 @@ import numpy as np
 from ..core import FrameState, Project, ProjectError, RoadlabelError, SequenceInfo, Source
 from ..core.annotations import FrameRangeTag, Relation
 from ..io.atomic import AtomicOutputs
-from .jobs import JOBS_FOLDER, SPLIT_STEP, Base, Job, Move, Stage, State, jobs_of, now, write_job
+from .jobs import JOBS_FOLDER, SPLIT_STEP, Base, Job, Move, Stage, State, check_people, jobs_of, now, write_job
 from .record import empty_record, write_record
 
 KEYFRAME_REACH = 3  # frames: a keyframe this close to a cut makes it worse, the closer the more
@@ -161,8 +161,8 @@ def _check_options(folder: Path, parts, frames, overlap: int, assignees: Sequenc
         raise RoadlabelError(folder, f"--overlap must be 0 or more, not {overlap}")
     if any(not name.strip() for name in assignees):
         raise RoadlabelError(folder, "--assign: a name is empty")
-    if reviewer and reviewer in assignees:
-        raise RoadlabelError(folder, f"the reviewer cannot be the assignee ({reviewer})")
+    for assignee in assignees:
+        check_people(assignee, reviewer, where=folder)
 
 
 def _number(name: str) -> int:

@@ -30,7 +30,7 @@ from ..core.errors import RoadlabelError
 from ..core.wording import counted
 from ..qa.checks import run_checks
 from ..qa.findings import Finding
-from .jobs import Job, Move, Stage, State, now, read_job, write_job
+from .jobs import Job, Move, Stage, State, check_people, now, read_job, write_job
 
 ANNOTATION, REVIEW, ACCEPTANCE = Stage.ANNOTATION, Stage.REVIEW, Stage.ACCEPTANCE
 NEW, IN_PROGRESS, REJECTED, DONE = State.NEW, State.IN_PROGRESS, State.REJECTED, State.DONE
@@ -95,11 +95,6 @@ def assign(folder: str | Path, *, by: str, assignee: str | None = None, reviewer
     moved = changed.moved(Move("assign", by, now(), note, job.stage, job.state))
     write_job(moved)
     return moved
-
-
-def check_people(assignee: str, reviewer: str, *, where: str) -> None:
-    if reviewer and reviewer == assignee:
-        raise RoadlabelError(where, f"the reviewer cannot be the assignee ({reviewer})")
 
 
 def job_blocking_findings(job: Job) -> list[Finding]:
