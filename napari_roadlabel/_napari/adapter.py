@@ -25,7 +25,7 @@ SHAPE_TYPES = {
 }
 POINT_KINDS = (GeometryKind.POINT, GeometryKind.KEYPOINTS)
 FEATURE_COLUMNS = ("track_id", "class", "frame", "source", "label", "attributes")
-FEATURE_TYPES = {"track_id": "int64", "frame": "int64"}  # the others hold text or dicts
+FEATURE_TYPES = {"track_id": "int64", "frame": "int64", "point": "int64"}  # the others hold text or dicts
 EDITING_COLUMNS = ("track_id", "class", "label")  # what the workspace's layers need (the store has the rest)
 NEW_OBJECT = -1  # track_id of a shape drawn in napari and not yet in the store
 TRANSPARENT = np.zeros(4)

@@ -29,6 +29,14 @@ def _class_binding(number: int) -> Binding:
                    lambda workspace: workspace.choose_class_number(number))
 
 
+def _toggle_occluded(workspace: Workspace) -> None:
+    """While a skeleton is placed, its next point; otherwise the skeleton points selected on the canvas."""
+    if workspace.skeleton_tool.class_name is not None:
+        workspace.skeleton_tool.toggle_occluded()
+    else:
+        workspace.skeleton_view.editing.toggle_occluded()
+
+
 BINDINGS: tuple[Binding, ...] = (
     Binding("Right", "next frame", lambda workspace: workspace.step_soon(1)),
     Binding("Left", "previous frame", lambda workspace: workspace.step_soon(-1)),
@@ -55,8 +63,8 @@ BINDINGS: tuple[Binding, ...] = (
             lambda workspace: workspace.snap_lanes_to_paint()),
     Binding("Alt-Shift-S", "skeleton: skip the next point (not in the picture)",
             lambda workspace: workspace.skeleton_tool.skip()),
-    Binding("Alt-Shift-O", "skeleton: the next point is occluded (again: visible)",
-            lambda workspace: workspace.skeleton_tool.toggle_occluded()),
+    Binding("Alt-Shift-O", "skeleton: the next point, or the selected points, occluded (again: visible)",
+            lambda workspace: _toggle_occluded(workspace)),
     Binding("Alt-G", "show or hide the previous frame's outlines", lambda workspace: workspace.toggle_ghost()),
     Binding("Alt-M", "relations: mark the selected object as the next relation's source",
             lambda workspace: workspace.relating.mark_source()),

@@ -96,7 +96,11 @@ class SkeletonTool:
             return
         sequence = self.workspace.project.sequence
         xy = clip_to_image(to_xy(self.layer.data[-1:]), sequence.width, sequence.height)[0]
-        self._place(xy, OCCLUDED if self.next_occluded else VISIBLE)
+        visibility = OCCLUDED if self.next_occluded else VISIBLE
+        colors = self.layer.face_color.copy()
+        colors[-1] = point_color(self.next_point, visibility)  # napari's add ignores current_face_color
+        self.layer.face_color = colors
+        self._place(xy, visibility)
 
     def _place(self, xy: np.ndarray, visibility: int) -> None:
         self.points.append(xy)
@@ -133,9 +137,6 @@ class SkeletonTool:
 
     def _announce(self) -> None:
         name = self.next_point
-        if self.layer is not None:
-            self.layer.selected_data = set()  # else the new colour would recolour the point just placed
-            self.layer.current_face_color = point_color(name, OCCLUDED if self.next_occluded else VISIBLE)
         occluded = " (occluded)" if self.next_occluded else ""
         self.progress.emit(f"next: {name}{occluded}  [{len(self.points) + 1}/{len(self.skeleton.points)}]")
 

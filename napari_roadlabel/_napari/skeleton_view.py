@@ -3,6 +3,8 @@
 Two read-only layers, "Skeleton edges" (a path per edge whose both points are
 placed) and "Skeleton points" (a marker per placed point), handed to the
 display like every other view, so the frame overlay draws them with the rest.
+Made active, the points layer is where skeletons are selected and their points
+dragged (skeleton_editing): each row carries its track and its point's index.
 A point on the left side (its name starts with ``left``) is blue, on the right
 orange, in the middle green; an occluded point is faded, an absent one not
 drawn.  The edges take the class's colour.
@@ -16,13 +18,14 @@ from ..core import FrameObject, GeometryKind
 from ..core.geometry import ABSENT, OCCLUDED
 from .adapter import LayerData, to_napari
 from .overlay import LayerContent
+from .skeleton_editing import SkeletonEditing
 from .style import class_color, hex_to_rgba
 
 EDGES_NAME, POINTS_NAME = "Skeleton edges", "Skeleton points"
 SIDE_COLORS = {"left": "#3080ff", "right": "#ff8020", "centre": "#30d060"}
 OCCLUDED_ALPHA = 0.35
 EDGE_WIDTH = 2.0
-COLUMNS = ("track_id",)
+EDGE_COLUMNS, POINT_COLUMNS = ("track_id",), ("track_id", "point")
 
 
 def side_of(point_name: str) -> str:
@@ -36,7 +39,7 @@ def point_color(point_name: str, visibility: int) -> np.ndarray:
 
 def skeleton_contents(objects: list[FrameObject], taxonomy) -> tuple[LayerData, LayerData]:
     """The edges' and the points' layer data of every skeleton state among ``objects``."""
-    edges, points = LayerData(features={"track_id": []}), LayerData(features={"track_id": []})
+    edges, points = LayerData(features={"track_id": []}), LayerData(features={"track_id": [], "point": []})
     for obj in objects:
         geometry, spec = obj.state.geometry, taxonomy[obj.track.class_name]
         if geometry.kind is not GeometryKind.SKELETON or spec.skeleton is None:
@@ -49,7 +52,7 @@ def skeleton_contents(objects: list[FrameObject], taxonomy) -> tuple[LayerData, 
                 edges.add(rows[[a, b]], "path", color, edge_width=EDGE_WIDTH, track_id=obj.track.id)
         for index in np.flatnonzero(placed):
             points.add(rows[index], "point", point_color(spec.skeleton.points[index], geometry.visibility[index]),
-                       track_id=obj.track.id)
+                       track_id=obj.track.id, point=int(index))
     return edges, points
 
 
@@ -58,6 +61,7 @@ class SkeletonView:
         self.workspace = workspace
         self.edges_layer = None
         self.points_layer = None
+        self.editing = SkeletonEditing(workspace)
         workspace.frame_shown.connect(self.show)
 
     def show(self, frame: int | None = None) -> None:
@@ -66,8 +70,9 @@ class SkeletonView:
             return
         self._make_layers()
         display = self.workspace.display
-        display.show(self.edges_layer, LayerContent("shapes", edges, COLUMNS))
-        display.show(self.points_layer, LayerContent("points", points, COLUMNS))
+        display.show(self.edges_layer, LayerContent("shapes", edges, EDGE_COLUMNS))
+        display.show(self.points_layer, LayerContent("points", points, POINT_COLUMNS))
+        self.editing.select(self.workspace.selected_track)  # the fill cleared what was picked
 
     def layers(self) -> list:
         return [self.edges_layer, self.points_layer]
@@ -75,13 +80,16 @@ class SkeletonView:
     def _make_layers(self) -> None:
         if self.points_layer is not None:
             return
-        viewer, table = self.workspace.viewer, LayerData(features={"track_id": []}).feature_table(COLUMNS)
+        viewer = self.workspace.viewer
         active = viewer.layers.selection.active
-        self.edges_layer = viewer.add_shapes(ndim=2, name=EDGES_NAME, face_color="transparent", features=table)
-        self.points_layer = viewer.add_points(ndim=2, name=POINTS_NAME, size=7, border_width=0.15,
-                                              border_color="white", features=table)
-        for layer in self.layers():
-            layer.editable = False  # drawn from the store; skeletons are placed with the skeleton tool
+        self.edges_layer = viewer.add_shapes(ndim=2, name=EDGES_NAME, face_color="transparent",
+                                             features=LayerData(features={"track_id": []}).feature_table(EDGE_COLUMNS))
+        self.edges_layer.editable = False  # drawn from the points
+        self.points_layer = viewer.add_points(
+            ndim=2, name=POINTS_NAME, size=7, border_width=0.15, border_color="white",
+            features=LayerData(features={"track_id": [], "point": []}).feature_table(POINT_COLUMNS))
+        self.points_layer.mode = "select"
         viewer.layers.selection.active = active
-        self.workspace.display.register(self.edges_layer, "shapes", COLUMNS)
-        self.workspace.display.register(self.points_layer, "points", COLUMNS)
+        self.workspace.display.register(self.edges_layer, "shapes", EDGE_COLUMNS)
+        self.workspace.display.register(self.points_layer, "points", POINT_COLUMNS)
+        self.editing.watch(self.points_layer)

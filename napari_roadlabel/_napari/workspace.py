@@ -255,7 +255,7 @@ class Workspace:
             ids = layer.features["track_id"]
             selected += [int(ids.iloc[index]) for index in sorted(layer.selected_data)
                          if int(ids.iloc[index]) != NEW_OBJECT]
-        return list(dict.fromkeys(selected))
+        return list(dict.fromkeys(selected + self.skeleton_view.editing.selected_tracks()))
 
     def select_track(self, track_id: int | None) -> None:
         """Select the object of ``track_id`` in its layer (and make that layer active, and so live)."""
@@ -275,6 +275,7 @@ class Workspace:
                 layer.refresh()
             if indices:
                 self.viewer.layers.selection.active = layer
+        self.skeleton_view.editing.select(track_id)
         self._set_selected(track_id)
 
     def _set_selected(self, track_id: int | None) -> None:

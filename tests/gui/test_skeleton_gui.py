@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from napari_roadlabel._napari.keymap import BINDINGS
-from napari_roadlabel._napari.skeleton_view import SIDE_COLORS, skeleton_contents
+from napari_roadlabel._napari.skeleton_view import SIDE_COLORS, point_color, skeleton_contents
 from napari_roadlabel._napari.style import hex_to_rgba
 from napari_roadlabel._napari.widget import RoadLabelWidget
 from napari_roadlabel.core import RoadlabelError, box, make_skeleton
@@ -117,6 +117,18 @@ def test_placing_by_clicking_in_order_writes_one_skeleton_state_and_undo_takes_i
     assert len(workspace.display.content(workspace.skeleton_view.points_layer)) == 15  # and shown
     workspace.undo()
     assert workspace.project.objects_on(FRAME + 1) == []
+
+
+def test_each_clicked_point_takes_the_colour_of_its_side_and_visibility(workspace):
+    workspace.choose_class("pedestrian", "skeleton")
+    names = workspace.project.taxonomy["pedestrian"].skeleton.points
+    points, visibility = standing_pose(names)
+    click_all(workspace, points[:10], visibility[:10])  # nose to left_wrist (occluded); left_eye skipped
+    placed = [name for name, flag in zip(names[:10], visibility[:10], strict=True) if flag != ABSENT]
+    expected = [point_color(name, flag) for name, flag in zip(names[:10], visibility[:10], strict=True)
+                if flag != ABSENT]
+    assert placed[0] == "nose" and placed[-1] == "left_wrist"
+    np.testing.assert_allclose(workspace.skeleton_tool.layer.face_color, expected)
 
 
 def test_the_panel_names_the_next_point(make_napari_viewer, skeleton_project):
