@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .annotations import FrameObject, Relation, RelationEnd
+from .errors import AnnotationError
 from .geometry import GeometryKind
 from .lane_order import bottom_crossings
 from .lanes import MISSING, LaneCurve, fit_lanes_leniently, is_lane_class
@@ -113,6 +114,19 @@ class EndFinder:
         if frame not in self._lanes:
             self._lanes[frame] = {(lane.left, lane.right) for lane in lanes_on(self.project, frame, samples=2)}
         return self._lanes[frame]
+
+
+def last_frame_with(project: Project, source: RelationEnd, target: RelationEnd, frame: int) -> int:
+    """The last frame of the run from ``frame`` forward on which both ends are present: where a new relation
+    made on ``frame`` ends.  AnnotationError when an end is absent on ``frame`` itself."""
+    finder = EndFinder(project)
+    ends = (source, target)
+    if not all(finder.present(end, frame) for end in ends):
+        raise AnnotationError(None, f"{source} and {target} must both be on frame {frame} to relate them")
+    last = frame
+    while last + 1 < project.sequence.frame_count and all(finder.present(end, last + 1) for end in ends):
+        last += 1
+    return last
 
 
 @dataclass(frozen=True)
