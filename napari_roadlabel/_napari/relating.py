@@ -6,7 +6,7 @@ the first type of the taxonomy whose classes fit both ends).  Where a type
 wants a lane and the object is a lane line, the end is the lane right of that
 line (the lane left of it for the rightmost line), on the current frame.  The
 relation holds from the current frame forward, as long as both ends are there
-(core/relations.py ``EndFinder``): one undo step.
+(core/relations.py ``last_frame_with``): one undo step.
 
 The read-only "Relations" Vectors layer, drawn by the frame overlay like the
 other derived layers, shows each relation holding on the frame as an arrow from
@@ -22,7 +22,7 @@ from ..core import AnnotationError, RelationEnd
 from ..core.annotations import Relation
 from ..core.lanes import is_lane_class
 from ..core.relation_types import LANE
-from ..core.relations import EndFinder, Lane, lanes_of, lanes_on
+from ..core.relations import Lane, lanes_of, lanes_on, last_frame_with
 from .derived_outlines import dashes, drawn_vectors_layer, vectors_content
 from .style import hex_to_rgba
 
@@ -78,7 +78,7 @@ class Relating:
             names = f"a {type_name} relation" if type_name else "any relation of the taxonomy"
             raise AnnotationError(None, f"track {self.source} ({self._class(self.source)}) and track {target} "
                                         f"({self._class(target)}) on frame {frame} cannot make {names}")
-        last = self._last_frame_with(source_end, target_end, frame)
+        last = last_frame_with(project, source_end, target_end, frame)
         relation = project.add_relation(kind.name, source_end, target_end, frame, last)
         workspace.after_edit(f"{relation}, frames {frame}..{last}")
         return relation
@@ -106,15 +106,6 @@ class Relating:
                                                                               if lane.right == track_id]
             return beside[0].end if beside else None
         return None
-
-    def _last_frame_with(self, source: RelationEnd, target: RelationEnd, frame: int) -> int:
-        finder = EndFinder(self.workspace.project)
-        if not (finder.present(source, frame) and finder.present(target, frame)):
-            raise AnnotationError(None, f"{source} and {target} must both be on frame {frame} to relate them")
-        last = frame
-        while last + 1 < self.workspace.frame_count and all(finder.present(end, last + 1) for end in (source, target)):
-            last += 1
-        return last
 
     def type_names(self) -> list[str]:
         return list(self.workspace.project.taxonomy.relations)

@@ -17,8 +17,17 @@ from napari_roadlabel.core import (
     taxonomy_from_dict,
 )
 from napari_roadlabel.core.annotations import RelationEnd
+from napari_roadlabel.core.lane_order import bottom_crossing
 from napari_roadlabel.core.lanes import fit_lane
-from napari_roadlabel.core.relations import centreline, dangling_relations, follow_cycles, lanes_on
+from napari_roadlabel.core.relations import (
+    LANE_BLOCK,
+    EndFinder,
+    centreline,
+    dangling_relations,
+    follow_cycles,
+    lanes_on,
+    last_frame_with,
+)
 from napari_roadlabel.core.store import SCHEMA_VERSION
 from tests.conftest import as_schema
 
@@ -153,6 +162,67 @@ def test_a_lane_whose_lines_are_not_neighbours_on_a_frame_is_absent_there(scene)
     relation = project.add_relation("governs", RelationEnd(light), RelationEnd.lane(one, three), 0, 4)
     project.delete_state(two, 4)  # line 2 gone: lines 1 and 3 are neighbours on frame 4 only
     assert [(item.relation, item.runs) for item in dangling_relations(project)] == [(relation, ((0, 3),))]
+
+
+def test_a_new_relation_holds_from_its_frame_while_both_ends_are_there(scene):
+    project, light, (one, two, three) = scene
+    project.delete_state(two, 12)  # lines 1 and 3 are neighbours on frame 12, lane 1|2 absent
+    assert last_frame_with(project, RelationEnd(light), RelationEnd.lane(one, two), 3) == 11
+    assert last_frame_with(project, RelationEnd(light), RelationEnd.lane(one, three), 12) == 12
+    assert last_frame_with(project, RelationEnd(light), RelationEnd.lane(two, three), 13) == 19
+    with pytest.raises(AnnotationError, match="must both be on frame 12"):
+        last_frame_with(project, RelationEnd(light), RelationEnd.lane(one, two), 12)
+
+
+def varied_lines(project, frames):
+    """Lane lines over ``frames`` frames that cross, tie, vanish, appear and stop short of the bottom row."""
+    rng = np.random.default_rng(7)
+    lines = {}
+
+    def add(name, shape, on):
+        lines[name] = made = project.add_track("lane-line").id
+        for frame in on:
+            points = np.clip(np.asarray(shape(frame), dtype=float) + rng.normal(0, 0.5, (1, 2)), 1, [639, 359])
+            project.set_state(made, frame, make_geometry("polyline", points))
+
+    with project.group("lines"):
+        add("steady", lambda f: [[60, 355], [150, 250], [250, 150]], range(frames))
+        swing = 200 * np.sin(np.arange(frames) / 25)  # the next two swap places back and forth
+        add("over", lambda f: [[320 + swing[f], 355], [320 + swing[f] / 2, 200], [320, 120]], range(frames))
+        add("under", lambda f: [[320 - swing[f], 355], [320, 200], [330, 120]], range(frames))
+        add("gaps", lambda f: [[560, 355], [470, 230], [420, 150]], [f for f in range(frames) if f % 37 > 9])
+        add("late", lambda f: [[230, 340], [260, 260], [300, 150]], range(frames // 3, frames))
+        add("short", lambda f: [[600, 200], [560, 150], [520, 110], [500, 100]], range(0, frames, 2))
+        add("hook", lambda f: [[440, 350], [480, 250], [430, 200], [400, 330]], range(frames // 2))
+    return lines
+
+
+def neighbours_by_definition(project, frame):
+    """The lanes on ``frame`` as the definition says, line by line: fit each lane line, order them left to right
+    by where they meet the bottom row (ties: by track id), pair each with the next."""
+    lines = [item for item in project.objects_on(frame) if item.track.class_name == "lane-line"]
+    crossings = {item.track.id: bottom_crossing(fit_lane(item.state.geometry.points), project.sequence.height)
+                 for item in lines}
+    ordered = sorted(crossings, key=lambda track_id: (crossings[track_id], track_id))
+    return set(itertools.pairwise(ordered))
+
+
+def test_lanes_found_many_frames_at_once_are_those_of_the_definition_frame_by_frame(tmp_path):
+    frames = LANE_BLOCK + 60  # over a block's border
+    with Project.create(tmp_path / "p", SequenceInfo("clip.mp4", frames, 640, 360)) as project:
+        ids = sorted(varied_lines(project, frames).values())
+        finder = EndFinder(project)
+        changes = 0
+        before = None
+        for frame in range(frames):
+            expected = neighbours_by_definition(project, frame)
+            assert {(lane.left, lane.right) for lane in lanes_on(project, frame)} == expected
+            found = {(left, right) for left, right in itertools.permutations(ids, 2)
+                     if finder.present(RelationEnd.lane(left, right), frame)}
+            assert found == expected, f"frame {frame}"
+            changes += expected != before
+            before = expected
+        assert changes > 20  # the lanes change often: crossings, gaps, lines appearing and ending
 
 
 # ---------------------------------------------------------------- lanes and centrelines
