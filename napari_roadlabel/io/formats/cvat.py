@@ -78,17 +78,20 @@ from ...core import (
     Source,
     Track,
 )
-from ...core.taxonomy import AttributeSpec, AttributeType, ClassSpec
+from ...core.geometry import ABSENT
+from ...core.geometry import OCCLUDED as OCCLUDED_POINT
+from ...core.skeletons import STANDING_PERSON, Skeleton
+from ...core.taxonomy import AttributeSpec, AttributeType, ClassSpec, Taxonomy
 from .import_report import ImportReport, fit_to_image, keeps_file_ids
 from .lane_frames import frames_to_export
 from .report import MappingReport, export_file
 
 CVAT_VERSION = "1.1"
 SHAPE_ELEMENTS = {GeometryKind.BOX: "box", GeometryKind.POLYGON: "polygon", GeometryKind.POLYLINE: "polyline",
-                  GeometryKind.POINT: "points", GeometryKind.KEYPOINTS: "points"}
+                  GeometryKind.POINT: "points", GeometryKind.KEYPOINTS: "points", GeometryKind.SKELETON: "skeleton"}
 NO_MASKS = "masks are not carried to CVAT for video"
-NO_SKELETONS = "skeletons are not carried to CVAT"
-NOT_CARRIED = {GeometryKind.MASK: NO_MASKS, GeometryKind.SKELETON: NO_SKELETONS}
+NOT_CARRIED = {GeometryKind.MASK: NO_MASKS}
+SKELETON_SUFFIX = "-skeleton"  # a class's skeleton label: "pedestrian-skeleton"
 ONE_SHAPE_TYPE = "a CVAT track keeps one shape type: a state of another kind is left out"
 TAGS_LEFT_OUT = "frame-range tags are written only with tags=True (CVAT 2.x reads them; datumaro does not)"
 OCCLUDED = "occluded"
@@ -107,6 +110,7 @@ def export_cvat(project: Project, path: str | Path, *, frames: range | None = No
     """Write the project (every ``every``-th of ``frames``) as a CVAT for video 1.1 XML file, and the report."""
     path = Path(path)
     chosen = frames_to_export(project, frames, every)
+    _check_skeleton_labels(project.taxonomy, path)
     report = MappingReport("cvat", progress=progress)
     report.drop_relations(project.relations(), chosen)
     with export_file(path, report, overwrite=overwrite, binary=True) as handle:
@@ -157,20 +161,63 @@ def _meta(project: Project, chosen: range) -> ET.Element:
         ET.SubElement(task, name).text = str(value)
     labels = ET.SubElement(task, "labels")
     for spec in project.taxonomy:
-        label = ET.SubElement(labels, "label")
-        ET.SubElement(label, "name").text = spec.name
-        ET.SubElement(label, "color").text = spec.color
-        ET.SubElement(label, "type").text = "tag" if spec.is_tag else "any"
-        attributes = ET.SubElement(label, "attributes")
-        for attribute in spec.attributes.values():
-            if _is_occluded_flag(spec, attribute.name):
-                continue
-            attributes.append(_attribute_meta(attribute))
+        labels.append(_label(spec.name, spec.color, "tag" if spec.is_tag else "any",
+                             [attribute for name, attribute in spec.attributes.items()
+                              if not _is_occluded_flag(spec, name)]))
+        if spec.skeleton is not None:
+            labels.append(_label(skeleton_label(spec.name), spec.color, "skeleton", spec.attributes.values(),
+                                 svg=_svg(spec.skeleton)))
+            labels.extend(_label(point, spec.color, "points", [], parent=skeleton_label(spec.name))
+                          for point in spec.skeleton.points)
     size = ET.SubElement(task, "original_size")
     ET.SubElement(size, "width").text = str(sequence.width)
     ET.SubElement(size, "height").text = str(sequence.height)
     ET.SubElement(meta, "source").text = Path(sequence.source).name
     return meta
+
+
+def _label(name: str, color: str, kind: str, attributes, *, parent: str | None = None,
+           svg: str | None = None) -> ET.Element:
+    """A ``<label>`` of the task, its children in CVAT's order; a skeleton's point is a ``points`` label with its
+    skeleton label as ``parent``, and the skeleton label has CVAT's drawing of it as ``svg``."""
+    label = ET.Element("label")
+    for tag, text in (("name", name), ("color", color), ("type", kind)):
+        ET.SubElement(label, tag).text = text
+    ET.SubElement(label, "attributes").extend(_attribute_meta(attribute) for attribute in attributes)
+    for tag, text in (("parent", parent), ("svg", svg)):
+        if text is not None:
+            ET.SubElement(label, tag).text = text
+    return label
+
+
+def skeleton_label(class_name: str) -> str:
+    """The CVAT label of a class's skeleton tracks.  A CVAT label has one shape type and a pedestrian may be a box
+    too, so its skeletons go under a label of their own."""
+    return class_name + SKELETON_SUFFIX
+
+
+def _check_skeleton_labels(taxonomy: Taxonomy, path: Path) -> None:
+    """RoadlabelError when a class is named like another class's skeleton label: CVAT label names are unique."""
+    for spec in taxonomy:
+        if spec.skeleton is not None and skeleton_label(spec.name) in taxonomy:
+            raise RoadlabelError(path, f"class {skeleton_label(spec.name)!r} has the name of class "
+                                                  f"{spec.name!r}'s skeleton label in CVAT: rename it to export")
+
+
+def _svg(skeleton: Skeleton) -> str:
+    """CVAT's drawing of a skeleton label on its editor's 100 x 100 canvas: a line per edge, a circle per point
+    (``data-label-name``, its sublabel).  COCO's points stand as a person; any others in a column at the right."""
+    column = iter(range(len(skeleton.points)))
+    places = [[_number(round(100 * fraction, 2)) for fraction in STANDING_PERSON.get(name) or
+               (0.95, (next(column) + 0.5) / len(skeleton.points))] for name in skeleton.points]
+    lines = [f'<line x1="{places[a][0]}" y1="{places[a][1]}" x2="{places[b][0]}" y2="{places[b][1]}" stroke="black" '
+             f'data-type="edge" data-node-from="{a + 1}" stroke-width="0.5" data-node-to="{b + 1}"></line>'
+             for a, b in skeleton.edge_indices()]
+    circles = [f'<circle r="1.5" stroke="black" fill="#b3b3b3" cx="{x}" cy="{y}" stroke-width="0.1" '
+               f'data-type="element node" data-element-id="{node}" data-node-id="{node}" '
+               f'data-label-name="{_quoted(name)}"></circle>'
+               for node, (name, (x, y)) in enumerate(zip(skeleton.points, places, strict=True), start=1)]
+    return "".join(lines + circles)
 
 
 def _attribute_meta(attribute: AttributeSpec) -> ET.Element:
@@ -200,27 +247,26 @@ def _track(project: Project, track: Track, chosen: range, report: MappingReport,
         return ""
     spec = project.taxonomy[track.class_name]
     carried = frozenset(spec.attributes)
-    writer = _ShapeWriter(spec)
+    kind = shapes[0].geometry.kind
+    writer = _ShapeWriter(spec, kind)
     children = []
     for index, state in enumerate(shapes):
         attributes = {**track.attributes, **state.attributes}
-        coordinates = _coordinates(state.geometry)
-        children.append(writer.shape(state.geometry.kind, state.frame, coordinates, attributes,
+        children.append(writer.shape(state.geometry, state.frame, attributes,
                                      keyframe=all_keyframes or state.is_keyframe, outside=False))
         report.wrote(track.class_name, attributes, carried)
         position = chosen.index(state.frame) + 1
         following = shapes[index + 1].frame if index + 1 < len(shapes) else None
         if position < len(chosen) and chosen[position] != following:
-            children.append(writer.shape(state.geometry.kind, chosen[position], coordinates, attributes,
-                                         keyframe=True, outside=True))
+            children.append(writer.shape(state.geometry, chosen[position], attributes, keyframe=True, outside=True))
     source = "manual" if any(state.is_keyframe for state in shapes) else "auto"
-    return _element("track", f'id="{track.id}" label="{_quoted(track.class_name)}" source="{source}"',
+    label = skeleton_label(track.class_name) if kind is GeometryKind.SKELETON else track.class_name
+    return _element("track", f'id="{track.id}" label="{_quoted(label)}" source="{source}"',
                     children="".join(_INDENTS[2] + child for child in children), level=1)
 
 
 def _shapes(states: list[FrameState], class_name: str, chosen: range, report: MappingReport) -> list[FrameState]:
-    """The states on the chosen frames that CVAT can hold: no masks or skeletons, and only the track's first shape
-    type."""
+    """The states on the chosen frames that CVAT can hold: no masks, and only the track's first shape type."""
     shapes: list[FrameState] = []
     for state in states:
         if state.frame not in chosen:
@@ -238,20 +284,39 @@ class _ShapeWriter:
     """Shape elements of one class's track.  The ``<attribute>`` children are written once per set of values:
     a track keeps the same values over long runs of frames."""
 
-    def __init__(self, spec: ClassSpec):
+    def __init__(self, spec: ClassSpec, kind: GeometryKind):
         self.spec = spec
-        self.occluded_flag = _is_occluded_flag(spec, OCCLUDED)
+        # A <skeleton> has no occluded flag (its points have theirs): there the class's occluded is an <attribute>.
+        self.occluded_flag = kind is not GeometryKind.SKELETON and _is_occluded_flag(spec, OCCLUDED)
         self.children: dict[tuple, str] = {}  # attribute values -> their elements
 
-    def shape(self, kind: GeometryKind, frame: int, coordinates: str, attributes: dict[str, Any], *, keyframe: bool,
+    def shape(self, geometry: Geometry, frame: int, attributes: dict[str, Any], *, keyframe: bool,
               outside: bool) -> str:
-        occluded = bool(attributes.get(OCCLUDED)) if self.occluded_flag else False
         key = tuple(attributes.items())
         if key not in self.children:
-            self.children[key] = _attributes(self.spec, attributes, 3)
-        return _element(SHAPE_ELEMENTS[kind], f'frame="{frame}" keyframe="{keyframe:d}" outside="{outside:d}" '
-                                              f'occluded="{occluded:d}" {coordinates} z_order="0"',
+            self.children[key] = _attributes(self.spec, attributes, 3, occluded_flag=self.occluded_flag)
+        if geometry.kind is GeometryKind.SKELETON:  # as CVAT writes it: no outside or occluded of its own
+            points = _skeleton_points(geometry, self.spec.skeleton, keyframe=keyframe, outside=outside)
+            return _element("skeleton", f'frame="{frame}" keyframe="{keyframe:d}" z_order="0"',
+                            children=points + self.children[key], level=2)
+        occluded = bool(attributes.get(OCCLUDED)) if self.occluded_flag else False
+        return _element(SHAPE_ELEMENTS[geometry.kind], f'frame="{frame}" keyframe="{keyframe:d}" outside="{outside:d}" '
+                                                       f'occluded="{occluded:d}" {_coordinates(geometry)} z_order="0"',
                         children=self.children[key], level=2)
+
+
+def _skeleton_points(geometry: Geometry, skeleton: Skeleton, *, keyframe: bool, outside: bool) -> str:
+    """A skeleton state's ``<points label="<point>">``, one per point of the class's skeleton, each a line at level 3.
+    CVAT keeps a position for every point: an absent one is ``outside`` at the middle of the placed ones."""
+    middle = geometry.present_points().mean(axis=0)
+    elements = []
+    for name, point, visibility in zip(skeleton.points, geometry.points, geometry.visibility, strict=True):
+        absent = visibility == ABSENT
+        x, y = (_number(value) for value in (middle if absent else point))
+        elements.append(_INDENTS[3] + _element(
+            "points", f'label="{_quoted(name)}" keyframe="{keyframe:d}" outside="{int(outside or absent)}" '
+                      f'occluded="{int(visibility == OCCLUDED_POINT)}" points="{x},{y}"'))
+    return "".join(elements)
 
 
 def _coordinates(geometry: Geometry) -> str:
@@ -262,11 +327,12 @@ def _coordinates(geometry: Geometry) -> str:
     return f'points="{";".join(map(",".join, zip(numbers[::2], numbers[1::2], strict=True)))}"'
 
 
-def _attributes(spec: ClassSpec, attributes: dict[str, Any], level: int) -> str:
-    """The ``<attribute>`` children of an element, each starting a line at ``level``."""
+def _attributes(spec: ClassSpec, attributes: dict[str, Any], level: int, *, occluded_flag: bool = True) -> str:
+    """The ``<attribute>`` children of an element, each starting a line at ``level``; ``occluded`` among them when
+    the element has no ``occluded_flag`` to carry it."""
     children = []
     for name, value in attributes.items():
-        if value is None or _is_occluded_flag(spec, name):
+        if value is None or (occluded_flag and _is_occluded_flag(spec, name)):
             continue
         text = ("true" if value else "false") if isinstance(value, bool) else (
             _number(value) if isinstance(value, (int, float)) else str(value))
