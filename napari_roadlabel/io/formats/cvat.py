@@ -78,11 +78,11 @@ from ...core import (
     Source,
     Track,
 )
-from ...core.geometry import ABSENT
+from ...core.geometry import ABSENT, VISIBLE
 from ...core.geometry import OCCLUDED as OCCLUDED_POINT
 from ...core.skeletons import STANDING_PERSON, Skeleton
 from ...core.taxonomy import AttributeSpec, AttributeType, ClassSpec, Taxonomy
-from .import_report import ImportReport, fit_to_image, keeps_file_ids
+from .import_report import ImportReport, fit_skeleton_to_image, fit_to_image, keeps_file_ids
 from .lane_frames import frames_to_export
 from .report import MappingReport, export_file
 
@@ -466,6 +466,16 @@ def _tag_runs(tags: list[_ParsedTag], step: int) -> list[tuple[str, int, int, di
     return runs
 
 
+def _class_of_label(taxonomy: Taxonomy, label: str) -> ClassSpec | None:
+    """The class a CVAT label names: a class, or a skeleton class's skeleton label ("pedestrian-skeleton")."""
+    if label in taxonomy:
+        return taxonomy[label]
+    base = label.removesuffix(SKELETON_SUFFIX)
+    if base != label and base in taxonomy and taxonomy[base].skeleton is not None:
+        return taxonomy[base]
+    return None
+
+
 class _Reader:
     """Checks elements against the project, raising FormatError(file, reason, "line N, <element ...>")."""
 
@@ -491,10 +501,10 @@ class _Reader:
         label = element.get("label")
         if label is None:
             raise self.fail(element, "no label")
-        if label not in self.project.taxonomy:
+        spec = _class_of_label(self.project.taxonomy, label)
+        if spec is None:
             raise self.fail(element, f"unknown label {label!r} (the project's taxonomy has "
                                      f"{sorted(self.project.taxonomy.classes)})")
-        spec = self.project.taxonomy[label]
         if spec.is_tag != tag:
             kind = "a frame-range class: it belongs in <tag>" if spec.is_tag else "not a frame-range class"
             raise self.fail(element, f"label {label!r} is {kind}")
@@ -523,18 +533,24 @@ class _Reader:
         spec = self.spec(element, tag=False)
         parsed = _ParsedTrack(self.integer(element, "id"), spec.name, self.place(element))
         owner = f" of track {parsed.cvat_id}"
+        skeleton_label = element.get("label") != spec.name
         frames: set[int] = set()
         for child in element:
-            if child.tag not in ("box", "polygon", "polyline", "points"):
-                raise self.fail(child, f"<{child.tag}> is not supported (box, polygon, polyline, points)", owner)
+            if child.tag not in ("box", "polygon", "polyline", "points", "skeleton"):
+                raise self.fail(child, f"<{child.tag}> is not supported (box, polygon, polyline, points, skeleton)",
+                                owner)
+            if skeleton_label and child.tag != "skeleton":
+                raise self.fail(child, f"label {element.get('label')!r} is a skeleton label: its shapes are "
+                                       "<skeleton>", owner)
             frame = self.frame(child, owner)
             if frame in frames:
                 raise self.fail(child, f"a second shape on frame {frame}", owner)
             frames.add(frame)
             keyframe = self.flag(child, "keyframe", owner)
-            if self.flag(child, "outside", owner):
+            if self.outside(child, owner):
                 continue
-            occluded = self.flag(child, "occluded", owner, default="0")
+            # A <skeleton> has no occluded flag of its own: there the class's occluded is an <attribute>.
+            occluded = self.flag(child, "occluded", owner, default="0") if child.tag != "skeleton" else None
             geometry = self.geometry(child, spec, owner)
             track_level, frame_level = self.attributes(child, spec, owner, occluded)
             if parsed.track_attributes is None:
@@ -546,8 +562,21 @@ class _Reader:
                 parsed.states.append((frame, geometry, frame_level, keyframe))
         return parsed
 
+    def outside(self, element: ET.Element, owner: str) -> bool:
+        """CVAT's outside flag.  CVAT writes none on a ``<skeleton>`` (nor reads one): it is outside when all its
+        points are."""
+        if element.tag != "skeleton":
+            return self.flag(element, "outside", owner)
+        return self.flag(element, "outside", owner, default="0") or all(
+            self.flag(point, "outside", f" in {self.place(element)}{owner}", default="0")
+            for point in element.findall("points"))
+
     def geometry(self, element: ET.Element, spec: ClassSpec, owner: str) -> Geometry | None:
         """The shape as a geometry its class takes, fitted to the image (import_report's policy); None: skipped."""
+        if element.tag == "skeleton":
+            self.check_kind(element, spec, GeometryKind.SKELETON, owner)
+            return fit_skeleton_to_image(self.skeleton(element, spec, owner), self.project, self.report,
+                                         self.path, self.place(element, owner))
         if element.tag == "box":
             if "rotation" in element.attrib and self.coordinate(element, "rotation", owner) != 0:
                 raise self.fail(element, "rotated boxes are not supported", owner)
@@ -560,10 +589,44 @@ class _Reader:
             points = self.points(element, owner)
             kind = {"polygon": GeometryKind.POLYGON, "polyline": GeometryKind.POLYLINE}.get(element.tag) or (
                 self.points_kind(spec, len(points)))
+        self.check_kind(element, spec, kind, owner)
+        return fit_to_image(kind, points, self.project, self.report, self.path, self.place(element, owner))
+
+    def check_kind(self, element: ET.Element, spec: ClassSpec, kind: GeometryKind, owner: str) -> None:
         if kind not in spec.geometry:
             raise self.fail(element, f"class {spec.name!r} takes {[k.value for k in spec.geometry]}, not {kind.value}",
                             owner)
-        return fit_to_image(kind, points, self.project, self.report, self.path, self.place(element, owner))
+
+    def skeleton(self, element: ET.Element, spec: ClassSpec, owner: str) -> Geometry:
+        """A ``<skeleton>``'s ``<points label="<point>">`` as a state of the class's skeleton: an outside point is
+        absent, an occluded one occluded, else visible; a point it leaves out is absent."""
+        owner, skeleton = f" in {self.place(element)}{owner}", spec.skeleton
+        names: list[str] = []
+        points, visibility = [], []
+        for child in element:
+            if child.tag not in ("points", "attribute"):
+                raise self.fail(child, f"<{child.tag}> in a <skeleton> is not supported (points, attribute)", owner)
+            if child.tag == "attribute":
+                continue
+            name = child.get("label")
+            if name not in skeleton.points:
+                raise self.fail(child, f"class {spec.name!r} has no skeleton point {name!r} (it has "
+                                       f"{', '.join(skeleton.points)})", owner)
+            if name in names:
+                raise self.fail(child, f"point {name!r} is given twice", owner)
+            if child.find("attribute") is not None:
+                raise self.fail(child, "attributes of skeleton points are not supported", owner)
+            placed = self.points(child, owner)
+            if len(placed) != 1:
+                raise self.fail(child, f"a skeleton point has one 'x,y', got {len(placed)}", owner)
+            names.append(name)
+            if self.flag(child, "outside", owner, default="0"):
+                points.append([math.nan, math.nan])
+                visibility.append(ABSENT)
+            else:
+                points.append(placed[0])
+                visibility.append(OCCLUDED_POINT if self.flag(child, "occluded", owner, default="0") else VISIBLE)
+        return skeleton.state_from(points, visibility, names)
 
     def points_kind(self, spec: ClassSpec, count: int) -> GeometryKind:
         """CVAT ``points`` is our point (one) or keypoints, as the class allows."""
