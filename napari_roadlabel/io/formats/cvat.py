@@ -10,6 +10,12 @@
         <box frame="2" keyframe="0" outside="0" ...>  (an interpolated state)
         <box frame="3" keyframe="1" outside="1" ...>  (the track has left: the frame after its last state)
       </track>
+      <track id="7" label="pedestrian-skeleton" source="manual">
+        <skeleton frame="1" keyframe="1" z_order="0">
+          <points label="nose" keyframe="1" outside="0" occluded="0" points="40.5,12.25" />  (one per point)
+          <attribute name="occluded">false</attribute>
+        </skeleton>
+      </track>
       <tag frame="5" label="school-zone-active" source="manual"> <attribute .../> </tag>
     </annotations>
 
@@ -19,6 +25,15 @@ Mapping (ours -> CVAT):
   where the track has a state: ``box`` (xtl ytl xbr ybr), ``polygon``, ``polyline`` (a lane line's
   control points exactly as placed) and ``points`` (a point or keypoints), coordinates written with
   full float precision.
+* a skeleton track -> a track of the label ``<class>-skeleton`` (a CVAT label has one shape type, and a
+  pedestrian may also be a box), each state a ``<skeleton frame keyframe z_order>`` with a ``<points
+  label="<point>" keyframe outside occluded points="x,y">`` per point of the class's skeleton, as CVAT's
+  exporter writes them (cvat/apps/dataset_manager/formats/cvat.py, dump_as_cvat_interpolation): an absent
+  point ``outside="1"`` (at the middle of the placed points: CVAT keeps a position for every point), an
+  occluded one ``occluded="1"``.  The ``<skeleton>`` has no outside or occluded flag of its own: the track
+  ends with every point outside, and the class's ``occluded`` attribute is an ``<attribute>`` there.  The
+  meta lists the skeleton label (``type`` skeleton, the class's attributes, CVAT's ``svg`` drawing of its
+  points and edges) and each point as a ``points`` label whose ``parent`` is the skeleton label.
 * ``keyframe="1"`` for manual states (our keyframes), ``"0"`` for interpolated, propagated, imported
   and suggested ones.  On the frame after a track's last state, and on the first frame of every gap,
   an ``outside="1"`` keyframe copy of the last shape ends it, as CVAT does (CVAT extends a track to
@@ -44,14 +59,17 @@ whose states came from propagation, an import or a model rather than from a pers
 Import checks the whole file first: XML syntax (with the line), the root, every label against the
 taxonomy, every frame against the sequence, every number (NaN refused), boxes (``xtl <= xbr``,
 ``ytl <= ybr``), shape types against the class, attribute names and values, one class and one set
-of track-level attributes per track.  Errors name the file, the line and the element.  Shapes at
+of track-level attributes per track, a skeleton's point names against the class's skeleton (a
+point the file leaves out is absent).  Errors name the file, the line and the element.  Shapes at
 or past the image border are fitted to it by the import policy (``import_report``: clipped, or
-skipped, and counted); a self-crossing polygon is refused.  Then, in one
-undo step, each CVAT track becomes one track with a state on each of its frames that is not
-outside: ``keyframe="1"`` shapes get ``source`` (imported by default, manual to take them as our
-keyframes), ``keyframe="0"`` ones become interpolated states, so the keyframe flag survives.  CVAT
-track ids are kept when the project has never used them.  Runs of ``<tag>`` elements with the same
-label and attributes on consecutive (exported) frames become one frame-range tag.  The XML is read
+skipped, and counted); a self-crossing polygon is refused.  Then, in one undo step, each CVAT
+track becomes one track with a state on each of its frames that is not outside (a ``<skeleton>`` is
+outside when every point is): ``keyframe="1"`` shapes get ``source`` (imported by default, manual to
+take them as our keyframes), ``keyframe="0"`` ones become interpolated states, so the keyframe flag
+survives.  CVAT track ids are kept when the project has never used them.  A ``<skeleton>`` is read
+under its ``<class>-skeleton`` label, or under the class's own name (a skeleton label made in CVAT).
+Runs of ``<tag>`` elements with the same label and attributes on consecutive (exported) frames
+become one frame-range tag.  The XML is read
 with expat and any DTD or entity declaration is refused (no entity expansion, no external fetch).
 """
 
