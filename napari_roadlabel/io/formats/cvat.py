@@ -10,6 +10,12 @@
         <box frame="2" keyframe="0" outside="0" ...>  (an interpolated state)
         <box frame="3" keyframe="1" outside="1" ...>  (the track has left: the frame after its last state)
       </track>
+      <track id="7" label="pedestrian-skeleton" source="manual">
+        <skeleton frame="1" keyframe="1" z_order="0">
+          <points label="nose" keyframe="1" outside="0" occluded="0" points="40.5,12.25" />  (one per point)
+          <attribute name="occluded">false</attribute>
+        </skeleton>
+      </track>
       <tag frame="5" label="school-zone-active" source="manual"> <attribute .../> </tag>
     </annotations>
 
@@ -19,6 +25,15 @@ Mapping (ours -> CVAT):
   where the track has a state: ``box`` (xtl ytl xbr ybr), ``polygon``, ``polyline`` (a lane line's
   control points exactly as placed) and ``points`` (a point or keypoints), coordinates written with
   full float precision.
+* a skeleton track -> a track of the label ``<class>-skeleton`` (a CVAT label has one shape type, and a
+  pedestrian may also be a box), each state a ``<skeleton frame keyframe z_order>`` with a ``<points
+  label="<point>" keyframe outside occluded points="x,y">`` per point of the class's skeleton, as CVAT's
+  exporter writes them (cvat/apps/dataset_manager/formats/cvat.py, dump_as_cvat_interpolation): an absent
+  point ``outside="1"`` (at the middle of the placed points: CVAT keeps a position for every point), an
+  occluded one ``occluded="1"``.  The ``<skeleton>`` has no outside or occluded flag of its own: the track
+  ends with every point outside, and the class's ``occluded`` attribute is an ``<attribute>`` there.  The
+  meta lists the skeleton label (``type`` skeleton, the class's attributes, CVAT's ``svg`` drawing of its
+  points and edges) and each point as a ``points`` label whose ``parent`` is the skeleton label.
 * ``keyframe="1"`` for manual states (our keyframes), ``"0"`` for interpolated, propagated, imported
   and suggested ones.  On the frame after a track's last state, and on the first frame of every gap,
   an ``outside="1"`` keyframe copy of the last shape ends it, as CVAT does (CVAT extends a track to
@@ -44,14 +59,17 @@ whose states came from propagation, an import or a model rather than from a pers
 Import checks the whole file first: XML syntax (with the line), the root, every label against the
 taxonomy, every frame against the sequence, every number (NaN refused), boxes (``xtl <= xbr``,
 ``ytl <= ybr``), shape types against the class, attribute names and values, one class and one set
-of track-level attributes per track.  Errors name the file, the line and the element.  Shapes at
+of track-level attributes per track, a skeleton's point names against the class's skeleton (a
+point the file leaves out is absent).  Errors name the file, the line and the element.  Shapes at
 or past the image border are fitted to it by the import policy (``import_report``: clipped, or
-skipped, and counted); a self-crossing polygon is refused.  Then, in one
-undo step, each CVAT track becomes one track with a state on each of its frames that is not
-outside: ``keyframe="1"`` shapes get ``source`` (imported by default, manual to take them as our
-keyframes), ``keyframe="0"`` ones become interpolated states, so the keyframe flag survives.  CVAT
-track ids are kept when the project has never used them.  Runs of ``<tag>`` elements with the same
-label and attributes on consecutive (exported) frames become one frame-range tag.  The XML is read
+skipped, and counted); a self-crossing polygon is refused.  Then, in one undo step, each CVAT
+track becomes one track with a state on each of its frames that is not outside (a ``<skeleton>`` is
+outside when every point is): ``keyframe="1"`` shapes get ``source`` (imported by default, manual to
+take them as our keyframes), ``keyframe="0"`` ones become interpolated states, so the keyframe flag
+survives.  CVAT track ids are kept when the project has never used them.  A ``<skeleton>`` is read
+under its ``<class>-skeleton`` label, or under the class's own name (a skeleton label made in CVAT).
+Runs of ``<tag>`` elements with the same label and attributes on consecutive (exported) frames
+become one frame-range tag.  The XML is read
 with expat and any DTD or entity declaration is refused (no entity expansion, no external fetch).
 """
 
@@ -78,17 +96,20 @@ from ...core import (
     Source,
     Track,
 )
-from ...core.taxonomy import AttributeSpec, AttributeType, ClassSpec
-from .import_report import ImportReport, fit_to_image, keeps_file_ids
+from ...core.geometry import ABSENT, VISIBLE
+from ...core.geometry import OCCLUDED as OCCLUDED_POINT
+from ...core.skeletons import STANDING_PERSON, Skeleton
+from ...core.taxonomy import AttributeSpec, AttributeType, ClassSpec, Taxonomy
+from .import_report import ImportReport, fit_skeleton_to_image, fit_to_image, keeps_file_ids
 from .lane_frames import frames_to_export
 from .report import MappingReport, export_file
 
 CVAT_VERSION = "1.1"
 SHAPE_ELEMENTS = {GeometryKind.BOX: "box", GeometryKind.POLYGON: "polygon", GeometryKind.POLYLINE: "polyline",
-                  GeometryKind.POINT: "points", GeometryKind.KEYPOINTS: "points"}
+                  GeometryKind.POINT: "points", GeometryKind.KEYPOINTS: "points", GeometryKind.SKELETON: "skeleton"}
 NO_MASKS = "masks are not carried to CVAT for video"
-NO_SKELETONS = "skeletons are not carried to CVAT"
-NOT_CARRIED = {GeometryKind.MASK: NO_MASKS, GeometryKind.SKELETON: NO_SKELETONS}
+NOT_CARRIED = {GeometryKind.MASK: NO_MASKS}
+SKELETON_SUFFIX = "-skeleton"  # a class's skeleton label: "pedestrian-skeleton"
 ONE_SHAPE_TYPE = "a CVAT track keeps one shape type: a state of another kind is left out"
 TAGS_LEFT_OUT = "frame-range tags are written only with tags=True (CVAT 2.x reads them; datumaro does not)"
 OCCLUDED = "occluded"
@@ -107,6 +128,7 @@ def export_cvat(project: Project, path: str | Path, *, frames: range | None = No
     """Write the project (every ``every``-th of ``frames``) as a CVAT for video 1.1 XML file, and the report."""
     path = Path(path)
     chosen = frames_to_export(project, frames, every)
+    _check_skeleton_labels(project.taxonomy, path)
     report = MappingReport("cvat", progress=progress)
     report.drop_relations(project.relations(), chosen)
     with export_file(path, report, overwrite=overwrite, binary=True) as handle:
@@ -157,20 +179,63 @@ def _meta(project: Project, chosen: range) -> ET.Element:
         ET.SubElement(task, name).text = str(value)
     labels = ET.SubElement(task, "labels")
     for spec in project.taxonomy:
-        label = ET.SubElement(labels, "label")
-        ET.SubElement(label, "name").text = spec.name
-        ET.SubElement(label, "color").text = spec.color
-        ET.SubElement(label, "type").text = "tag" if spec.is_tag else "any"
-        attributes = ET.SubElement(label, "attributes")
-        for attribute in spec.attributes.values():
-            if _is_occluded_flag(spec, attribute.name):
-                continue
-            attributes.append(_attribute_meta(attribute))
+        labels.append(_label(spec.name, spec.color, "tag" if spec.is_tag else "any",
+                             [attribute for name, attribute in spec.attributes.items()
+                              if not _is_occluded_flag(spec, name)]))
+        if spec.skeleton is not None:
+            labels.append(_label(skeleton_label(spec.name), spec.color, "skeleton", spec.attributes.values(),
+                                 svg=_svg(spec.skeleton)))
+            labels.extend(_label(point, spec.color, "points", [], parent=skeleton_label(spec.name))
+                          for point in spec.skeleton.points)
     size = ET.SubElement(task, "original_size")
     ET.SubElement(size, "width").text = str(sequence.width)
     ET.SubElement(size, "height").text = str(sequence.height)
     ET.SubElement(meta, "source").text = Path(sequence.source).name
     return meta
+
+
+def _label(name: str, color: str, kind: str, attributes, *, parent: str | None = None,
+           svg: str | None = None) -> ET.Element:
+    """A ``<label>`` of the task, its children in CVAT's order; a skeleton's point is a ``points`` label with its
+    skeleton label as ``parent``, and the skeleton label has CVAT's drawing of it as ``svg``."""
+    label = ET.Element("label")
+    for tag, text in (("name", name), ("color", color), ("type", kind)):
+        ET.SubElement(label, tag).text = text
+    ET.SubElement(label, "attributes").extend(_attribute_meta(attribute) for attribute in attributes)
+    for tag, text in (("parent", parent), ("svg", svg)):
+        if text is not None:
+            ET.SubElement(label, tag).text = text
+    return label
+
+
+def skeleton_label(class_name: str) -> str:
+    """The CVAT label of a class's skeleton tracks.  A CVAT label has one shape type and a pedestrian may be a box
+    too, so its skeletons go under a label of their own."""
+    return class_name + SKELETON_SUFFIX
+
+
+def _check_skeleton_labels(taxonomy: Taxonomy, path: Path) -> None:
+    """RoadlabelError when a class is named like another class's skeleton label: CVAT label names are unique."""
+    for spec in taxonomy:
+        if spec.skeleton is not None and skeleton_label(spec.name) in taxonomy:
+            raise RoadlabelError(path, f"class {skeleton_label(spec.name)!r} has the name of class "
+                                                  f"{spec.name!r}'s skeleton label in CVAT: rename it to export")
+
+
+def _svg(skeleton: Skeleton) -> str:
+    """CVAT's drawing of a skeleton label on its editor's 100 x 100 canvas: a line per edge, a circle per point
+    (``data-label-name``, its sublabel).  COCO's points stand as a person; any others in a column at the right."""
+    column = iter(range(len(skeleton.points)))
+    places = [[_number(round(100 * fraction, 2)) for fraction in STANDING_PERSON.get(name) or
+               (0.95, (next(column) + 0.5) / len(skeleton.points))] for name in skeleton.points]
+    lines = [f'<line x1="{places[a][0]}" y1="{places[a][1]}" x2="{places[b][0]}" y2="{places[b][1]}" stroke="black" '
+             f'data-type="edge" data-node-from="{a + 1}" stroke-width="0.5" data-node-to="{b + 1}"></line>'
+             for a, b in skeleton.edge_indices()]
+    circles = [f'<circle r="1.5" stroke="black" fill="#b3b3b3" cx="{x}" cy="{y}" stroke-width="0.1" '
+               f'data-type="element node" data-element-id="{node}" data-node-id="{node}" '
+               f'data-label-name="{_quoted(name)}"></circle>'
+               for node, (name, (x, y)) in enumerate(zip(skeleton.points, places, strict=True), start=1)]
+    return "".join(lines + circles)
 
 
 def _attribute_meta(attribute: AttributeSpec) -> ET.Element:
@@ -200,27 +265,26 @@ def _track(project: Project, track: Track, chosen: range, report: MappingReport,
         return ""
     spec = project.taxonomy[track.class_name]
     carried = frozenset(spec.attributes)
-    writer = _ShapeWriter(spec)
+    kind = shapes[0].geometry.kind
+    writer = _ShapeWriter(spec, kind)
     children = []
     for index, state in enumerate(shapes):
         attributes = {**track.attributes, **state.attributes}
-        coordinates = _coordinates(state.geometry)
-        children.append(writer.shape(state.geometry.kind, state.frame, coordinates, attributes,
+        children.append(writer.shape(state.geometry, state.frame, attributes,
                                      keyframe=all_keyframes or state.is_keyframe, outside=False))
         report.wrote(track.class_name, attributes, carried)
         position = chosen.index(state.frame) + 1
         following = shapes[index + 1].frame if index + 1 < len(shapes) else None
         if position < len(chosen) and chosen[position] != following:
-            children.append(writer.shape(state.geometry.kind, chosen[position], coordinates, attributes,
-                                         keyframe=True, outside=True))
+            children.append(writer.shape(state.geometry, chosen[position], attributes, keyframe=True, outside=True))
     source = "manual" if any(state.is_keyframe for state in shapes) else "auto"
-    return _element("track", f'id="{track.id}" label="{_quoted(track.class_name)}" source="{source}"',
+    label = skeleton_label(track.class_name) if kind is GeometryKind.SKELETON else track.class_name
+    return _element("track", f'id="{track.id}" label="{_quoted(label)}" source="{source}"',
                     children="".join(_INDENTS[2] + child for child in children), level=1)
 
 
 def _shapes(states: list[FrameState], class_name: str, chosen: range, report: MappingReport) -> list[FrameState]:
-    """The states on the chosen frames that CVAT can hold: no masks or skeletons, and only the track's first shape
-    type."""
+    """The states on the chosen frames that CVAT can hold: no masks, and only the track's first shape type."""
     shapes: list[FrameState] = []
     for state in states:
         if state.frame not in chosen:
@@ -238,20 +302,39 @@ class _ShapeWriter:
     """Shape elements of one class's track.  The ``<attribute>`` children are written once per set of values:
     a track keeps the same values over long runs of frames."""
 
-    def __init__(self, spec: ClassSpec):
+    def __init__(self, spec: ClassSpec, kind: GeometryKind):
         self.spec = spec
-        self.occluded_flag = _is_occluded_flag(spec, OCCLUDED)
+        # A <skeleton> has no occluded flag (its points have theirs): there the class's occluded is an <attribute>.
+        self.occluded_flag = kind is not GeometryKind.SKELETON and _is_occluded_flag(spec, OCCLUDED)
         self.children: dict[tuple, str] = {}  # attribute values -> their elements
 
-    def shape(self, kind: GeometryKind, frame: int, coordinates: str, attributes: dict[str, Any], *, keyframe: bool,
+    def shape(self, geometry: Geometry, frame: int, attributes: dict[str, Any], *, keyframe: bool,
               outside: bool) -> str:
-        occluded = bool(attributes.get(OCCLUDED)) if self.occluded_flag else False
         key = tuple(attributes.items())
         if key not in self.children:
-            self.children[key] = _attributes(self.spec, attributes, 3)
-        return _element(SHAPE_ELEMENTS[kind], f'frame="{frame}" keyframe="{keyframe:d}" outside="{outside:d}" '
-                                              f'occluded="{occluded:d}" {coordinates} z_order="0"',
+            self.children[key] = _attributes(self.spec, attributes, 3, occluded_flag=self.occluded_flag)
+        if geometry.kind is GeometryKind.SKELETON:  # as CVAT writes it: no outside or occluded of its own
+            points = _skeleton_points(geometry, self.spec.skeleton, keyframe=keyframe, outside=outside)
+            return _element("skeleton", f'frame="{frame}" keyframe="{keyframe:d}" z_order="0"',
+                            children=points + self.children[key], level=2)
+        occluded = bool(attributes.get(OCCLUDED)) if self.occluded_flag else False
+        return _element(SHAPE_ELEMENTS[geometry.kind], f'frame="{frame}" keyframe="{keyframe:d}" outside="{outside:d}" '
+                                                       f'occluded="{occluded:d}" {_coordinates(geometry)} z_order="0"',
                         children=self.children[key], level=2)
+
+
+def _skeleton_points(geometry: Geometry, skeleton: Skeleton, *, keyframe: bool, outside: bool) -> str:
+    """A skeleton state's ``<points label="<point>">``, one per point of the class's skeleton, each a line at level 3.
+    CVAT keeps a position for every point: an absent one is ``outside`` at the middle of the placed ones."""
+    middle = geometry.present_points().mean(axis=0)
+    elements = []
+    for name, point, visibility in zip(skeleton.points, geometry.points, geometry.visibility, strict=True):
+        absent = visibility == ABSENT
+        x, y = (_number(value) for value in (middle if absent else point))
+        elements.append(_INDENTS[3] + _element(
+            "points", f'label="{_quoted(name)}" keyframe="{keyframe:d}" outside="{int(outside or absent)}" '
+                      f'occluded="{int(visibility == OCCLUDED_POINT)}" points="{x},{y}"'))
+    return "".join(elements)
 
 
 def _coordinates(geometry: Geometry) -> str:
@@ -262,11 +345,12 @@ def _coordinates(geometry: Geometry) -> str:
     return f'points="{";".join(map(",".join, zip(numbers[::2], numbers[1::2], strict=True)))}"'
 
 
-def _attributes(spec: ClassSpec, attributes: dict[str, Any], level: int) -> str:
-    """The ``<attribute>`` children of an element, each starting a line at ``level``."""
+def _attributes(spec: ClassSpec, attributes: dict[str, Any], level: int, *, occluded_flag: bool = True) -> str:
+    """The ``<attribute>`` children of an element, each starting a line at ``level``; ``occluded`` among them when
+    the element has no ``occluded_flag`` to carry it."""
     children = []
     for name, value in attributes.items():
-        if value is None or _is_occluded_flag(spec, name):
+        if value is None or (occluded_flag and _is_occluded_flag(spec, name)):
             continue
         text = ("true" if value else "false") if isinstance(value, bool) else (
             _number(value) if isinstance(value, (int, float)) else str(value))
@@ -400,6 +484,16 @@ def _tag_runs(tags: list[_ParsedTag], step: int) -> list[tuple[str, int, int, di
     return runs
 
 
+def _class_of_label(taxonomy: Taxonomy, label: str) -> ClassSpec | None:
+    """The class a CVAT label names: a class, or a skeleton class's skeleton label ("pedestrian-skeleton")."""
+    if label in taxonomy:
+        return taxonomy[label]
+    base = label.removesuffix(SKELETON_SUFFIX)
+    if base != label and base in taxonomy and taxonomy[base].skeleton is not None:
+        return taxonomy[base]
+    return None
+
+
 class _Reader:
     """Checks elements against the project, raising FormatError(file, reason, "line N, <element ...>")."""
 
@@ -425,10 +519,10 @@ class _Reader:
         label = element.get("label")
         if label is None:
             raise self.fail(element, "no label")
-        if label not in self.project.taxonomy:
+        spec = _class_of_label(self.project.taxonomy, label)
+        if spec is None:
             raise self.fail(element, f"unknown label {label!r} (the project's taxonomy has "
                                      f"{sorted(self.project.taxonomy.classes)})")
-        spec = self.project.taxonomy[label]
         if spec.is_tag != tag:
             kind = "a frame-range class: it belongs in <tag>" if spec.is_tag else "not a frame-range class"
             raise self.fail(element, f"label {label!r} is {kind}")
@@ -457,18 +551,24 @@ class _Reader:
         spec = self.spec(element, tag=False)
         parsed = _ParsedTrack(self.integer(element, "id"), spec.name, self.place(element))
         owner = f" of track {parsed.cvat_id}"
+        skeleton_label = element.get("label") != spec.name
         frames: set[int] = set()
         for child in element:
-            if child.tag not in ("box", "polygon", "polyline", "points"):
-                raise self.fail(child, f"<{child.tag}> is not supported (box, polygon, polyline, points)", owner)
+            if child.tag not in ("box", "polygon", "polyline", "points", "skeleton"):
+                raise self.fail(child, f"<{child.tag}> is not supported (box, polygon, polyline, points, skeleton)",
+                                owner)
+            if skeleton_label and child.tag != "skeleton":
+                raise self.fail(child, f"label {element.get('label')!r} is a skeleton label: its shapes are "
+                                       "<skeleton>", owner)
             frame = self.frame(child, owner)
             if frame in frames:
                 raise self.fail(child, f"a second shape on frame {frame}", owner)
             frames.add(frame)
             keyframe = self.flag(child, "keyframe", owner)
-            if self.flag(child, "outside", owner):
+            if self.outside(child, owner):
                 continue
-            occluded = self.flag(child, "occluded", owner, default="0")
+            # A <skeleton> has no occluded flag of its own: there the class's occluded is an <attribute>.
+            occluded = self.flag(child, "occluded", owner, default="0") if child.tag != "skeleton" else None
             geometry = self.geometry(child, spec, owner)
             track_level, frame_level = self.attributes(child, spec, owner, occluded)
             if parsed.track_attributes is None:
@@ -480,8 +580,21 @@ class _Reader:
                 parsed.states.append((frame, geometry, frame_level, keyframe))
         return parsed
 
+    def outside(self, element: ET.Element, owner: str) -> bool:
+        """CVAT's outside flag.  CVAT writes none on a ``<skeleton>`` (nor reads one): it is outside when all its
+        points are."""
+        if element.tag != "skeleton":
+            return self.flag(element, "outside", owner)
+        return self.flag(element, "outside", owner, default="0") or all(
+            self.flag(point, "outside", f" in {self.place(element)}{owner}", default="0")
+            for point in element.findall("points"))
+
     def geometry(self, element: ET.Element, spec: ClassSpec, owner: str) -> Geometry | None:
         """The shape as a geometry its class takes, fitted to the image (import_report's policy); None: skipped."""
+        if element.tag == "skeleton":
+            self.check_kind(element, spec, GeometryKind.SKELETON, owner)
+            return fit_skeleton_to_image(self.skeleton(element, spec, owner), self.project, self.report,
+                                         self.path, self.place(element, owner))
         if element.tag == "box":
             if "rotation" in element.attrib and self.coordinate(element, "rotation", owner) != 0:
                 raise self.fail(element, "rotated boxes are not supported", owner)
@@ -494,10 +607,44 @@ class _Reader:
             points = self.points(element, owner)
             kind = {"polygon": GeometryKind.POLYGON, "polyline": GeometryKind.POLYLINE}.get(element.tag) or (
                 self.points_kind(spec, len(points)))
+        self.check_kind(element, spec, kind, owner)
+        return fit_to_image(kind, points, self.project, self.report, self.path, self.place(element, owner))
+
+    def check_kind(self, element: ET.Element, spec: ClassSpec, kind: GeometryKind, owner: str) -> None:
         if kind not in spec.geometry:
             raise self.fail(element, f"class {spec.name!r} takes {[k.value for k in spec.geometry]}, not {kind.value}",
                             owner)
-        return fit_to_image(kind, points, self.project, self.report, self.path, self.place(element, owner))
+
+    def skeleton(self, element: ET.Element, spec: ClassSpec, owner: str) -> Geometry:
+        """A ``<skeleton>``'s ``<points label="<point>">`` as a state of the class's skeleton: an outside point is
+        absent, an occluded one occluded, else visible; a point it leaves out is absent."""
+        owner, skeleton = f" in {self.place(element)}{owner}", spec.skeleton
+        names: list[str] = []
+        points, visibility = [], []
+        for child in element:
+            if child.tag not in ("points", "attribute"):
+                raise self.fail(child, f"<{child.tag}> in a <skeleton> is not supported (points, attribute)", owner)
+            if child.tag == "attribute":
+                continue
+            name = child.get("label")
+            if name not in skeleton.points:
+                raise self.fail(child, f"class {spec.name!r} has no skeleton point {name!r} (it has "
+                                       f"{', '.join(skeleton.points)})", owner)
+            if name in names:
+                raise self.fail(child, f"point {name!r} is given twice", owner)
+            if child.find("attribute") is not None:
+                raise self.fail(child, "attributes of skeleton points are not supported", owner)
+            placed = self.points(child, owner)
+            if len(placed) != 1:
+                raise self.fail(child, f"a skeleton point has one 'x,y', got {len(placed)}", owner)
+            names.append(name)
+            if self.flag(child, "outside", owner, default="0"):
+                points.append([math.nan, math.nan])
+                visibility.append(ABSENT)
+            else:
+                points.append(placed[0])
+                visibility.append(OCCLUDED_POINT if self.flag(child, "occluded", owner, default="0") else VISIBLE)
+        return skeleton.state_from(points, visibility, names)
 
     def points_kind(self, spec: ClassSpec, count: int) -> GeometryKind:
         """CVAT ``points`` is our point (one) or keypoints, as the class allows."""

@@ -15,8 +15,10 @@ from napari_roadlabel.core import (
     default_taxonomy,
     make_geometry,
     make_mask,
+    make_skeleton,
     taxonomy_from_dict,
 )
+from napari_roadlabel.core.geometry import ABSENT, OCCLUDED, VISIBLE
 from napari_roadlabel.io.formats.cvat import NO_MASKS, TAGS_LEFT_OUT, export_cvat, import_cvat
 from napari_roadlabel.io.formats.report import report_path
 from napari_roadlabel.io.projects import create_project
@@ -116,7 +118,8 @@ def test_meta_lists_every_label_with_mutable_frame_and_immutable_track_attribute
         export_cvat(project, tmp_path / "a.xml")
         names = [spec.name for spec in project.taxonomy]
     labels = ET.parse(tmp_path / "a.xml").getroot().findall("meta/task/labels/label")
-    assert [label.findtext("name") for label in labels] == names
+    classes = [label for label in labels if label.findtext("type") != "skeleton" and label.find("parent") is None]
+    assert [label.findtext("name") for label in classes] == names
     light = next(label for label in labels if label.findtext("name") == "traffic-light")
     attributes = {a.findtext("name"): (a.findtext("mutable"), a.findtext("input_type"), a.findtext("values"))
                   for a in light.findall("attributes/attribute")}
@@ -216,6 +219,18 @@ GOOD_TRACK = ('<track id="1" label="traffic-light" source="manual">\n'
     ('<track id="1" label="traffic-light"><box frame="1" keyframe="1" outside="0" xtl="1" ytl="2" xbr="3" ybr="4"/>'
      '</track>', r"track id 1 is used twice"),
     ('<tag frame="3" label="vehicle"/>', r"<tag frame=\"3\" label=\"vehicle\">: label 'vehicle' is not a frame-range"),
+    # skeletons: a point the class's skeleton does not have, a box under a skeleton label, a class without a skeleton
+    ('<track id="2" label="pedestrian-skeleton"><skeleton frame="1" keyframe="1" z_order="0">'
+     '<points label="nose" keyframe="1" outside="0" occluded="0" points="5,5"/>'
+     '<points label="tail" keyframe="1" outside="0" occluded="0" points="5,6"/></skeleton></track>',
+     r"line 7, <points label=\"tail\"> in line 7, <skeleton frame=\"1\"> of track 2: class 'pedestrian' has no "
+     r"skeleton point 'tail' \(it has nose, left_eye, "),
+    ('<track id="2" label="pedestrian-skeleton"><box frame="1" keyframe="1" outside="0" xtl="1" ytl="2" xbr="3" '
+     'ybr="4"/></track>', r"<box frame=\"1\"> of track 2: label 'pedestrian-skeleton' is a skeleton label: its shapes"),
+    ('<track id="2" label="traffic-light"><skeleton frame="1" keyframe="1" z_order="0"><points label="nose" '
+     'keyframe="1" outside="0" occluded="0" points="5,5"/></skeleton></track>',
+     r"<skeleton frame=\"1\"> of track 2: class 'traffic-light' takes \['box'\], not skeleton"),
+    ('<track id="2" label="traffic-light-skeleton"></track>', r"unknown label 'traffic-light-skeleton'"),
 ])
 def test_a_bad_cvat_file_is_refused_whole_naming_file_line_and_element(cvat_project, tmp_path, body, message):
     bad = tmp_path / "bad.xml"
@@ -304,3 +319,174 @@ def test_shapes_past_the_border_are_clipped_or_skipped_and_counted(cvat_project,
     with Project.open(cvat_project) as project, pytest.raises(FormatError, match=r"line 5, <polyline frame=\"1\"> "
                                                                                  "of track 20: cut where it leaves"):
         import_cvat(project, bad, strict=True)
+
+
+# ---------------------------------------------------------------- skeletons
+
+SEQUENCE = SequenceInfo("clip.mp4", 12, 160, 90, 10.0)
+# A pedestrian's 17 COCO points (x, y), 30 px wide and 60 px tall
+PERSON = np.array([[15, 0], [12, 2], [18, 2], [9, 3], [21, 3], [5, 12], [25, 12], [3, 24], [27, 24], [2, 34],
+                   [28, 34], [9, 34], [21, 34], [9, 47], [21, 47], [9, 60], [21, 60]], dtype=float)
+
+
+def _person(offset, absent=(), occluded=()):
+    points = PERSON + offset
+    visibility = np.full(len(points), VISIBLE)
+    visibility[list(occluded)] = OCCLUDED
+    visibility[list(absent)] = ABSENT
+    points[visibility == ABSENT] = np.nan
+    return make_skeleton(points, visibility)
+
+
+def _states(project):
+    """track id -> (class, track attributes, [(frame, geometry, frame attributes, keyframe)]): NaN-safe."""
+    return {track.id: (track.class_name, dict(track.attributes),
+                       [(s.frame, s.geometry, dict(s.attributes), s.is_keyframe) for s in project.states_of(track.id)])
+            for track in project.tracks()}
+
+
+def test_skeleton_tracks_round_trip_exactly_with_absent_and_occluded_points_over_keyframes(tmp_path):
+    with Project.create(tmp_path / "p", SEQUENCE) as project:
+        walker = project.add_track("pedestrian")  # keyframes 1 and 4, interpolated 2 and 3, then a gap
+        project.set_state(walker.id, 1, _person((50.25, 10 + 1 / 3), absent=[3, 4], occluded=[9]))
+        project.set_state(walker.id, 2, _person((51, 10.5), absent=[3]), {"occluded": True}, source=Source.INTERPOLATED)
+        project.set_state(walker.id, 3, _person((52, 10.5), absent=[3]), source=Source.INTERPOLATED)
+        project.set_state(walker.id, 4, _person((53.125, 11), occluded=[15, 16]))
+        project.set_state(walker.id, 7, _person((60, 20), absent=range(10, 17)))
+        boxed = project.add_track("pedestrian")  # the same class as a box: its own CVAT label
+        project.set_state(boxed.id, 0, box(1, 2, 30, 60), {"occluded": True})
+        before = _states(project)
+        report = export_cvat(project, tmp_path / "a.xml")
+    assert report.written == {"pedestrian": 6} and not report.dropped
+
+    root = ET.parse(tmp_path / "a.xml").getroot()
+    track = root.find("track[@label='pedestrian-skeleton']")
+    assert [(s.tag, s.get("frame"), s.get("keyframe"), s.get("outside")) for s in track] == [
+        ("skeleton", "1", "1", None), ("skeleton", "2", "0", None), ("skeleton", "3", "0", None),
+        ("skeleton", "4", "1", None), ("skeleton", "5", "1", None), ("skeleton", "7", "1", None),
+        ("skeleton", "8", "1", None)]  # 5 and 8 end the track: every point outside
+    first, _, _, _, gap, *_ = track
+    points = {p.get("label"): (p.get("outside"), p.get("occluded"), p.get("points")) for p in first.findall("points")}
+    assert list(points) == list(default_taxonomy()["pedestrian"].skeleton.points)
+    assert points["nose"] == ("0", "0", "65.25,10.333333333333334")
+    assert points["left_ear"][:2] == ("1", "0") and points["left_wrist"] == ("0", "1", "52.25,44.333333333333336")
+    assert {p.get("outside") for p in gap.findall("points")} == {"1"}
+    assert track.find("skeleton[@frame='2']/attribute[@name='occluded']").text == "true"  # no flag on <skeleton>
+    assert root.find("track[@label='pedestrian']/box").get("occluded") == "1"
+
+    labels = {label.findtext("name"): label for label in root.findall("meta/task/labels/label")}
+    skeleton = labels["pedestrian-skeleton"]
+    assert skeleton.findtext("type") == "skeleton" and skeleton.find("attributes/attribute/name").text == "occluded"
+    svg = ET.fromstring(f"<svg>{skeleton.findtext('svg')}</svg>")
+    assert [c.get("data-label-name") for c in svg.iter("circle")] == list(points)
+    assert ("16", "14") in {(line.get("data-node-from"), line.get("data-node-to")) for line in svg.iter("line")}
+    assert [label.findtext("name") for label in root.findall("meta/task/labels/label")
+            if label.findtext("parent") == "pedestrian-skeleton"] == list(points)  # its points, sublabels
+
+    with Project.create(tmp_path / "q", SEQUENCE) as fresh:
+        assert import_cvat(fresh, tmp_path / "a.xml", source=Source.MANUAL).total == 6
+        assert _states(fresh) == before  # ids, classes, points, absent and occluded points, attributes, keyframes
+        export_cvat(fresh, tmp_path / "b.xml")
+    assert (tmp_path / "a.xml").read_text() == (tmp_path / "b.xml").read_text()
+
+
+# A skeleton track as CVAT writes it, learned from CVAT's own exporter (cvat-ai/cvat,
+# cvat/apps/dataset_manager/formats/cvat.py, dump_as_cvat_interpolation: <skeleton frame keyframe z_order> with no
+# outside or occluded of its own, each point a <points label keyframe outside occluded points> with "{:.2f}"
+# numbers, the skeleton's attributes after its points) and its meta (bindings.py _convert_db_labels: name, color,
+# type, attributes, parent, svg), as in CVAT's docs (site/content/en/docs/manual/advanced/xml_format.md).
+CVAT_SKELETON_XML = '''<?xml version="1.0" encoding="utf-8"?>
+<annotations>
+  <version>1.1</version>
+  <meta>
+    <task>
+      <mode>interpolation</mode>
+      <labels>
+        <label>
+          <name>pedestrian-skeleton</name>
+          <color>#ff40a0</color>
+          <type>skeleton</type>
+          <attributes>
+          </attributes>
+          <svg>SVG</svg>
+        </label>
+        <label>
+          <name>nose</name>
+          <color>#ff40a0</color>
+          <type>points</type>
+          <attributes>
+          </attributes>
+          <parent>pedestrian-skeleton</parent>
+        </label>
+      </labels>
+    </task>
+  </meta>
+  <track id="0" label="pedestrian-skeleton" source="manual">
+    <skeleton frame="2" keyframe="1" z_order="0">
+      <points label="nose" keyframe="1" outside="0" occluded="0" points="40.50,12.25">
+      </points>
+      <points label="left_eye" keyframe="1" outside="0" occluded="1" points="38.00,10.00">
+      </points>
+      <points label="right_eye" keyframe="1" outside="1" occluded="0" points="42.00,10.00">
+      </points>
+      <attribute name="occluded">true</attribute>
+    </skeleton>
+    <skeleton frame="3" keyframe="0" z_order="0">
+      <points label="nose" keyframe="0" outside="0" occluded="0" points="41.50,12.25">
+      </points>
+      <points label="left_eye" keyframe="0" outside="0" occluded="0" points="39.00,10.00">
+      </points>
+      <points label="right_eye" keyframe="0" outside="1" occluded="0" points="42.00,10.00">
+      </points>
+      <attribute name="occluded">false</attribute>
+    </skeleton>
+    <skeleton frame="4" keyframe="1" z_order="0">
+      <points label="nose" keyframe="1" outside="1" occluded="0" points="41.50,12.25">
+      </points>
+      <points label="left_eye" keyframe="1" outside="1" occluded="0" points="39.00,10.00">
+      </points>
+      <points label="right_eye" keyframe="1" outside="1" occluded="0" points="42.00,10.00">
+      </points>
+    </skeleton>
+  </track>
+  <track id="1" label="pedestrian" source="manual">
+    <skeleton frame="6" keyframe="1" z_order="0">
+      <points label="right_ankle" keyframe="1" outside="0" occluded="0" points="10.00,80.00">
+      </points>
+    </skeleton>
+  </track>
+</annotations>
+'''.replace("SVG", '&lt;line x1="50" y1="8" x2="54" y2="6" stroke="black" data-type="edge" data-node-from="1" '
+                  'stroke-width="0.5" data-node-to="2"&gt;&lt;/line&gt;&lt;circle r="1.5" stroke="black" '
+                  'fill="#b3b3b3" cx="50" cy="8" stroke-width="0.1" data-type="element node" data-element-id="1" '
+                  'data-node-id="1" data-label-name="nose"&gt;&lt;/circle&gt;')
+
+
+def test_a_skeleton_track_written_by_cvat_imports_points_by_name_and_skips_the_outside_skeleton(tmp_path):
+    (tmp_path / "cvat.xml").write_text(CVAT_SKELETON_XML)
+    with Project.create(tmp_path / "q", SEQUENCE) as fresh:
+        report = import_cvat(fresh, tmp_path / "cvat.xml", source=Source.MANUAL)
+        states = _states(fresh)
+    assert report.total == 3  # frame 4, every point outside, ends the track: no state
+    names = default_taxonomy()["pedestrian"].skeleton.points
+    expected = np.full((len(names), 2), np.nan)
+    expected[:3] = [[40.5, 12.25], [38, 10], [np.nan, np.nan]]
+    visibility = np.zeros(len(names), np.uint8)  # the points the file leaves out are absent
+    visibility[:2] = [VISIBLE, OCCLUDED]
+    walker, ankle = states[1][2], states[2][2]
+    assert walker[0] == (2, make_skeleton(expected, visibility), {"occluded": True}, True)
+    assert walker[1][0] == 3 and walker[1][2:] == ({"occluded": False}, False)  # keyframe="0": interpolated
+    assert walker[1][1].visibility.tolist()[:3] == [VISIBLE, VISIBLE, ABSENT]
+    assert [state[0] for state in walker] == [2, 3]
+    # a CVAT user's own skeleton label named as our class is read as that class's skeleton
+    assert states[2][0] == "pedestrian" and ankle[0][1].visibility.tolist() == [ABSENT] * 16 + [VISIBLE]
+    assert ankle[0][1].points[-1].tolist() == [10, 80]
+
+
+def test_a_class_named_as_a_skeleton_label_stops_the_export_before_writing(tmp_path):
+    data = default_taxonomy().to_dict()
+    data["classes"]["pedestrian-skeleton"] = {"geometry": ["box"], "color": "#123456"}
+    with Project.create(tmp_path / "p", SEQUENCE, taxonomy=taxonomy_from_dict(data)) as project, \
+            pytest.raises(RoadlabelError, match="class 'pedestrian-skeleton' has the name of class 'pedestrian'"):
+        export_cvat(project, tmp_path / "a.xml")
+    assert not (tmp_path / "a.xml").exists()
