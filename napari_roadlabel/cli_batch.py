@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from .cli import EXIT_BLOCKED, EXIT_ERROR, ArgumentParser, _parser, main
 from .core import RoadlabelError
+from .core.errors import one_line
 from .io.formats.registry import SUFFIXES
 from .teams.batch import (
     COMMANDS,
@@ -187,7 +188,7 @@ def run_command(argv: Sequence[str]) -> tuple[Status, str]:
         except SystemExit:  # a usage error: the options were checked before, so only the unexpected
             code = EXIT_ERROR
         except Exception as error:  # noqa: BLE001 - a bug in one project's run must not stop the others
-            return Status.FAILED, " ".join(f"{type(error).__name__}: {error}".split())
+            return Status.FAILED, one_line(error)
     if code == 0:
         return Status.OK, ""
     if code == EXIT_BLOCKED and argv[0] == "qa":

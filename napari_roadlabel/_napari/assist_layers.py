@@ -15,8 +15,8 @@ from ..core import FrameObject, Source
 from ..core.suggestions import GEOMETRY, TAGS
 from .adapter import LayerData, box_corners, to_napari
 from .derived_outlines import dashes, outline, vectors_content
+from .display import add_quietly
 from .overlay import LayerContent
-from .review_layers import add_quietly
 from .style import class_color, hex_to_rgba
 
 DOTS_LAYER = "Suggestions (dotted)"

@@ -16,6 +16,7 @@ from ..core import FrameObject, GeometryError, GeometryKind, Source
 from ..core.lanes import fit_lane, is_lane_class
 from ..temporal.propagation import needs_review
 from .adapter import box_corners, to_napari
+from .display import add_quietly
 from .overlay import LayerContent
 from .style import edge_color, hex_to_rgba
 
@@ -60,10 +61,8 @@ def dashes(points: np.ndarray, dash: float = DASH_PX, gap: float = GAP_PX) -> np
 
 def drawn_vectors_layer(workspace, name: str, width: float):
     """A read-only vectors layer the overlay draws (made when first needed; the active layer stays active)."""
-    viewer = workspace.viewer
-    active = viewer.layers.selection.active
-    layer = viewer.add_vectors(np.zeros((0, 2, 2)), name=name, edge_width=width, length=1.0, vector_style="line")
-    viewer.layers.selection.active = active
+    layer = add_quietly(workspace.viewer, lambda viewer: viewer.add_vectors(
+        np.zeros((0, 2, 2)), name=name, edge_width=width, length=1.0, vector_style="line"))
     workspace.display.register(layer, "vectors")
     return layer
 

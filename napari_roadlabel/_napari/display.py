@@ -32,6 +32,14 @@ THUMBNAIL_DELAY_MS = 300  # thumbnails wait until stepping pauses: the live laye
 DISPLAY_MODES = (OVERLAY, LAYERS)
 
 
+def add_quietly(viewer, add):
+    """Add a layer (``add(viewer)``) without taking the annotator away from the layer they were working in."""
+    active = viewer.layers.selection.active
+    layer = add(viewer)
+    viewer.layers.selection.active = active
+    return layer
+
+
 class Display:
     def __init__(self, viewer, frames_layer, filling: Callable[[], contextlib.AbstractContextManager],
                  mode: str = OVERLAY):

@@ -13,6 +13,7 @@ import numpy as np
 from ..core.lane_order import order_lanes, order_name
 from ..core.lanes import fit_lanes_leniently, is_lane_class
 from .adapter import LayerData, to_napari, to_xy
+from .display import add_quietly
 from .layers import LANES
 from .overlay import LayerContent
 from .style import edge_color, lane_width
@@ -74,13 +75,12 @@ class LaneCurveView:
     def _layer(self):
         if self.layer is None:
             viewer = self.workspace.viewer
-            active = viewer.layers.selection.active
-            self.layer = viewer.add_shapes(ndim=2, name=LAYER_NAME, face_color="transparent", text=TEXT,
-                                           features=LayerData().feature_table(("label",)))
+            self.layer = add_quietly(viewer, lambda viewer: viewer.add_shapes(
+                ndim=2, name=LAYER_NAME, face_color="transparent", text=TEXT,
+                features=LayerData().feature_table(("label",))))
             self.layer.editable = False  # derived from the Lanes layer: edit the control points there
             lanes = self.workspace.layers.get(LANES)
             if lanes is not None:  # just under the control points
                 viewer.layers.move(viewer.layers.index(self.layer), viewer.layers.index(lanes))
-            viewer.layers.selection.active = active
             self.workspace.display.register(self.layer, "shapes", ("label",))
         return self.layer

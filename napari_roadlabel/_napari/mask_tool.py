@@ -17,8 +17,8 @@ from napari.utils.colormaps import DirectLabelColormap
 from ..core import RoadlabelError
 from ..core.geometry import mask_from_image
 from .adapter import to_xy
+from .display import add_quietly
 from .layers import MASKS, classes_of
-from .review_layers import add_quietly
 
 BOX_LAYER, CLICKS_LAYER, PREVIEW_LAYER = "Mask box", "Mask clicks", "Mask preview"
 MODES = ("box and clicks", "superpixels")

@@ -15,6 +15,7 @@ from napari.layers.base._base_constants import ActionType
 from ..core import RoadlabelError
 from ..qa.findings import Finding, Severity
 from .adapter import LayerData
+from .display import add_quietly
 from .overlay import LayerContent
 from .style import hex_to_rgba
 
@@ -121,14 +122,6 @@ class CommentPins:
             self.layer.events.data.connect(self._on_data)
             self.workspace.display.register(self.layer, "points", ("text",))
         return self.layer
-
-
-def add_quietly(viewer, add):
-    """Add a layer without taking the annotator away from the layer they were working in."""
-    active = viewer.layers.selection.active
-    layer = add(viewer)
-    viewer.layers.selection.active = active
-    return layer
 
 
 def _rectangle(box: tuple[float, float, float, float]) -> np.ndarray:

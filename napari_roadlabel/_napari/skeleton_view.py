@@ -17,6 +17,7 @@ import numpy as np
 from ..core import FrameObject, GeometryKind
 from ..core.geometry import ABSENT, OCCLUDED
 from .adapter import LayerData, to_napari
+from .display import add_quietly
 from .overlay import LayerContent
 from .skeleton_editing import SkeletonEditing
 from .style import class_color, hex_to_rgba
@@ -81,15 +82,14 @@ class SkeletonView:
         if self.points_layer is not None:
             return
         viewer = self.workspace.viewer
-        active = viewer.layers.selection.active
-        self.edges_layer = viewer.add_shapes(ndim=2, name=EDGES_NAME, face_color="transparent",
-                                             features=LayerData(features={"track_id": []}).feature_table(EDGE_COLUMNS))
+        self.edges_layer = add_quietly(viewer, lambda viewer: viewer.add_shapes(
+            ndim=2, name=EDGES_NAME, face_color="transparent",
+            features=LayerData(features={"track_id": []}).feature_table(EDGE_COLUMNS)))
         self.edges_layer.editable = False  # drawn from the points
-        self.points_layer = viewer.add_points(
+        self.points_layer = add_quietly(viewer, lambda viewer: viewer.add_points(
             ndim=2, name=POINTS_NAME, size=7, border_width=0.15, border_color="white",
-            features=LayerData(features={"track_id": [], "point": []}).feature_table(POINT_COLUMNS))
+            features=LayerData(features={"track_id": [], "point": []}).feature_table(POINT_COLUMNS)))
         self.points_layer.mode = "select"
-        viewer.layers.selection.active = active
         self.workspace.display.register(self.edges_layer, "shapes", EDGE_COLUMNS)
         self.workspace.display.register(self.points_layer, "points", POINT_COLUMNS)
         self.editing.watch(self.points_layer)

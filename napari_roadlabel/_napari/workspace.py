@@ -26,7 +26,7 @@ from .adapter import EDITING_COLUMNS, NEW_OBJECT, LayerData, clip_to_image, obje
 from .assist_layers import SuggestionView
 from .assist_mode import AssistMode
 from .derived_outlines import DerivedOutlineView
-from .display import OVERLAY, Display
+from .display import OVERLAY, Display, add_quietly
 from .filling import fill_layer
 from .lane_curves import LaneCurveView
 from .layers import ALL_LAYERS, MASKS, ElementLayer, classes_of, drawable_classes, drawn_kinds, layer_for
@@ -34,7 +34,7 @@ from .mask_tool import MaskTool
 from .overlay import LayerContent
 from .propagation import PropagationRunner
 from .relating import Relating
-from .review_layers import CommentPins, FindingsView, add_quietly
+from .review_layers import CommentPins, FindingsView
 from .review_mode import ReviewMode
 from .skeleton_tool import SkeletonTool
 from .skeleton_view import SkeletonView

@@ -49,3 +49,10 @@ class RoadlabelWarning(UserWarning):
 
     def __init__(self, where: str | PathLike | None, reason: str, place: str | None = None):
         super().__init__(": ".join(str(part) for part in (where, place, reason) if part))
+
+
+def one_line(error: BaseException) -> str:
+    """An error as one line for a table or a log: a RoadlabelError as it reads, anything else after its type's
+    name (``KeyError: 'x'``); runs of whitespace, newlines too, become one space."""
+    text = str(error) if isinstance(error, RoadlabelError) else f"{type(error).__name__}: {error}"
+    return " ".join(text.split())

@@ -36,7 +36,7 @@ from enum import Enum
 from pathlib import Path
 
 from .. import __version__
-from ..core.errors import RoadlabelError
+from ..core.errors import RoadlabelError, one_line
 from ..io.atomic import atomic_write
 
 COMMANDS = ("qa", "export", "propagate", "suggest", "status")
@@ -199,11 +199,7 @@ def _item_of(future, task: Task, seconds: float) -> Item:
     except KilledWorker:
         return Item(task.project, Status.CRASHED, seconds, "its worker died while running it")
     except Exception as error:  # noqa: BLE001 - the runner catches the command's errors; this is anything else
-        return Item(task.project, Status.FAILED, seconds, _one_line(f"{type(error).__name__}: {error}"))
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+        return Item(task.project, Status.FAILED, seconds, one_line(error))
 
 
 @contextlib.contextmanager
@@ -224,7 +220,7 @@ def open_client(*, scheduler: str | None = None, scheduler_file: Path | None = N
             client = Client(scheduler, scheduler_file=str(scheduler_file) if scheduler_file else None, timeout="10s")
         except OSError as error:  # the timeout of connecting is one too
             raise RoadlabelError(scheduler or scheduler_file,
-                                 f"cannot reach the dask scheduler ({_one_line(str(error))})") from None
+                                 f"cannot reach the dask scheduler ({one_line(error)})") from None
         with client:
             yield client
         return
@@ -244,7 +240,7 @@ def check_cluster(client, projects: Iterable[Path]) -> None:
         client.get_versions(check=True)
         seen = client.run(_worker_view, projects)
     except Exception as error:  # noqa: BLE001 - a mismatch or a worker that cannot even load this module
-        raise RoadlabelError("--scheduler", f"the workers cannot run this batch: {_one_line(str(error))}") from None
+        raise RoadlabelError("--scheduler", f"the workers cannot run this batch: {one_line(error)}") from None
     if not seen:
         raise RoadlabelError("--scheduler", "the cluster has no workers")
     for worker, (version, missing) in sorted(seen.items()):

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..core import Project, RoadlabelError, Source
+from ..core.errors import one_line
 from ..core.project import METADATA_FILE
 from ..core.review import ReviewStatus
 from ..core.store import Activity
@@ -118,7 +119,7 @@ def read_sequence(folder: Path) -> tuple[SequenceStatus, list[Activity], list[Jo
             activity = project.store.activity()
             frames = project.sequence.frame_count
     except Exception as error:  # noqa: BLE001 - any unreadable project is one row, never the end of the command
-        return SequenceStatus(folder.name, str(folder), UNREADABLE, error=_one_line(error)), [], []
+        return SequenceStatus(folder.name, str(folder), UNREADABLE, error=one_line(error)), [], []
     job_rows, job_activity, jobs = _jobs(folder)
     mark = progress.sign_off
     rejected = (progress.frames_rejected or progress.tracks_rejected or progress.objects_rejected
@@ -144,7 +145,7 @@ def _jobs(folder: Path) -> tuple[list[dict], list[Activity], list[Job]]:
                 counts = project.summary()
                 activity += project.store.activity()
         except Exception as error:  # noqa: BLE001 - as for a sequence: reported, not fatal
-            rows.append({"job": job_folder.name, "folder": str(job_folder), "error": _one_line(error)})
+            rows.append({"job": job_folder.name, "folder": str(job_folder), "error": one_line(error)})
             continue
         jobs.append(job)
         rows.append({**job.to_dict(), "objects": sum(counts["tracks"].values()), "keyframes": _keyframes(counts)})
@@ -179,11 +180,6 @@ def _last_qa(folder: Path) -> dict | None:
     except RoadlabelError as error:
         return {"error": str(error)}
     return None if outcome is None else outcome.to_dict()
-
-
-def _one_line(error: Exception) -> str:
-    text = str(error) if isinstance(error, RoadlabelError) else f"{type(error).__name__}: {error}"
-    return " ".join(text.split())
 
 
 def _summary(sequences: list[SequenceStatus]) -> dict:
