@@ -203,6 +203,30 @@ def test_a_person_keypoints_file_from_another_tool_imports_as_skeletons(empty, t
     np.testing.assert_array_equal(skeleton.points[16], [116, 98])
 
 
+def test_datumaros_person_keypoints_export_imports_as_skeletons(empty, tmp_path):
+    """Another tool's own output: datumaro writes positions for absent (v=0) points too; they stay absent."""
+    datumaro = pytest.importorskip("datumaro")
+    from datumaro.components.annotation import AnnotationType, Bbox, LabelCategories, Points, PointsCategories
+
+    names = list(empty.taxonomy["pedestrian"].skeleton.points)
+    shown = {1: Points.Visibility.absent, 2: Points.Visibility.absent, 5: Points.Visibility.hidden}
+    coordinates = [value for index in range(17) for value in (100 + index, 50 + 3 * index)]
+    visibility = [shown.get(index, Points.Visibility.visible) for index in range(17)]
+    frame = datumaro.DatasetItem(id="000004", media=datumaro.Image.from_numpy(np.zeros((360, 640, 3), np.uint8)),
+                                 annotations=[Points(coordinates, visibility, label=0, id=1, group=1),
+                                              Bbox(90, 40, 50, 80, label=0, id=1, group=1)])
+    categories = {AnnotationType.label: LabelCategories.from_iterable(["pedestrian"]),
+                  AnnotationType.points: PointsCategories.from_iterable([(0, names, [[16, 14], [14, 12]])])}
+    datumaro.Dataset.from_iterable([frame], categories=categories).export(
+        str(tmp_path / "dataset"), "coco_person_keypoints", save_media=False)
+    import_coco(empty, tmp_path / "dataset" / "annotations" / "person_keypoints_default.json")
+    states = {o.state.geometry.kind.value: o.state.geometry for o in empty.objects_on(4)}
+    skeleton = states["skeleton"]
+    assert skeleton.visibility.tolist() == [VISIBLE, ABSENT, ABSENT, VISIBLE, VISIBLE, OCCLUDED] + [VISIBLE] * 11
+    assert np.isnan(skeleton.points[[1, 2]]).all()  # datumaro wrote (101, 53) and (102, 56) for them
+    np.testing.assert_array_equal(skeleton.points[16], [116, 98])
+
+
 def test_a_skeleton_whose_keypoints_do_not_fit_the_class_is_refused_naming_it(empty, tmp_path):
     data = {"images": [{"id": 1, "frame_index": 0, "width": 640, "height": 360}],
             "categories": [{"id": 1, "name": "pedestrian", "keypoints": ["nose", "tail"]}],
