@@ -26,7 +26,8 @@ EDGES_NAME, POINTS_NAME = "Skeleton edges", "Skeleton points"
 SIDE_COLORS = {"left": "#3080ff", "right": "#ff8020", "centre": "#30d060"}
 OCCLUDED_ALPHA = 0.35
 EDGE_WIDTH = 2.0
-EDGE_COLUMNS, POINT_COLUMNS = ("track_id",), ("track_id", "point")
+EDGE_COLUMNS = ("track_id",)
+POINT_COLUMNS = ("track_id", "point", "name")  # napari's status bar names the point under the pointer
 
 
 def side_of(point_name: str) -> str:
@@ -40,7 +41,7 @@ def point_color(point_name: str, visibility: int) -> np.ndarray:
 
 def skeleton_contents(objects: list[FrameObject], taxonomy) -> tuple[LayerData, LayerData]:
     """The edges' and the points' layer data of every skeleton state among ``objects``."""
-    edges, points = LayerData(features={"track_id": []}), LayerData(features={"track_id": [], "point": []})
+    edges, points = LayerData(features={"track_id": []}), LayerData(features={column: [] for column in POINT_COLUMNS})
     for obj in objects:
         geometry, spec = obj.state.geometry, taxonomy[obj.track.class_name]
         if geometry.kind is not GeometryKind.SKELETON or spec.skeleton is None:
@@ -53,7 +54,7 @@ def skeleton_contents(objects: list[FrameObject], taxonomy) -> tuple[LayerData, 
                 edges.add(rows[[a, b]], "path", color, edge_width=EDGE_WIDTH, track_id=obj.track.id)
         for index in np.flatnonzero(placed):
             points.add(rows[index], "point", point_color(spec.skeleton.points[index], geometry.visibility[index]),
-                       track_id=obj.track.id, point=int(index))
+                       track_id=obj.track.id, point=int(index), name=spec.skeleton.points[index])
     return edges, points
 
 
@@ -88,7 +89,7 @@ class SkeletonView:
         self.edges_layer.editable = False  # drawn from the points
         self.points_layer = add_quietly(viewer, lambda viewer: viewer.add_points(
             ndim=2, name=POINTS_NAME, size=7, border_width=0.15, border_color="white",
-            features=LayerData(features={"track_id": [], "point": []}).feature_table(POINT_COLUMNS)))
+            features=LayerData(features={column: [] for column in POINT_COLUMNS}).feature_table(POINT_COLUMNS)))
         self.points_layer.mode = "select"
         self.workspace.display.register(self.edges_layer, "shapes", EDGE_COLUMNS)
         self.workspace.display.register(self.points_layer, "points", POINT_COLUMNS)

@@ -100,6 +100,15 @@ def test_clicking_a_point_selects_its_skeleton_in_the_object_list(widget, qtbot)
     assert {int(layer.features["point"].iloc[row]) for row in layer.selected_data} == {index_of(project, "left_knee")}
 
 
+def test_the_status_bar_names_the_point_under_the_pointer(widget):
+    workspace, project = widget.workspace, widget.workspace.project
+    layer = workspace.skeleton_view.points_layer
+    workspace.viewer.layers.selection.active = layer
+    knee = point_of(project, "left_knee")
+    status = layer.get_status(position=(knee[1], knee[0]), world=True)
+    assert "left_knee" in str(status)
+
+
 def test_dragging_one_point_moves_only_it_as_a_manual_keyframe_and_undo_puts_it_back(widget, qtbot):
     workspace, project = widget.workspace, widget.workspace.project
     before = skeleton_on(project)
