@@ -9,6 +9,8 @@ its rows carry their track and their point's index in the skeleton.
   skeleton selects all its points, so a drag moves it whole, while a click on
   one point then drags that point alone.  This is how a template dropped into
   a box is fitted to the person.
+- While a point is dragged its edges follow (skeleton_view), before anything
+  is written.
 - Each drag, each removal (Delete: the point becomes absent) and each
   Alt-Shift-O (the selected points turn occluded, or visible again) is written
   as a manual keyframe of every skeleton it changed, in one undo step.
@@ -76,7 +78,7 @@ class SkeletonEditing:
         layer.selected_data.events.items_changed.connect(self._on_selection)
 
     def selected_tracks(self) -> list[int]:
-        if not self._editable():
+        if not self.editable():
             return []
         ids = self.layer.features["track_id"]
         return list(dict.fromkeys(int(ids.iloc[index]) for index in sorted(self.layer.selected_data)))
@@ -88,7 +90,7 @@ class SkeletonEditing:
         holds = track_id is not None and track_id in self.workspace.display.content(self.layer).track_ids()
         if holds:
             self.workspace.viewer.layers.selection.active = self.layer
-        if self._editable():
+        if self.editable():
             indices = self._rows_to_select(track_id) if holds else set()
             if set(self.layer.selected_data) != indices:
                 with self.layer.selected_data.events.items_changed.blocked():  # the workspace is selecting
@@ -104,7 +106,7 @@ class SkeletonEditing:
         return picked or set(rows.tolist())
 
     def _on_selection(self, *args) -> None:
-        if not self._editable():
+        if not self.editable():
             return  # our own fill clears the selection: what was picked stays picked
         features = self.layer.features
         self._picked = {(int(features["track_id"].iloc[row]), int(features["point"].iloc[row]))
@@ -113,7 +115,7 @@ class SkeletonEditing:
 
     def toggle_occluded(self) -> int:
         """The selected points turn occluded (visible again when they all were); how many skeletons changed."""
-        if not self._editable() or not self.layer.selected_data:
+        if not self.editable() or not self.layer.selected_data:
             return 0
         rows = sorted(self.layer.selected_data)
         features = self.layer.features
@@ -127,7 +129,7 @@ class SkeletonEditing:
     # ---------------------------------------------------------- edits
 
     def _on_data(self, event) -> None:
-        if str(getattr(event, "action", "")) not in EDIT_ACTIONS or not self._editable():
+        if str(getattr(event, "action", "")) not in EDIT_ACTIONS or not self.editable():
             return
         layer, sequence = self.layer, self.workspace.project.sequence
         rows_xy = clip_to_image(to_xy(layer.data), sequence.width, sequence.height)
@@ -171,7 +173,7 @@ class SkeletonEditing:
         return {track_id: state.geometry for track_id, state in states.items()
                 if state is not None and state.geometry.kind is GeometryKind.SKELETON}
 
-    def _editable(self) -> bool:
+    def editable(self) -> bool:
         """The layer holds this frame's skeletons as napari data (not our own fill, not drawn by the overlay)."""
         workspace = self.workspace
         return (self.layer is not None and not workspace.filling and workspace.display.is_live(self.layer)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core import FrameObject, GeometryKind
 from ..core.geometry import ABSENT, OCCLUDED
-from .adapter import LayerData, to_napari
+from .adapter import LayerData, to_napari, to_xy
 from .display import add_quietly
 from .overlay import LayerContent
 from .skeleton_editing import SkeletonEditing
@@ -48,14 +48,20 @@ def skeleton_contents(objects: list[FrameObject], taxonomy) -> tuple[LayerData, 
             continue
         placed = geometry.visibility != ABSENT
         rows = to_napari(geometry.points)
-        color = hex_to_rgba(class_color(taxonomy, obj.track.class_name))
-        for a, b in spec.skeleton.edge_indices():
-            if placed[a] and placed[b]:
-                edges.add(rows[[a, b]], "path", color, edge_width=EDGE_WIDTH, track_id=obj.track.id)
+        _add_edges(edges, obj, geometry.points, taxonomy)
         for index in np.flatnonzero(placed):
             points.add(rows[index], "point", point_color(spec.skeleton.points[index], geometry.visibility[index]),
                        track_id=obj.track.id, point=int(index), name=spec.skeleton.points[index])
     return edges, points
+
+
+def _add_edges(edges: LayerData, obj: FrameObject, points_xy: np.ndarray, taxonomy) -> None:
+    """A path per edge of ``obj``'s skeleton between two placed points of ``points_xy`` (NaN: absent)."""
+    placed, rows = ~np.isnan(points_xy).any(axis=1), to_napari(points_xy)
+    color = hex_to_rgba(class_color(taxonomy, obj.track.class_name))
+    for a, b in taxonomy[obj.track.class_name].skeleton.edge_indices():
+        if placed[a] and placed[b]:
+            edges.add(rows[[a, b]], "path", color, edge_width=EDGE_WIDTH, track_id=obj.track.id)
 
 
 class SkeletonView:
@@ -79,6 +85,21 @@ class SkeletonView:
     def layers(self) -> list:
         return [self.edges_layer, self.points_layer]
 
+    def _follow_drag(self, event=None) -> None:
+        """napari redraws the points while they are dragged: the edges follow before the store is written."""
+        if not self.editing.editable():
+            return
+        layer, taxonomy = self.points_layer, self.workspace.project.taxonomy
+        moved, ids, indices = to_xy(layer.data), layer.features["track_id"].to_numpy(), layer.features["point"]
+        edges = LayerData(features={"track_id": []})
+        for obj in self.workspace.shown_objects:
+            mine = ids == obj.track.id
+            if mine.any():
+                points = obj.state.geometry.points.copy()
+                points[indices.to_numpy()[mine].astype(int)] = moved[mine]
+                _add_edges(edges, obj, points, taxonomy)
+        self.workspace.display.show(self.edges_layer, LayerContent("shapes", edges, EDGE_COLUMNS))
+
     def _make_layers(self) -> None:
         if self.points_layer is not None:
             return
@@ -94,3 +115,4 @@ class SkeletonView:
         self.workspace.display.register(self.edges_layer, "shapes", EDGE_COLUMNS)
         self.workspace.display.register(self.points_layer, "points", POINT_COLUMNS)
         self.editing.watch(self.points_layer)
+        self.points_layer.events.set_data.connect(self._follow_drag)

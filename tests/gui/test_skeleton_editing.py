@@ -127,6 +127,26 @@ def test_dragging_one_point_moves_only_it_as_a_manual_keyframe_and_undo_puts_it_
     assert skeleton_on(project) == before
 
 
+def test_the_edges_follow_a_dragged_point_before_the_store_is_written(widget, qtbot):
+    workspace, project = widget.workspace, widget.workspace.project
+    view = workspace.skeleton_view
+    before = skeleton_on(project)
+    workspace.viewer.layers.selection.active = view.points_layer
+    knee = point_of(project, "right_knee")
+    click(widget, qtbot, knee)
+    native = widget.viewer.window._qt_viewer.canvas.native
+    qtbot.mousePress(native, Qt.LeftButton, pos=canvas_point(widget.viewer, knee))
+    for step in range(1, 5):
+        qtbot.mouseMove(native, canvas_point(widget.viewer, knee + [5 * step, 0]))
+        qtbot.wait(20)
+    ends = [end[::-1] for path in workspace.display.content(view.edges_layer).data.data for end in path]  # x, y
+    assert skeleton_on(project) == before  # nothing written while the button is down
+    assert sum(np.allclose(end, knee + [20, 0], atol=1.0) for end in ends) == 2  # thigh and shin
+    assert not any(np.allclose(end, knee, atol=1.0) for end in ends)
+    qtbot.mouseRelease(native, Qt.LeftButton, pos=canvas_point(widget.viewer, knee + [20, 0]))
+    np.testing.assert_allclose(point_of(project, "right_knee"), knee + [20, 0], atol=1.0)
+
+
 def test_a_skeleton_picked_in_the_object_list_is_dragged_whole_by_any_point(widget, qtbot):
     workspace, project = widget.workspace, widget.workspace.project
     before = skeleton_on(project)
