@@ -11,6 +11,7 @@ import pytest
 from napari_roadlabel.core import Source, box
 from napari_roadlabel.core.lanes import fit_lane
 from napari_roadlabel.sample import RoadSceneConfig, make_road_sequence
+from napari_roadlabel.sample.scene import Camera
 from napari_roadlabel.temporal import propagation
 from napari_roadlabel.temporal.motion import MotionEstimator, MotionFields, grey_frame
 from napari_roadlabel.temporal.propagation import propagate
@@ -161,6 +162,54 @@ def test_the_ground_is_fitted_on_every_pair_and_carries_every_lane_line_within_a
     for frame, field in enumerate(fields):
         for track_id in lines:
             assert np.median(_ground_error(road, frame, field, track_id)) < 1.0, (frame, track_id)
+
+
+def _forward_step(camera: Camera, metres: float) -> np.ndarray:
+    """The exact homography of the road plane, in pixels, when a level camera moves ``metres`` straight ahead."""
+    f, cx, cy, h = camera.focal_px, camera.cx, camera.cy, camera.height_m
+    rows = np.array([200.0, 200.0, 359.0, 359.0])
+    points = np.column_stack([[100.0, 540.0, 0.0, 639.0], rows])
+    depth = f * h / (rows - cy)
+    lateral = (points[:, 0] - cx) * depth / f
+    ahead = np.column_stack([cx + f * lateral / (depth - metres), cy + f * h / (depth - metres)])
+    return cv2.getPerspectiveTransform(points.astype(np.float32), ahead.astype(np.float32))
+
+
+@pytest.fixture(scope="module")
+def road_views():
+    """Eight frames 0.2 s apart of a 48-frame sample clip (the road's texture and paint vary along it)."""
+    return make_road_sequence(RoadSceneConfig(frames=48)).frames[::6]
+
+
+@pytest.mark.xfail(strict=False, reason="measured: Lucas-Kanade's 21 px window answers the motion a little below "
+                                        "the point (where the road moves more): +0.043 px per point, +0.054 px "
+                                        "by the ground's homography; an 11 px window gives +0.013 and +0.003 but "
+                                        "misses 2 pure-shift (0.1 px) and 2 flagging tests here and lowers the "
+                                        "benchmark's flagged recall from 0.855 to 0.757")
+def test_the_road_between_8_and_30_m_ahead_is_not_pulled_toward_the_camera(road_views):
+    # Each frame and the same frame warped by a known forward step (0.5 m, 15 m/s at 30 fps): the truth is exact.
+    # Lucas-Kanade finds one shift per window; where the motion varies across it (the road's grows toward the
+    # camera, and so does its texture's contrast) it answers the motion of the texture-weighted centre of the
+    # window, a little below the point: a bias toward the camera that adds up frame after frame.
+    camera = Camera.from_config(RoadSceneConfig())
+    step = _forward_step(camera, 0.5)
+    depth = np.arange(8.0, 30.0, 1.0)
+    rows = camera.cy + camera.focal_px * camera.height_m / depth
+    points = np.stack(np.meshgrid(np.arange(100.0, 541.0, 8.0), rows), axis=-1).reshape(-1, 2)
+    truth = cv2.perspectiveTransform(points.reshape(-1, 1, 2), step).reshape(-1, 2)
+    along = (truth - points) / np.linalg.norm(truth - points, axis=1, keepdims=True)
+    by_points, by_ground = [], []
+    for frame in road_views:
+        before = grey_frame(frame)
+        after = cv2.warpPerspective(before, step, (camera.width, camera.height), flags=cv2.INTER_CUBIC)
+        field = MotionEstimator().estimate(before, after)
+        moved, good, _ = field.track(points)
+        assert good.mean() > 0.9 and field.ground is not None
+        by_points.append(((moved - truth) * along).sum(axis=1)[good])
+        carried = cv2.perspectiveTransform(points.reshape(-1, 1, 2), field.ground).reshape(-1, 2)
+        by_ground.append(((carried - truth) * along).sum(axis=1))
+    assert abs(np.concatenate(by_points).mean()) < 0.025  # px per frame: 60 frames add up to 1.5 px at most
+    assert abs(np.concatenate(by_ground).mean()) < 0.025
 
 
 # ------------------------------------------------------------------ fields shared by both sweeps
