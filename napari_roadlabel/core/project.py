@@ -295,11 +295,19 @@ class Project:
         return self.copy_state(track_id, nearest.frame, frame)
 
     def end_track_after(self, track_id: int, frame: int) -> int:
-        """End the track on ``frame``: remove its states on every later frame (one undo step); returns how many."""
+        """End the track on ``frame``: remove its states on every later frame, and end its relations there too (a
+        relation starting later goes), in one undo step; returns how many states went."""
         later = [state.frame for state in self.store.states_of(track_id) if state.frame > frame]
-        with self.group(f"end track {track_id} at frame {frame}"):
+        outliving = [relation for relation in self.store.relations_of(track_id) if relation.end > frame]
+        also = f" and {len(outliving)} relation{'s' * (len(outliving) != 1)}" if outliving else ""
+        with self.group(f"end track {track_id}{also} at frame {frame}"):
             for later_frame in later:
                 self.store.delete_state(track_id, later_frame)
+            for relation in outliving:
+                if relation.start > frame:
+                    self.store.delete_relation(relation.id, f"delete relation {relation.id}")
+                else:
+                    self.store.put_relation(dataclasses.replace(relation, end=frame), f"edit relation {relation.id}")
         return len(later)
 
     def nearest_keyframe(self, frame: int, *, before: bool) -> int | None:

@@ -149,12 +149,26 @@ def test_a_relation_past_its_ends_last_state_is_reported_not_left_silently(scene
     governs = project.add_relation("governs", RelationEnd(light), RelationEnd.lane(one, two), 0, 19)
     project.add_relation("governs", RelationEnd(light), RelationEnd.lane(two, three), 0, 9)
     assert dangling_relations(project) == []
-    project.end_track_after(light, 14)
+    for frame in range(15, 20):  # the light removed frame by frame: its relation is not told
+        project.delete_state(light, frame)
     project.delete_state(two, 3)
     found = dangling_relations(project)
     assert [(item.relation.id, item.runs) for item in found] == [(governs.id, ((3, 3), (15, 19))),
                                                                   (governs.id + 1, ((3, 3),))]
     assert [item.runs for item in dangling_relations(project, frames=range(10, 17))] == [((15, 16),)]
+
+
+def test_ending_a_track_ends_its_relations_there_in_the_same_undo_step(scene):
+    project, light, (one, two, three) = scene
+    governs = project.add_relation("governs", RelationEnd(light), RelationEnd.lane(one, two), 0, 19)
+    later = project.add_relation("governs", RelationEnd(light), RelationEnd.lane(two, three), 16, 19)
+    earlier = project.add_relation("governs", RelationEnd(light), RelationEnd.lane(two, three), 2, 9)
+    assert project.end_track_after(light, 14) == 5
+    assert [(relation.id, relation.start, relation.end) for relation in project.relations()] == [
+        (governs.id, 0, 14), (earlier.id, 2, 9)]  # the one starting after the end goes
+    assert dangling_relations(project) == []
+    assert project.undo() == f"end track {light} and 2 relations at frame 14"
+    assert project.relations() == [governs, earlier, later] and len(project.states_of(light)) == 20
 
 
 def test_a_lane_whose_lines_are_not_neighbours_on_a_frame_is_absent_there(scene):
