@@ -365,13 +365,18 @@ class RelationControls(QWidget):
         self.starts = PushButton(text="Starts here", tooltip="The picked relation holds from this frame")
         self.ends = PushButton(text="Ends here", tooltip="The picked relation holds until this frame")
         self.delete = PushButton(text="Delete", tooltip="Delete the picked relation")
+        self.move_end = PushButton(text="Move other end",
+                                   tooltip="Select the picked relation's new other end, then press Alt-L")
         relating = workspace.relating
         self.starts.changed.connect(lambda *args: self._on_picked(report, relating.set_range,
                                                                   start=workspace.current_frame))
         self.ends.changed.connect(lambda *args: self._on_picked(report, relating.set_range,
                                                                 end=workspace.current_frame))
         self.delete.changed.connect(lambda *args: self._on_picked(report, relating.delete))
-        buttons = Container(widgets=[self.starts, self.ends, self.delete], layout="horizontal", labels=False)
+        self.move_end.changed.connect(lambda *args: self._on_picked(report, relating.move_other_end,
+                                                                    keep=workspace.selected_track))
+        buttons = Container(widgets=[self.starts, self.ends, self.move_end, self.delete], layout="horizontal",
+                            labels=False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for widget in (self.type.native, self.list, buttons.native):

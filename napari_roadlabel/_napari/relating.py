@@ -6,7 +6,9 @@ the first type of the taxonomy whose classes fit both ends).  Where a type
 wants a lane and the object is a lane line, the end is the lane right of that
 line (the lane left of it for the rightmost line), on the current frame.  The
 relation holds from the current frame forward, as long as both ends are there
-(core/relations.py ``last_frame_with``): one undo step.
+(core/relations.py ``last_frame_with``): one undo step.  After "Move other end"
+in the panel, Alt-L instead moves the picked relation's other end to the
+selected object (its type and frames stay).
 
 The read-only "Relations" Vectors layer, drawn by the frame overlay like the
 other derived layers, shows each relation holding on the frame as an arrow from
@@ -40,6 +42,7 @@ class Relating:
     def __init__(self, workspace):
         self.workspace = workspace
         self.source: int | None = None  # the track marked as the next relation's source
+        self.moving: tuple[int, int] | None = None  # (relation, the track it keeps): Alt-L moves its other end
         self.type_name: str | None = None  # the type Alt-L makes; None: the first that fits
         self.layer = None
         self.lanes: list[Lane] = []  # the shown frame's lanes
@@ -52,7 +55,7 @@ class Relating:
         track_id = self.workspace.selected_track
         if track_id is None:
             raise AnnotationError(None, "select the object a relation starts from, then mark it (Alt-M)")
-        self.source = track_id
+        self.source, self.moving = track_id, None
         self.workspace.viewer.status = f"relation source: track {track_id}; select the target and press Alt-L"
         return track_id
 
@@ -60,6 +63,8 @@ class Relating:
         """Relate the marked source to the selected object from this frame forward while both are there."""
         workspace, project = self.workspace, self.workspace.project
         target = workspace.selected_track
+        if self.moving is not None and target is not None:
+            return self._move_end(target)
         if self.source is None or target is None:
             raise AnnotationError(None, "mark a source (Alt-M), then select the target and relate (Alt-L)")
         frame = workspace.current_frame
@@ -82,6 +87,28 @@ class Relating:
         relation = project.add_relation(kind.name, source_end, target_end, frame, last)
         workspace.after_edit(f"{relation}, frames {frame}..{last}")
         return relation
+
+    def move_other_end(self, relation_id: int, keep: int) -> None:
+        """The next Alt-L moves the end of the relation that is not ``keep`` (the object it is listed for) to the
+        object then selected; its type and frames stay."""
+        self.moving = (relation_id, keep)
+        self.workspace.viewer.status = (f"relation {relation_id}: select its new other end and press Alt-L "
+                                        "(Alt-M to make a new relation instead)")
+
+    def _move_end(self, track_id: int) -> Relation:
+        relation_id, keep = self.moving
+        project, frame = self.workspace.project, self.workspace.current_frame
+        relation = project.relation(relation_id)
+        kind = project.taxonomy.relations[relation.type]
+        moves_target = keep in relation.source.track_ids
+        end = self._end(track_id, kind.targets if moves_target else kind.sources, lanes_on(project, frame, samples=2))
+        if end is None:
+            raise AnnotationError(None, f"track {track_id} ({self._class(track_id)}) on frame {frame} cannot be an "
+                                        f"end of {relation.type} relation {relation_id}")
+        moved = project.update_relation(relation_id, **{"target" if moves_target else "source": end})
+        self.moving = None
+        self.workspace.after_edit(f"{moved}, frames {moved.start}..{moved.end}")
+        return moved
 
     def set_range(self, relation_id: int, *, start: int | None = None, end: int | None = None) -> None:
         """Move a relation's first or last frame (the other stays)."""

@@ -123,6 +123,43 @@ def test_the_panel_moves_a_relations_frames(road):
     assert workspace.project.relation(relation.id).end == 4
 
 
+def test_the_panel_moves_a_relations_other_end_with_alt_l_in_one_undo_step(road, qtbot):
+    widget, right, edge = road
+    workspace, project, relations = widget.workspace, widget.workspace.project, widget.panel.relations
+    workspace.select_track(LIGHT)
+    workspace.relating.mark_source()
+    workspace.select_track(LANE)
+    relation = workspace.relating.relate()  # the lane between LANE and right, frames 2..4
+    workspace.select_track(LIGHT)
+    relations.list.item(0).setSelected(True)
+    relations.move_end.changed.emit(True)
+    workspace.select_track(right)  # the lane right of it: between right and edge
+    press(widget, Qt.Key_L, qtbot)
+    moved = project.relation(relation.id)
+    assert project.relations() == [moved]  # moved, not a new relation
+    assert (moved.source, moved.target, moved.start, moved.end) == (RelationEnd(LIGHT), RelationEnd.lane(right, edge),
+                                                                     2, 4)
+    press(widget, Qt.Key_L, qtbot)  # the move is done: Alt-L relates the marked source again
+    assert len(project.relations()) == 2
+    workspace.undo()
+    workspace.undo()
+    assert project.relations() == [relation]
+
+
+def test_moving_a_relations_end_to_an_object_it_cannot_join_is_refused(road):
+    widget, right, edge = road
+    workspace, project = widget.workspace, widget.workspace.project
+    workspace.select_track(LIGHT)
+    workspace.relating.mark_source()
+    workspace.select_track(LANE)
+    relation = workspace.relating.relate()
+    workspace.relating.move_other_end(relation.id, keep=LIGHT)
+    workspace.select_track(SIGN)  # a sign is not a lane
+    with pytest.raises(AnnotationError, match=f"cannot be an end of governs relation {relation.id}"):
+        workspace.relating.relate()
+    assert project.relations() == [relation]
+
+
 def test_relations_that_cannot_be_made_are_refused(road):
     widget, right, edge = road
     relating = widget.workspace.relating
