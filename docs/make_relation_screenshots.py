@@ -82,6 +82,10 @@ def relations(session: Session) -> None:
         workspace.relating.relate("governs")  # Alt-L
     workspace.select_track(LIGHT)
     show_in_panel(session, session.widget.panel.relations)
+    scroll = session.widget._label_scroll
+    relations = session.widget.panel.relations
+    bottom = relations.mapTo(scroll.widget(), relations.rect().bottomLeft()).y()
+    scroll.verticalScrollBar().setValue(bottom - scroll.viewport().height() + 8)  # the list and its buttons
     look_at(session.viewer, (170, 400), zoom=1.6)
     shoot(session, "14-relations")
 

@@ -348,6 +348,7 @@ def value_color(value: Any) -> str:
 
 
 FIRST_FITTING = "(first that fits)"
+RELATION_ROWS = 6  # the relations list's height: a light governs a lane or two
 
 
 class RelationControls(QWidget):
@@ -362,6 +363,7 @@ class RelationControls(QWidget):
         self.type.changed.connect(lambda name: setattr(workspace.relating, "type_name",
                                                        None if name == FIRST_FITTING else name))
         self.list = QListWidget()
+        self.list.setMaximumHeight(RELATION_ROWS * self.list.fontMetrics().height() + 12)  # an object has a few
         self.starts = PushButton(text="Starts here", tooltip="The picked relation holds from this frame")
         self.ends = PushButton(text="Ends here", tooltip="The picked relation holds until this frame")
         self.delete = PushButton(text="Delete", tooltip="Delete the picked relation")
