@@ -103,13 +103,18 @@ def test_the_panel_chooses_the_type_and_deletes(road):
     assert workspace.relating.relate().target == RelationEnd.lane(right, edge)
 
 
-def test_the_panel_moves_a_relations_frames(road):
-    widget, right, edge = road
-    workspace, relations = widget.workspace, widget.panel.relations
+def light_governs_the_first_lane(workspace):
+    """Alt-M on the light, Alt-L on the first lane line: the light governs the lane right of it on frames 2..4."""
     workspace.select_track(LIGHT)
     workspace.relating.mark_source()
     workspace.select_track(LANE)
-    relation = workspace.relating.relate()  # frames 2..4
+    return workspace.relating.relate()
+
+
+def test_the_panel_moves_a_relations_frames(road):
+    widget, right, edge = road
+    workspace, relations = widget.workspace, widget.panel.relations
+    relation = light_governs_the_first_lane(workspace)  # frames 2..4
     relations.list.item(0).setSelected(True)
     workspace.go_to(3)
     relations.ends.changed.emit(True)
@@ -126,10 +131,7 @@ def test_the_panel_moves_a_relations_frames(road):
 def test_the_panel_moves_a_relations_other_end_with_alt_l_in_one_undo_step(road, qtbot):
     widget, right, edge = road
     workspace, project, relations = widget.workspace, widget.workspace.project, widget.panel.relations
-    workspace.select_track(LIGHT)
-    workspace.relating.mark_source()
-    workspace.select_track(LANE)
-    relation = workspace.relating.relate()  # the lane between LANE and right, frames 2..4
+    relation = light_governs_the_first_lane(workspace)  # the lane between LANE and right, frames 2..4
     workspace.select_track(LIGHT)
     relations.list.item(0).setSelected(True)
     relations.move_end.changed.emit(True)
@@ -149,10 +151,7 @@ def test_the_panel_moves_a_relations_other_end_with_alt_l_in_one_undo_step(road,
 def test_moving_a_relations_end_to_an_object_it_cannot_join_is_refused(road):
     widget, right, edge = road
     workspace, project = widget.workspace, widget.workspace.project
-    workspace.select_track(LIGHT)
-    workspace.relating.mark_source()
-    workspace.select_track(LANE)
-    relation = workspace.relating.relate()
+    relation = light_governs_the_first_lane(workspace)
     workspace.relating.move_other_end(relation.id, keep=LIGHT)
     workspace.select_track(SIGN)  # a sign is not a lane
     with pytest.raises(AnnotationError, match=f"cannot be an end of governs relation {relation.id}"):
