@@ -126,8 +126,13 @@ def carry_all(objects: Sequence[Carried], field: MotionField, size: tuple[int, i
     """
     seeds = object_seeds(objects, size)
     counts = [len(own) for own in seeds]
-    moved, good, error = field.track(np.vstack(seeds) if seeds else np.zeros((0, 2)))
+    points = np.vstack(seeds) if seeds else np.zeros((0, 2))
+    moved, good, error = field.track(points)
     parts = np.split(np.arange(len(moved)), np.cumsum(counts)[:-1]) if objects else []
+    lost = [part for part in parts if not good[part].any()]
+    if lost:  # read an object the small window lost altogether in the large one (motion.py)
+        again = np.concatenate(lost)
+        moved[again], good[again], error[again] = field.track(points[again], large=True)
     carried: list[tuple[Geometry | None, float, np.ndarray | None]] = [(None, 0.0, None)] * len(objects)
     seen = [bool(good[part].any()) for part in parts]  # an object with no good seed is lost: nothing to model
     lanes = [index for index, item in enumerate(objects) if item.lane and seen[index]]
