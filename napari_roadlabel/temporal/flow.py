@@ -17,9 +17,9 @@ objects of the kind where the work is:
   and each placed point keeps its visibility).
 
 Shapes move whole, past the image border if need be (a crosswalk the car drives
-onto keeps its true corners; a polygon cut by the border goes on past it, see
-``whole_shape``), and what is written is their visible part: seeds come from it,
-and an object whose visible part is gone has left the image.
+onto keeps its true corners; a polygon or box cut by the border goes on past it,
+see ``whole_shape``), and what is written is their visible part: seeds come from
+it, and an object whose visible part is gone has left the image.
 
 A step's quality is the fraction of good seeds times exp(-median forward-backward
 error / ``FB_SCALE_PX``).  The error a step is expected to add comes in two parts.
@@ -126,8 +126,13 @@ def carry_all(objects: Sequence[Carried], field: MotionField, size: tuple[int, i
     """
     seeds = object_seeds(objects, size)
     counts = [len(own) for own in seeds]
-    moved, good, error = field.track(np.vstack(seeds) if seeds else np.zeros((0, 2)))
+    points = np.vstack(seeds) if seeds else np.zeros((0, 2))
+    moved, good, error = field.track(points)
     parts = np.split(np.arange(len(moved)), np.cumsum(counts)[:-1]) if objects else []
+    lost = [part for part in parts if not good[part].any()]
+    if lost:  # read an object the small window lost altogether in the large one (motion.py)
+        again = np.concatenate(lost)
+        moved[again], good[again], error[again] = field.track(points[again], large=True)
     carried: list[tuple[Geometry | None, float, np.ndarray | None]] = [(None, 0.0, None)] * len(objects)
     seen = [bool(good[part].any()) for part in parts]  # an object with no good seed is lost: nothing to model
     lanes = [index for index, item in enumerate(objects) if item.lane and seen[index]]
@@ -228,15 +233,20 @@ def _independent(seeds: np.ndarray) -> float:
     return float(np.clip(np.prod(spread), 1.0, len(seeds)))
 
 
-def whole_shape(visible: Geometry, size: tuple[int, int]) -> Geometry:
-    """A keyframe's shape as flow carries it: a polygon cut by the image border goes on beyond it.
+def whole_shape(visible: Geometry, size: tuple[int, int], aspect: float | None = None) -> Geometry:
+    """A keyframe's shape as flow carries it: a polygon or box cut by the image border goes on beyond it.
 
     The annotator draws what is visible; a zone the car drives on is cut by the bottom of the
     picture.  Carried backward, the road recedes and that cut would rise into view as an edge that
     is not there.  So each corner on the border is pushed ``size`` further out: along the side that
     reaches it from inside the image (the zone's side goes on), or straight out along a stretch of
-    border.
+    border.  A box cut on one side takes back its whole extent from the object's ``aspect`` (width
+    over height, seen where nothing cut it; without it the box stays as drawn): a sign leaving
+    through the left border is keyed as a sliver, and carried back as that sliver its left edge
+    would stay on the border while the sign comes into view.
     """
+    if visible.kind is GeometryKind.BOX:
+        return _whole_box(visible, size, aspect) if aspect else visible
     if visible.kind is not GeometryKind.POLYGON:
         return visible
     points = visible.points
@@ -249,6 +259,25 @@ def whole_shape(visible: Geometry, size: tuple[int, int]) -> Geometry:
         if normal.any():
             extended[index] = points[index] + _outward(points, normals, index) * reach
     return make_geometry(GeometryKind.POLYGON, extended)
+
+
+def _whole_box(box: Geometry, size: tuple[int, int], aspect: float) -> Geometry:
+    """A box cut by one side of the image, grown past that side to ``aspect`` (never shrunk); as it is when
+    it touches more than one side (its whole extent is not known)."""
+    cut = _border_normals(box.points, size)  # row 0 the top-left corner's, row 1 the bottom-right's
+    if np.count_nonzero(cut) != 1:
+        return box
+    corner, axis = np.argwhere(cut)[0]
+    extent = np.ptp(box.points, axis=0)
+    whole = extent[1] * aspect if axis == 0 else extent[0] / aspect  # the cut axis's extent from the other's
+    points = box.points.copy()
+    points[corner, axis] = points[1 - corner, axis] + cut[corner, axis] * max(whole, extent[axis])
+    return make_geometry(GeometryKind.BOX, points)
+
+
+def on_border(geometry: Geometry, size: tuple[int, int]) -> bool:
+    """Whether a point of the shape lies on the image border (the annotator may have drawn it cut there)."""
+    return bool(_border_normals(geometry.points, size).any())
 
 
 def _border_normals(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -10,6 +10,16 @@ used to track on its own:
   ``FB_MAX_PX``, it lands on the image, and its neighbourhood has texture to see
   where it starts and where it lands (dense flow fills a blank area smoothly, and
   both ways agree on nothing moving: only texture makes the check mean something).
+* **Refined at full resolution** by Lucas-Kanade, from the field's guess.  It fits
+  one shift per window, so where the motion varies across its window it answers
+  the motion of the window's texture-weighted centre, not the point's: on the
+  road, whose motion grows toward the camera, a bias toward the camera that adds
+  up frame after frame.  So a point takes a large window (``REFINE_WINDOW``,
+  precise where everything moves alike) where the field's motion varies by at
+  most ``UNIFORM_PX`` across it, and a small one (``VARYING_WINDOW``) elsewhere
+  (both ways of the round trip alike).  Points the small window loses may be read
+  again in the large one (``track(..., large=True)``: a thin line of paint may
+  show too little in the small one).
 * **The ground's motion**: a homography of the road plane between the frames,
   fitted (RANSAC) to the good flow on a grid over the lower part of the image,
   where the road is.  Objects on the road (lanes, road edges, crosswalks) use it
@@ -45,7 +55,9 @@ GRID_PX = 24  # px at full resolution between the points that judge a cut and fi
 GROUND_THRESHOLD_PX = 1.0  # RANSAC's reprojection threshold for the ground's homography
 MIN_GROUND_INLIERS = 0.5  # the ground's motion is trusted when at least this share of its good points agree
 MIN_GROUND_POINTS = 12
-REFINE_WINDOW = (21, 21)  # Lucas-Kanade's window where points are refined at full resolution
+REFINE_WINDOW = (21, 21)  # Lucas-Kanade's window where points are refined at full resolution,
+VARYING_WINDOW = (11, 11)  # and where the motion varies across that one:
+UNIFORM_PX = 0.4  # by more than this (full-resolution px; a pure shift's field varies by 0.06-0.19 px)
 REFINE_LEVELS = 2  # and its pyramid levels above the frame (the field's guess is within a few px)
 REFINE_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
 CACHE_BYTES = 1 << 30  # motion fields and grey frames kept for the other sweep (a longer range recomputes some)
@@ -61,19 +73,27 @@ class MotionField:
     backward: np.ndarray  # the same from ``after`` to ``before``
     textured: np.ndarray  # (h, w) bool: where ``before`` has texture enough for its flow to mean something
     textured_after: np.ndarray  # the same on ``after`` (the backward direction's)
+    varying: np.ndarray  # (h, w) bool: where the forward motion varies across a ``REFINE_WINDOW`` (UNIFORM_PX)
+    varying_after: np.ndarray  # the same for the backward motion, on ``after`` (the reversed field's)
     size: tuple[int, int]
     ground: np.ndarray | None  # 3x3 homography of the road plane, before to after, when it could be fitted
     cut: bool  # too little of the image moved consistently: the video cuts between these frames
     before: np.ndarray  # the two grey frames at full resolution, where points are refined
     after: np.ndarray
 
-    def track(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Points (N, 2) carried from ``before`` to ``after``: new places, good flags, forward-backward error (px)."""
+    def track(self, points: np.ndarray, *, large: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Points (N, 2) carried from ``before`` to ``after``: new places, good flags, forward-backward error (px).
+
+        ``large`` refines every point in the large window (one that the small window loses may be found).
+        """
         points = np.asarray(points, dtype=float).reshape(-1, 2)
         if len(points) == 0:
             return points.copy(), np.zeros(0, bool), np.zeros(0)
-        moved, ahead = _refined(self.before, self.after, points, points + _sample(self.forward, points, self.size))
-        back, back_ok = _refined(self.after, self.before, moved, moved + _sample(self.backward, moved, self.size))
+        small = np.zeros(len(points), bool) if large else _sample_mask(self.varying, points, self.size)
+        moved, ahead = _refined(self.before, self.after, points, points + _sample(self.forward, points, self.size),
+                                small)
+        back, back_ok = _refined(self.after, self.before, moved, moved + _sample(self.backward, moved, self.size),
+                                 small)
         error = np.linalg.norm(back - points, axis=1)
         width, height = self.size
         on_image = ((moved >= 0) & (moved <= [width - 1, height - 1])).all(axis=1)
@@ -87,13 +107,14 @@ class MotionField:
         if self.ground is not None:
             ground = np.linalg.inv(self.ground)
             ground /= ground[2, 2]
-        return MotionField(self.backward, self.forward, self.textured_after, self.textured, self.size, ground,
-                           self.cut, self.after, self.before)
+        return MotionField(self.backward, self.forward, self.textured_after, self.textured, self.varying_after,
+                           self.varying, self.size, ground, self.cut, self.after, self.before)
 
     @property
     def nbytes(self) -> int:
         """The field's own bytes (its grey frames are the sweep's)."""
-        return sum(array.nbytes for array in (self.forward, self.backward, self.textured, self.textured_after))
+        arrays = (self.forward, self.backward, self.textured, self.textured_after, self.varying, self.varying_after)
+        return sum(array.nbytes for array in arrays)
 
 
 class MotionEstimator:
@@ -116,8 +137,9 @@ class MotionEstimator:
         to_full = np.array([size[0] / small_before.shape[1], size[1] / small_before.shape[0]], dtype=np.float32)
         forward = (self._dis.calc(small_before, small_after, None) * to_full).astype(np.float16)  # half the memory
         backward = (self._dis.calc(small_after, small_before, None) * to_full).astype(np.float16)
-        field = MotionField(forward, backward, _textured(small_before), _textured(small_after), size, None, False,
-                            before, after)
+        reach = round(REFINE_WINDOW[0] / 2 * small_before.shape[1] / size[0])  # the window's half, reduced px
+        field = MotionField(forward, backward, _textured(small_before), _textured(small_after),
+                            _varying(forward, reach), _varying(backward, reach), size, None, False, before, after)
         grid = _grid_points(size, 0.0)
         moved, good, _ = field.track(grid)
         textured = _sample_mask(field.textured, grid, size)
@@ -132,6 +154,13 @@ def _textured(reduced: np.ndarray) -> np.ndarray:
     gx, gy = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3) / 8, cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3) / 8
     energy = cv2.blur(gx * gx + gy * gy, (TEXTURE_WINDOW, TEXTURE_WINDOW))
     return energy >= MIN_TEXTURE ** 2
+
+
+def _varying(flow: np.ndarray, reach: int) -> np.ndarray:
+    """Where the flow (either component) varies by more than ``UNIFORM_PX`` within ``reach`` reduced px."""
+    flow = flow.astype(np.float32)
+    window = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+    return (cv2.dilate(flow, window) - cv2.erode(flow, window)).max(axis=2) > UNIFORM_PX
 
 
 def _grid_points(size: tuple[int, int], from_row: float) -> np.ndarray:
@@ -154,16 +183,21 @@ def _ground_motion(grid: np.ndarray, moved: np.ndarray, good: np.ndarray,
     return homography / homography[2, 2]
 
 
-def _refined(before: np.ndarray, after: np.ndarray, points: np.ndarray,
-             guess: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _refined(before: np.ndarray, after: np.ndarray, points: np.ndarray, guess: np.ndarray,
+             small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Points tracked from ``before`` to ``after`` at full resolution by Lucas-Kanade, starting from the field's
-    guess (so a small window and one pyramid level suffice): new places and whether LK converged."""
-    start = np.ascontiguousarray(points, dtype=np.float32).reshape(-1, 1, 2)
-    ahead = np.ascontiguousarray(guess, dtype=np.float32).reshape(-1, 1, 2)
-    ahead, converged, _ = cv2.calcOpticalFlowPyrLK(before, after, start, ahead, winSize=REFINE_WINDOW,
-                                                   maxLevel=REFINE_LEVELS, criteria=REFINE_CRITERIA,
-                                                   flags=cv2.OPTFLOW_USE_INITIAL_FLOW)
-    return ahead.reshape(-1, 2).astype(float), converged.ravel() == 1
+    guess (so one pyramid level suffices), in ``VARYING_WINDOW`` where ``small`` and ``REFINE_WINDOW``
+    elsewhere: new places and whether LK converged."""
+    moved, converged = np.asarray(guess, dtype=float).copy(), np.zeros(len(points), bool)
+    for window, chosen in ((REFINE_WINDOW, ~small), (VARYING_WINDOW, small)):
+        if chosen.any():
+            start = np.ascontiguousarray(points[chosen], dtype=np.float32).reshape(-1, 1, 2)
+            ahead = np.ascontiguousarray(guess[chosen], dtype=np.float32).reshape(-1, 1, 2)
+            ahead, found, _ = cv2.calcOpticalFlowPyrLK(before, after, start, ahead, winSize=window,
+                                                       maxLevel=REFINE_LEVELS, criteria=REFINE_CRITERIA,
+                                                       flags=cv2.OPTFLOW_USE_INITIAL_FLOW)
+            moved[chosen], converged[chosen] = ahead.reshape(-1, 2), found.ravel() == 1
+    return moved, converged
 
 
 def _reduced_coordinates(grid: np.ndarray, points: np.ndarray, size: tuple[int, int]) -> np.ndarray:

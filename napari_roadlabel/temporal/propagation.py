@@ -49,7 +49,7 @@ from ..core.errors import AnnotationError, RoadlabelError
 from ..core.geometry import Geometry, GeometryKind, clipped_to_image
 from ..core.lanes import is_lane_class
 from ..core.project import Project
-from .flow import ON_THE_ROAD, Carried, Move, carry_all, carry_polygon, seen_share, whole_shape
+from .flow import ON_THE_ROAD, Carried, Move, carry_all, carry_polygon, on_border, seen_share, whole_shape
 from .interpolation import blend, interpolate_track
 from .motion import MotionFields
 from .shape_distance import mean_distance
@@ -296,7 +296,7 @@ def _flow(plan: PropagationPlan, frames, size: tuple[int, int], result: Propagat
           cancelled: Cancelled) -> None:
     runs = [run for span in plan.spans for run in _runs_of(span)]
     for run in runs:
-        run.geometry = whole_shape(run.anchor.geometry, size)
+        run.geometry = whole_shape(run.anchor.geometry, size, _aspect(run.span, run.anchor, size))
     fields = MotionFields(frames)
     try:
         for direction in (+1, -1):
@@ -309,6 +309,17 @@ def _flow(plan: PropagationPlan, frames, size: tuple[int, int], result: Propagat
     for span in plan.spans:
         _assemble(span, [run for run in runs if run.span is span], result)
     result.timings["assemble"] = time.perf_counter() - began
+
+
+def _aspect(span: Span, anchor: FrameState, size: tuple[int, int]) -> float | None:
+    """A box's width over height on the span's anchor nearest ``anchor`` that no image border cuts (None
+    without one): what a box cut by the border on ``anchor`` takes its whole extent from."""
+    whole = [other.geometry for other in sorted(span.anchors, key=lambda other: abs(other.frame - anchor.frame))
+             if other.geometry.kind is GeometryKind.BOX and not on_border(other.geometry, size)]
+    if not whole:
+        return None
+    width, height = np.ptp(whole[0].points, axis=0)
+    return float(width / height)
 
 
 def _sweep(runs: list[_Run], fields: MotionFields, direction: int, size: tuple[int, int], stop_below: float,

@@ -94,9 +94,9 @@ def test_a_cut_is_seen_between_the_two_scenes_and_not_before(texture):
     assert cuts[:6] == [False] * 5 + [True]  # pairs (0, 1)..(4, 5) move; (5, 6) cuts
 
 
-@pytest.mark.xfail(strict=True, reason="measured: 8 of the 35 textured grid points (23%) pass the forward-backward "
-                                       "check between two unrelated smooth textures, above CUT_BELOW (20%)")
 def test_a_cut_to_another_textured_scene_is_seen(texture):
+    # Between two unrelated smooth textures the field's motion varies everywhere, so every point takes the small
+    # window: measured, none of the 35 textured grid points passes the check (8 did with a 21 px window).
     assert _cuts(_cut_video(texture, other="texture"))[5]
 
 
@@ -181,16 +181,13 @@ def road_views():
     return make_road_sequence(RoadSceneConfig(frames=48)).frames[::6]
 
 
-@pytest.mark.xfail(strict=False, reason="measured: Lucas-Kanade's 21 px window answers the motion a little below "
-                                        "the point (where the road moves more): +0.043 px per point, +0.054 px "
-                                        "by the ground's homography; an 11 px window gives +0.013 and +0.003 but "
-                                        "misses 2 pure-shift (0.1 px) and 2 flagging tests here and lowers the "
-                                        "benchmark's flagged recall from 0.855 to 0.757")
 def test_the_road_between_8_and_30_m_ahead_is_not_pulled_toward_the_camera(road_views):
     # Each frame and the same frame warped by a known forward step (0.5 m, 15 m/s at 30 fps): the truth is exact.
     # Lucas-Kanade finds one shift per window; where the motion varies across it (the road's grows toward the
     # camera, and so does its texture's contrast) it answers the motion of the texture-weighted centre of the
-    # window, a little below the point: a bias toward the camera that adds up frame after frame.
+    # window, a little below the point: a bias toward the camera that adds up frame after frame.  Measured:
+    # +0.043 px per point and +0.054 px by the ground's homography with a 21 px window everywhere; +0.015 and
+    # +0.005 with the small window where the motion varies across the large one.
     camera = Camera.from_config(RoadSceneConfig())
     step = _forward_step(camera, 0.5)
     depth = np.arange(8.0, 30.0, 1.0)
@@ -208,6 +205,8 @@ def test_the_road_between_8_and_30_m_ahead_is_not_pulled_toward_the_camera(road_
         by_points.append(((moved - truth) * along).sum(axis=1)[good])
         carried = cv2.perspectiveTransform(points.reshape(-1, 1, 2), field.ground).reshape(-1, 2)
         by_ground.append(((carried - truth) * along).sum(axis=1))
+    print(f"bias along the motion: {np.concatenate(by_points).mean():+.3f} px per point, "
+          f"{np.concatenate(by_ground).mean():+.3f} px by the ground's homography")
     assert abs(np.concatenate(by_points).mean()) < 0.025  # px per frame: 60 frames add up to 1.5 px at most
     assert abs(np.concatenate(by_ground).mean()) < 0.025
 

@@ -60,11 +60,12 @@ def _worst(errors: dict) -> str:
 
 @pytest.mark.parametrize("case", [
     "road-edge",
-    "dashed",  # measured: worst 1.90 px (frame 52), since the lane's line starts from Theil-Sen
-    # Not strict: measured 3.01 px at frame 43, the one frame over 3 px; so close to the limit that another
+    "dashed",  # measured: worst 1.55 px (frame 53), since the lane's line starts from Theil-Sen
+    # Not strict: measured 3.52 px at frame 43, 6 frames (38-43) over 3 px, 5 of them flagged (3.01 px at frame
+    # 43, the one frame over, with a 21 px Lucas-Kanade window everywhere); near enough the limit that another
     # platform's OpenCV may land either side of it.
     pytest.param("leaves-the-image", marks=pytest.mark.xfail(
-        strict=False, reason="measured: 3.01 px at frame 43 (the one frame over 3 px)")),
+        strict=False, reason="measured: 3.52 px at frame 43 (6 frames over 3 px)")),
 ])
 def test_flow_across_a_long_gap_stays_within_3_px_of_the_truth(run, case):
     result, errors = run
@@ -74,7 +75,7 @@ def test_flow_across_a_long_gap_stays_within_3_px_of_the_truth(run, case):
     assert max(distance for distance, _ in errors[case].values()) <= TOLERANCE_PX, _worst(errors[case])
 
 
-# measured: 1 state over 3 px (the leaving line at frame 43, 3.01 px), flagged
+# measured: 6 states over 3 px (the leaving line, frames 38-43, at most 3.52 px), all but the 3.01 px one flagged
 def test_states_far_off_the_truth_are_mostly_flagged(run):
     _, errors = run
     off = [flagged for case in errors.values() for distance, flagged in case.values() if distance > TOLERANCE_PX]
