@@ -115,6 +115,7 @@ class Carried:
     visible: Geometry
     lane: bool = False
     on_road: bool = False  # painted on the road: it moves with the ground
+    painted: bool = True  # a lane line of paint (snapped onto it), not a road edge or a curb
 
 
 def carry_all(objects: Sequence[Carried], field: MotionField, size: tuple[int, int],
@@ -141,7 +142,8 @@ def carry_all(objects: Sequence[Carried], field: MotionField, size: tuple[int, i
     if lanes:
         shapes, residuals = carry_lanes([objects[i].geometry for i in lanes], padded([moved[parts[i]] for i in lanes]),
                                         padded([good[parts[i]] for i in lanes], 0).astype(bool), field.ground,
-                                        np.array([objects[i].on_road for i in lanes]), image, timings)
+                                        np.array([objects[i].on_road for i in lanes]), image, timings,
+                                        np.array([objects[i].painted for i in lanes]))
         for index, shape, residual in zip(lanes, shapes, residuals.tolist(), strict=True):
             carried[index] = (shape, residual, None)
     if boxes:

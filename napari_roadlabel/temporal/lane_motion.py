@@ -21,8 +21,10 @@ stays at the same distance) and moves sideways, by one of two models:
   image); where the evidence is rich, the lane's own flow does better than the
   plane (on the sample clips the plane's small misfit adds up over a long gap).
 
-Then every lane is snapped onto its paint, on the frame it moved onto, where
-enough of it shows paint: one paint response for all lanes (``snap_many``).
+Then every painted lane is snapped onto its paint, on the frame it moved onto,
+where enough of it shows paint: one paint response for all lanes
+(``snap_many``).  A road edge or a curb is not paint: snapped, it would jump
+onto the line painted just inside it, so it keeps its flow.
 
 Arrays are (lanes, points) padded with NaN: lanes have different numbers of
 control points and seeds.  Lanes lying across the image (at a junction) move up
@@ -152,12 +154,14 @@ def _at(lines: np.ndarray, position: np.ndarray) -> np.ndarray:
 
 def carry_lanes(lanes: list[Geometry], moved: np.ndarray, good: np.ndarray,
                 ground: np.ndarray | None, on_road: np.ndarray, image: np.ndarray | None,
-                timings: dict[str, float] | None = None) -> tuple[list[Geometry], np.ndarray]:
+                timings: dict[str, float] | None = None,
+                painted: np.ndarray | None = None) -> tuple[list[Geometry], np.ndarray]:
     """Every lane moved one step: new lanes (control points keep their number) and each one's residual, px.
 
     ``moved`` (where each lane's seeds went) is (L, S, 2) and ``good`` (L, S), NaN/False-padded; ``ground`` is
     the frame's homography of the road plane (or None); ``on_road`` (L,) says which lanes may use it; with ``image`` the
-    lanes are snapped onto their paint there (its seconds added to ``timings["snap"]``).
+    ``painted`` lanes (L,; all when None) are snapped onto their paint there (its seconds added to
+    ``timings["snap"]``).
     """
     swapped = np.array([across_image(lane.points) for lane in lanes])
     controls = _swapped(padded([lane.points for lane in lanes]), swapped)
@@ -174,9 +178,11 @@ def carry_lanes(lanes: list[Geometry], moved: np.ndarray, good: np.ndarray,
     new_controls = _swapped(new_controls, swapped)
     carried = [make_geometry(GeometryKind.POLYLINE, points[:len(lane.points)])
                for lane, points in zip(lanes, new_controls, strict=True)]
-    if image is not None:
+    snapped = [index for index in range(len(carried)) if painted is None or painted[index]]
+    if image is not None and snapped:
         began = time.perf_counter()
-        carried = on_paint(carried, image)
+        for index, lane in zip(snapped, on_paint([carried[index] for index in snapped], image), strict=True):
+            carried[index] = lane
         if timings is not None:
             timings["snap"] = timings.get("snap", 0.0) + time.perf_counter() - began
     return carried, residual

@@ -58,6 +58,7 @@ METHODS = ("linear", "smooth", "flow")
 ANCHOR_SOURCES = frozenset({Source.MANUAL, Source.IMPORTED})
 DERIVED_SOURCES = frozenset({Source.INTERPOLATED, Source.PROPAGATED})
 FLAG_BELOW = 0.5
+LANE_KIND, PAINTED = "kind", "lane-marking"  # a lane line's attribute, and its value for paint (not an edge or curb)
 STOP_BELOW = 0.1
 CONFIDENCE_SCALE_PX = 4.0  # confidence is exp(-expected error / this): 0.5 at 2.8 px, 0.1 at 9 px
 GOOD_STEP_QUALITY = 0.5  # a step of at least this quality is trusted fully; a worse one caps the confidence
@@ -92,6 +93,11 @@ class Span:
     @property
     def on_road(self) -> bool:
         return self.track.class_name in ON_THE_ROAD
+
+    @property
+    def painted(self) -> bool:
+        """A lane line of paint: snapped onto it as it is carried (a road edge or a curb is not)."""
+        return self.track.attributes.get(LANE_KIND, PAINTED) == PAINTED
 
 
 @dataclass(frozen=True)
@@ -350,7 +356,7 @@ def _between(low_or_high: int, frame: int, bound: int, direction: int) -> bool:
 def _step(runs: list[_Run], field, image: np.ndarray | None, frame: int, size: tuple[int, int], stop_below: float,
           timings: dict[str, float]) -> None:
     began = time.perf_counter()
-    objects = [Carried(run.geometry, run.visible, run.span.lane, run.span.on_road) for run in runs]
+    objects = [Carried(run.geometry, run.visible, run.span.lane, run.span.on_road, run.span.painted) for run in runs]
     steps = carry_all(objects, field, size, image, timings)
     for run, step in zip(runs, steps, strict=True):
         stopped = step.stopped or _collapse(step.quality, stop_below)

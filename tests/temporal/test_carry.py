@@ -185,6 +185,21 @@ def test_vectorised_lanes_match_the_object_by_object_own_flow(road, motion):
         assert residuals[index] == pytest.approx(residual, abs=LANE_TOLERANCE_PX)
 
 
+def test_only_painted_lanes_are_snapped_onto_paint_a_road_edge_keeps_its_flow(road):
+    lanes, _, _, image, size = road
+    off = [make_geometry("polyline", lane.points + [1.5, 0.0]) for lane in lanes]  # beside their paint
+    seeds = object_seeds([Carried(geometry, geometry, lane=True) for geometry in off], size)
+    still = padded(seeds), padded([np.ones(len(own), bool) for own in seeds], 0).astype(bool)  # nothing moved
+    every, _ = carry_lanes(off, *still, None, np.zeros(len(off), bool), image)
+    snapped = [index for index in range(len(off)) if not np.allclose(every[index].points, off[index].points)]
+    assert len(snapped) >= 2  # paint pulled some: what the flag withholds is there
+    painted = np.isin(np.arange(len(off)), snapped[1:])  # the first of them told it is a road edge
+    shapes, _ = carry_lanes(off, *still, None, np.zeros(len(off), bool), image, painted=painted)
+    for index, (shape, before) in enumerate(zip(shapes, off, strict=True)):
+        expected = every[index] if painted[index] else before  # an edge stays where its flow put it
+        np.testing.assert_allclose(shape.points, expected.points, atol=1e-9, err_msg=str(index))
+
+
 # ------------------------------------------------------------------ all at once, each alone
 
 

@@ -450,3 +450,14 @@ def test_a_zone_cut_by_the_bottom_border_stays_cut_there_when_carried_backward(n
     top, bottom = first.bounds()[1], first.bounds()[3]
     assert abs(top - (70 - 24)) < 1.0  # the far edge went back up with the ground
     assert bottom == HEIGHT  # and the zone still reaches the bottom of the picture
+
+
+def test_a_lane_line_of_paint_is_snapped_and_a_road_edge_or_curb_is_not(new_project):
+    project = new_project(13)
+    kinds = {"lane-marking": True, "road-edge": False, "curb": False}
+    tracks = {kind: project.add_track("lane-line", {"kind": kind}) for kind in kinds}
+    for track in tracks.values():
+        project.set_state(track.id, 0, make_geometry("polyline", [[10, 80], [60, 40]]))
+        project.set_state(track.id, 12, make_geometry("polyline", [[12, 80], [62, 40]]))
+    painted = {span.track.id: span.painted for span in plan_propagation(project, method="flow").spans}
+    assert painted == {tracks[kind].id: snapped for kind, snapped in kinds.items()}
