@@ -87,9 +87,10 @@ class SkeletonView:
 
     def _follow_drag(self, event=None) -> None:
         """napari redraws the points while they are dragged: the edges follow before the store is written."""
-        if not self.editing.editable():
-            return
-        layer, taxonomy = self.points_layer, self.workspace.project.taxonomy
+        layer = self.points_layer
+        shown = np.asarray(self.workspace.display.content(layer).data.data, dtype=float).reshape(-1, 2)
+        if not self.editing.editable() or np.array_equal(layer.data, shown):
+            return  # napari refreshed the layer for another reason (a selection): the edges shown still fit
         moved, ids, indices = to_xy(layer.data), layer.features["track_id"].to_numpy(), layer.features["point"]
         edges = LayerData(features={"track_id": []})
         for obj in self.workspace.shown_objects:
@@ -97,7 +98,7 @@ class SkeletonView:
             if mine.any():
                 points = obj.state.geometry.points.copy()
                 points[indices.to_numpy()[mine].astype(int)] = moved[mine]
-                _add_edges(edges, obj, points, taxonomy)
+                _add_edges(edges, obj, points, self.workspace.project.taxonomy)
         self.workspace.display.show(self.edges_layer, LayerContent("shapes", edges, EDGE_COLUMNS))
 
     def _make_layers(self) -> None:
