@@ -58,6 +58,14 @@ _ADDED_BY_SCHEMA = {
 }
 
 
+def place_track(project: Project, class_name: str, geometry, frames, attributes=None) -> int:
+    """A new track of ``class_name`` (with track ``attributes``) holding ``geometry`` on each of ``frames``; its id."""
+    track = project.add_track(class_name, attributes)
+    for frame in frames:
+        project.set_state(track.id, frame, geometry)
+    return track.id
+
+
 def as_schema(folder: Path, version: int, *, metadata: bool = True) -> None:
     """Make the (closed) project in ``folder`` look as the code of schema ``version`` left it: what later
     schemas added to the store dropped, and the versions set (in project.json too, unless ``metadata`` is

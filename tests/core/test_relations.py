@@ -29,18 +29,11 @@ from napari_roadlabel.core.relations import (
     last_frame_with,
 )
 from napari_roadlabel.core.store import SCHEMA_VERSION
-from tests.conftest import as_schema
+from tests.conftest import as_schema, place_track
 
 LIGHT = box(300, 20, 315, 60)
 # Three straight lane lines, left to right at the bottom row: lanes (1|2) and (2|3).
 LINES = ([[100, 360], [250, 150]], [[320, 360], [320, 150]], [[540, 360], [390, 150]])
-
-
-def track(project, class_name, geometry, frames):
-    made = project.add_track(class_name)
-    for frame in frames:
-        project.set_state(made.id, frame, geometry)
-    return made.id
 
 
 @pytest.fixture
@@ -52,8 +45,8 @@ def project(tmp_path):
 @pytest.fixture
 def scene(project):
     """Project, light id and the lane line ids, all on frames 0..19."""
-    lines = [track(project, "lane-line", make_geometry("polyline", points), range(20)) for points in LINES]
-    return project, track(project, "traffic-light", LIGHT, range(20)), lines
+    lines = [place_track(project, "lane-line", make_geometry("polyline", points), range(20)) for points in LINES]
+    return project, place_track(project, "traffic-light", LIGHT, range(20)), lines
 
 
 # ---------------------------------------------------------------- taxonomy
@@ -288,7 +281,7 @@ def test_follows_cycles_are_found_once_per_cycle_and_run_of_frames(scene):
 
 def test_a_longer_follows_cycle_is_found(scene):
     project, light, lines = scene
-    fourth = track(project, "lane-line", make_geometry("polyline", [[630, 360], [600, 200]]), range(20))
+    fourth = place_track(project, "lane-line", make_geometry("polyline", [[630, 360], [600, 200]]), range(20))
     ends = [RelationEnd.lane(left, right) for left, right in itertools.pairwise([*lines, fourth])]
     for source, target in zip(ends, ends[1:] + ends[:1], strict=True):
         project.add_relation("follows", source, target, 0, 3)
@@ -310,7 +303,7 @@ def test_a_schema_4_project_is_migrated_on_opening_and_takes_relations(tmp_path)
     make_schema_4(tmp_path / "old")
     with Project.open(tmp_path / "old") as project:
         assert project.relations() == []
-        lines = [track(project, "lane-line", make_geometry("polyline", points), [1]) for points in LINES[:2]]
+        lines = [place_track(project, "lane-line", make_geometry("polyline", points), [1]) for points in LINES[:2]]
         relation = project.add_relation("governs", RelationEnd(1), RelationEnd.lane(*lines), 1, 1)
     assert sqlite3.connect(tmp_path / "old" / "annotations.sqlite").execute("PRAGMA user_version").fetchone() == (
         SCHEMA_VERSION,)

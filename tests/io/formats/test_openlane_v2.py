@@ -11,16 +11,15 @@ from napari_roadlabel.core import Project, SequenceInfo, box, make_geometry
 from napari_roadlabel.core.annotations import RelationEnd
 from napari_roadlabel.io.formats.openlane_v2 import NO_3D, export_openlane_v2
 from napari_roadlabel.io.formats.tusimple import export_tusimple
+from tests.conftest import place_track
 
 # Lines 1-3, left to right; lanes 1|2 and 2|3.
 LINES = ([[100, 360], [250, 150]], [[320, 360], [320, 150]], [[540, 360], [390, 150]])
 
 
-def place(project, class_name, geometry, frames=range(5), attributes=None):
-    track = project.add_track(class_name, attributes)
-    for frame in frames:
-        project.set_state(track.id, frame, geometry)
-    return track.id
+def place(project, class_name, geometry, attributes=None):
+    """On every frame of the 5-frame clip."""
+    return place_track(project, class_name, geometry, range(5), attributes)
 
 
 @pytest.fixture
